@@ -1,0 +1,27 @@
+#include <cstdio>
+#include <exception>
+
+#include "core/base/error.h"
+#include "distributed/mpi_env.h"
+#include "experiments/command.h"
+
+int main(int argc, char** argv) {
+  seqmend::MpiEnv env(&argc, &argv);
+  CLI::App app{"seqmend: find and repair anomalies in user-behaviour sequences"};
+  app.require_subcommand(1);
+  seqmend::CommandBody body;
+  seqmend::add_info_command(app, body);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help or the parse error (rank 0 only would be nicer, but all agree)
+    return code;
+  }
+  try {
+    return body ? body(env) : 0;
+  } catch (const std::exception& e) {
+    if (env.world() > 1) seqmend::MpiEnv::abort_job(e.what());
+    std::fprintf(stderr, "seqmend: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,39 @@
+// Multi-head self-attention over packed variable-length sequences (no FLOPs on padding).
+//
+// Layout: the N valid tokens of B sequences are packed back to back; sequence b owns tokens
+// [cu_seqlens[b], cu_seqlens[b+1]). The key-padding mask is exactly this: a token attends only to
+// the tokens of its own sequence. A sequence of length 0 contributes nothing (and never NaN).
+// qkv (N, 3C) holds [q | k | v] per token; head h uses columns h·HS .. h·HS+HS−1 of each part.
+// out (N, C) is the concatenation of the heads (before the output projection).
+// lse (N, NH) saves the log-sum-exp of each softmax row for backward, so the (T × T) probability
+// matrices are recomputed tile by tile instead of written and read back.
+//
+// Attention-probability dropout: P[q, j] of head h is kept iff
+// dropout_keep(drop, token_keys[q], h · 2^20 + j) with j the key's index within its sequence.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/device.h"
+#include "kernels/dropout.h"
+
+namespace seqmend {
+
+struct AttentionShape {
+  int B = 0;                              // sequences
+  int NH = 0;                             // heads
+  int HS = 0;                             // head size; C = NH · HS
+  bool causal = false;                    // token q sees keys j <= q only
+  const int64_t* cu_seqlens = nullptr;    // (B + 1), host memory, cu_seqlens[0] = 0
+  float scale = 0.0f;                     // 0 → 1 / sqrt(HS)
+};
+
+void attention_forward(Device dev, float* out, float* lse, const float* qkv, const AttentionShape& s,
+                       const DropoutSpec& drop, const uint64_t* token_keys);
+
+// Accumulates dqkv (N, 3C).
+void attention_backward(Device dev, float* dqkv, const float* dout, const float* qkv,
+                        const float* out, const float* lse, const AttentionShape& s,
+                        const DropoutSpec& drop, const uint64_t* token_keys);
+
+}  // namespace seqmend

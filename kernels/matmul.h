@@ -1,0 +1,19 @@
+// Dense layers through BLAS (cblas_sgemm on CPU, cuBLAS on CUDA). Row-major throughout.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/device.h"
+
+namespace seqmend {
+
+// out (N, OC) = inp (N, C) · weight (OC, C)ᵀ + bias (OC); bias may be null.
+void matmul_forward(Device dev, float* out, const float* inp, const float* weight, const float* bias,
+                    int64_t N, int C, int OC);
+
+// Backward accumulates: dinp (N, C) += dout · weight; dweight (OC, C) += doutᵀ · inp;
+// dbias (OC) += Σ_rows dout. Any of dinp / dweight / dbias may be null to skip it.
+void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
+                     const float* inp, const float* weight, int64_t N, int C, int OC);
+
+}  // namespace seqmend

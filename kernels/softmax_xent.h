@@ -1,0 +1,36 @@
+// Softmax cross-entropy over the whole item vocabulary, only at the rows that carry a target.
+// The logits of row m are hidden[m] · table[first + v] + bias[first + v] for v in [0, V): the output
+// layer is tied to the item embedding table. Rows are processed in chunks, so at most
+// chunk_rows × V logits exist at once and no (B·T × V) tensor is ever built.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/device.h"
+
+namespace seqmend {
+
+struct XentArgs {
+  const float* hidden = nullptr;   // (M, C) final hidden states at the target rows
+  const float* table = nullptr;    // (first + V + ..., C) tied item embedding
+  const float* bias = nullptr;     // (first + V + ...) output bias
+  const int32_t* targets = nullptr;// (M) target item ids, each in [first, first + V)
+  int64_t M = 0;
+  int C = 0;
+  int64_t V = 0;                   // number of scoreable items
+  int64_t first = 1;               // table row of item 0 of the vocabulary (row 0 is padding)
+  int64_t chunk_rows = 256;
+};
+
+struct XentGrads {
+  float* dhidden = nullptr;        // (M, C) +=; null: no gradient wanted at all
+  float* dtable = nullptr;         // +=
+  float* dbias = nullptr;          // +=
+  float scale = 1.0f;              // gradient of the summed loss is multiplied by this (e.g. 1/M)
+};
+
+// Returns Σ_m −log softmax(logits_m)[target_m] (a sum, not a mean) in double. With g.dhidden set,
+// also accumulates the gradients of scale × that sum. A non-finite loss is an error naming the row.
+double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g = {});
+
+}  // namespace seqmend

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds, runs every test, then rebuilds the unit tests
+# under AddressSanitizer + UndefinedBehaviorSanitizer and runs them again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+
+echo "== build (Release, CUDA compiled when nvcc is found)"
+bash tools/build.sh build
+echo "== tests"
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+
+echo "== unit tests under ASan + UBSan"
+bash tools/build.sh build-asan -DSEQMEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEQMEND_BENCH=OFF
+# OpenMPI's own allocations are not ours to fix.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+(cd build-asan && ctest --output-on-failure -j2 -L unit --timeout 900)
