@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "distributed/mpi_check.h"
+
 namespace seqmend {
 
 MpiEnv::MpiEnv(int* argc, char*** argv) {
@@ -13,20 +15,24 @@ MpiEnv::MpiEnv(int* argc, char*** argv) {
   if (!initialized) {
     int provided = 0;
     // Only the main thread calls MPI (compute threads never do).
-    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    SEQ_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
     owns_ = true;
+    SEQ_CHECK(provided >= MPI_THREAD_FUNNELED, "MPI_Init_thread: the MPI library offers thread level ", provided,
+              ", below MPI_THREAD_FUNNELED");
   }
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &world_);
+  // World stays fatal on error for code that calls MPI directly; communicators use their own
+  // duplicate with MPI_ERRORS_RETURN and check every call.
+  SEQ_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
+  SEQ_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+  SEQ_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_));
   MPI_Comm local;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
-  MPI_Comm_rank(local, &local_rank_);
-  MPI_Comm_size(local, &local_world_);
-  MPI_Comm_free(&local);
+  SEQ_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
+  SEQ_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
+  SEQ_MPI_CHECK(MPI_Comm_size(local, &local_world_));
+  SEQ_MPI_CHECK(MPI_Comm_free(&local));
   char name[MPI_MAX_PROCESSOR_NAME];
   int len = 0;
-  MPI_Get_processor_name(name, &len);
+  SEQ_MPI_CHECK(MPI_Get_processor_name(name, &len));
   host_.assign(name, size_t(len));
 }
 
@@ -41,7 +47,7 @@ void MpiEnv::abort_job(const std::string& message, int code) {
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   if (initialized && !finalized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  std::fprintf(stderr, "seqmend: rank %d: error: %s\n", rank, message.c_str());
+  std::fprintf(stderr, "seqmend: rank %d failed: %s\n", rank, message.c_str());
   std::fflush(stderr);
   if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
   std::exit(code);

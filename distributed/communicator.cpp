@@ -1,0 +1,45 @@
+#include "distributed/communicator.h"
+
+#include <cstring>
+
+#include "core/base/error.h"
+
+namespace seqmend {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f32: return 4;
+    case DType::f64: return 8;
+    case DType::i64: return 8;
+  }
+  SEQ_FAIL("dtype_size: unknown dtype ", int(t));
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "f32";
+    case DType::f64: return "f64";
+    case DType::i64: return "i64";
+  }
+  return "?";
+}
+
+void Communicator::allreduce_sum_ordered(double* data, size_t count) {
+  if (count == 0) return;
+  const size_t bytes = count * sizeof(double);
+  std::vector<std::byte> all = allgather(data, bytes);  // (world, count)
+  std::vector<double> row(count);
+  for (size_t i = 0; i < count; ++i) data[i] = 0.0;
+  for (int r = 0; r < world(); ++r) {
+    std::memcpy(row.data(), all.data() + size_t(r) * bytes, bytes);
+    for (size_t i = 0; i < count; ++i) data[i] += row[i];
+  }
+}
+
+void Communicator::allreduce_sum_ordered(float* data, size_t count) {
+  std::vector<double> wide(data, data + count);
+  allreduce_sum_ordered(wide.data(), count);
+  for (size_t i = 0; i < count; ++i) data[i] = float(wide[i]);
+}
+
+}  // namespace seqmend
