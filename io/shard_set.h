@@ -59,7 +59,8 @@ struct ShardOptions {
   int64_t chunk_elements = 65536;  // HDF5 chunk length of every dataset (clamped to its length)
   int compression_level = 4;       // deflate level 1..9
   bool overwrite = false;          // allow writing into a non-empty directory (old shard set is removed)
-  bool fsync = true;               // fsync files and the directory (off only for throw-away data)
+  bool fsync = true;               // fsync each shard before its rename (off only for throw-away data;
+                                   // the manifest is always fsynced)
   // Test hook: throw while shard number `fail_in_shard` (counted over the whole set, from 0) is
   // half written, as a crash would. -1 = never.
   int64_t fail_in_shard = -1;

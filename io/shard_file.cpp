@@ -1,0 +1,308 @@
+#include "io/shard_file.h"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "core/base/error.h"
+
+namespace seqmend {
+namespace {
+
+// Owns one HDF5 identifier; closes it on every path out, exceptions included.
+class H5Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  H5Handle(hid_t id, Closer close) : id_(id), close_(close) {}
+  ~H5Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  operator hid_t() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  Closer close_;
+};
+
+// Turns off HDF5's printing of its error stack for the scope; we report it in the exception instead.
+class H5Quiet {
+ public:
+  H5Quiet() {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~H5Quiet() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
+// The descriptions on HDF5's error stack, outermost first ("...; filter returned failure during read").
+std::string h5_error_stack() {
+  std::string out;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        auto* s = static_cast<std::string*>(data);
+        std::string d = e->desc ? e->desc : "";
+        if (d.empty() || s->find(d) != std::string::npos) return 0;
+        if (!s->empty()) *s += "; ";
+        *s += d;
+        return 0;
+      },
+      &out);
+  H5Eclear2(H5E_DEFAULT);
+  return out.empty() ? std::string("unknown HDF5 error") : out;
+}
+
+template <typename R>
+R h5(R result, const std::string& path, const std::string& what) {
+  if (result < 0) SEQ_FAIL(path, ": ", what, ": ", h5_error_stack());
+  return result;
+}
+
+template <typename T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
+  if constexpr (std::is_same_v<T, int32_t>) return H5T_NATIVE_INT32;
+  if constexpr (std::is_same_v<T, int8_t>) return H5T_NATIVE_INT8;
+}
+
+template <typename T>
+hid_t file_type() {
+  if constexpr (std::is_same_v<T, int64_t>) return H5T_STD_I64LE;
+  if constexpr (std::is_same_v<T, int32_t>) return H5T_STD_I32LE;
+  if constexpr (std::is_same_v<T, int8_t>) return H5T_STD_I8LE;
+}
+
+template <typename T>
+void write_dataset(hid_t file, const char* name, const std::vector<T>& data, const ShardOptions& o,
+                   const std::string& path) {
+  const std::string what = str("writing dataset '", name, "'");
+  hsize_t n = data.size();
+  H5Handle space(h5(H5Screate_simple(1, &n, nullptr), path, what), H5Sclose);
+  H5Handle dcpl(h5(H5Pcreate(H5P_DATASET_CREATE), path, what), H5Pclose);
+  // No modification times: the same data gives the same bytes, hence the same checksum.
+  h5(H5Pset_obj_track_times(dcpl, false), path, what);
+  // Filters need chunks, and a zero-length dataset has none to damage: it stays contiguous.
+  if (n > 0) {
+    hsize_t chunk = std::min<hsize_t>(n, hsize_t(std::max<int64_t>(1, o.chunk_elements)));
+    h5(H5Pset_chunk(dcpl, 1, &chunk), path, what);
+    h5(H5Pset_shuffle(dcpl), path, what);
+    h5(H5Pset_deflate(dcpl, unsigned(std::clamp(o.compression_level, 1, 9))), path, what);
+    h5(H5Pset_fletcher32(dcpl), path, what);  // last, so it checks the bytes as stored
+  }
+  H5Handle ds(h5(H5Dcreate2(file, name, file_type<T>(), space, H5P_DEFAULT, dcpl, H5P_DEFAULT), path, what),
+              H5Dclose);
+  if (n > 0) h5(H5Dwrite(ds, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), path, what);
+}
+
+void write_attr(hid_t obj, const char* name, int64_t v, const std::string& path) {
+  const std::string what = str("writing attribute '", name, "'");
+  H5Handle space(h5(H5Screate(H5S_SCALAR), path, what), H5Sclose);
+  H5Handle a(h5(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), path, what), H5Aclose);
+  h5(H5Awrite(a, H5T_NATIVE_INT64, &v), path, what);
+}
+
+void write_attr(hid_t obj, const char* name, const std::string& v, const std::string& path) {
+  const std::string what = str("writing attribute '", name, "'");
+  // Variable-length UTF-8: h5py reads it back as a Python str.
+  H5Handle type(h5(H5Tcopy(H5T_C_S1), path, what), H5Tclose);
+  h5(H5Tset_size(type, H5T_VARIABLE), path, what);
+  h5(H5Tset_cset(type, H5T_CSET_UTF8), path, what);
+  H5Handle space(h5(H5Screate(H5S_SCALAR), path, what), H5Sclose);
+  H5Handle a(h5(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), path, what), H5Aclose);
+  const char* p = v.c_str();
+  h5(H5Awrite(a, type, &p), path, what);
+}
+
+hid_t open_attr(hid_t obj, const char* name, const std::string& path) {
+  htri_t exists = h5(H5Aexists(obj, name), path, str("looking for attribute '", name, "'"));
+  SEQ_CHECK(exists > 0, path, ": missing attribute '", name, "' (not a seqmend shard?)");
+  return h5(H5Aopen(obj, name, H5P_DEFAULT), path, str("opening attribute '", name, "'"));
+}
+
+int64_t read_attr_int(hid_t obj, const char* name, const std::string& path) {
+  H5Handle a(open_attr(obj, name, path), H5Aclose);
+  H5Handle type(h5(H5Aget_type(a), path, name), H5Tclose);
+  SEQ_CHECK(H5Tget_class(type) == H5T_INTEGER, path, ": attribute '", name, "' is not an integer");
+  int64_t v = 0;
+  h5(H5Aread(a, H5T_NATIVE_INT64, &v), path, str("reading attribute '", name, "'"));
+  return v;
+}
+
+std::string read_attr_str(hid_t obj, const char* name, const std::string& path) {
+  const std::string what = str("reading attribute '", name, "'");
+  H5Handle a(open_attr(obj, name, path), H5Aclose);
+  H5Handle type(h5(H5Aget_type(a), path, what), H5Tclose);
+  SEQ_CHECK(H5Tget_class(type) == H5T_STRING, path, ": attribute '", name, "' is not a string");
+  if (h5(H5Tis_variable_str(type), path, what) > 0) {
+    H5Handle mem(h5(H5Tcopy(H5T_C_S1), path, what), H5Tclose);
+    h5(H5Tset_size(mem, H5T_VARIABLE), path, what);
+    h5(H5Tset_cset(mem, H5Tget_cset(type)), path, what);
+    char* p = nullptr;
+    h5(H5Aread(a, mem, &p), path, what);
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    return s;
+  }
+  std::string s(H5Tget_size(type), '\0');
+  h5(H5Aread(a, type, s.data()), path, what);
+  return s.substr(0, s.find('\0'));
+}
+
+bool has_dataset(hid_t file, const char* name, const std::string& path) {
+  return h5(H5Lexists(file, name, H5P_DEFAULT), path, str("looking for dataset '", name, "'")) > 0;
+}
+
+template <typename T>
+void read_dataset(hid_t file, const char* name, int64_t expected_len, std::vector<T>& out, const std::string& path) {
+  const std::string what = str("reading dataset '", name, "'");
+  SEQ_CHECK(has_dataset(file, name, path), path, ": missing dataset '", name, "'");
+  H5Handle ds(h5(H5Dopen2(file, name, H5P_DEFAULT), path, what), H5Dclose);
+  H5Handle type(h5(H5Dget_type(ds), path, what), H5Tclose);
+  SEQ_CHECK(H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == sizeof(T), path, ": dataset '", name,
+            "' should be a ", sizeof(T) * 8, "-bit integer, found a different type of ", H5Tget_size(type),
+            " bytes");
+  H5Handle space(h5(H5Dget_space(ds), path, what), H5Sclose);
+  int rank = h5(H5Sget_simple_extent_ndims(space), path, what);
+  SEQ_CHECK(rank == 1, path, ": dataset '", name, "' has ", rank, " dimensions, expected 1");
+  hsize_t n = 0;
+  h5(H5Sget_simple_extent_dims(space, &n, nullptr), path, what);
+  SEQ_CHECK(int64_t(n) == expected_len, path, ": dataset '", name, "' has ", n, " entries, expected ",
+            expected_len);
+  out.resize(n);
+  if (n > 0) h5(H5Dread(ds, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path, what);
+}
+
+}  // namespace
+
+std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::vector<std::string> ShardColumns::names() const {
+  std::vector<std::string> n{"offsets", "item", "user"};
+  if (timestamp) n.push_back("timestamp");
+  if (action) n.push_back("action");
+  if (label) n.push_back("label");
+  if (seq_label) n.push_back("seq_label");
+  return n;
+}
+
+ShardColumns ShardColumns::from_names(const std::vector<std::string>& names, const std::string& where) {
+  ShardColumns c;
+  bool offsets = false, item = false, user = false;
+  for (const auto& n : names) {
+    if (n == "offsets") offsets = true;
+    else if (n == "item") item = true;
+    else if (n == "user") user = true;
+    else if (n == "timestamp") c.timestamp = true;
+    else if (n == "action") c.action = true;
+    else if (n == "label") c.label = true;
+    else if (n == "seq_label") c.seq_label = true;
+    else SEQ_FAIL(where, ": unknown column '", n, "' (known: offsets item user timestamp action label seq_label)");
+  }
+  SEQ_CHECK(offsets && item && user, where, ": columns must include offsets, item and user");
+  return c;
+}
+
+ShardColumns ShardColumns::of(const SequenceSet& s) {
+  return {s.has_timestamps(), s.has_actions(), s.has_labels(), !s.seq_label.empty()};
+}
+
+void append_sequences(SequenceSet& dst, const SequenceSet& src, int64_t begin, int64_t end) {
+  if (begin >= end) return;
+  const int64_t e0 = src.offsets[size_t(begin)], e1 = src.offsets[size_t(end)];
+  const int64_t base = dst.offsets.back() - e0;
+  for (int64_t s = begin + 1; s <= end; ++s) dst.offsets.push_back(base + src.offsets[size_t(s)]);
+  auto events = [&](auto& d, const auto& v) {
+    if (!v.empty()) d.insert(d.end(), v.begin() + e0, v.begin() + e1);
+  };
+  auto seqs = [&](auto& d, const auto& v) {
+    if (!v.empty()) d.insert(d.end(), v.begin() + begin, v.begin() + end);
+  };
+  events(dst.item, src.item);
+  events(dst.timestamp, src.timestamp);
+  events(dst.action, src.action);
+  events(dst.label, src.label);
+  seqs(dst.user, src.user);
+  seqs(dst.seq_label, src.seq_label);
+}
+
+void write_shard_file(const std::string& path, const SequenceSet& s, const ShardIdentity& id,
+                      const ShardOptions& options, bool fail_midway) {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  H5Quiet quiet;
+  SEQ_CHECK(H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0, path, ": this HDF5 library has no deflate filter");
+  H5Handle file(h5(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path, "creating file"),
+                H5Fclose);
+  write_attr(file, "format", std::string("seqmend-shard"), path);
+  write_attr(file, "format_version", int64_t(kShardFormatVersion), path);
+  write_attr(file, "split", id.split, path);
+  write_attr(file, "shard_index", id.index, path);
+  write_attr(file, "num_sequences", s.num_sequences(), path);
+  write_attr(file, "num_events", s.num_events(), path);
+  write_attr(file, "num_items", id.num_items, path);
+  write_dataset(file, "offsets", s.offsets, options, path);
+  write_dataset(file, "item", s.item, options, path);
+  if (fail_midway) SEQ_FAIL(path, ": simulated failure while writing the shard (ShardOptions::fail_in_shard)");
+  write_dataset(file, "user", s.user, options, path);
+  if (id.columns.timestamp) write_dataset(file, "timestamp", s.timestamp, options, path);
+  if (id.columns.action) write_dataset(file, "action", s.action, options, path);
+  if (id.columns.label) write_dataset(file, "label", s.label, options, path);
+  if (id.columns.seq_label) write_dataset(file, "seq_label", s.seq_label, options, path);
+  h5(H5Fflush(file, H5F_SCOPE_LOCAL), path, "flushing");
+}
+
+SequenceSet read_shard_file(const std::string& path, const ShardIdentity& id) {
+  SequenceSet s;
+  {
+    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    H5Quiet quiet;
+    H5Handle file(h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "opening shard"), H5Fclose);
+    int64_t version = read_attr_int(file, "format_version", path);
+    SEQ_CHECK(version == kShardFormatVersion, path, ": format version ", version, ", expected ",
+              kShardFormatVersion, " (HINT: rewrite the shard set with this seqmend version)");
+    std::string split = read_attr_str(file, "split", path);
+    SEQ_CHECK(split == id.split, path, ": shard belongs to split '", split, "', the manifest lists it under '",
+              id.split, "'");
+    int64_t index = read_attr_int(file, "shard_index", path);
+    SEQ_CHECK(index == id.index, path, ": shard index ", index, ", the manifest lists it as ", id.index);
+    int64_t n = read_attr_int(file, "num_sequences", path), e = read_attr_int(file, "num_events", path);
+    SEQ_CHECK(n == id.sequences && e == id.events, path, ": shard holds ", n, " sequences / ", e,
+              " events, the manifest says ", id.sequences, " / ", id.events);
+    const ShardColumns& c = id.columns;
+    for (auto [name, want] : {std::pair{"timestamp", c.timestamp}, std::pair{"action", c.action},
+                              std::pair{"label", c.label}, std::pair{"seq_label", c.seq_label}})
+      SEQ_CHECK(has_dataset(file, name, path) == want, path, ": column '", name, "' is ",
+                want ? "missing" : "present", " but the manifest says it is ", want ? "stored" : "not stored");
+    read_dataset(file, "offsets", n + 1, s.offsets, path);
+    read_dataset(file, "item", e, s.item, path);
+    read_dataset(file, "user", n, s.user, path);
+    if (c.timestamp) read_dataset(file, "timestamp", e, s.timestamp, path);
+    if (c.action) read_dataset(file, "action", e, s.action, path);
+    if (c.label) read_dataset(file, "label", e, s.label, path);
+    if (c.seq_label) read_dataset(file, "seq_label", n, s.seq_label, path);
+  }
+  SEQ_CHECK(s.offsets.front() == 0 && s.offsets.back() == id.events, path, ": offsets run from ",
+            s.offsets.front(), " to ", s.offsets.back(), ", expected 0 to ", id.events);
+  try {
+    s.validate(id.num_items);
+  } catch (const Error& err) {
+    SEQ_FAIL(path, ": ", err.what());
+  }
+  if (id.num_users > 0)
+    for (size_t i = 0; i < s.user.size(); ++i)
+      SEQ_CHECK(s.user[i] >= 0 && s.user[i] < id.num_users, path, ": sequence ", i, " has user id ", s.user[i],
+                " outside [0, ", id.num_users, ")");
+  return s;
+}
+
+}  // namespace seqmend
