@@ -1,0 +1,26 @@
+// Scope guard for calling cblas from inside our own OpenMP parallel regions. The pthread build of
+// OpenBLAS would otherwise split each small per-thread GEMM across its own thread pool as well,
+// oversubscribing the cores. The thread count is a process-wide setting, so the guard must be
+// taken outside the parallel region (by the thread that opens it), never inside.
+#pragma once
+
+#include <cblas.h>
+
+namespace seqmend {
+
+class BlasSingleThread {
+ public:
+  BlasSingleThread() : saved_(openblas_get_num_threads()) {
+    if (saved_ != 1) openblas_set_num_threads(1);
+  }
+  ~BlasSingleThread() {
+    if (saved_ != 1) openblas_set_num_threads(saved_);
+  }
+  BlasSingleThread(const BlasSingleThread&) = delete;
+  BlasSingleThread& operator=(const BlasSingleThread&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace seqmend
