@@ -1,0 +1,192 @@
+#include "core/model.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/dropout_sites.h"
+#include "kernels/layernorm.h"
+#include "kernels/softmax_xent.h"
+
+namespace seqmend {
+
+Bert4Rec::Bert4Rec(const ModelConfig& cfg, Device dev) : cfg_(cfg), dev_(dev) {
+  cfg_.validate();
+  // Batches, gathers and cu_seqlens live in host memory; the device path needs them mirrored first.
+  SEQ_CHECK(dev == Device::CPU, "Bert4Rec: only the CPU path is built so far (asked for ",
+            device_name(dev), ")");
+  InputEmbedding::register_params(pb_, cfg_);
+  for (int l = 0; l < cfg_.num_layers; ++l) TransformerBlock::register_params(pb_, cfg_, l);
+  pb_.add("final.ln.w", {cfg_.d_model}, ParamInit::Ones, false);
+  pb_.add("final.ln.b", {cfg_.d_model}, ParamInit::Zeros, false);
+  pb_.add("out.bias", {cfg_.table_rows()}, ParamInit::Zeros, false);
+  pb_.allocate(dev_);
+  pb_.init(cfg_.seed, cfg_.init_std);
+
+  emb_.bind(pb_, cfg_, dev_);
+  blocks_.resize(size_t(cfg_.num_layers));
+  for (int l = 0; l < cfg_.num_layers; ++l) blocks_[size_t(l)].bind(pb_, cfg_, l, dev_);
+  lnf_w_ = pb_.param_ptr("final.ln.w");
+  lnf_b_ = pb_.param_ptr("final.ln.b");
+  out_bias_ = pb_.param_ptr("out.bias");
+  dlnf_w_ = pb_.grad_ptr("final.ln.w");
+  dlnf_b_ = pb_.grad_ptr("final.ln.b");
+  dout_bias_ = pb_.grad_ptr("out.bias");
+}
+
+static BlockDropout block_dropout(const ModelConfig& cfg, int l, bool train, uint64_t seed) {
+  return {dropout_site(cfg.attn_dropout, train, seed, site_attention(l)),
+          dropout_site(cfg.hidden_dropout, train, seed, site_attention_out(l)),
+          dropout_site(cfg.hidden_dropout, train, seed, site_ffn_out(l))};
+}
+
+void Bert4Rec::encode(const Batch& b, bool train, uint64_t dropout_seed) {
+  b.validate(cfg_);
+  x0_.ensure(b.N, cfg_.d_model, DType::F32, dev_);
+  emb_.forward(x0_.f(), b, dropout_site(cfg_.emb_dropout, train, dropout_seed, kSiteEmbedding));
+  const float* x = x0_.f();
+  for (int l = 0; l < cfg_.num_layers; ++l) {
+    blocks_[size_t(l)].forward(x, b, block_dropout(cfg_, l, train, dropout_seed));
+    x = blocks_[size_t(l)].out();
+  }
+}
+
+const float* Bert4Rec::encoder_out() const {
+  return blocks_.empty() ? x0_.f() : blocks_.back().out();
+}
+
+void Bert4Rec::gather_final_ln(const Batch& b, const std::vector<int64_t>& rows) {
+  const int64_t R = int64_t(rows.size());
+  const int C = cfg_.d_model;
+  head_in_.ensure(R, C, DType::F32, dev_);
+  head_mean_.ensure(R, 1, DType::F32, dev_);
+  head_rstd_.ensure(R, 1, DType::F32, dev_);
+  head_.ensure(R, C, DType::F32, dev_);
+  const float* enc = encoder_out();
+  float* dst = head_in_.f();
+  for (int64_t r = 0; r < R; ++r) {
+    SEQ_CHECK(rows[size_t(r)] >= 0 && rows[size_t(r)] < b.N, "Bert4Rec: row ", r, " asks for token ",
+              rows[size_t(r)], " of a batch with N=", b.N, " tokens");
+    std::memcpy(dst + r * C, enc + rows[size_t(r)] * C, sizeof(float) * size_t(C));
+  }
+  layernorm_forward(dev_, head_.f(), head_mean_.f(), head_rstd_.f(), head_in_.f(), lnf_w_, lnf_b_, R, C,
+                    cfg_.layernorm_eps);
+}
+
+double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
+  const int64_t M = b.M();
+  SEQ_CHECK(M > 0, "Bert4Rec forward: the batch has no target rows (B=", b.B, ", N=", b.N, ")");
+  for (int64_t m = 0; m < M; ++m)
+    SEQ_CHECK(b.target_items[size_t(m)] >= 1 && b.target_items[size_t(m)] <= cfg_.num_items,
+              "Bert4Rec forward: target ", m, " (token ", b.target_rows[size_t(m)], ") has item id ",
+              b.target_items[size_t(m)], ", outside [1, num_items=", cfg_.num_items, "]");
+  train_ = opt.train;
+  dropout_seed_ = opt.dropout_seed;
+  have_grads_ = false;
+  M_ = M;
+  encode(b, opt.train, opt.dropout_seed);
+  gather_final_ln(b, b.target_rows);
+
+  const int C = cfg_.d_model;
+  XentArgs a;
+  a.hidden = head_.f();
+  a.table = pb_.param_ptr("emb.item");
+  a.bias = out_bias_;
+  a.targets = b.target_items.data();
+  a.M = M;
+  a.C = C;
+  a.V = cfg_.num_items;
+  a.first = 1;
+  a.chunk_rows = opt.xent_chunk_rows;
+  XentGrads g;
+  if (opt.need_grads) {
+    dhead_.ensure(M, C, DType::F32, dev_);
+    dhead_.t.zero_();
+    g.dhidden = dhead_.f();
+    g.dtable = pb_.grad_ptr("emb.item");
+    g.dbias = dout_bias_;
+    g.scale = float(1.0 / double(M));
+  }
+  double sum = 0.0;
+  try {
+    sum = softmax_xent(dev_, a, g);
+  } catch (const Error& e) {
+    report_nonfinite(e.what());
+  }
+  const double loss = sum / double(M);
+  if (!std::isfinite(loss)) report_nonfinite(str("softmax_xent: loss is ", loss));
+  have_grads_ = opt.need_grads;
+  return loss;
+}
+
+void Bert4Rec::backward(const Batch& b) {
+  SEQ_CHECK(have_grads_, "Bert4Rec backward: needs a preceding forward with need_grads");
+  SEQ_CHECK(b.M() == M_ && int64_t(x0_.t.size(0)) == b.N,
+            "Bert4Rec backward: the batch differs from the one given to forward (M ", b.M(), " vs ", M_,
+            ")");
+  have_grads_ = false;
+  const int64_t N = b.N, M = M_;
+  const int C = cfg_.d_model;
+  scratch_.ensure(N, C, dev_);
+
+  // Final LayerNorm at the target rows, then scatter into the (otherwise zero) residual gradient.
+  dhead_in_.ensure(M, C, DType::F32, dev_);
+  dhead_in_.t.zero_();
+  layernorm_backward(dev_, dhead_in_.f(), dlnf_w_, dlnf_b_, dhead_.f(), head_in_.f(), lnf_w_,
+                     head_mean_.f(), head_rstd_.f(), M, C);
+  dresid_.ensure(N, C, DType::F32, dev_);
+  dresid_.t.zero_();
+  float* dres = dresid_.f();
+  for (int64_t m = 0; m < M; ++m)  // target rows are distinct, so a copy is the sum
+    std::memcpy(dres + b.target_rows[size_t(m)] * C, dhead_in_.f() + m * C, sizeof(float) * size_t(C));
+
+  for (int l = cfg_.num_layers - 1; l >= 0; --l) {
+    const float* x = l == 0 ? x0_.f() : blocks_[size_t(l) - 1].out();
+    blocks_[size_t(l)].backward(dres, x, b, block_dropout(cfg_, l, train_, dropout_seed_), scratch_);
+  }
+  emb_.backward(dres, b, dropout_site(cfg_.emb_dropout, train_, dropout_seed_, kSiteEmbedding),
+                scratch_.dC.f());
+}
+
+Tensor Bert4Rec::hidden_at(const Batch& b, const std::vector<int64_t>& rows) {
+  have_grads_ = false;
+  encode(b, false, 0);
+  gather_final_ln(b, rows);
+  return head_.t.clone();
+}
+
+double Bert4Rec::train_flops(const Batch& b) const {
+  const double C = cfg_.d_model, L = cfg_.num_layers;
+  double attn = 0.0;  // Σ over sequences of n² (causal: n(n + 1) / 2 scored pairs)
+  for (int64_t s = 0; s < b.B; ++s) {
+    const double n = double(b.seq_len(s));
+    attn += cfg_.causal ? n * (n + 1) / 2 : n * n;
+  }
+  const double dense = 2.0 * 12.0 * C * C * double(b.N);  // qkv 3C², proj C², fc 4C², fc2 4C²
+  const double scores = 4.0 * attn * C;                   // QKᵀ and PV
+  const double output = 2.0 * double(b.M()) * double(cfg_.num_items) * C;
+  return 3.0 * (L * (dense + scores) + output);  // backward = 2 × forward
+}
+
+void Bert4Rec::report_nonfinite(const std::string& what) {
+  // Walk the activations in forward order and name the first one holding a non-finite value.
+  std::string where;
+  auto scan = [&](const std::string& name, const Activation& a) {
+    if (!where.empty() || !a.t.defined()) return;
+    const float* p = a.f();
+    const int64_t n = a.t.numel(), cols = a.t.size(1);
+    for (int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(p[i])) {
+        where = str(name, " (row ", i / cols, ", column ", i % cols, ") = ", p[i]);
+        return;
+      }
+    }
+  };
+  scan("embedding.sum", emb_.sum());
+  scan("embedding.out", x0_);
+  for (const TransformerBlock& blk : blocks_) blk.each_activation(scan);
+  scan("final_layernorm", head_);
+  SEQ_FAIL("Bert4Rec forward: non-finite loss (", what, "); first non-finite activation: ",
+           where.empty() ? std::string("none, the output layer itself overflowed") : where);
+}
+
+}  // namespace seqmend

@@ -1,0 +1,79 @@
+// BERT4Rec: input embedding → L pre-LN transformer blocks → final LayerNorm → output layer tied to
+// the item embedding (plus a bias), scored with a full softmax over items 1..V at the target rows
+// only. The final LayerNorm also runs at the target rows only: no other row reaches the loss.
+#pragma once
+
+#include <vector>
+
+#include "core/activation.h"
+#include "core/batch.h"
+#include "core/input_embedding.h"
+#include "core/model_config.h"
+#include "core/param_buffer.h"
+#include "core/transformer_block.h"
+
+namespace seqmend {
+
+struct ForwardOptions {
+  bool train = true;        // dropout on
+  bool need_grads = true;   // fuse the output-layer gradient into the loss pass (for backward())
+  uint64_t dropout_seed = 0;
+  int64_t xent_chunk_rows = 256;
+};
+
+class Bert4Rec {
+ public:
+  explicit Bert4Rec(const ModelConfig& cfg, Device dev = Device::CPU);
+
+  const ModelConfig& config() const { return cfg_; }
+  ParamBuffer& params() { return pb_; }
+  Device device() const { return dev_; }
+
+  // Mean cross-entropy over the batch's target rows (every target item must be 1..V). With
+  // need_grads, the output layer's gradients (tied item table, output bias) are accumulated into the
+  // gradient buffer already here — the logits are computed once, for loss and gradient together —
+  // and backward() does the rest. A non-finite loss throws an Error naming the first activation that
+  // went non-finite (or the loss itself) and the value.
+  double forward(const Batch& b, const ForwardOptions& opt);
+  // Accumulates every parameter's gradient of the last forward's loss. The batch must be the one
+  // given to forward (its buffers are read again) and forward must have had need_grads.
+  void backward(const Batch& b);
+
+  // Forward without dropout or loss: final-LayerNorm hidden states (R, C) at the packed token rows
+  // `rows` (e.g. b.target_rows), for evaluation and scoring.
+  Tensor hidden_at(const Batch& b, const std::vector<int64_t>& rows);
+
+  // FLOPs of one training step on this batch (forward + backward, matmuls and attention only),
+  // counting valid tokens only; the same count is used for every engine compared against.
+  double train_flops(const Batch& b) const;
+
+ private:
+  void encode(const Batch& b, bool train, uint64_t dropout_seed);  // fills blocks' outputs
+  const float* encoder_out() const;                                // (N, C)
+  void gather_final_ln(const Batch& b, const std::vector<int64_t>& rows);
+  [[noreturn]] void report_nonfinite(const std::string& what);
+
+  ModelConfig cfg_;
+  Device dev_;
+  ParamBuffer pb_;
+  InputEmbedding emb_;
+  std::vector<TransformerBlock> blocks_;
+  BlockScratch scratch_;
+  float *lnf_w_, *lnf_b_, *out_bias_;     // (C), (C), (V + 2) output bias, indexed by item id
+  float *dlnf_w_, *dlnf_b_, *dout_bias_;
+  // activations
+  Activation x0_;               // (N, C) embedding output (block 0's input)
+  Activation head_in_;          // (M, C) encoder output gathered at the target rows
+  Activation head_mean_, head_rstd_;  // (M, 1)
+  Activation head_;             // (M, C) final LayerNorm output at the target rows
+  Activation dhead_;            // (M, C) loss gradient wrt head_
+  Activation dhead_in_;         // (M, C)
+  Activation dresid_;           // (N, C) backward residual stream
+  // what forward saw, for backward
+  bool train_ = false;
+  bool have_grads_ = false;
+  uint64_t dropout_seed_ = 0;
+  int64_t M_ = 0;
+};
+
+}  // namespace seqmend

@@ -1,0 +1,80 @@
+// Pre-LN transformer block over packed sequences:
+//   x2  = x  + dropout(proj(attention(qkv(LN1(x)))))     attention: key padding = packing, causal opt.
+//   out = x2 + dropout(fc2(GELU(fc(LN2(x2)))))           fc: C → 4C, fc2: 4C → C
+#pragma once
+
+#include <string>
+
+#include "core/activation.h"
+#include "core/batch.h"
+#include "core/model_config.h"
+#include "core/param_buffer.h"
+#include "kernels/dropout.h"
+
+namespace seqmend {
+
+// Backward scratch shared by all blocks (only one block runs backward at a time).
+struct BlockScratch {
+  Activation dC;    // (N, C)
+  Activation dC2;   // (N, C)
+  Activation d3C;   // (N, 3C)
+  Activation d4C;   // (N, 4C)
+  Activation d4C2;  // (N, 4C)
+  void ensure(int64_t N, int C, Device dev);
+};
+
+struct BlockDropout {
+  DropoutSpec attn;      // on the attention probabilities
+  DropoutSpec attn_out;  // after the attention projection
+  DropoutSpec ffn_out;   // after the FFN projection
+};
+
+class TransformerBlock {
+ public:
+  static void register_params(ParamBuffer& pb, const ModelConfig& cfg, int layer);
+  void bind(ParamBuffer& pb, const ModelConfig& cfg, int layer, Device dev);
+
+  // x (N, C) → out() (N, C). x must stay unchanged until backward (it is LN1's input).
+  void forward(const float* x, const Batch& b, const BlockDropout& drop);
+  // dresid (N, C) holds d out on entry and d x on return (the residual path is the identity, so the
+  // block adds its branches' input gradients in place). Parameter gradients accumulate.
+  void backward(float* dresid, const float* x, const Batch& b, const BlockDropout& drop,
+                BlockScratch& s);
+
+  const float* out() const { return out_.f(); }
+  // Each activation with its name, in forward order (used to locate the first non-finite value).
+  template <typename F>
+  void each_activation(F&& f) const {
+    const std::string p = "block" + std::to_string(layer_) + ".";
+    f(p + "ln1", ln1_); f(p + "qkv", qkv_); f(p + "attention", atty_); f(p + "residual1", res2_);
+    f(p + "ln2", ln2_); f(p + "fc", fch_); f(p + "gelu", fch_gelu_); f(p + "residual2", out_);
+  }
+
+ private:
+  ModelConfig cfg_;
+  int layer_ = 0;
+  Device dev_ = Device::CPU;
+  // parameters (views into the flat buffer) and, with a d prefix, their gradients
+  float *ln1_w_, *ln1_b_;     // (C), (C)
+  float *qkv_w_, *qkv_b_;     // (3C, C), (3C)
+  float *proj_w_, *proj_b_;   // (C, C), (C)
+  float *ln2_w_, *ln2_b_;     // (C), (C)
+  float *fc_w_, *fc_b_;       // (4C, C), (4C)
+  float *fc2_w_, *fc2_b_;     // (C, 4C), (C)
+  float *dln1_w_, *dln1_b_, *dqkv_w_, *dqkv_b_, *dproj_w_, *dproj_b_;
+  float *dln2_w_, *dln2_b_, *dfc_w_, *dfc_b_, *dfc2_w_, *dfc2_b_;
+  // activations
+  Activation ln1_;            // (N, C)
+  Activation ln1_mean_, ln1_rstd_;  // (N, 1)
+  Activation qkv_;            // (N, 3C)
+  Activation atty_;           // (N, C) attention output, heads concatenated
+  Activation lse_;            // (N, NH) softmax log-sum-exp per head
+  Activation res2_;           // (N, C) x + attention branch
+  Activation ln2_;            // (N, C)
+  Activation ln2_mean_, ln2_rstd_;  // (N, 1)
+  Activation fch_;            // (N, 4C) fc pre-activation
+  Activation fch_gelu_;       // (N, 4C)
+  Activation out_;            // (N, C) res2 + FFN branch
+};
+
+}  // namespace seqmend
