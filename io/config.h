@@ -13,8 +13,17 @@
 //   struct PretrainConfig { OptimConfig optim; ...
 //     void visit(ConfigVisitor& v) { v.section("optim", optim, "optimizer"); ... } };
 //
+//   auto cfg = load_config<PretrainConfig>("pretrain.yaml", {"optim.lr=3e-4"});
+//   write_config(cfg, run_dir + "/config.yaml");  // every field, defaults included
+//
 // Errors name the key path (optim.lr), the file and line:column of the value, and for a misspelt
-// key the nearest valid name.
+// key the nearest valid name. Rules the readers apply (see ARCHITECTURE.md, "Configs"):
+// - a key absent from the file keeps the struct's default; a key the struct does not describe is an
+//   error (so a typo never silently leaves a default in place);
+// - numbers are range-checked into [lo, hi] and into the C++ type (int, float, uint64_t), NaN never
+//   passes; integers must be written as integers (no 1e6 for an int field);
+// - bools are true/false; a quoted scalar ("0.1") is a string, not a number;
+// - string fields take any scalar; an empty value (`key:`) is an error, write "" for an empty string.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +46,13 @@ class ConfigVisitor {
                      double hi = std::numeric_limits<double>::infinity()) = 0;
   virtual void field(const char* key, bool& x, const char* doc) = 0;
   virtual void field(const char* key, std::string& x, const char* doc) = 0;
-  virtual void field(const char* key, std::vector<int64_t>& x, const char* doc) = 0;
-  virtual void field(const char* key, std::vector<double>& x, const char* doc) = 0;
+  // Sequence fields: every element is checked against [lo, hi].
+  virtual void field(const char* key, std::vector<int64_t>& x, const char* doc,
+                     int64_t lo = std::numeric_limits<int64_t>::min(),
+                     int64_t hi = std::numeric_limits<int64_t>::max()) = 0;
+  virtual void field(const char* key, std::vector<double>& x, const char* doc,
+                     double lo = -std::numeric_limits<double>::infinity(),
+                     double hi = std::numeric_limits<double>::infinity()) = 0;
   virtual void field(const char* key, std::vector<std::string>& x, const char* doc) = 0;
   virtual void choice(const char* key, std::string& x, std::initializer_list<const char*> choices,
                       const char* doc) = 0;
@@ -48,7 +62,9 @@ class ConfigVisitor {
              int64_t hi = std::numeric_limits<int>::max());
   void field(const char* key, float& x, const char* doc,
              double lo = -std::numeric_limits<float>::max(), double hi = std::numeric_limits<float>::max());
-  void field(const char* key, uint64_t& x, const char* doc);
+  void field(const char* key, uint64_t& x, const char* doc) { field_u64(key, x, doc); }
+  void field(const char* key, std::vector<int>& x, const char* doc,
+             int64_t lo = std::numeric_limits<int>::min(), int64_t hi = std::numeric_limits<int>::max());
 
   template <typename S>
   void section(const char* key, S& s, const char* doc) {
@@ -62,6 +78,12 @@ class ConfigVisitor {
   // Returns false when the visitor does not descend (it never happens for the built-in visitors).
   virtual bool enter(const char* key, const char* doc) = 0;
   virtual void leave() = 0;
+
+  // uint64_t does not fit int64_t (seeds use the full range), and a float written through double
+  // would print as 0.10000000149011612: both get their own hook; the defaults go through the wide
+  // types so a visitor only overrides what it must.
+  virtual void field_u64(const char* key, uint64_t& x, const char* doc) = 0;
+  virtual void field_float(const char* key, float& x, const char* doc, double lo, double hi);
 };
 
 // Reads `path` (may be empty: defaults only) then applies `overrides` ("a.b=value", YAML scalars or
@@ -70,11 +92,16 @@ class ConfigVisitor {
 template <typename S>
 S load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// Resolved config as YAML text (every field, defaults included), and the same written atomically.
+// Resolved config as YAML text (every field, defaults included, docs as comments), and the same
+// written atomically (temp file in the same directory, fsync, rename).
 template <typename S>
 std::string config_to_yaml(S& cfg);
 template <typename S>
 void write_config(S& cfg, const std::string& path);
+
+// One line per key: "optim.lr  (float in [0, 10], default 0.001)  peak learning rate"; for --help.
+template <typename S>
+std::string config_reference(S& cfg);
 
 }  // namespace seqmend
 

@@ -1,0 +1,140 @@
+// Template definitions behind io/config.h. The visitors themselves live in io/config.cpp so that
+// yaml-cpp stays out of every file that merely describes a config.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/atomic_file.h"
+
+namespace seqmend {
+namespace config_detail {
+
+// One parsed YAML tree plus where it came from: a file, or one command-line override.
+struct Source;
+// The file first (nothing when `path` is empty), then one source per override, in order. Throws on
+// a missing file, a YAML syntax error or a malformed override before any field is read.
+std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path,
+                                                        const std::vector<std::string>& overrides);
+
+// Sets the fields a source mentions, leaves the others alone. finish() reports the keys of the
+// top level that no field claimed (nested levels are checked on leaving them).
+class Reader final : public ConfigVisitor {
+ public:
+  explicit Reader(std::shared_ptr<const Source> source);
+  ~Reader() override;
+  void finish();
+  struct State;  // opaque (holds yaml-cpp nodes); public only for io/config_reader.cpp's helpers
+
+  using ConfigVisitor::field;
+  void field(const char* key, int64_t& x, const char* doc, int64_t lo, int64_t hi) override;
+  void field(const char* key, double& x, const char* doc, double lo, double hi) override;
+  void field(const char* key, bool& x, const char* doc) override;
+  void field(const char* key, std::string& x, const char* doc) override;
+  void field(const char* key, std::vector<int64_t>& x, const char* doc, int64_t lo, int64_t hi) override;
+  void field(const char* key, std::vector<double>& x, const char* doc, double lo, double hi) override;
+  void field(const char* key, std::vector<std::string>& x, const char* doc) override;
+  void choice(const char* key, std::string& x, std::initializer_list<const char*> choices,
+              const char* doc) override;
+
+ protected:
+  bool enter(const char* key, const char* doc) override;
+  void leave() override;
+  void field_u64(const char* key, uint64_t& x, const char* doc) override;
+  void field_float(const char* key, float& x, const char* doc, double lo, double hi) override;
+
+ private:
+  std::unique_ptr<State> st_;
+};
+
+// Emits every field as block YAML, the field's doc as a trailing comment.
+class Writer final : public ConfigVisitor {
+ public:
+  Writer();
+  ~Writer() override;
+  std::string yaml();
+
+  using ConfigVisitor::field;
+  void field(const char* key, int64_t& x, const char* doc, int64_t lo, int64_t hi) override;
+  void field(const char* key, double& x, const char* doc, double lo, double hi) override;
+  void field(const char* key, bool& x, const char* doc) override;
+  void field(const char* key, std::string& x, const char* doc) override;
+  void field(const char* key, std::vector<int64_t>& x, const char* doc, int64_t lo, int64_t hi) override;
+  void field(const char* key, std::vector<double>& x, const char* doc, double lo, double hi) override;
+  void field(const char* key, std::vector<std::string>& x, const char* doc) override;
+  void choice(const char* key, std::string& x, std::initializer_list<const char*> choices,
+              const char* doc) override;
+
+ protected:
+  bool enter(const char* key, const char* doc) override;
+  void leave() override;
+  void field_u64(const char* key, uint64_t& x, const char* doc) override;
+  void field_float(const char* key, float& x, const char* doc, double lo, double hi) override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+// One line per field: full key, type and range, default, doc.
+class Reference final : public ConfigVisitor {
+ public:
+  std::string text() const { return out_; }
+
+  using ConfigVisitor::field;
+  void field(const char* key, int64_t& x, const char* doc, int64_t lo, int64_t hi) override;
+  void field(const char* key, double& x, const char* doc, double lo, double hi) override;
+  void field(const char* key, bool& x, const char* doc) override;
+  void field(const char* key, std::string& x, const char* doc) override;
+  void field(const char* key, std::vector<int64_t>& x, const char* doc, int64_t lo, int64_t hi) override;
+  void field(const char* key, std::vector<double>& x, const char* doc, double lo, double hi) override;
+  void field(const char* key, std::vector<std::string>& x, const char* doc) override;
+  void choice(const char* key, std::string& x, std::initializer_list<const char*> choices,
+              const char* doc) override;
+
+ protected:
+  bool enter(const char* key, const char* doc) override;
+  void leave() override;
+  void field_u64(const char* key, uint64_t& x, const char* doc) override;
+  void field_float(const char* key, float& x, const char* doc, double lo, double hi) override;
+
+ private:
+  void line(const char* key, const std::string& type, const std::string& value, const char* doc);
+  std::vector<std::string> path_;
+  std::string out_;
+};
+
+}  // namespace config_detail
+
+template <typename S>
+S load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  S cfg{};
+  for (auto& source : config_detail::parse_sources(path, overrides)) {
+    config_detail::Reader reader(source);
+    cfg.visit(reader);
+    reader.finish();
+  }
+  return cfg;
+}
+
+template <typename S>
+std::string config_to_yaml(S& cfg) {
+  config_detail::Writer writer;
+  cfg.visit(writer);
+  return writer.yaml();
+}
+
+template <typename S>
+void write_config(S& cfg, const std::string& path) {
+  write_file_atomic(path, config_to_yaml(cfg));
+}
+
+template <typename S>
+std::string config_reference(S& cfg) {
+  config_detail::Reference ref;
+  cfg.visit(ref);
+  return ref.text();
+}
+
+}  // namespace seqmend

@@ -1,0 +1,368 @@
+// Reading a config: the YAML file and the command-line overrides become Sources, and a Reader walks
+// the struct's visit description over one Source, setting what it mentions and rejecting what it
+// does not describe. Every message starts with where (file:line:col, or the override text), then
+// the full key path, then what is wrong with the value.
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "core/base/error.h"
+#include "io/config.h"
+#include "io/config_text.h"
+
+namespace seqmend::config_detail {
+
+struct Source {
+  YAML::Node root;       // a mapping, or null for an empty file / no file
+  std::string file;      // the config file, for file sources
+  std::string override;  // "a.b=value", for override sources
+};
+
+namespace {
+
+std::string where(const Source& src, const YAML::Mark& m) {
+  if (!src.override.empty()) return str("override `", src.override, "`");
+  if (m.is_null()) return src.file;
+  return str(src.file, ":", m.line + 1, ":", m.column + 1);
+}
+
+std::string describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar: return str("`", n.Scalar(), "`");
+    case YAML::NodeType::Sequence: return "a sequence";
+    case YAML::NodeType::Map: return "a mapping";
+    default: return "an empty value";
+  }
+}
+
+// A quoted scalar ("0.1") is a string even when its text looks like a number.
+bool quoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) SEQ_FAIL("config file not found: ", path);
+  if (std::filesystem::is_directory(path, ec)) SEQ_FAIL("config file ", path, " is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) SEQ_FAIL("cannot open config file ", path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& origin) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    SEQ_FAIL(origin, e.mark.is_null() ? "" : str(":", e.mark.line + 1, ":", e.mark.column + 1),
+             ": YAML syntax error: ", e.msg);
+  }
+}
+
+Source parse_override(const std::string& text) {
+  Source src;
+  src.override = text;
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    SEQ_FAIL("override `", text, "`: expected key=value, e.g. optim.lr=0.001");
+  std::string key = text.substr(0, eq);
+  std::vector<std::string> parts;
+  for (size_t b = 0;;) {
+    size_t e = key.find('.', b);
+    std::string part = key.substr(b, e == std::string::npos ? std::string::npos : e - b);
+    if (part.empty() || part.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                            std::string::npos)
+      SEQ_FAIL("override `", text, "`: bad key `", key, "` (expected names joined by dots, e.g. model.num_heads)");
+    parts.push_back(part);
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    SEQ_FAIL("override `", text, "`: bad value: ", e.msg);
+  }
+  src.root = YAML::Node(YAML::NodeType::Map);
+  YAML::Node cur = src.root;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node child(YAML::NodeType::Map);
+    cur[parts[i]] = child;
+    cur.reset(child);  // rebinds the handle; `cur = child` would overwrite the parent's node
+  }
+  cur[parts.back()] = value;
+  return src;
+}
+
+// One mapping level of the source as the struct walks it: which keys it holds, which the struct
+// has claimed so far (for unknown-key detection) and which names the struct offers (for hints).
+struct Entry {
+  std::string key;
+  YAML::Mark key_mark;
+  YAML::Node value;
+  bool claimed = false;
+};
+struct Level {
+  std::string path;  // "" at the top, "model" / "model.encoder" below
+  std::vector<Entry> entries;
+  std::vector<std::string> known;
+};
+
+}  // namespace
+
+std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path,
+                                                        const std::vector<std::string>& overrides) {
+  std::vector<std::shared_ptr<const Source>> sources;
+  auto file = std::make_shared<Source>();
+  file->file = path.empty() ? "<defaults>" : path;
+  if (!path.empty()) file->root = parse_yaml(read_file(path), path);
+  sources.push_back(file);  // even without a file: the first pass also checks the struct's defaults
+  for (const auto& o : overrides) sources.push_back(std::make_shared<Source>(parse_override(o)));
+  return sources;
+}
+
+struct Reader::State {
+  std::shared_ptr<const Source> src;
+  std::vector<Level> stack;
+
+  std::string full(const char* key) const {
+    return stack.back().path.empty() ? std::string(key) : stack.back().path + "." + key;
+  }
+
+  // Builds a level from a mapping node (null → empty level).
+  Level level(const YAML::Node& node, std::string path) const {
+    Level lv;
+    lv.path = std::move(path);
+    const std::string name = lv.path.empty() ? "the top level" : str("`", lv.path, "`");
+    if (!node || node.IsNull()) return lv;
+    if (!node.IsMap())
+      SEQ_FAIL(where(*src, node.Mark()), ": ", lv.path.empty() ? "config" : lv.path,
+               ": expected a mapping of key: value lines, got ", describe(node));
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      YAML::Node k = it->first;  // a copy: the iterator yields a temporary pair
+      std::string prefix = lv.path.empty() ? "" : lv.path + ".";
+      if (!k.IsScalar()) SEQ_FAIL(where(*src, k.Mark()), ": ", name, ": keys must be plain names");
+      for (const auto& e : lv.entries)
+        if (e.key == k.Scalar())
+          SEQ_FAIL(where(*src, k.Mark()), ": ", prefix, k.Scalar(), ": duplicate key (first at line ",
+                   e.key_mark.line + 1, ")");
+      lv.entries.push_back(Entry{k.Scalar(), k.Mark(), it->second, false});
+    }
+    return lv;
+  }
+
+  // The value the source gives for `key` at the current level, or nullptr when it gives none.
+  const Entry* find(const char* key) {
+    Level& lv = stack.back();
+    for (const auto& k : lv.known)
+      SEQ_CHECK(k != key, "config struct describes `", full(key), "` twice");
+    lv.known.emplace_back(key);
+    for (auto& e : lv.entries)
+      if (e.key == key) {
+        e.claimed = true;
+        return &e;
+      }
+    return nullptr;
+  }
+
+  [[noreturn]] void fail(const Entry& e, const YAML::Node& n, const std::string& path, const std::string& msg) const {
+    YAML::Mark m = n.Mark().is_null() ? e.key_mark : n.Mark();
+    SEQ_FAIL(where(*src, m), ": ", path, ": ", msg);
+  }
+
+  // The scalar text of a value that must be a number or bool; quoted strings and non-scalars fail.
+  const std::string& scalar(const Entry& e, const YAML::Node& n, const std::string& path, const char* expected) const {
+    if (!n.IsScalar() || quoted(n)) fail(e, n, path, str("expected ", expected, ", got ", describe(n)));
+    return n.Scalar();
+  }
+
+  void check_unknown() const {
+    const Level& lv = stack.back();
+    for (const auto& e : lv.entries) {
+      if (e.claimed) continue;
+      std::string full = lv.path.empty() ? e.key : lv.path + "." + e.key;
+      std::string hint = nearest(e.key, lv.known);
+      SEQ_FAIL(where(*src, e.key_mark), ": ", full, ": unknown key",
+               !hint.empty() ? str(" (did you mean `", hint, "`?)")
+               : lv.known.empty() ? std::string(" (nothing is configurable here)")
+                                  : str(" (valid keys", lv.path.empty() ? "" : " in `" + lv.path + "`", ": ",
+                                        join(lv.known, ", "), ")"));
+    }
+  }
+};
+
+Reader::Reader(std::shared_ptr<const Source> source) : st_(std::make_unique<State>()) {
+  st_->src = std::move(source);
+  st_->stack.push_back(st_->level(st_->src->root, ""));
+}
+Reader::~Reader() = default;
+
+void Reader::finish() {
+  SEQ_CHECK(st_->stack.size() == 1, "config reader: unbalanced sections");
+  st_->check_unknown();
+}
+
+bool Reader::enter(const char* key, const char*) {
+  const Entry* e = st_->find(key);
+  std::string path = st_->full(key);
+  st_->stack.push_back(e ? st_->level(e->value, path) : Level{path, {}, {}});
+  return true;
+}
+
+void Reader::leave() {
+  st_->check_unknown();
+  st_->stack.pop_back();
+}
+
+namespace {
+
+template <typename T>
+std::string bounds(T lo, T hi) {
+  if constexpr (std::is_floating_point_v<T>) return str("[", format_double(lo), ", ", format_double(hi), "]");
+  else return str("[", lo, ", ", hi, "]");
+}
+
+}  // namespace
+
+// Integer value of `n` checked into [lo, hi]; `path` names it in messages.
+// `current` is what the field holds before this source (its default, or the file's value): it is
+// accepted even outside [lo, hi], so a sentinel default ("num_items: 0 = from the data") written
+// out by config_to_yaml reads back.
+static int64_t read_int(Reader::State& st, const Entry& e, const YAML::Node& n, const std::string& path,
+                        int64_t lo, int64_t hi, std::optional<int64_t> current = std::nullopt) {
+  const std::string& s = st.scalar(e, n, path, "an integer");
+  int64_t v = 0;
+  Parse r = parse_int(s, v);
+  if (r == Parse::bad) {
+    double d;
+    bool looks_float = parse_double(s, d) == Parse::ok;
+    st.fail(e, n, path, str("expected an integer, got `", s, "`", looks_float ? " (a float)" : ""));
+  }
+  if (r == Parse::out_of_range || ((v < lo || v > hi) && v != current))
+    st.fail(e, n, path, str("value ", s, " is out of range ", bounds(lo, hi)));
+  return v;
+}
+
+static double read_double(Reader::State& st, const Entry& e, const YAML::Node& n, const std::string& path,
+                          double lo, double hi, std::optional<double> current = std::nullopt) {
+  const std::string& s = st.scalar(e, n, path, "a number");
+  double v = 0;
+  Parse r = parse_double(s, v);
+  if (r == Parse::bad) st.fail(e, n, path, str("expected a number, got `", s, "`"));
+  if (std::isnan(v)) st.fail(e, n, path, "NaN is not a valid setting");
+  if (r == Parse::out_of_range || (!(v >= lo && v <= hi) && v != current))
+    st.fail(e, n, path, str("value ", s, " is out of range ", bounds(lo, hi)));
+  return v;
+}
+
+static std::string read_string(Reader::State& st, const Entry& e, const YAML::Node& n, const std::string& path) {
+  if (n.IsNull()) st.fail(e, n, path, "empty value (write \"\" for an empty string)");
+  if (!n.IsScalar()) st.fail(e, n, path, str("expected a string, got ", describe(n)));
+  return n.Scalar();
+}
+
+// Calls `elem(node, "key[i]")` for each element of a sequence value.
+template <typename F>
+static void for_each_element(Reader::State& st, const Entry& e, const std::string& path, F elem) {
+  const YAML::Node& n = e.value;
+  if (!n.IsSequence()) st.fail(e, n, path, str("expected a sequence such as [a, b], got ", describe(n)));
+  for (size_t i = 0; i < n.size(); ++i) elem(n[i], str(path, "[", i, "]"));
+}
+
+void Reader::field(const char* key, int64_t& x, const char*, int64_t lo, int64_t hi) {
+  const Entry* e = st_->find(key);
+  std::string path = st_->full(key);
+  if (!e) return;
+  x = read_int(*st_, *e, e->value, path, lo, hi, x);
+}
+
+void Reader::field_u64(const char* key, uint64_t& x, const char*) {
+  const Entry* e = st_->find(key);
+  if (!e) return;
+  std::string path = st_->full(key);
+  const std::string& s = st_->scalar(*e, e->value, path, "an unsigned integer");
+  Parse r = parse_u64(s, x);
+  if (r == Parse::bad) st_->fail(*e, e->value, path, str("expected an unsigned integer, got `", s, "`"));
+  if (r == Parse::out_of_range)
+    st_->fail(*e, e->value, path, str("value ", s, " is out of range [0, 18446744073709551615]"));
+}
+
+void Reader::field(const char* key, double& x, const char*, double lo, double hi) {
+  const Entry* e = st_->find(key);
+  std::string path = st_->full(key);
+  if (!e) return;
+  x = read_double(*st_, *e, e->value, path, lo, hi, x);
+}
+
+void Reader::field_float(const char* key, float& x, const char*, double lo, double hi) {
+  const Entry* e = st_->find(key);
+  std::string path = st_->full(key);
+  if (!e) return;
+  read_double(*st_, *e, e->value, path, lo, hi, double(x));  // validates
+  parse_float(e->value.Scalar(), x);  // straight to float: no double rounding on the way
+}
+
+void Reader::field(const char* key, bool& x, const char*) {
+  const Entry* e = st_->find(key);
+  if (!e) return;
+  std::string path = st_->full(key);
+  const std::string& s = st_->scalar(*e, e->value, path, "true or false");
+  if (!parse_bool(s, x)) st_->fail(*e, e->value, path, str("expected true or false, got `", s, "`"));
+}
+
+void Reader::field(const char* key, std::string& x, const char*) {
+  const Entry* e = st_->find(key);
+  if (e) x = read_string(*st_, *e, e->value, st_->full(key));
+}
+
+void Reader::field(const char* key, std::vector<int64_t>& x, const char*, int64_t lo, int64_t hi) {
+  const Entry* e = st_->find(key);
+  std::string path = st_->full(key);
+  if (!e) return;
+  std::vector<int64_t> out;
+  for_each_element(*st_, *e, path, [&](const YAML::Node& n, const std::string& p) {
+    out.push_back(read_int(*st_, *e, n, p, lo, hi));
+  });
+  x = std::move(out);
+}
+
+void Reader::field(const char* key, std::vector<double>& x, const char*, double lo, double hi) {
+  const Entry* e = st_->find(key);
+  std::string path = st_->full(key);
+  if (!e) return;
+  std::vector<double> out;
+  for_each_element(*st_, *e, path, [&](const YAML::Node& n, const std::string& p) {
+    out.push_back(read_double(*st_, *e, n, p, lo, hi));
+  });
+  x = std::move(out);
+}
+
+void Reader::field(const char* key, std::vector<std::string>& x, const char*) {
+  const Entry* e = st_->find(key);
+  if (!e) return;
+  std::vector<std::string> out;
+  for_each_element(*st_, *e, st_->full(key), [&](const YAML::Node& n, const std::string& p) {
+    out.push_back(read_string(*st_, *e, n, p));
+  });
+  x = std::move(out);
+}
+
+void Reader::choice(const char* key, std::string& x, std::initializer_list<const char*> choices, const char*) {
+  const Entry* e = st_->find(key);
+  std::string path = st_->full(key);
+  std::vector<std::string> names(choices.begin(), choices.end());
+  auto allowed = [&](const std::string& v) { return std::find(names.begin(), names.end(), v) != names.end(); };
+  if (!e) return;
+  std::string v = read_string(*st_, *e, e->value, path);
+  if (!allowed(v) && v != x) {  // a sentinel default outside the set reads back, as for numbers
+    std::string hint = nearest(v, names);
+    st_->fail(*e, e->value, path,
+              str("`", v, "` is not one of: ", join(names, ", "), hint.empty() ? "" : " (did you mean `" + hint + "`?)"));
+  }
+  x = std::move(v);
+}
+
+}  // namespace seqmend::config_detail
