@@ -1,0 +1,155 @@
+// CPU fused softmax cross-entropy over the item vocabulary. Per chunk of R rows:
+//   logits (R, V) = hidden_chunk (R, C) · table[first : first + V]ᵀ + bias
+//   per row: max, log-sum-exp, loss; dlogits = (softmax − onehot) · scale, in place
+//   dhidden_chunk (R, C) += dlogits · table_slice
+//   dtable_slice (V, C)  += dlogitsᵀ · hidden_chunk
+//   dbias_slice (V)      += Σ_rows dlogits
+// The GEMMs are split into a fixed number of vocabulary stripes, each a single-threaded sgemm,
+// spread over OpenMP threads; the softmax is split over rows. Because the stripes do not depend on
+// the thread count (OpenBLAS's own threading does change the rounding), every result is bitwise the
+// same at 1 and 2 threads. dhidden sums over the stripes, so each stripe writes a partial and the
+// partials are added in stripe order.
+#include "kernels/softmax_xent.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/base/error.h"
+#include "kernels/blas_single_thread.h"
+#include "kernels/fast_exp.h"
+
+namespace seqmend {
+namespace {
+
+constexpr int64_t kStripes = 16;  // vocabulary stripes per GEMM: a fixed split, whatever the thread count
+
+void check_args(const XentArgs& a, const XentGrads& g) {
+  SEQ_CHECK(a.M >= 0 && a.C > 0 && a.V > 0 && a.first >= 0 && a.chunk_rows > 0,
+            "softmax_xent: bad shape M=", a.M, " C=", a.C, " V=", a.V, " first=", a.first,
+            " chunk_rows=", a.chunk_rows);
+  SEQ_CHECK(a.V <= int64_t(INT32_MAX) && a.chunk_rows <= int64_t(INT32_MAX),
+            "softmax_xent: V=", a.V, " or chunk_rows=", a.chunk_rows, " exceeds the BLAS int range");
+  SEQ_CHECK(a.M == 0 || (a.hidden && a.table && a.bias && a.targets),
+            "softmax_xent: hidden, table, bias and targets must all be set (M=", a.M, ")");
+  SEQ_CHECK(!g.dhidden || (g.dtable && g.dbias),
+            "softmax_xent: with dhidden set, dtable and dbias must be set too");
+  for (int64_t m = 0; m < a.M; ++m) {
+    const int64_t t = a.targets[m];
+    SEQ_CHECK(t >= a.first && t < a.first + a.V, "softmax_xent: row ", m, " has target id ", t,
+              " outside the scoreable items [", a.first, ", ", a.first + a.V, ")");
+  }
+}
+
+// One row: adds the bias in place, returns −log softmax[target] and, when `grad_scale` is set,
+// overwrites the row with (softmax − onehot) · scale. The row (V floats, 400 KB at V = 100k) stays
+// in L2 across the three passes. `omp simd` lets the max and sum reductions vectorise (fixed order,
+// so still deterministic).
+double row_loss(float* row, const float* bias, int64_t V, int64_t target, const float* grad_scale) {
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int64_t v = 0; v < V; ++v) {
+    row[v] += bias[v];
+    mx = std::max(mx, row[v]);
+  }
+  const float logit_target = row[target];
+  float sum = 0.0f;
+  if (grad_scale) {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t v = 0; v < V; ++v) {
+      const float e = fast_exp(row[v] - mx);
+      row[v] = e;
+      sum += e;
+    }
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t v = 0; v < V; ++v) sum += fast_exp(row[v] - mx);
+  }
+  const double loss = double(mx) + std::log(double(sum)) - double(logit_target);
+  if (grad_scale) {
+    const float s = *grad_scale, k = s / sum;
+#pragma omp simd
+    for (int64_t v = 0; v < V; ++v) row[v] *= k;
+    row[target] -= s;
+  }
+  return loss;
+}
+
+}  // namespace
+
+double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
+  if (dev == Device::CUDA)
+    SEQ_FAIL("softmax_xent: the CUDA version is not built yet (kernels/softmax_xent.cu); run this op "
+             "with Device::CPU");
+  check_args(a, g);
+  if (a.M == 0) return 0.0;
+  const int C = a.C;
+  const int V = int(a.V);
+  const int64_t R = std::min(a.chunk_rows, a.M);
+  const float* table = a.table + a.first * C;  // (V, C) the scoreable rows
+  const float* bias = a.bias + a.first;         // (V)
+  const bool want_grad = g.dhidden != nullptr;
+  float* dtable = want_grad ? g.dtable + a.first * C : nullptr;
+  float* dbias = want_grad ? g.dbias + a.first : nullptr;
+
+  // Enough stripes to balance two or more threads, none narrower than 64 columns.
+  const int n_stripes = int(std::clamp<int64_t>(a.V / 64, 1, kStripes));
+  auto stripe_begin = [&](int s) { return int(int64_t(V) * s / n_stripes); };
+
+  std::vector<float> logits(size_t(R) * size_t(V));  // (R, V), reused by every chunk
+  std::vector<float> partial(want_grad ? size_t(n_stripes) * size_t(R) * size_t(C) : 0);  // (S, R, C)
+  std::vector<double> losses(static_cast<size_t>(R));
+  BlasSingleThread single;
+  double total = 0.0;
+  for (int64_t r0 = 0; r0 < a.M; r0 += R) {
+    const int rows = int(std::min(R, a.M - r0));
+    const float* hid = a.hidden + r0 * C;  // (rows, C)
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int s = 0; s < n_stripes; ++s) {
+      const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nv, C, 1.0f, hid, C, table + size_t(v0) * C,
+                  C, 0.0f, logits.data() + v0, V);
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < rows; ++i)
+      losses[i] = row_loss(logits.data() + size_t(i) * V, bias, V, a.targets[r0 + i] - a.first,
+                           want_grad ? &g.scale : nullptr);
+    for (int i = 0; i < rows; ++i) {
+      SEQ_CHECK(std::isfinite(losses[i]), "softmax_xent: row ", r0 + i, " (target id ",
+                a.targets[r0 + i], ") has a non-finite loss ", losses[i]);
+      total += losses[i];
+    }
+    if (!want_grad) continue;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int s = 0; s < n_stripes; ++s) {
+      const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
+      const float* dl = logits.data() + v0;  // (rows, nv) with row stride V
+      // partial_s (rows, C) = dlogits[:, stripe] · table[stripe]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, nv, 1.0f, dl, V,
+                  table + size_t(v0) * C, C, 0.0f, partial.data() + size_t(s) * R * C, C);
+      // dtable[stripe] (nv, C) += dlogits[:, stripe]ᵀ · hidden_chunk
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nv, C, rows, 1.0f, dl, V, hid, C, 1.0f,
+                  dtable + size_t(v0) * C, C);
+      // dbias[stripe] += column sums, rows in order
+      float* db = dbias + v0;
+      for (int i = 0; i < rows; ++i) {
+        const float* row = dl + size_t(i) * V;
+#pragma omp simd
+        for (int c = 0; c < nv; ++c) db[c] += row[c];
+      }
+    }
+    float* dh = g.dhidden + r0 * C;
+    const int64_t n = int64_t(rows) * C;
+#pragma omp parallel for schedule(static)
+    for (int64_t e = 0; e < n; ++e) {
+      float acc = 0.0f;
+      for (int s = 0; s < n_stripes; ++s) acc += partial[size_t(s) * R * C + e];
+      dh[e] += acc;
+    }
+  }
+  return total;
+}
+
+}  // namespace seqmend
