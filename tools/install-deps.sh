@@ -16,6 +16,7 @@ PACKAGES=(
   python3 python3-numpy python3-h5py     # tests that read shards the way a user would
   python3-torch                          # tools/: PyTorch twin for reference values and speed peers
   python3-matplotlib                     # report plots
+  slurmctld slurmd slurm-client munge    # one-node Slurm for tests/slurm (slurm/local-cluster.sh; ~4 MB)
 )
 
 missing=()
