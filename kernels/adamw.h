@@ -6,12 +6,15 @@
 
 namespace seqmend {
 
+// Hyper-parameters are doubles, like the Python floats torch.optim.AdamW receives: the scalars
+// derived from them (1 − β2, lr / (1 − β1^t), ...) are formed in double and rounded to f32 once,
+// as PyTorch does, so the update matches it to the last few ulps.
 struct AdamWArgs {
-  float lr = 1e-3f;
-  float beta1 = 0.9f;
-  float beta2 = 0.999f;
-  float eps = 1e-8f;
-  float weight_decay = 0.0f;   // decoupled: param −= lr · wd · param
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;   // decoupled: param *= 1 − lr · wd, before the Adam step
   int64_t step = 1;            // 1-based, for bias correction
 };
 

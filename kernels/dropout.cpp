@@ -1,0 +1,62 @@
+#include "kernels/dropout.h"
+
+#include "core/base/error.h"
+#include "kernels/dispatch.h"
+
+namespace seqmend {
+
+namespace {
+
+void check_spec(const char* op, const DropoutSpec& d, int64_t N, int C) {
+  SEQ_CHECK(N >= 0 && C > 0, op, ": bad shape N=", N, " C=", C);
+  SEQ_CHECK(d.p >= 0.0f && d.p <= 1.0f, op, ": drop probability p=", d.p, " is outside [0, 1]");
+}
+
+// out[n, c] (=|+=) inp[n, c] · keep · 1/(1 − p); the mask is recomputed from the hash.
+template <bool kAccumulate>
+void dropout_apply(float* out, const float* inp, const uint64_t* token_keys, int64_t N, int C,
+                   const DropoutSpec& d) {
+  const float scale = d.p < 1.0f ? 1.0f / (1.0f - d.p) : 0.0f;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const uint64_t row = dropout_row_hash(d, token_keys[n]);
+    const float* x = inp + n * C;
+    float* y = out + n * C;
+#pragma omp simd
+    for (int c = 0; c < C; ++c) {
+      const float v = x[c] * (dropout_keep_in_row(row, uint64_t(c), d.p) ? scale : 0.0f);
+      if constexpr (kAccumulate) y[c] += v;
+      else y[c] = v;
+    }
+  }
+}
+
+}  // namespace
+
+void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* token_keys, int64_t N,
+                     int C, const DropoutSpec& d) {
+  if (dev == Device::CUDA) cuda_twin_missing("dropout_forward");
+  check_spec("dropout_forward", d, N, C);
+  if (d.p == 0.0f) {
+    if (out != inp) {
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < N * C; ++i) out[i] = inp[i];
+    }
+    return;
+  }
+  dropout_apply<false>(out, inp, token_keys, N, C, d);
+}
+
+void dropout_backward(Device dev, float* dinp, const float* dout, const uint64_t* token_keys,
+                      int64_t N, int C, const DropoutSpec& d) {
+  if (dev == Device::CUDA) cuda_twin_missing("dropout_backward");
+  check_spec("dropout_backward", d, N, C);
+  if (d.p == 0.0f) {
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < N * C; ++i) dinp[i] += dout[i];
+    return;
+  }
+  dropout_apply<true>(dinp, dout, token_keys, N, C, d);
+}
+
+}  // namespace seqmend

@@ -1,0 +1,43 @@
+#include "kernels/gelu.h"
+
+#include "core/base/error.h"
+#include "kernels/dispatch.h"
+#include "kernels/fast_exp.h"
+
+namespace seqmend {
+
+// gelu(x) = ½·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³).
+// With ½(1 + tanh u) = σ(2u) this is x·σ(2u), one exp and one division, both vectorised; for
+// large |u| σ saturates to exactly 0 or 1 as tanh does.
+namespace {
+constexpr float kS = 0.7978845608028654f;  // √(2/π)
+constexpr float kA = 0.044715f;
+}  // namespace
+
+void gelu_forward(Device dev, float* out, const float* inp, int64_t n) {
+  if (dev == Device::CUDA) cuda_twin_missing("gelu_forward");
+  SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = inp[i];
+    const float u = kS * (x + kA * x * x * x);
+    out[i] = x / (1.0f + fast_exp(-2.0f * u));
+  }
+}
+
+void gelu_backward(Device dev, float* dinp, const float* inp, const float* dout, int64_t n) {
+  if (dev == Device::CUDA) cuda_twin_missing("gelu_backward");
+  SEQ_CHECK(n >= 0, "gelu_backward: bad size n=", n);
+  // With s = σ(2u): gelu' = s + x · 2s(1 − s) · u',  u' = √(2/π)·(1 + 3·0.044715·x²).
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = inp[i];
+    const float x2 = x * x;
+    const float u = kS * (x + kA * x2 * x);
+    const float s = 1.0f / (1.0f + fast_exp(-2.0f * u));
+    const float du = kS * (1.0f + 3.0f * kA * x2);
+    dinp[i] += (s + 2.0f * x * s * (1.0f - s) * du) * dout[i];
+  }
+}
+
+}  // namespace seqmend

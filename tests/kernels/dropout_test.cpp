@@ -1,0 +1,112 @@
+#include "kernels/dropout.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/base/error.h"
+#include "support/gradcheck.h"
+
+namespace seqmend {
+namespace {
+
+using test::random_floats;
+
+std::vector<uint64_t> keys_for(int64_t N, uint64_t sample) {
+  std::vector<uint64_t> k(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) k[size_t(n)] = (sample << 32) | uint64_t(n);
+  return k;
+}
+
+TEST(Dropout, KeepRuleMatchesTheDocumentedHashChain) {
+  // The top 24 bits of hash_combine(hash_combine(seed, key), c) for c = 0..11, computed with
+  // Python integers masked to 64 bits following the formula in dropout.h (the same arithmetic the
+  // numpy twin uses), for seed = 20261128, key = (7 << 32) | 42.
+  const uint64_t seed = 20261128, key = (uint64_t(7) << 32) | 42;
+  const uint32_t top24[12] = {14053492, 16678640, 14186527, 10904192, 9644438, 13705302,
+                              5274343,  1656666,  5276505,  2196408,  13145384, 6697438};
+  const DropoutSpec d{0.3f, seed};
+  for (uint64_t c = 0; c < 12; ++c) {
+    EXPECT_EQ(hash_combine(hash_combine(seed, key), c) >> 40, top24[c]) << "c=" << c;
+    EXPECT_EQ(dropout_keep(d, key, c), float(top24[c]) / 16777216.0f >= 0.3f) << "c=" << c;
+  }
+  // From the same script: keep pattern at p = 0.3.
+  const bool keep[12] = {1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1};
+  for (uint64_t c = 0; c < 12; ++c) EXPECT_EQ(dropout_keep(d, key, c), keep[c]) << "c=" << c;
+}
+
+TEST(Dropout, ForwardScalesKeptElementsAndKeepsAboutOneMinusP) {
+  for (float p : {0.1f, 0.5f, 0.9f}) {
+    const int64_t N = 1000;
+    const int C = 67;
+    auto x = random_floats(size_t(N) * C, 1);
+    auto keys = keys_for(N, 3);
+    const DropoutSpec d{p, 99};
+    std::vector<float> out(x.size());
+    dropout_forward(Device::CPU, out.data(), x.data(), keys.data(), N, C, d);
+    int64_t kept = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int c = 0; c < C; ++c) {
+        const bool k = dropout_keep(d, keys[n], uint64_t(c));
+        kept += k;
+        const float want = k ? x[n * C + c] * (1.0f / (1.0f - p)) : 0.0f;
+        ASSERT_EQ(out[n * C + c], want) << "n=" << n << " c=" << c;
+      }
+    // Binomial(67000, 1 − p): 5 standard deviations.
+    const double total = double(N) * C, sd = std::sqrt(total * p * (1 - p));
+    EXPECT_NEAR(double(kept), total * (1 - p), 5 * sd) << "p=" << p;
+  }
+}
+
+TEST(Dropout, MaskFollowsTheTokenKeyNotTheRow) {
+  const int C = 19;
+  const DropoutSpec d{0.5f, 7};
+  std::vector<uint64_t> keys = {11, 22, 33};
+  std::vector<uint64_t> swapped = {33, 11, 22};
+  std::vector<float> ones(3 * C, 1.0f), a(3 * C), b(3 * C);
+  dropout_forward(Device::CPU, a.data(), ones.data(), keys.data(), 3, C, d);
+  dropout_forward(Device::CPU, b.data(), ones.data(), swapped.data(), 3, C, d);
+  for (int c = 0; c < C; ++c) {
+    EXPECT_EQ(a[0 * C + c], b[1 * C + c]);
+    EXPECT_EQ(a[2 * C + c], b[0 * C + c]);
+  }
+  const DropoutSpec other{0.5f, 8};  // another seed gives another mask
+  std::vector<float> e(3 * C);
+  dropout_forward(Device::CPU, e.data(), ones.data(), keys.data(), 3, C, other);
+  EXPECT_NE(a, e);
+}
+
+TEST(Dropout, InPlaceBackwardAccumulatesAndEdgeProbabilities) {
+  const int64_t N = 31;
+  const int C = 33;
+  auto x = random_floats(size_t(N) * C, 5);
+  auto keys = keys_for(N, 1);
+  const DropoutSpec d{0.25f, 123};
+  std::vector<float> out(x.size());
+  dropout_forward(Device::CPU, out.data(), x.data(), keys.data(), N, C, d);
+  auto inplace = x;
+  dropout_forward(Device::CPU, inplace.data(), inplace.data(), keys.data(), N, C, d);
+  EXPECT_EQ(inplace, out);
+
+  // The op is linear, so its backward is the same mask: dinp += dout · keep / (1 − p).
+  auto dout = random_floats(x.size(), 6), dinp = random_floats(x.size(), 7);
+  const auto dinp0 = dinp;
+  dropout_backward(Device::CPU, dinp.data(), dout.data(), keys.data(), N, C, d);
+  std::vector<float> masked(x.size());
+  dropout_forward(Device::CPU, masked.data(), dout.data(), keys.data(), N, C, d);
+  // (NEAR: the kernel may fuse the multiply-add, which rounds once instead of twice.)
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(dinp[i], dinp0[i] + masked[i], 1e-6f) << i;
+
+  std::vector<float> y(x.size());
+  dropout_forward(Device::CPU, y.data(), x.data(), keys.data(), N, C, DropoutSpec{0.0f, 1});
+  EXPECT_EQ(y, x);
+  dropout_forward(Device::CPU, y.data(), x.data(), keys.data(), N, C, DropoutSpec{1.0f, 1});
+  for (float v : y) ASSERT_EQ(v, 0.0f);
+  EXPECT_THROW(dropout_forward(Device::CPU, y.data(), x.data(), keys.data(), N, C,
+                               DropoutSpec{1.5f, 1}),
+               Error);
+  EXPECT_THROW(dropout_forward(Device::CUDA, y.data(), x.data(), keys.data(), N, C, d), Error);
+}
+
+}  // namespace
+}  // namespace seqmend

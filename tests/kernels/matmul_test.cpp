@@ -1,0 +1,105 @@
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include "core/base/error.h"
+#include "support/gradcheck.h"
+
+namespace seqmend {
+namespace {
+
+using test::expect_close;
+using test::numeric_grad;
+using test::random_floats;
+using test::to_double;
+
+// out (N, OC) = inp (N, C) · weight (OC, C)ᵀ + bias, in double.
+std::vector<double> ref_matmul(const std::vector<double>& inp, const std::vector<double>& w,
+                               const std::vector<double>* bias, int N, int C, int OC) {
+  std::vector<double> out(size_t(N) * OC);
+  for (int n = 0; n < N; ++n)
+    for (int o = 0; o < OC; ++o) {
+      double s = bias ? (*bias)[o] : 0.0;
+      for (int c = 0; c < C; ++c) s += inp[n * C + c] * w[o * C + c];
+      out[n * OC + o] = s;
+    }
+  return out;
+}
+
+struct Shape {
+  int N, C, OC;
+};
+
+TEST(Matmul, ForwardMatchesDoubleReference) {
+  for (Shape s : {Shape{1, 1, 1}, Shape{7, 5, 3}, Shape{33, 64, 17}, Shape{130, 64, 192},
+                  Shape{19, 256, 64}}) {
+    for (bool with_bias : {false, true}) {
+      auto inp = random_floats(size_t(s.N) * s.C, 1);
+      auto w = random_floats(size_t(s.OC) * s.C, 2);
+      auto b = random_floats(size_t(s.OC), 3);
+      std::vector<float> out(size_t(s.N) * s.OC, 123.0f);  // garbage: forward must overwrite
+      matmul_forward(Device::CPU, out.data(), inp.data(), w.data(), with_bias ? b.data() : nullptr,
+                     s.N, s.C, s.OC);
+      auto bd = to_double(b);
+      auto ref = ref_matmul(to_double(inp), to_double(w), with_bias ? &bd : nullptr, s.N, s.C, s.OC);
+      expect_close(out, ref, 1e-5, 1e-5 * s.C, str("matmul forward ", s.N, "x", s.C, "x", s.OC));
+    }
+  }
+}
+
+TEST(Matmul, BackwardMatchesFiniteDifferencesAndAccumulates) {
+  for (Shape s : {Shape{5, 7, 3}, Shape{4, 16, 9}, Shape{1, 3, 1}}) {
+    const int N = s.N, C = s.C, OC = s.OC;
+    auto inp = random_floats(size_t(N) * C, 10);
+    auto w = random_floats(size_t(OC) * C, 11);
+    auto b = random_floats(size_t(OC), 12);
+    auto dout = random_floats(size_t(N) * OC, 13);
+    // Gradients start non-zero: backward must add to them.
+    auto dinp = random_floats(inp.size(), 14), dw = random_floats(w.size(), 15),
+         db = random_floats(b.size(), 16);
+    const auto dinp0 = dinp, dw0 = dw, db0 = db;
+    matmul_backward(Device::CPU, dinp.data(), dw.data(), db.data(), dout.data(), inp.data(), w.data(),
+                    N, C, OC);
+
+    const auto xd = to_double(inp), wd = to_double(w), bd = to_double(b), gd = to_double(dout);
+    auto loss = [&](const std::vector<double>& x, const std::vector<double>& ww,
+                    const std::vector<double>& bb) {
+      auto out = ref_matmul(x, ww, &bb, N, C, OC);
+      double l = 0;
+      for (size_t i = 0; i < out.size(); ++i) l += out[i] * gd[i];
+      return l;
+    };
+    auto gx = numeric_grad([&](const std::vector<double>& x) { return loss(x, wd, bd); }, xd);
+    auto gw = numeric_grad([&](const std::vector<double>& ww) { return loss(xd, ww, bd); }, wd);
+    auto gb = numeric_grad([&](const std::vector<double>& bb) { return loss(xd, wd, bb); }, bd);
+    for (size_t i = 0; i < gx.size(); ++i) gx[i] += dinp0[i];
+    for (size_t i = 0; i < gw.size(); ++i) gw[i] += dw0[i];
+    for (size_t i = 0; i < gb.size(); ++i) gb[i] += db0[i];
+    expect_close(dinp, gx, 1e-4, 1e-5, "matmul dinp");
+    expect_close(dw, gw, 1e-4, 1e-5, "matmul dweight");
+    expect_close(db, gb, 1e-4, 1e-5, "matmul dbias");
+  }
+}
+
+TEST(Matmul, BackwardSkipsNullGradientsAndLargeBiasSumIsAccurate) {
+  const int N = 1000, C = 8, OC = 70;  // OC spans three column blocks, the last one partial
+  auto inp = random_floats(size_t(N) * C, 20);
+  auto w = random_floats(size_t(OC) * C, 21);
+  auto dout = random_floats(size_t(N) * OC, 22);
+  std::vector<float> db(OC, 0.5f);
+  matmul_backward(Device::CPU, nullptr, nullptr, db.data(), dout.data(), inp.data(), w.data(), N, C,
+                  OC);
+  std::vector<double> ref(OC, 0.5);
+  for (int n = 0; n < N; ++n)
+    for (int o = 0; o < OC; ++o) ref[o] += dout[size_t(n) * OC + o];
+  expect_close(db, ref, 1e-5, 1e-4, "matmul dbias column sum");
+}
+
+TEST(Matmul, CudaIsAnErrorUntilItsTwinExists) {
+  float x = 0;
+  EXPECT_THROW(matmul_forward(Device::CUDA, &x, &x, &x, nullptr, 1, 1, 1), Error);
+  EXPECT_THROW(matmul_backward(Device::CUDA, &x, &x, &x, &x, &x, &x, 1, 1, 1), Error);
+}
+
+}  // namespace
+}  // namespace seqmend
