@@ -1,0 +1,140 @@
+// Anomaly injectors: corrupt a clean SequenceSet (simulated or real) with known anomalies and
+// return the ground truth. The detector's fine-tuning calls this on the fly, once per epoch with a
+// fresh seed, so the same clean data yields new corruptions every epoch:
+//
+//   Injector injector(clean, cfg, ctx);          // once: popularity tables, action codes
+//   InjectionResult r = injector.run(epoch_seed);   // per epoch: r.data is labelled
+//
+// Event-level anomalies (label on the event in `label`):
+//   noise click   — an item outside the user's interests inserted after an event.
+//                   "Outside" means: in none of the clusters of the user's items when an item →
+//                   cluster map is given (simulated data); otherwise (real data, no clusters) an
+//                   item the user never touched, drawn by popularity (or uniformly), which is the
+//                   cheap approximation of "far from the user's history".
+//   substitution  — an event's item replaced by a near id (±radius: a slip in a listing; with the
+//                   simulator's contiguous cluster ids mostly a same-cluster item) or a uniform item.
+//   burst repeat  — the event's item repeated burst_min..burst_max times within seconds, same action;
+//                   the repeats are labelled, the original event is not.
+//   gap after     — events deleted; the first surviving event after a deleted run is labelled, and
+//                   the deleted items are listed in the result (never the last event of a sequence,
+//                   so every gap has a labelled event after it, and sequences keep >= 2 events).
+// Sequence-level anomalies (new users appended after the clean ones; seq_label and every event):
+//   bot uniform   — uniformly random items;   bot popular — flooding of the top popular items;
+//   bot push      — shilling: target items (from the less popular 80 %) mixed with popular fillers;
+//                   targets get the "strongest" action code in the data (buy, or the top rating).
+//
+// Plausibility: inserted events take timestamps between their neighbours (inside the session; a few
+// seconds after the previous event at a session boundary or the end), so timestamps stay sorted; noise
+// events take the data's most common action, bursts copy the repeated event's action. Sets without
+// timestamps or actions get none. The input is never modified; results are a pure function of
+// (clean, config, context, seed), independent of the thread count.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/config.h"
+#include "io/sampling.h"
+#include "io/sequence_set.h"
+
+namespace seqmend {
+
+struct InjectionConfig {
+  double noise_rate = 0.02;                // noise events inserted per clean event
+  std::string noise_items = "popularity";  // how noise candidates are drawn: popularity | uniform
+  double substitution_rate = 0.02;         // fraction of clean events whose item is replaced
+  double substitution_near_prob = 0.5;     // a near-id slip rather than a uniform item
+  int64_t substitution_radius = 5;
+  double burst_rate = 0.005;  // bursts started per clean event
+  int64_t burst_min = 3;      // repeats added per burst
+  int64_t burst_max = 8;
+  double burst_gap_max_s = 3.0;  // repeats are 0..this many seconds apart
+  double drop_rate = 0.02;       // fraction of (droppable) clean events deleted
+  double bot_rate = 0.03;        // bot sequences added per clean sequence
+  std::vector<double> bot_mix = {1.0, 1.0, 1.0};  // relative shares of uniform, popular, push bots
+  int64_t bot_popular_top = 100;  // popular bots and push fillers draw from this many top items
+  int64_t push_targets = 5;       // target items shared by all push bots of one run
+  double push_share = 0.5;        // fraction of a push bot's events that hit a target
+  double bot_gap_median_s = 6.0;  // bots act fast and steadily (log-normal, sigma 0.5)
+
+  void visit(ConfigVisitor& v) {
+    v.field("noise_rate", noise_rate, "noise clicks inserted per clean event", 0.0, 1.0);
+    v.choice("noise_items", noise_items, {"popularity", "uniform"}, "distribution noise items are drawn from");
+    v.field("substitution_rate", substitution_rate, "fraction of events whose item is substituted", 0.0, 1.0);
+    v.field("substitution_near_prob", substitution_near_prob, "share of substitutions that are near-id slips",
+            0.0, 1.0);
+    v.field("substitution_radius", substitution_radius, "max id distance of a near-id slip", 1, 1000000);
+    v.field("burst_rate", burst_rate, "bursts of repeats started per clean event", 0.0, 1.0);
+    v.field("burst_min", burst_min, "fewest repeats in a burst", 1, 10000);
+    v.field("burst_max", burst_max, "most repeats in a burst", 1, 10000);
+    v.field("burst_gap_max_s", burst_gap_max_s, "max seconds between burst repeats", 0.0, 3600.0);
+    v.field("drop_rate", drop_rate, "fraction of events deleted (gap labels)", 0.0, 0.9);
+    v.field("bot_rate", bot_rate, "bot sequences added per clean sequence", 0.0, 100.0);
+    v.field("bot_mix", bot_mix, "relative shares of [uniform, popular, push] bots");
+    v.field("bot_popular_top", bot_popular_top, "top-popular items used by popular bots and push fillers", 1,
+            int64_t(1) << 30);
+    v.field("push_targets", push_targets, "target items pushed by push bots", 1, 1000000);
+    v.field("push_share", push_share, "fraction of a push bot's events on targets", 0.0, 1.0);
+    v.field("bot_gap_median_s", bot_gap_median_s, "median seconds between bot events", 0.0, 1e6);
+  }
+};
+
+// What the injectors may know about the items besides the clean sequences.
+struct InjectionContext {
+  int64_t num_items = 0;              // V; 0 → the largest item id in the clean set
+  std::vector<int32_t> item_cluster;  // (V + 1) cluster per item id, or empty (real data)
+};
+
+struct InjectionResult {
+  SequenceSet data;                      // corrupted copy; label and seq_label filled
+  std::vector<int64_t> source_sequence;  // (n') clean sequence of each output sequence; -1 for bots
+  std::vector<int64_t> source_event;     // (E') clean event each output event copies; -1 if inserted
+  // Deleted events, grouped by output sequence: sequence s lost dropped_item[d] for d in
+  // [dropped_offsets[s], dropped_offsets[s + 1]), in order. dropped_before[d] is the output event
+  // (labelled kLabelGapAfter) that follows the gap, dropped_source_event[d] the clean event.
+  std::vector<int64_t> dropped_offsets{0};     // (n' + 1)
+  std::vector<int32_t> dropped_item;           // (D)
+  std::vector<int64_t> dropped_before;         // (D)
+  std::vector<int64_t> dropped_source_event;   // (D)
+  std::vector<int32_t> push_targets;           // items the push bots promoted
+  std::array<int64_t, 8> label_events{};       // events per AnomalyLabel code in data.label
+  std::array<int64_t, 8> label_sequences{};    // sequences per code in data.seq_label
+};
+
+class Injector {
+ public:
+  // Keeps a reference to `clean`: it must outlive the injector and stay unchanged.
+  Injector(const SequenceSet& clean, InjectionConfig config, InjectionContext context = {});
+
+  // threads: 0 = hardware concurrency; the result does not depend on it.
+  InjectionResult run(uint64_t seed, int threads = 0) const;
+
+  int64_t num_items() const { return num_items_; }
+  const InjectionConfig& config() const { return cfg_; }
+
+ private:
+  // Event-level corruption of clean sequences [begin, end) appended to `out` (event indices local
+  // to `out`; run() shifts them when it joins the parts of several threads).
+  void corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, InjectionResult& out) const;
+  int32_t draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_items,
+                          const std::vector<int32_t>& avoid_clusters) const;
+  void add_bots(uint64_t seed, InjectionResult& r) const;
+
+  const SequenceSet& clean_;
+  InjectionConfig cfg_;
+  InjectionContext ctx_;
+  int64_t num_items_ = 0;
+  std::vector<int64_t> item_count_;   // (V + 1) events per item in the clean set
+  std::vector<int32_t> by_popularity_;  // item ids, most frequent first (ties: lower id)
+  DiscreteSampler popularity_;        // over ids 1..V (index + 1), counts + 1 smoothing
+  int8_t common_action_ = kActionNone;  // most frequent action code (noise events, bot fillers)
+  int8_t strongest_action_ = kActionNone;  // largest action code (push targets)
+};
+
+// One-shot form: InjectionResult of Injector(clean, config, context).run(seed).
+InjectionResult inject(const SequenceSet& clean, const InjectionConfig& config, uint64_t seed,
+                       const InjectionContext& context = {});
+
+}  // namespace seqmend
