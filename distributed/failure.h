@@ -30,6 +30,10 @@ bool agree(Communicator& comm, bool ok);
 // `what` and the ranks where it failed: check_all(comm, std::isfinite(loss), "loss at step 812").
 void check_all(Communicator& comm, bool ok, std::string_view what);
 
+// Exit code of a run that stopped on a signal after writing its checkpoint (EX_TEMPFAIL): the
+// sbatch scripts in slurm/ requeue the job when they see it, and the requeued job resumes.
+inline constexpr int kExitStoppedForRequeue = 75;
+
 // SIGUSR1 and SIGTERM set a flag (and nothing else: the handler is async-signal-safe). Installing
 // twice is harmless.
 void install_stop_signal_handlers();
