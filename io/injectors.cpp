@@ -123,7 +123,8 @@ void Injector::corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, Inje
       double u_drop = rng.uniform_double(), u_sub = rng.uniform_double();
       double u_burst = rng.uniform_double(), u_noise = rng.uniform_double();
 
-      bool droppable = i + 1 < e && kept + (e - 1 - i) >= 2;
+      const bool protect = i >= e - c.protect_last, no_insert = c.protect_last > 0 && i + 1 >= e - c.protect_last;
+      bool droppable = !protect && i + 1 < e && kept + (e - 1 - i) >= 2;
       if (droppable && u_drop < c.drop_rate) {
         pending.push_back(i);
         continue;
@@ -141,7 +142,7 @@ void Injector::corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, Inje
           out.dropped_source_event.push_back(d);
         }
         pending.clear();
-      } else if (u_sub < c.substitution_rate) {
+      } else if (u_sub < c.substitution_rate && !protect) {
         int32_t orig = item;
         if (rng.uniform_double() < c.substitution_near_prob) {
           int64_t d = 1 + int64_t(rng.below(uint64_t(c.substitution_radius)));
@@ -160,14 +161,14 @@ void Injector::corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, Inje
       int64_t t_last = ts;
       int64_t t_next = i + 1 < e && has_ts ? std::max(in.timestamp[size_t(i) + 1], ts)
                                            : std::numeric_limits<int64_t>::max() / 2;
-      if (u_burst < c.burst_rate) {
+      if (u_burst < c.burst_rate && !no_insert) {
         int64_t k = c.burst_min + int64_t(rng.below(uint64_t(c.burst_max - c.burst_min + 1)));
         for (int64_t r = 0; r < k; ++r) {
           if (has_ts) t_last = std::min(t_next, t_last + int64_t(std::llround(rng.uniform_double() * c.burst_gap_max_s)));
           emit(item, t_last, act, kLabelBurstRepeat, -1);
         }
       }
-      if (u_noise < c.noise_rate) {
+      if (u_noise < c.noise_rate && !no_insert) {
         int32_t noise = draw_noise_item(rng, avoid_items, avoid_clusters);
         if (has_ts) {
           int64_t t;

@@ -58,6 +58,10 @@ struct InjectionConfig {
   int64_t push_targets = 5;       // target items shared by all push bots of one run
   double push_share = 0.5;        // fraction of a push bot's events that hit a target
   double bot_gap_median_s = 6.0;  // bots act fast and steadily (log-normal, sigma 0.5)
+  // The last protect_last clean events of each sequence are kept as they are, with nothing inserted
+  // between or after them: leave-one-out targets (valid = second last, test = last) then stay the
+  // same genuine events in the clean and the corrupted set, so the two can be compared.
+  int64_t protect_last = 0;
 
   void visit(ConfigVisitor& v) {
     v.field("noise_rate", noise_rate, "noise clicks inserted per clean event", 0.0, 1.0);
@@ -78,6 +82,8 @@ struct InjectionConfig {
     v.field("push_targets", push_targets, "target items pushed by push bots", 1, 1000000);
     v.field("push_share", push_share, "fraction of a push bot's events on targets", 0.0, 1.0);
     v.field("bot_gap_median_s", bot_gap_median_s, "median seconds between bot events", 0.0, 1e6);
+    v.field("protect_last", protect_last, "last events of each sequence left untouched (leave-one-out targets)",
+            0, 1000000);
   }
 };
 

@@ -175,6 +175,32 @@ TEST(InjectorTest, DroppedEventsAreRecoverable) {
   }
 }
 
+TEST(InjectorTest, ProtectedTailStaysGenuine) {
+  World w(400);
+  InjectionConfig cfg = busy_config();
+  cfg.noise_rate = cfg.substitution_rate = cfg.drop_rate = 0.3;
+  cfg.burst_rate = 0.2;
+  cfg.protect_last = 2;
+  InjectionResult r = inject(w.clean, cfg, 8, w.context());
+  int64_t checked = 0;
+  for (int64_t s = 0; s < r.data.num_sequences(); ++s) {
+    int64_t src = r.source_sequence[size_t(s)];
+    if (src < 0) continue;
+    int64_t e_out = r.data.offsets[size_t(s) + 1], e_in = w.clean.offsets[size_t(src) + 1];
+    for (int64_t k = 1; k <= 2; ++k) {
+      ASSERT_EQ(r.source_event[size_t(e_out - k)], e_in - k) << "sequence " << s;
+      ASSERT_EQ(r.data.item[size_t(e_out - k)], w.clean.item[size_t(e_in - k)]);
+      ASSERT_EQ(r.data.timestamp[size_t(e_out - k)], w.clean.timestamp[size_t(e_in - k)]);
+    }
+    // Only a gap label may sit on the second-last event (a drop before it); the last one is clean.
+    EXPECT_EQ(r.data.label[size_t(e_out - 1)], kLabelClean);
+    int8_t l2 = r.data.label[size_t(e_out - 2)];
+    EXPECT_TRUE(l2 == kLabelClean || l2 == kLabelGapAfter) << int(l2);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 400);
+}
+
 TEST(InjectorTest, DeterministicForSeedAndThreadCount) {
   World w(300);
   InjectionConfig cfg = busy_config();
