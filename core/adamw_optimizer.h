@@ -21,7 +21,7 @@ struct OptimizerConfig {
   double eps = 1e-8;
   double weight_decay = 0.01;
   double clip_norm = 1.0;          // <= 0 disables clipping
-  std::string schedule = "linear"; // constant | linear | cosine
+  std::string schedule = "constant";  // constant | linear | cosine
   int64_t warmup_steps = 0;
   int64_t total_steps = 0;         // for linear/cosine decay
   double min_lr = 0.0;
