@@ -28,10 +28,11 @@ double lr_at(LrSchedule s, int64_t step, double base_lr, int64_t warmup_steps, i
   SEQ_CHECK(warmup_steps >= 0, "lr_at: warmup_steps must be >= 0, got ", warmup_steps);
   SEQ_CHECK(base_lr >= 0.0 && min_lr >= 0.0 && min_lr <= base_lr, "lr_at: need 0 <= min_lr (",
             min_lr, ") <= base_lr (", base_lr, ")");
+  SEQ_CHECK(s == LrSchedule::Constant || total_steps > warmup_steps,
+            "lr_at: a decaying schedule needs total_steps (", total_steps, ") > warmup_steps (",
+            warmup_steps, ")");
   if (step < warmup_steps) return base_lr * double(step) / double(warmup_steps);
   if (s == LrSchedule::Constant) return base_lr;
-  SEQ_CHECK(total_steps > warmup_steps, "lr_at: a decaying schedule needs total_steps (",
-            total_steps, ") > warmup_steps (", warmup_steps, ")");
   const double t = std::min(1.0, double(step - warmup_steps) / double(total_steps - warmup_steps));
   const double f = s == LrSchedule::Linear ? 1.0 - t : 0.5 * (1.0 + std::cos(std::numbers::pi * t));
   return min_lr + (base_lr - min_lr) * f;
