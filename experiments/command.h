@@ -15,5 +15,6 @@ class MpiEnv;
 using CommandBody = std::function<int(MpiEnv&)>;
 
 void add_info_command(CLI::App& app, CommandBody& body);
+void add_simulate_command(CLI::App& app, CommandBody& body);
 
 }  // namespace seqmend

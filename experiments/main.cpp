@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   seqmend::CommandBody body;
   seqmend::add_info_command(app, body);
+  seqmend::add_simulate_command(app, body);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
