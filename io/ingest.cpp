@@ -1,0 +1,132 @@
+#include "io/ingest.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/base/error.h"
+#include "io/cleaning.h"
+#include "io/log_parsers.h"
+
+namespace seqmend {
+namespace {
+
+nlohmann::json step_record(const char* name, const EventTable& t, nlohmann::json detail) {
+  nlohmann::json rec = {{"step", name},
+                        {"events", t.size()},
+                        {"users", count_distinct_users(t)},
+                        {"items", count_distinct_items(t)}};
+  if (!detail.is_null()) rec["detail"] = std::move(detail);
+  return rec;
+}
+
+std::string dataset_name(const IngestOptions& opts, const std::string& path) {
+  if (!opts.dataset.empty()) return opts.dataset;
+  return std::filesystem::path(path).stem().string();
+}
+
+}  // namespace
+
+IngestResult ingest_prepare(const IngestOptions& opts) {
+  auto t0 = std::chrono::steady_clock::now();
+  ParseReport pr;
+  EventTable t = parse_log(opts, pr);
+  nlohmann::json steps = nlohmann::json::array();
+  steps.push_back(step_record("parse", t, {{"lines", pr.lines}, {"data_lines", pr.data_lines},
+                                           {"malformed", pr.malformed}, {"malformed_examples", pr.malformed_examples},
+                                           {"has_timestamps", t.has_timestamps()}, {"has_actions", t.has_actions()},
+                                           {"has_ratings", t.has_ratings()}}));
+  const IngestCleanOptions& c = opts.clean;
+  auto run = [&](const char* name, nlohmann::json detail) { steps.push_back(step_record(name, t, std::move(detail))); };
+  run("keep_actions", filter_actions(t, c.keep_actions));
+  run("sort", sort_events(t));
+  if (c.dedupe)
+    run("dedupe", drop_duplicates(t));
+  else
+    run("dedupe", {{"skipped", "clean.dedupe=false"}});
+  run("ratings", apply_ratings(t, c.rating, c.rating_threshold));
+  run("k_core", k_core(t, c.min_user_events, c.min_item_events));
+  run("lengths", clip_lengths(t, c.min_seq_len, c.max_seq_len));
+
+  BuiltSequences built = build_sequences(t, c.item_order);
+  t = EventTable{};  // no longer needed; free it before the splits copy the sequences
+  IngestResult out;
+  out.splits = make_splits(built.sequences, opts.split);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  out.report = {{"format", opts.format},
+                {"input", pr.file},
+                {"steps", steps},
+                {"final", {{"users", int64_t(built.user_ids.size())},
+                           {"items", int64_t(built.item_ids.size())},
+                           {"events", built.sequences.num_events()}}},
+                {"user_order", "ascending original id (numeric ids) or first appearance (token ids); "
+                               "user u of every split is user_ids[u]"},
+                {"item_order", c.item_order == "frequency"
+                                   ? "ids 1..V by descending event count, ties by first appearance after sorting"
+                                   : "ids 1..V by first appearance after sorting by (user, time); 0 = padding"},
+                {"tie_break", "events of one user with equal timestamps keep their order in the file"},
+                {"prepare_seconds", seconds}};
+  out.info.source = opts.format + " log " + pr.file;
+  out.info.item_ids = std::move(built.item_ids);
+  out.info.item_counts = std::move(built.item_counts);
+  out.info.user_ids = std::move(built.user_ids);
+  out.info.extra = {{"dataset", dataset_name(opts, pr.file)}, {"ingest", out.report}, {"split", out.splits.info}};
+  return out;
+}
+
+nlohmann::json ingest_to_dir(const IngestOptions& opts, const std::string& out_dir, bool overwrite) {
+  namespace fs = std::filesystem;
+  SEQ_CHECK(!out_dir.empty(), "ingest: no output directory given (--out DIR)");
+  std::error_code ec;
+  bool existed = fs::exists(out_dir, ec);
+  // Fail before the (possibly long) parse rather than after it.
+  if (existed) {
+    SEQ_CHECK(fs::is_directory(out_dir, ec), "ingest: output '", out_dir, "' exists and is not a directory");
+    SEQ_CHECK(overwrite || fs::is_empty(out_dir, ec), "ingest: output directory '", out_dir,
+              "' is not empty (pass --overwrite to replace it)");
+  }
+  IngestResult r = ingest_prepare(opts);
+  try {
+    ShardOptions so;
+    so.max_events_per_shard = opts.events_per_shard;
+    so.overwrite = overwrite;
+    so.fsync = opts.fsync;
+    return write_shard_set(out_dir, r.info, {{"train", r.splits.train}, {"valid", r.splits.valid}, {"test", r.splits.test}},
+                           so);
+  } catch (...) {
+    if (!existed) fs::remove_all(out_dir, ec);
+    throw;
+  }
+}
+
+std::string format_ingest_report(const nlohmann::json& report) {
+  std::string out = str("ingest ", report.value("format", std::string()), " ", report.value("input", std::string()), "\n");
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-14s %12s %10s %10s  %s\n", "step", "events", "users", "items", "note");
+  out += line;
+  for (auto& s : report.at("steps")) {
+    std::string note;
+    if (s.contains("detail")) {
+      const auto& d = s["detail"];
+      if (d.contains("skipped")) note = "skipped: " + d["skipped"].get<std::string>();
+      else if (d.contains("removed")) note = str("removed ", d["removed"].get<int64_t>());
+      if (d.contains("malformed")) note = str("malformed ", d["malformed"].get<int64_t>());
+      if (d.contains("iterations")) note += str(" in ", d["iterations"].get<int64_t>(), " iteration(s)");
+      if (d.contains("users_dropped_short"))
+        note = str("users dropped ", d["users_dropped_short"].get<int64_t>(), ", truncated ",
+                   d["users_truncated"].get<int64_t>());
+    }
+    std::snprintf(line, sizeof line, "  %-14s %12lld %10lld %10lld  %s\n", s["step"].get<std::string>().c_str(),
+                  (long long)s["events"].get<int64_t>(), (long long)s["users"].get<int64_t>(),
+                  (long long)s["items"].get<int64_t>(), note.c_str());
+    out += line;
+  }
+  if (report.contains("steps") && !report["steps"].empty()) {
+    const auto& parse = report["steps"][0]["detail"];
+    for (auto& ex : parse.value("malformed_examples", std::vector<std::string>{})) out += "  malformed: " + ex + "\n";
+  }
+  return out;
+}
+
+}  // namespace seqmend
