@@ -21,17 +21,22 @@ const char* anomaly_label_name(int code) {
 void SequenceSet::append(int64_t user_id, const int32_t* items, int64_t n, const int64_t* ts,
                          const int8_t* act, const int8_t* lab, int8_t seq_lab) {
   bool first = num_sequences() == 0;
+  // A zero-length sequence adds nothing to the event columns (and vector::data() of an empty vector
+  // may be null), so only sequences with events, once the set has events, are held to them.
   auto want = [&](bool given, bool has, const char* col) {
-    SEQ_CHECK(first || given == has, "SequenceSet::append: column '", col, "' given for some sequences only");
+    SEQ_CHECK(first || n == 0 || num_events() == 0 || given == has, "SequenceSet::append: column '", col,
+              "' given for some sequences only");
   };
   want(ts != nullptr, has_timestamps(), "timestamp");
   want(act != nullptr, has_actions(), "action");
-  want(lab != nullptr, has_labels(), "label");
+  // Labelled sets are known by seq_label, which every labelled sequence extends.
+  const bool labelled = lab != nullptr || (n == 0 && !seq_label.empty());
+  SEQ_CHECK(first || labelled == !seq_label.empty(), "SequenceSet::append: column 'label' given for some sequences only");
   item.insert(item.end(), items, items + n);
   if (ts) timestamp.insert(timestamp.end(), ts, ts + n);
   if (act) action.insert(action.end(), act, act + n);
-  if (lab) {
-    label.insert(label.end(), lab, lab + n);
+  if (labelled) {
+    if (n > 0) label.insert(label.end(), lab, lab + n);
     seq_label.push_back(seq_lab);
   }
   user.push_back(user_id);
