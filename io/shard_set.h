@@ -165,7 +165,7 @@ struct ShardReaderOptions {
 // consistency); a failure throws seqmend::Error naming the file.
 class ShardReader {
  public:
-  ShardReader(const ShardSet& set, const std::string& split, ShardReaderOptions options = {});  // all shards
+  ShardReader(const ShardSet& set, const std::string& split);  // all shards, default options
   ShardReader(const ShardSet& set, const std::string& split, std::vector<int64_t> shard_indices,
               ShardReaderOptions options = {});
   ~ShardReader();

@@ -178,8 +178,8 @@ void ShardReader::State::load(size_t k) {
   pos = 0;
 }
 
-ShardReader::ShardReader(const ShardSet& set, const std::string& split, ShardReaderOptions options)
-    : ShardReader(set, split, assign_shards(set.split(split).num_shards(), 0, 1), options) {}
+ShardReader::ShardReader(const ShardSet& set, const std::string& split)
+    : ShardReader(set, split, assign_shards(set.split(split).num_shards(), 0, 1)) {}
 
 ShardReader::ShardReader(const ShardSet& set, const std::string& split, std::vector<int64_t> shard_indices,
                          ShardReaderOptions options)
