@@ -73,8 +73,10 @@ void apply_dropout_row(float* p_row, int64_t n, const DropoutSpec& drop, uint64_
   const float gain = dropout_gain(drop);
   const uint64_t row_hash = dropout_row_hash(drop, token_key);
   const uint64_t base = uint64_t(h) * kHeadCounterStride;
+  const float p = drop.p;  // a local, so the stores below cannot alias it
+#pragma omp simd
   for (int64_t j = 0; j < n; ++j)
-    p_row[j] *= dropout_keep_in_row(row_hash, base + uint64_t(j), drop.p) ? gain : 0.0f;
+    p_row[j] *= dropout_keep_in_row(row_hash, base + uint64_t(j), p) ? gain : 0.0f;
 }
 
 void forward_task(const Task& t, float* out, float* lse, const float* qkv, const AttentionShape& s,
@@ -147,16 +149,20 @@ void backward_task(const Task& t, float* dqkv, const float* dout, const float* q
     float D = 0.0f;
 #pragma omp simd reduction(+ : D)
     for (int j = 0; j < HS; ++j) D += dO[i * C + j] * o[i * C + j];
+#pragma omp simd
     for (int64_t j = 0; j < n; ++j) prow[j] = fast_exp(prow[j] - row_lse);
     if (drop.p > 0.0f) {
       const uint64_t row_hash = dropout_row_hash(drop, token_keys[start + i]);
+      const float p_drop = drop.p;  // a local, so the stores below cannot alias it
+#pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
-        const float m = dropout_keep_in_row(row_hash, base + uint64_t(j), drop.p) ? gain : 0.0f;
+        const float m = dropout_keep_in_row(row_hash, base + uint64_t(j), p_drop) ? gain : 0.0f;
         const float p = prow[j];
         drow[j] = p * (drow[j] * m - D);
         prow[j] = p * m;
       }
     } else {
+#pragma omp simd
       for (int64_t j = 0; j < n; ++j) drow[j] = prow[j] * (drow[j] - D);
     }
     for (int64_t j = n; j < L; ++j) prow[j] = drow[j] = 0.0f;

@@ -15,8 +15,14 @@ inline float fast_exp(float x) {
   constexpr float kLn2Hi = 0.693359375f;      // ln 2 split so n·kLn2Hi is exact
   constexpr float kLn2Lo = -2.12194440e-4f;
   constexpr float kLo = -87.33654f, kHi = 88.72283f;
-  float xc = x < kLo ? kLo : (x > kHi ? kHi : x);
-  float n = __builtin_floorf(xc * kLog2e + 0.5f);
+  const float xc = x < kLo ? kLo : (x > kHi ? kHi : x);
+  // Adding 1.5·2^23 rounds xc·log2(e) to the nearest integer in the low mantissa bits: n as a float
+  // and as an int without floorf or a float→int conversion (floorf blocks vectorisation unless
+  // built with -fno-trapping-math).
+  constexpr float kShift = 12582912.0f;
+  const float shifted = xc * kLog2e + kShift;
+  const float n = shifted - kShift;
+  const int32_t ni = std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(kShift);
   float r = xc - n * kLn2Hi;
   r = r - n * kLn2Lo;
   float p = 1.9875691500e-4f;
@@ -26,10 +32,10 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
-  // n ∈ [−126, 128]: 2^n as exponent bits; n = 128 only for x at kHi, handled by the select below.
-  int32_t e = int32_t(n) + 127;
+  // n ∈ [−126, 128]: 2^n as exponent bits; n = 128 only at the very top, which the inf select covers.
+  int32_t e = ni + 127;
   e = e < 1 ? 1 : (e > 254 ? 254 : e);
-  float two_n = std::bit_cast<float>(e << 23);
+  const float two_n = std::bit_cast<float>(e << 23);
   float y = p * two_n;
   y = x < kLo ? 0.0f : y;
   y = x > kHi ? __builtin_inff() : y;
