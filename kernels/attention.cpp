@@ -14,6 +14,7 @@
 
 #include "core/base/error.h"
 #include "kernels/blas_single_thread.h"
+#include "kernels/dispatch.h"
 #include "kernels/fast_exp.h"
 
 namespace seqmend {
@@ -177,17 +178,11 @@ void backward_task(const Task& t, float* dqkv, const float* dout, const float* q
               1.0f, dk, C3);
 }
 
-void require_cpu(Device dev, const char* op) {
-  if (dev == Device::CUDA)
-    SEQ_FAIL(op, ": the CUDA version is not built yet (kernels/attention.cu); run this op with "
-                 "Device::CPU");
-}
-
 }  // namespace
 
 void attention_forward(Device dev, float* out, float* lse, const float* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys) {
-  require_cpu(dev, "attention_forward");
+  if (dev == Device::CUDA) cuda_twin_missing("attention_forward");
   const std::vector<Task> tasks = plan_tasks("attention_forward", s, drop, token_keys);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);
@@ -200,7 +195,7 @@ void attention_forward(Device dev, float* out, float* lse, const float* qkv, con
 void attention_backward(Device dev, float* dqkv, const float* dout, const float* qkv,
                         const float* out, const float* lse, const AttentionShape& s,
                         const DropoutSpec& drop, const uint64_t* token_keys) {
-  require_cpu(dev, "attention_backward");
+  if (dev == Device::CUDA) cuda_twin_missing("attention_backward");
   const std::vector<Task> tasks = plan_tasks("attention_backward", s, drop, token_keys);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);

@@ -19,6 +19,7 @@
 
 #include "core/base/error.h"
 #include "kernels/blas_single_thread.h"
+#include "kernels/dispatch.h"
 #include "kernels/fast_exp.h"
 
 namespace seqmend {
@@ -80,9 +81,7 @@ double row_loss(float* row, const float* bias, int64_t V, int64_t target, const 
 }  // namespace
 
 double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
-  if (dev == Device::CUDA)
-    SEQ_FAIL("softmax_xent: the CUDA version is not built yet (kernels/softmax_xent.cu); run this op "
-             "with Device::CPU");
+  if (dev == Device::CUDA) cuda_twin_missing("softmax_xent");
   check_args(a, g);
   if (a.M == 0) return 0.0;
   const int C = a.C;
