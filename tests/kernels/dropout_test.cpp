@@ -33,10 +33,23 @@ TEST(Dropout, KeepRuleMatchesTheDocumentedHashChain) {
   // From the same script: keep pattern at p = 0.3.
   const bool keep[12] = {1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1};
   for (uint64_t c = 0; c < 12; ++c) EXPECT_EQ(dropout_keep(d, key, c), keep[c]) << "c=" << c;
+
+  // At the boundary: p equal to an element's uniform draw keeps it (>=), the next float up drops
+  // it, in the batched kernel as in dropout_keep.
+  const float at = float(top24[3]) / 16777216.0f;
+  std::vector<float> ones(12, 1.0f), out(12);
+  for (float p : {at, std::nextafter(at, 1.0f)}) {
+    const DropoutSpec e{p, seed};
+    dropout_forward(Device::CPU, out.data(), ones.data(), &key, 1, 12, e);
+    EXPECT_EQ(out[3] != 0.0f, p == at) << "p=" << p;
+    for (uint64_t c = 0; c < 12; ++c) EXPECT_EQ(out[c] != 0.0f, dropout_keep(e, key, c)) << c;
+  }
 }
 
 TEST(Dropout, ForwardScalesKeptElementsAndKeepsAboutOneMinusP) {
-  for (float p : {0.1f, 0.5f, 0.9f}) {
+  // 0.3f and 1/3 are not multiples of 2^−24: the kernel's integer threshold must round as
+  // uniform01(h) >= p does.
+  for (float p : {0.1f, 0.3f, 0.5f, 1.0f / 3.0f, 0.9f}) {
     const int64_t N = 1000;
     const int C = 67;
     auto x = random_floats(size_t(N) * C, 1);
