@@ -10,6 +10,13 @@
 //
 // Attention-probability dropout: P[q, j] of head h is kept iff
 // dropout_keep(drop, token_keys[q], h · 2^20 + j) with j the key's index within its sequence.
+// Kept probabilities are scaled by 1 / (1 − p); drop.p ∈ [0, 1]; token_keys may be null when
+// p = 0 (or when there are no tokens); every sequence must be shorter than 2^20.
+//
+// Backward needs the forward's own `out` and `lse` (same qkv, drop and token_keys): it uses
+// D_q = dout_q · out_q for the softmax gradient instead of a second pass over the keys.
+// CPU: one task per (sequence, head) over OpenMP with 2·L_max² floats of per-thread scratch; the
+// results are bitwise the same for any thread count.
 #pragma once
 
 #include <cstdint>
