@@ -26,8 +26,9 @@
 // Plausibility: inserted events take timestamps between their neighbours (inside the session; a few
 // seconds after the previous event at a session boundary or the end), so timestamps stay sorted; noise
 // events take the data's most common action, bursts copy the repeated event's action. Sets without
-// timestamps or actions get none. The input is never modified; results are a pure function of
-// (clean, config, context, seed), independent of the thread count.
+// timestamps or actions get none. Labels already on the input (a set injected before) are copied
+// unless a new anomaly lands on the same event. The input is never modified; results are a pure
+// function of (clean, config, context, seed), independent of the thread count.
 #pragma once
 
 #include <array>

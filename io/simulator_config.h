@@ -1,5 +1,5 @@
 // Parameters of the behaviour simulator (io/simulator.h). Defaults give a small e-commerce-like log
-// (2,000 users, 3,000 items in 30 interest clusters, ~170k events) that trains in minutes on a CPU
+// (2,000 users, 3,000 items in 30 interest clusters, ~161k events) that trains in minutes on a CPU
 // and has structure a sequence model can learn: within-cluster item-to-item transitions, sparse
 // per-user interests that drift, sessions, and a view → click → cart → buy funnel.
 #pragma once

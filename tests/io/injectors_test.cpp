@@ -302,6 +302,31 @@ TEST(InjectorTest, WorksWithoutTimestampsActionsOrClusters) {
     EXPECT_GT(r.label_events[size_t(code)], 0) << anomaly_label_name(code);
 }
 
+TEST(InjectorTest, LabelsOfTheInputAreKept) {
+  World w(200);
+  InjectionConfig first = busy_config();
+  first.bot_rate = 0.05;
+  InjectionResult a = inject(w.clean, first, 1, w.context());
+  InjectionConfig second;
+  second.substitution_rate = second.burst_rate = second.drop_rate = second.bot_rate = 0;
+  second.noise_rate = 0.05;
+  InjectionResult b = inject(a.data, second, 2, w.context());
+  EXPECT_EQ(b.data.seq_label, a.data.seq_label);
+  int64_t copied = 0;
+  for (int64_t i = 0; i < b.data.num_events(); ++i) {
+    int64_t e = b.source_event[size_t(i)];
+    if (e < 0) {
+      EXPECT_EQ(b.data.label[size_t(i)], kLabelNoiseClick);
+      continue;
+    }
+    ASSERT_EQ(b.data.label[size_t(i)], a.data.label[size_t(e)]) << "event " << i;
+    copied += a.data.label[size_t(e)] != kLabelClean;
+  }
+  EXPECT_GT(copied, 500);
+  EXPECT_EQ(b.label_events[kLabelNoiseClick] - a.label_events[kLabelNoiseClick],
+            int64_t(std::count(b.source_event.begin(), b.source_event.end(), -1)));
+}
+
 TEST(InjectorTest, NearSubstitutionsStayWithinTheRadius) {
   World w(200);
   InjectionConfig cfg;
