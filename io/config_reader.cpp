@@ -57,8 +57,17 @@ YAML::Node parse_yaml(const std::string& text, const std::string& origin) {
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
+    // yaml-cpp reports a tab in the indentation as "illegal map value"; say what it is.
+    std::string hint;
+    if (!e.mark.is_null()) {
+      std::istringstream lines(text);
+      std::string line;
+      for (int i = 0; i <= e.mark.line && std::getline(lines, line);) ++i;
+      if (line.substr(0, line.find_first_not_of(" \t")).find('\t') != std::string::npos)
+        hint = " (tabs are not allowed in YAML indentation; use spaces)";
+    }
     SEQ_FAIL(origin, e.mark.is_null() ? "" : str(":", e.mark.line + 1, ":", e.mark.column + 1),
-             ": YAML syntax error: ", e.msg);
+             ": YAML syntax error: ", e.msg, hint);
   }
 }
 

@@ -184,7 +184,8 @@ std::string nearest(const std::string& name, const std::vector<std::string>& can
   size_t best_d = limit + 1;
   for (const auto& c : candidates) {
     size_t dist = edit_distance(l, lower(c));
-    if (dist < best_d) best_d = dist, best = c;
+    // ... and an edit may not be half the word: "x" is one edit from "b" but no typo of it.
+    if (dist < best_d && 2 * dist < std::max(name.size(), c.size())) best_d = dist, best = c;
   }
   return best;
 }

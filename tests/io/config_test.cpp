@@ -144,6 +144,8 @@ TEST_F(ConfigTest, UnknownKeyAtTopLevelAndSwappedLetters) {
   auto far = write("far.yaml", "model:\n  zzzzzz: 1\n");
   msg = error_of([&] { load_config<TestConfig>(far); });
   EXPECT_CONTAINS(msg, ":2:3: model.zzzzzz: unknown key (valid keys in `model`: encoder, name)");
+  // One letter is one edit from every other one-letter name: no hint for that.
+  EXPECT_CONTAINS(error_of([] { load_config<TestConfig>("", {"x=1"}); }), "x: unknown key (valid keys: lr, schedule,");
 }
 
 TEST_F(ConfigTest, WrongTypesNameKeyAndPosition) {
@@ -237,6 +239,8 @@ TEST_F(ConfigTest, MissingFileAndSyntaxError) {
   EXPECT_CONTAINS(msg, ": YAML syntax error: ");
   auto tab = write("tab.yaml", "lr: 0.1\n  batch: 3\n");  // bad indentation
   EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(tab); }), tab + ":2:");
+  auto tabs = write("tabs.yaml", "model:\n\tname: x\n");
+  EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(tabs); }), "tabs are not allowed in YAML indentation");
 }
 
 TEST_F(ConfigTest, RoundTripGivesIdenticalValues) {
