@@ -4,6 +4,7 @@
 // the full key path, then what is wrong with the value.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -169,6 +170,7 @@ struct Reader::State {
     for (const auto& k : lv.known)
       SEQ_CHECK(k != key, "config struct describes `", full(key), "` twice");
     lv.known.emplace_back(key);
+    all_paths.push_back(full(key));
     for (auto& e : lv.entries)
       if (e.key == key) {
         e.claimed = true;
@@ -188,18 +190,47 @@ struct Reader::State {
     return n.Scalar();
   }
 
-  void check_unknown() const {
+  // Unknown keys are collected level by level and reported once the whole struct has been walked,
+  // so that a key put in the wrong section can be pointed to where it belongs.
+  struct Unknown {
+    std::string path, key, level;
+    YAML::Mark mark;
+    std::vector<std::string> siblings;
+  };
+  std::vector<Unknown> unknown;
+  std::vector<std::string> all_paths;  // every key the struct describes, full path
+
+  void collect_unknown() {
     const Level& lv = stack.back();
-    for (const auto& e : lv.entries) {
-      if (e.claimed) continue;
-      std::string full = lv.path.empty() ? e.key : lv.path + "." + e.key;
-      std::string hint = nearest(e.key, lv.known);
-      SEQ_FAIL(where(*src, e.key_mark), ": ", full, ": unknown key",
-               !hint.empty() ? str(" (did you mean `", hint, "`?)")
-               : lv.known.empty() ? std::string(" (nothing is configurable here)")
-                                  : str(" (valid keys", lv.path.empty() ? "" : " in `" + lv.path + "`", ": ",
-                                        join(lv.known, ", "), ")"));
+    for (const auto& e : lv.entries)
+      if (!e.claimed)
+        unknown.push_back({lv.path.empty() ? e.key : lv.path + "." + e.key, e.key, lv.path, e.key_mark, lv.known});
+  }
+
+  void report_unknown() const {
+    if (unknown.empty()) return;
+    const Unknown& u = unknown.front();
+    std::string hint = nearest(u.key, u.siblings);
+    if (hint.empty()) {
+      // The same name (or a near one) elsewhere: "users" given at the top, "simulator.users" meant.
+      auto last_of = [](const std::string& p) { return p.substr(p.rfind('.') == std::string::npos ? 0 : p.rfind('.') + 1); };
+      std::vector<std::string> lasts;
+      for (const auto& p : all_paths) lasts.push_back(last_of(p));
+      std::string want = std::find(lasts.begin(), lasts.end(), u.key) != lasts.end() ? u.key : nearest(u.key, lasts);
+      std::vector<std::string> elsewhere;
+      for (const auto& p : all_paths)
+        if (!want.empty() && last_of(p) == want && p != u.path) elsewhere.push_back(p);
+      if (!elsewhere.empty()) hint = join(elsewhere, "` or `");
     }
+    std::string more = unknown.size() > 1 ? str("; ", unknown.size() - 1, " more unknown key(s): ", unknown[1].path,
+                                                unknown.size() > 2 ? ", ..." : "")
+                                          : "";
+    SEQ_FAIL(where(*src, u.mark), ": ", u.path, ": unknown key",
+             !hint.empty() ? str(" (did you mean `", hint, "`?)")
+             : u.siblings.empty() ? std::string(" (nothing is configurable here)")
+                                  : str(" (valid keys", u.level.empty() ? "" : " in `" + u.level + "`", ": ",
+                                        join(u.siblings, ", "), ")"),
+             more);
   }
 };
 
@@ -211,7 +242,8 @@ Reader::~Reader() = default;
 
 void Reader::finish() {
   SEQ_CHECK(st_->stack.size() == 1, "config reader: unbalanced sections");
-  st_->check_unknown();
+  st_->collect_unknown();
+  st_->report_unknown();
 }
 
 bool Reader::enter(const char* key, const char*) {
@@ -222,7 +254,7 @@ bool Reader::enter(const char* key, const char*) {
 }
 
 void Reader::leave() {
-  st_->check_unknown();
+  st_->collect_unknown();
   st_->stack.pop_back();
 }
 

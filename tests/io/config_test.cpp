@@ -144,6 +144,15 @@ TEST_F(ConfigTest, UnknownKeyAtTopLevelAndSwappedLetters) {
   auto far = write("far.yaml", "model:\n  zzzzzz: 1\n");
   msg = error_of([&] { load_config<TestConfig>(far); });
   EXPECT_CONTAINS(msg, ":2:3: model.zzzzzz: unknown key (valid keys in `model`: encoder, name)");
+  // A key in the wrong section points to where it belongs; further unknown keys are counted.
+  EXPECT_CONTAINS(error_of([] { load_config<TestConfig>("", {"num_heads=4"}); }),
+                  "num_heads: unknown key (did you mean `model.encoder.num_heads`?)");
+  EXPECT_CONTAINS(error_of([] { load_config<TestConfig>("", {"model.dropuot=0.2"}); }),
+                  "model.dropuot: unknown key (did you mean `model.encoder.dropout`?)");
+  auto two = write("two.yaml", "model:\n  encoder:\n    nheads: 4\nbogus_key: 1\n");
+  EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(two); }),
+                  two + ":3:5: model.encoder.nheads: unknown key (valid keys in `model.encoder`: num_heads, "
+                  "num_layers, dropout, dims); 1 more unknown key(s): bogus_key");
   // One letter is one edit from every other one-letter name: no hint for that.
   EXPECT_CONTAINS(error_of([] { load_config<TestConfig>("", {"x=1"}); }), "x: unknown key (valid keys: lr, schedule,");
 }
