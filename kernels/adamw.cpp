@@ -4,6 +4,7 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_grain.h"
 
 namespace seqmend {
 
@@ -29,7 +30,7 @@ void adamw_update(Device dev, float* param, const float* grad, float* m, float* 
   const float b1 = float(a.beta1), w1 = float(1.0 - a.beta1);
   const float b2 = float(a.beta2), w2 = float(1.0 - a.beta2);
   const float eps = float(a.eps);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float g = grad[i];
     const float mi = b1 * m[i] + w1 * g;

@@ -5,6 +5,7 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_grain.h"
 
 namespace seqmend {
 
@@ -28,7 +29,7 @@ void dropout_apply(float* out, const float* inp, const uint64_t* token_keys, int
   std::vector<uint64_t> mixed_c(static_cast<size_t>(C));
   for (int c = 0; c < C; ++c) mixed_c[static_cast<size_t>(c)] = mix64(uint64_t(c));
   const uint64_t* mc = mixed_c.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
     const uint64_t row = dropout_row_hash(d, token_keys[n]);
     const float* x = inp + n * C;
@@ -51,7 +52,7 @@ void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* t
   check_spec("dropout_forward", d, N, C);
   if (d.p == 0.0f) {
     if (out != inp) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (N * C >= kParallelMinWork)
       for (int64_t i = 0; i < N * C; ++i) out[i] = inp[i];
     }
     return;
@@ -64,7 +65,7 @@ void dropout_backward(Device dev, float* dinp, const float* dout, const uint64_t
   if (dev == Device::CUDA) cuda_twin_missing("dropout_backward");
   check_spec("dropout_backward", d, N, C);
   if (d.p == 0.0f) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (N * C >= kParallelMinWork)
     for (int64_t i = 0; i < N * C; ++i) dinp[i] += dout[i];
     return;
   }

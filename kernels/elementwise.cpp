@@ -6,27 +6,28 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_grain.h"
 
 namespace seqmend {
 
 void add_inplace(Device dev, float* out, const float* inp, int64_t n) {
   if (dev == Device::CUDA) cuda_twin_missing("add_inplace");
   SEQ_CHECK(n >= 0, "add_inplace: bad size n=", n);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) out[i] += inp[i];
 }
 
 void scale_inplace(Device dev, float* x, int64_t n, float s) {
   if (dev == Device::CUDA) cuda_twin_missing("scale_inplace");
   SEQ_CHECK(n >= 0, "scale_inplace: bad size n=", n);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
 void fill(Device dev, float* x, int64_t n, float value) {
   if (dev == Device::CUDA) cuda_twin_missing("fill");
   SEQ_CHECK(n >= 0, "fill: bad size n=", n);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) x[i] = value;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_grain.h"
 
 namespace seqmend {
 
@@ -28,7 +29,7 @@ void embedding_forward(Device dev, float* out, const int32_t* ids, const float* 
   SEQ_CHECK(N >= 0 && C > 0 && V > 0, name, ": bad shape N=", N, " C=", C, " V=", V);
   check_ids(name, ids, N, V);
   if (accumulate) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
     for (int64_t n = 0; n < N; ++n) {
       const float* src = table + int64_t(ids[n]) * C;
       float* dst = out + n * C;
@@ -36,7 +37,7 @@ void embedding_forward(Device dev, float* out, const int32_t* ids, const float* 
       for (int c = 0; c < C; ++c) dst[c] += src[c];
     }
   } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
     for (int64_t n = 0; n < N; ++n) {
       const float* src = table + int64_t(ids[n]) * C;
       std::copy(src, src + C, out + n * C);
@@ -54,7 +55,7 @@ void embedding_backward(Device dev, float* dtable, const float* dout, const int3
   // count, and no two threads ever touch the same element. Blocks are whole 64-byte lines.
   constexpr int kBlock = 16;
   const int nblocks = (C + kBlock - 1) / kBlock;
-#pragma omp parallel
+#pragma omp parallel if (N * C >= kParallelMinWork)
   {
     // A contiguous span of blocks per thread, so each thread reads one run of every dout row.
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();

@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_grain.h"
 #include "kernels/fast_exp.h"
 
 namespace seqmend {
@@ -17,7 +18,7 @@ constexpr float kA = 0.044715f;
 void gelu_forward(Device dev, float* out, const float* inp, int64_t n) {
   if (dev == Device::CUDA) cuda_twin_missing("gelu_forward");
   SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float x = inp[i];
     const float u = kS * (x + kA * x * x * x);
@@ -29,7 +30,7 @@ void gelu_backward(Device dev, float* dinp, const float* inp, const float* dout,
   if (dev == Device::CUDA) cuda_twin_missing("gelu_backward");
   SEQ_CHECK(n >= 0, "gelu_backward: bad size n=", n);
   // With s = σ(2u): gelu' = s + x · 2s(1 − s) · u',  u' = √(2/π)·(1 + 3·0.044715·x²).
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float x = inp[i];
     const float x2 = x * x;

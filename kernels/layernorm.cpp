@@ -6,6 +6,7 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_grain.h"
 
 namespace seqmend {
 
@@ -13,7 +14,7 @@ void layernorm_forward(Device dev, float* out, float* mean, float* rstd, const f
                        const float* weight, const float* bias, int64_t N, int C, float eps) {
   if (dev == Device::CUDA) cuda_twin_missing("layernorm_forward");
   SEQ_CHECK(N >= 0 && C > 0, "layernorm_forward: bad shape N=", N, " C=", C);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
     const float* x = inp + n * C;
     // One pass for both moments. Shifting by the row's first element keeps E[x²] − E[x]² from
@@ -50,7 +51,7 @@ void layernorm_backward(Device dev, float* dinp, float* dweight, float* dbias, c
   constexpr int64_t kChunk = 64;
   const int64_t nchunks = (N + kChunk - 1) / kChunk;
   std::vector<float> partial(size_t(nchunks) * 2 * C);  // (nchunks, 2, C): dweight, dbias
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
   for (int64_t ch = 0; ch < nchunks; ++ch) {
     float* pw = partial.data() + ch * 2 * C;
     float* pb = pw + C;

@@ -6,6 +6,7 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
+#include "kernels/parallel_grain.h"
 
 namespace seqmend {
 
@@ -28,7 +29,7 @@ void matmul_forward(Device dev, float* out, const float* inp, const float* weigh
   if (bias) {
     // Pre-filling out with the bias lets one sgemm with beta = 1 do the rest; the rows are written
     // again by sgemm while still warm in cache for the small OC we use.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * OC >= kParallelMinWork)
     for (int64_t n = 0; n < N; ++n) std::copy(bias, bias + OC, out + n * OC);
     beta = 1.0f;
   }
@@ -57,7 +58,7 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
     // the summation order (and the result) is the same for any thread count.
     constexpr int kBlock = 32;
     const int nblocks = (OC + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (nblocks > 1)
+#pragma omp parallel for schedule(static) if (nblocks > 1 && N * OC >= kParallelMinWork)
     for (int b = 0; b < nblocks; ++b) {
       const int c0 = b * kBlock, w = std::min(kBlock, OC - c0);
       float acc[kBlock] = {};
