@@ -87,7 +87,8 @@ void forward_task(const Task& t, float* out, float* lse, const float* qkv, const
   const float* q = qkv + start * C3 + h * HS;  // (L, HS) rows strided by 3C
   const float* k = q + C;
   const float* v = q + 2 * C;
-  float* S = scratch(size_t(L * L));  // (L, L) scores, then probabilities in place
+  float* S = scratch(size_t(L * L + L));  // (L, L) scores, then unnormalised probabilities
+  float* inv_sum = S + L * L;                // (L) 1 / Σ_j exp(S_ij − max_i)
 
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(L), int(L), HS, scale, q, C3, k, C3, 0.0f,
               S, int(L));
@@ -97,7 +98,7 @@ void forward_task(const Task& t, float* out, float* lse, const float* qkv, const
     // omp simd: lets the reductions vectorise (in a fixed order, so results stay deterministic)
     float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
-    for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
+    for (int64_t j = 0; j < n; ++j) mx = row[j] > mx ? row[j] : mx;  // std::max does not vectorise
     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < n; ++j) {
@@ -105,15 +106,21 @@ void forward_task(const Task& t, float* out, float* lse, const float* qkv, const
       row[j] = e;
       sum += e;
     }
-    const float inv = 1.0f / sum;  // sum >= 1: the max element contributes exp(0)
-    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
     for (int64_t j = n; j < L; ++j) row[j] = 0.0f;
     lse[(start + i) * s.NH + h] = mx + std::log(sum);
+    inv_sum[i] = 1.0f / sum;  // sum >= 1: the max element contributes exp(0)
     if (drop.p > 0.0f) apply_dropout_row(row, n, drop, token_keys[start + i], h);
   }
-  // out_h (L, HS) = P (L, L) · V (L, HS)
+  // out_h (L, HS) = P (L, L) · V (L, HS), with the softmax normalisation applied to the L × HS
+  // product rather than to the L × L probabilities (one pass fewer over the big matrix).
+  float* o = out + start * C + h * HS;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(L), HS, int(L), 1.0f, S, int(L), v, C3,
-              0.0f, out + start * C + h * HS, C);
+              0.0f, o, C);
+  for (int64_t i = 0; i < L; ++i) {
+    const float k_i = inv_sum[i];
+#pragma omp simd
+    for (int j = 0; j < HS; ++j) o[i * C + j] *= k_i;
+  }
 }
 
 // With P = softmax(S), P̃ = P ∘ keep / (1 − p), O = P̃ V:
@@ -150,21 +157,24 @@ void backward_task(const Task& t, float* dqkv, const float* dout, const float* q
     float D = 0.0f;
 #pragma omp simd reduction(+ : D)
     for (int j = 0; j < HS; ++j) D += dO[i * C + j] * o[i * C + j];
-#pragma omp simd
-    for (int64_t j = 0; j < n; ++j) prow[j] = fast_exp(prow[j] - row_lse);
+    // P recomputed from the saved lse, fused with the dS update (one pass over both rows)
     if (drop.p > 0.0f) {
       const uint64_t row_hash = dropout_row_hash(drop, token_keys[start + i]);
       const float p_drop = drop.p;  // a local, so the stores below cannot alias it
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
         const float m = dropout_keep_in_row(row_hash, base + uint64_t(j), p_drop) ? gain : 0.0f;
-        const float p = prow[j];
+        const float p = fast_exp(prow[j] - row_lse);
         drow[j] = p * (drow[j] * m - D);
         prow[j] = p * m;
       }
     } else {
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) drow[j] = prow[j] * (drow[j] - D);
+      for (int64_t j = 0; j < n; ++j) {
+        const float p = fast_exp(prow[j] - row_lse);
+        drow[j] = p * (drow[j] - D);
+        prow[j] = p;
+      }
     }
     for (int64_t j = n; j < L; ++j) prow[j] = drow[j] = 0.0f;
   }

@@ -53,7 +53,7 @@ double row_loss(float* row, const float* bias, int64_t V, int64_t target, const 
 #pragma omp simd reduction(max : mx)
   for (int64_t v = 0; v < V; ++v) {
     row[v] += bias[v];
-    mx = std::max(mx, row[v]);
+    mx = row[v] > mx ? row[v] : mx;  // std::max does not vectorise
   }
   const float logit_target = row[target];
   float sum = 0.0f;
