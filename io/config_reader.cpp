@@ -210,6 +210,10 @@ struct Reader::State {
   void report_unknown() const {
     if (unknown.empty()) return;
     const Unknown& u = unknown.front();
+    if (u.key.find('.') != std::string::npos && std::find(all_paths.begin(), all_paths.end(), u.path) != all_paths.end())
+      SEQ_FAIL(where(*src, u.mark), ": ", u.path, ": dotted keys are for command-line overrides; in a file write ",
+               "the sections out (`", u.path.substr(0, u.path.rfind('.')), ":` then `", u.path.substr(u.path.rfind('.') + 1),
+               ":` indented below)");
     std::string hint = nearest(u.key, u.siblings);
     if (hint.empty()) {
       // The same name (or a near one) elsewhere: "users" given at the top, "simulator.users" meant.

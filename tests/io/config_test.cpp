@@ -153,6 +153,9 @@ TEST_F(ConfigTest, UnknownKeyAtTopLevelAndSwappedLetters) {
   EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(two); }),
                   two + ":3:5: model.encoder.nheads: unknown key (valid keys in `model.encoder`: num_heads, "
                   "num_layers, dropout, dims); 1 more unknown key(s): bogus_key");
+  auto dotted = write("dotted.yaml", "model.encoder.num_heads: 4\n");
+  EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(dotted); }),
+                  dotted + ":1:1: model.encoder.num_heads: dotted keys are for command-line overrides");
   // One letter is one edit from every other one-letter name: no hint for that.
   EXPECT_CONTAINS(error_of([] { load_config<TestConfig>("", {"x=1"}); }), "x: unknown key (valid keys: lr, schedule,");
 }
@@ -223,6 +226,11 @@ TEST_F(ConfigTest, OverridesApplyAfterTheFile) {
   EXPECT_TRUE(cfg.tags.empty());
   EXPECT_EQ(cfg.batch, 17);  // the last one wins
   EXPECT_EQ(load_config<TestConfig>("", {"causal=true"}).causal, true);
+  // A flow mapping sets part of a section.
+  auto sec = load_config<TestConfig>("", {"model.encoder={num_heads: 16, dims: [4]}"});
+  EXPECT_EQ(sec.model.encoder.num_heads, 16);
+  EXPECT_EQ(sec.model.encoder.dims, (std::vector<int64_t>{4}));
+  EXPECT_EQ(sec.model.encoder.num_layers, 2);
 }
 
 TEST_F(ConfigTest, OverrideErrorsNameTheOverride) {
