@@ -40,7 +40,11 @@ static BlockDropout block_dropout(const ModelConfig& cfg, int l, bool train, uin
 }
 
 void Bert4Rec::encode(const Batch& b, bool train, uint64_t dropout_seed) {
-  b.validate(cfg_);
+  try {
+    b.validate(cfg_);
+  } catch (const Error& e) {
+    SEQ_FAIL("Bert4Rec forward: invalid batch: ", e.what());
+  }
   x0_.ensure(b.N, cfg_.d_model, DType::F32, dev_);
   emb_.forward(x0_.f(), b, dropout_site(cfg_.emb_dropout, train, dropout_seed, kSiteEmbedding));
   const float* x = x0_.f();
