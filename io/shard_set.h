@@ -67,7 +67,9 @@ struct ShardOptions {
 };
 
 // Streaming writer: add() sequences split by split in any number of calls, then finish(). A writer
-// destroyed without finish() (an exception) removes its temporary files and writes no manifest.
+// destroyed without finish() (an exception) removes its temporary files and writes no manifest;
+// after a failed write to disk it refuses further add() and finish(). Input that fails validation
+// is rejected before anything of it is buffered, and the writer stays usable.
 class ShardSetWriter {
  public:
   ShardSetWriter(const std::string& dir, ManifestInfo info, ShardOptions options = {});

@@ -88,8 +88,10 @@ struct ShardSetWriter::State {
   std::map<std::string, Split> splits;
   int64_t shards_written = 0;
   bool finished = false;
+  bool failed = false;  // an add() or finish() threw: buffered state is partial, refuse to go on
 
-  void flush(const std::string& name, Split& sp);
+  void append(const std::string& split, const SequenceSet& s);  // cuts full shards as it goes
+  void flush(const std::string& name, Split& sp);                // writes the open shard, if any
 };
 
 void ShardSetWriter::State::flush(const std::string& name, Split& sp) {
@@ -182,6 +184,7 @@ void ShardSetWriter::add_split(const std::string& split) {
 
 void ShardSetWriter::add(const std::string& split, const SequenceSet& s) {
   State& st = *state_;
+  SEQ_CHECK(!st.failed, "ShardSetWriter::add('", split, "'): an earlier error stopped the write of '", st.dir, "'");
   add_split(split);
   if (s.num_sequences() == 0) return;
   const std::string where = str("ShardSetWriter::add('", split, "') in '", st.dir, "'");
@@ -230,8 +233,17 @@ void ShardSetWriter::add(const std::string& split, const SequenceSet& s) {
   if (st.info.item_counts.empty())
     for (int32_t it : s.item) ++st.item_counts[size_t(it - 1)];
 
-  State::Split& sp = st.splits[split];
-  const int64_t max_e = st.options.max_events_per_shard, max_s = st.options.max_sequences_per_shard;
+  try {
+    st.append(split, s);
+  } catch (...) {
+    st.failed = true;
+    throw;
+  }
+}
+
+void ShardSetWriter::State::append(const std::string& split, const SequenceSet& s) {
+  Split& sp = splits[split];
+  const int64_t max_e = options.max_events_per_shard, max_s = options.max_sequences_per_shard;
   int64_t begin = 0;
   const int64_t n = s.num_sequences();
   while (begin < n) {
@@ -248,20 +260,26 @@ void ShardSetWriter::add(const std::string& split, const SequenceSet& s) {
       ++end;
     }
     if (end == begin) {
-      st.flush(split, sp);
+      flush(split, sp);
       continue;
     }
     append_sequences(sp.pending, s, begin, end);
     begin = end;
     if ((max_e > 0 && sp.pending.num_events() >= max_e) || (max_s > 0 && sp.pending.num_sequences() >= max_s))
-      st.flush(split, sp);
+      flush(split, sp);
   }
 }
 
 nlohmann::json ShardSetWriter::finish() {
   State& st = *state_;
   SEQ_CHECK(!st.finished, "ShardSetWriter::finish: called twice for '", st.dir, "'");
-  for (auto& [name, sp] : st.splits) st.flush(name, sp);
+  SEQ_CHECK(!st.failed, "ShardSetWriter::finish: an earlier error stopped the write of '", st.dir, "'");
+  try {
+    for (auto& [name, sp] : st.splits) st.flush(name, sp);
+  } catch (...) {
+    st.failed = true;
+    throw;
+  }
 
   using nlohmann::json;
   json splits = json::object();

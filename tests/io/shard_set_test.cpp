@@ -240,7 +240,14 @@ TEST_F(ShardSetTest, WriteThatFailsMidwayLeavesNoWholeLookingShardAndNoManifest)
   ShardOptions o;
   o.max_events_per_shard = 300;
   o.fail_in_shard = 2;
-  std::string err = error_of([&] { write_shard_set(dir(), make_info(50, 20), {{"train", s}}, o); });
+  std::string err;
+  {
+    ShardSetWriter w(dir(), make_info(50, 20), o);
+    err = error_of([&] { w.add("train", s); });
+    // The failed writer holds a partial shard: it refuses to go on rather than write a wrong set.
+    EXPECT_NE(error_of([&] { w.finish(); }).find("an earlier error"), std::string::npos);
+    EXPECT_NE(error_of([&] { w.add("valid", s); }).find("an earlier error"), std::string::npos);
+  }
   EXPECT_NE(err.find("simulated failure"), std::string::npos) << err;
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator(dir())) names.insert(e.path().filename().string());
@@ -259,10 +266,18 @@ TEST_F(ShardSetTest, WriteThatFailsMidwayLeavesNoWholeLookingShardAndNoManifest)
     ShardSetWriter w(dir("b"), make_info(50, 20), o2);
     w.add("train", s);
     EXPECT_THROW(w.add("valid", bad), Error);
-  }
+    EXPECT_FALSE(fs::exists(dir("b") + "/valid-00000.h5"));
+  }  // destroyed unfinished, as when the exception propagates
   EXPECT_FALSE(fs::exists(dir("b") + "/manifest.json"));
   for (const auto& e : fs::directory_iterator(dir("b")))
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+
+  // Rejected input is never buffered, so a writer that catches the error can still finish.
+  ShardSetWriter w(dir("c"), make_info(50, 20), o2);
+  w.add("train", s);
+  EXPECT_THROW(w.add("train", bad), Error);
+  w.finish();
+  expect_same(load_split(dir("c"), "train"), s);
 }
 
 TEST_F(ShardSetTest, MissingManifestOrDirectoryIsAClearError) {
