@@ -16,5 +16,6 @@ using CommandBody = std::function<int(MpiEnv&)>;
 
 void add_info_command(CLI::App& app, CommandBody& body);
 void add_simulate_command(CLI::App& app, CommandBody& body);
+void add_ingest_command(CLI::App& app, CommandBody& body);
 
 }  // namespace seqmend

@@ -6,16 +6,22 @@
 
 #include "core/base/error.h"
 #include "io/cleaning.h"
+#include "io/config.h"
 #include "io/log_parsers.h"
 
 namespace seqmend {
 namespace {
 
-nlohmann::json step_record(const char* name, const EventTable& t, nlohmann::json detail) {
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+nlohmann::json step_record(const char* name, const EventTable& t, nlohmann::json detail, double seconds) {
   nlohmann::json rec = {{"step", name},
                         {"events", t.size()},
                         {"users", count_distinct_users(t)},
-                        {"items", count_distinct_items(t)}};
+                        {"items", count_distinct_items(t)},
+                        {"seconds", seconds}};
   if (!detail.is_null()) rec["detail"] = std::move(detail);
   return rec;
 }
@@ -28,31 +34,34 @@ std::string dataset_name(const IngestOptions& opts, const std::string& path) {
 }  // namespace
 
 IngestResult ingest_prepare(const IngestOptions& opts) {
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   ParseReport pr;
   EventTable t = parse_log(opts, pr);
   nlohmann::json steps = nlohmann::json::array();
-  steps.push_back(step_record("parse", t, {{"lines", pr.lines}, {"data_lines", pr.data_lines},
-                                           {"malformed", pr.malformed}, {"malformed_examples", pr.malformed_examples},
-                                           {"has_timestamps", t.has_timestamps()}, {"has_actions", t.has_actions()},
-                                           {"has_ratings", t.has_ratings()}}));
+  steps.push_back(step_record("parse", t,
+                              {{"lines", pr.lines}, {"data_lines", pr.data_lines}, {"malformed", pr.malformed},
+                               {"malformed_examples", pr.malformed_examples}, {"has_timestamps", t.has_timestamps()},
+                               {"has_actions", t.has_actions()}, {"has_ratings", t.has_ratings()}},
+                              seconds_since(t0)));
   const IngestCleanOptions& c = opts.clean;
-  auto run = [&](const char* name, nlohmann::json detail) { steps.push_back(step_record(name, t, std::move(detail))); };
-  run("keep_actions", filter_actions(t, c.keep_actions));
-  run("sort", sort_events(t));
-  if (c.dedupe)
-    run("dedupe", drop_duplicates(t));
-  else
-    run("dedupe", {{"skipped", "clean.dedupe=false"}});
-  run("ratings", apply_ratings(t, c.rating, c.rating_threshold));
-  run("k_core", k_core(t, c.min_user_events, c.min_item_events));
-  run("lengths", clip_lengths(t, c.min_seq_len, c.max_seq_len));
+  auto run = [&](const char* name, auto&& fn) {
+    auto ts = Clock::now();
+    nlohmann::json detail = fn();
+    steps.push_back(step_record(name, t, std::move(detail), seconds_since(ts)));
+  };
+  run("keep_actions", [&] { return filter_actions(t, c.keep_actions); });
+  run("sort", [&] { return sort_events(t); });
+  run("dedupe", [&] { return c.dedupe ? drop_duplicates(t) : nlohmann::json{{"skipped", "clean.dedupe=false"}}; });
+  run("ratings", [&] { return apply_ratings(t, c.rating, c.rating_threshold); });
+  run("k_core", [&] { return k_core(t, c.min_user_events, c.min_item_events); });
+  run("lengths", [&] { return clip_lengths(t, c.min_seq_len, c.max_seq_len); });
 
+  auto tb = Clock::now();
   BuiltSequences built = build_sequences(t, c.item_order);
   t = EventTable{};  // no longer needed; free it before the splits copy the sequences
   IngestResult out;
   out.splits = make_splits(built.sequences, opts.split);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double split_seconds = seconds_since(tb), seconds = seconds_since(t0);
 
   out.report = {{"format", opts.format},
                 {"input", pr.file},
@@ -66,12 +75,17 @@ IngestResult ingest_prepare(const IngestOptions& opts) {
                                    ? "ids 1..V by descending event count, ties by first appearance after sorting"
                                    : "ids 1..V by first appearance after sorting by (user, time); 0 = padding"},
                 {"tie_break", "events of one user with equal timestamps keep their order in the file"},
+                {"build_and_split_seconds", split_seconds},
                 {"prepare_seconds", seconds}};
   out.info.source = opts.format + " log " + pr.file;
   out.info.item_ids = std::move(built.item_ids);
   out.info.item_counts = std::move(built.item_counts);
   out.info.user_ids = std::move(built.user_ids);
-  out.info.extra = {{"dataset", dataset_name(opts, pr.file)}, {"ingest", out.report}, {"split", out.splits.info}};
+  IngestOptions resolved = opts;  // the whole config, so the manifest says how to repeat the ingest
+  out.info.extra = {{"dataset", dataset_name(opts, pr.file)},
+                    {"ingest", out.report},
+                    {"split", out.splits.info},
+                    {"ingest_config_yaml", config_to_yaml(resolved)}};
   return out;
 }
 
@@ -92,6 +106,7 @@ nlohmann::json ingest_to_dir(const IngestOptions& opts, const std::string& out_d
     so.max_events_per_shard = opts.events_per_shard;
     so.overwrite = overwrite;
     so.fsync = opts.fsync;
+    so.compression_level = int(opts.compression_level);
     return write_shard_set(out_dir, r.info, {{"train", r.splits.train}, {"valid", r.splits.valid}, {"test", r.splits.test}},
                            so);
   } catch (...) {
@@ -111,6 +126,9 @@ std::string format_ingest_report(const nlohmann::json& report) {
       const auto& d = s["detail"];
       if (d.contains("skipped")) note = "skipped: " + d["skipped"].get<std::string>();
       else if (d.contains("removed")) note = str("removed ", d["removed"].get<int64_t>());
+      if (d.contains("mode")) note = str("mode ", d["mode"].get<std::string>(), note.empty() ? "" : ", ", note);
+      if (d.contains("users_reordered_by_time"))
+        note = str("users reordered by time ", d["users_reordered_by_time"].get<int64_t>());
       if (d.contains("malformed")) note = str("malformed ", d["malformed"].get<int64_t>());
       if (d.contains("iterations")) note += str(" in ", d["iterations"].get<int64_t>(), " iteration(s)");
       if (d.contains("users_dropped_short"))

@@ -56,6 +56,7 @@ void IngestOptions::visit(ConfigVisitor& v) {
   v.field("dataset", dataset, "name recorded in the manifest (\"\" = input file name)");
   v.field("events_per_shard", events_per_shard, "largest shard, in events", 1);
   v.field("fsync", fsync, "fsync the written files (off only for throw-away data)");
+  v.field("compression_level", compression_level, "deflate level of the shards", 1, 9);
   v.section("parse", parse, "reading the log");
   v.section("clean", clean, "cleaning steps, in order");
   v.section("split", split, "train/valid/test split");

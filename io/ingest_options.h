@@ -68,6 +68,7 @@ struct IngestOptions {
   std::string dataset;         // name recorded in the manifest; "" = the input's base name
   int64_t events_per_shard = 400000;  // shard size limit handed to the writer
   bool fsync = true;                  // fsync shards and manifest (off only for throw-away data)
+  int64_t compression_level = 1;      // deflate level of the shards, 1..9
   IngestParseOptions parse;
   IngestCleanOptions clean;
   IngestSplitOptions split;

@@ -21,11 +21,35 @@ nlohmann::json counts(const SplitSets& s) {
   return {{"train", one(s.train)}, {"valid", one(s.valid)}, {"test", one(s.test)}};
 }
 
+// Reserves every column of `s` for n sequences and e events, like `like` has them.
+void reserve_like(SequenceSet& s, const SequenceSet& like, int64_t n, int64_t e) {
+  s.offsets.reserve(size_t(n) + 1);
+  s.user.reserve(size_t(n));
+  s.item.reserve(size_t(e));
+  if (like.has_timestamps()) s.timestamp.reserve(size_t(e));
+  if (like.has_actions()) s.action.reserve(size_t(e));
+  if (like.has_labels()) {
+    s.label.reserve(size_t(e));
+    s.seq_label.reserve(size_t(n));
+  }
+}
+
 }  // namespace
 
 SplitSets split_leave_one_out(const SequenceSet& all) {
   SplitSets out;
   int64_t dropped = 0;
+  {
+    int64_t n = 0, e = 0;
+    for (int64_t s = 0; s < all.num_sequences(); ++s)
+      if (all.length(s) >= 3) {
+        ++n;
+        e += all.length(s);
+      }
+    reserve_like(out.train, all, n, e - 2 * n);
+    reserve_like(out.valid, all, n, e - n);
+    reserve_like(out.test, all, n, e);
+  }
   for (int64_t s = 0; s < all.num_sequences(); ++s) {
     int64_t len = all.length(s);
     if (len < 3) {

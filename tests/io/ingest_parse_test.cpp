@@ -163,5 +163,32 @@ TEST(IngestParse, RecBoleFolderResolvesToItsInterFile) {
   EXPECT_EQ(r.file, dir / "x.inter");
 }
 
+TEST(IngestParse, LargeAndNegativeIdsUseTheHashedPath) {
+  // Ids beyond the direct-indexed range and negative ids must intern like small ones.
+  EventTable t = parse("movielens",
+                       "9000000000000\t-3\t1\t10\n"
+                       "5\t40000000000\t1\t11\n"
+                       "9000000000000\t40000000000\t1\t12\n"
+                       "5\t-3\t1\t13\n");
+  EXPECT_EQ(t.users.numeric, (std::vector<int64_t>{9000000000000, 5}));
+  EXPECT_EQ(t.items.numeric, (std::vector<int64_t>{-3, 40000000000}));
+  EXPECT_EQ(t.user, (std::vector<int32_t>{0, 1, 0, 1}));
+  EXPECT_EQ(t.item, (std::vector<int32_t>{0, 1, 1, 0}));
+}
+
+TEST(IngestParse, ManyIdsSurviveTableGrowth) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i)  // every id twice, mixing the direct and hashed paths
+    text += std::to_string(i * 7919) + "\t" + std::to_string((int64_t(i) << 30) + 1) + "\t1\t1\n";
+  for (int i = 0; i < 20000; ++i) text += std::to_string(i * 7919) + "\t" + std::to_string((int64_t(i) << 30) + 1) + "\t1\t2\n";
+  EventTable t = parse("movielens", text);
+  ASSERT_EQ(t.users.size(), 20000);
+  ASSERT_EQ(t.items.size(), 20000);
+  for (int i = 0; i < 40000; ++i) {
+    ASSERT_EQ(t.user[size_t(i)], i % 20000);
+    ASSERT_EQ(t.item[size_t(i)], i % 20000);
+  }
+}
+
 }  // namespace
 }  // namespace seqmend
