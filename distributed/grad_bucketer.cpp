@@ -7,6 +7,12 @@
 #include "core/base/error.h"
 
 namespace seqmend {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+}  // namespace
 
 std::vector<GradBucket> plan_grad_buckets(size_t count, size_t bucket_elems) {
   SEQ_CHECK(bucket_elems > 0, "plan_grad_buckets: bucket size must be positive");
@@ -56,8 +62,10 @@ void GradBucketer::mark_ready(size_t offset, size_t count) {
     const size_t lo = std::max(offset, buckets_[b].begin), hi = std::min(end, buckets_[b].end);
     if (lo < hi) ready_[b] += hi - lo;
   }
+  const auto t0 = Clock::now();
   start_ready_buckets();
   poll();
+  step_comm_s_ += seconds_since(t0);
 }
 
 void GradBucketer::mark_all_ready() {
@@ -93,13 +101,12 @@ void GradBucketer::finish() {
              ", ", bk.end, ")) has only ", ready_[next_to_start_], " of ", bk.end - bk.begin,
              " elements marked ready; every gradient must be marked before finish()");
   }
-  using clock = std::chrono::steady_clock;
   double waited = 0.0;
   const float w = float(comm_.world());
   for (size_t b = 0; b < buckets_.size(); ++b) {
-    const auto t0 = clock::now();
+    const auto t0 = Clock::now();
     inflight_[b]->wait();
-    waited += std::chrono::duration<double>(clock::now() - t0).count();
+    waited += seconds_since(t0);
     inflight_[b].reset();
     // Scaled bucket by bucket so the division overlaps with later buckets still on the wire.
     if (w != 1.0f) {
@@ -110,6 +117,9 @@ void GradBucketer::finish() {
   }
   last_wait_s_ = waited;
   total_wait_s_ += waited;
+  last_comm_s_ = step_comm_s_ + waited;
+  total_comm_s_ += last_comm_s_;
+  step_comm_s_ = 0.0;
   ++steps_;
   std::fill(ready_.begin(), ready_.end(), 0);
   marked_.clear();

@@ -14,6 +14,7 @@
 //   bucketer.mark_ready(offset_of(p), size_of(p));
 //   bucketer.finish();                     // grads now hold the average over ranks
 //   report(bucketer.last_wait_seconds());  // time finish() spent blocked on the network
+//   report(bucketer.last_comm_seconds());  // all time inside communication calls this step
 #pragma once
 
 #include <cstddef>
@@ -51,8 +52,16 @@ class GradBucketer {
   size_t num_buckets() const { return buckets_.size(); }
   const std::vector<GradBucket>& buckets() const { return buckets_; }
   size_t buckets_started() const { return next_to_start_; }  // in the current step
-  double last_wait_seconds() const { return last_wait_s_; }  // finish() of the last step
+  // Time blocked in finish() waiting for buckets, last step and all steps: the share of a step the
+  // network was not hidden behind backward.
+  double last_wait_seconds() const { return last_wait_s_; }
   double total_wait_seconds() const { return total_wait_s_; }
+  // All time spent inside the communicator during the last step: starting buckets and polling them
+  // in mark_ready() as well as the wait in finish(). MPI libraries without an asynchronous progress
+  // thread (OpenMPI's default) do much of a non-blocking all-reduce inside those calls, so this,
+  // not the wait alone, is the communication time exposed to the step on CPU ranks.
+  double last_comm_seconds() const { return last_comm_s_; }
+  double total_comm_seconds() const { return total_comm_s_; }
   size_t steps() const { return steps_; }
 
  private:
@@ -68,6 +77,7 @@ class GradBucketer {
   std::map<size_t, size_t> marked_;  // begin → end of each range marked this step (overlap check)
   size_t next_to_start_ = 0;
   double last_wait_s_ = 0.0, total_wait_s_ = 0.0;
+  double step_comm_s_ = 0.0, last_comm_s_ = 0.0, total_comm_s_ = 0.0;
   size_t steps_ = 0;
 };
 

@@ -60,6 +60,9 @@ TEST(GradBucketerMpi, EqualsAPlainAllreduceAndTheHandAverage) {
   EXPECT_EQ(bucketer.steps(), 2u);
   EXPECT_GE(bucketer.total_wait_seconds(), bucketer.last_wait_seconds());
   EXPECT_GE(bucketer.last_wait_seconds(), 0.0);
+  EXPECT_GE(bucketer.last_comm_seconds(), bucketer.last_wait_seconds());
+  EXPECT_GE(bucketer.total_comm_seconds(), bucketer.last_comm_seconds());
+  EXPECT_GT(bucketer.total_comm_seconds(), 0.0);  // two steps of real all-reduces took some time
 }
 
 TEST(GradBucketerMpi, AllRanksHoldIdenticalGradientsAfterFinish) {
