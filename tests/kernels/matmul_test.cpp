@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/base/error.h"
+#include "kernels/threads.h"
 #include "support/gradcheck.h"
 
 namespace seqmend {
@@ -81,18 +84,54 @@ TEST(Matmul, BackwardMatchesFiniteDifferencesAndAccumulates) {
   }
 }
 
-TEST(Matmul, BackwardSkipsNullGradientsAndLargeBiasSumIsAccurate) {
-  const int N = 1000, C = 8, OC = 70;  // OC spans three column blocks, the last one partial
+TEST(Matmul, LongSumsOverRowsAreAccurateAndNullGradientsAreSkipped) {
+  const int N = 5000, C = 8, OC = 70;  // N spans several row chunks, the last one partial
   auto inp = random_floats(size_t(N) * C, 20);
   auto w = random_floats(size_t(OC) * C, 21);
   auto dout = random_floats(size_t(N) * OC, 22);
-  std::vector<float> db(OC, 0.5f);
+  std::vector<float> db(OC, 0.5f), dw(w.size(), -0.25f);
   matmul_backward(Device::CPU, nullptr, nullptr, db.data(), dout.data(), inp.data(), w.data(), N, C,
                   OC);
-  std::vector<double> ref(OC, 0.5);
+  matmul_backward(Device::CPU, nullptr, dw.data(), nullptr, dout.data(), inp.data(), w.data(), N, C,
+                  OC);
+  std::vector<double> ref_b(OC, 0.5), ref_w(w.size(), -0.25);
   for (int n = 0; n < N; ++n)
-    for (int o = 0; o < OC; ++o) ref[o] += dout[size_t(n) * OC + o];
-  expect_close(db, ref, 1e-5, 1e-4, "matmul dbias column sum");
+    for (int o = 0; o < OC; ++o) {
+      ref_b[o] += dout[size_t(n) * OC + o];
+      for (int c = 0; c < C; ++c) ref_w[o * C + c] += double(dout[size_t(n) * OC + o]) * inp[n * C + c];
+    }
+  expect_close(db, ref_b, 1e-5, 1e-4, "matmul dbias column sum");
+  expect_close(dw, ref_w, 1e-5, 1e-4, "matmul dweight over many rows");
+}
+
+TEST(Matmul, SameBitsForAnyThreadCount) {
+  const int N = 5000, C = 64, OC = 72;  // several row blocks and row chunks, the last ones partial
+  auto inp = random_floats(size_t(N) * C, 30), w = random_floats(size_t(OC) * C, 31),
+       b = random_floats(size_t(OC), 32), dout = random_floats(size_t(N) * OC, 33);
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    std::vector<float> out(size_t(N) * OC), dinp(inp.size()), dw(w.size()), db(b.size());
+    matmul_forward(Device::CPU, out.data(), inp.data(), w.data(), b.data(), N, C, OC);
+    matmul_backward(Device::CPU, dinp.data(), dw.data(), db.data(), dout.data(), inp.data(),
+                    w.data(), N, C, OC);
+    out.insert(out.end(), dinp.begin(), dinp.end());
+    out.insert(out.end(), dw.begin(), dw.end());
+    out.insert(out.end(), db.begin(), db.end());
+    return out;
+  };
+  const int saved = num_threads();
+  auto one = run(1), two = run(2), three = run(3);
+  set_num_threads(saved);
+  const size_t parts[] = {size_t(N) * OC, inp.size(), w.size(), b.size()};
+  const char* names[] = {"out", "dinp", "dweight", "dbias"};
+  size_t at = 0;
+  for (int k = 0; k < 4; ++k) {
+    for (const auto* other : {&two, &three}) {
+      EXPECT_TRUE(std::equal(one.begin() + at, one.begin() + at + parts[k], other->begin() + at))
+          << names[k];
+    }
+    at += parts[k];
+  }
 }
 
 TEST(Matmul, CudaIsAnErrorUntilItsTwinExists) {
