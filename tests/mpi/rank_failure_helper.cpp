@@ -3,6 +3,8 @@
 //   rank_failure_helper ok     every rank passes a barrier and exits 0
 //   rank_failure_helper throw  the last rank throws while the others wait in a barrier forever
 //   rank_failure_helper nan    the last rank's loss is NaN; check_all stops every rank
+//   rank_failure_helper steps  ranks run 10 ms "steps" until a stop signal (sent to mpirun, which
+//                              forwards it) is agreed on; then every rank exits 75 at the same step
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,6 +42,23 @@ int main(int argc, char** argv) {
       seqmend::check_all(comm, std::isfinite(loss), "loss at step 3");
       return 0;
     }
-    SEQ_FAIL("rank_failure_helper: unknown mode '", mode, "' (ok|throw|nan)");
+    if (mode == "steps") {
+      seqmend::install_stop_signal_handlers();
+      for (int step = 0; step < 3000; ++step) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (step == 2 && comm.rank() == 0) {
+          std::printf("ready\n");
+          std::fflush(stdout);
+        }
+        if (seqmend::stop_requested_anywhere(comm)) {
+          std::printf("rank %d stopping at step %d (own signal %d)\n", comm.rank(), step, seqmend::stop_signal());
+          std::fflush(stdout);
+          return seqmend::kExitStoppedForRequeue;
+        }
+      }
+      std::printf("rank %d ran out of steps without a stop\n", comm.rank());
+      return 0;
+    }
+    SEQ_FAIL("rank_failure_helper: unknown mode '", mode, "' (ok|throw|nan|steps)");
   });
 }
