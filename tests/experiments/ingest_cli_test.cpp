@@ -1,0 +1,211 @@
+// `seqmend ingest` as a user runs it: the built binary on small files in every format, the shard set
+// it writes read back (with seqmend's reader, and with h5py through tools/read_shard_h5py.py), and
+// failures that must exit non-zero with a message and no output directory.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "io/shard_set.h"
+
+namespace seqmend {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int rc = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CliRun run(const std::string& args) {
+  std::string cmd = std::string(SEQMEND_BINARY) + " " + args + " 2>&1";
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class IngestCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("seqmend-ingest-cli-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name), std::ios::binary) << text;
+    return path(name);
+  }
+
+  // Original item ids of test sequence k.
+  static std::vector<std::string> test_items(const ShardSet& set, int64_t k) {
+    SequenceSet s = load_split(set, "test");
+    std::vector<std::string> out;
+    for (int64_t i = s.offsets[size_t(k)]; i < s.offsets[size_t(k) + 1]; ++i)
+      out.push_back(set.item_ids()[size_t(s.item[size_t(i)]) - 1]);
+    return out;
+  }
+
+  // Runs ingest, expects success, checks the leave-one-out layout and the h5py reader; returns the set.
+  ShardSet ingest_ok(const std::string& args) {
+    std::string out = path("out");
+    fs::remove_all(out);
+    CliRun r = run("ingest " + args + " --out " + out + " fsync=false");
+    EXPECT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("ingest: wrote"), std::string::npos) << r.output;
+    ShardSet set = ShardSet::open(out);
+    if (set.extra()["split"]["method"] == "leave_one_out") {
+      SequenceSet train = load_split(set, "train"), valid = load_split(set, "valid"), test = load_split(set, "test");
+      EXPECT_EQ(train.num_sequences(), test.num_sequences());
+      for (int64_t k = 0; k < test.num_sequences(); ++k) {
+        EXPECT_EQ(valid.length(k), test.length(k) - 1);
+        EXPECT_EQ(train.length(k), test.length(k) - 2);
+      }
+    }
+    std::string tool = std::string(SEQMEND_SOURCE_DIR) + "/tools/read_shard_h5py.py";
+    if (fs::exists(tool)) {
+      FILE* p = popen(("/usr/bin/python3 " + tool + " " + out + " --quiet 2>&1").c_str(), "r");
+      std::string text;
+      char buf[4096];
+      size_t n;
+      while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+      int status = p ? pclose(p) : -1;
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+      EXPECT_NE(text.find("OK"), std::string::npos) << text;
+    }
+    return set;
+  }
+
+  // Runs ingest, expects failure with `part` in the message and no output directory.
+  void ingest_fails(const std::string& args, const std::string& part) {
+    std::string out = path("out");
+    fs::remove_all(out);
+    CliRun r = run("ingest " + args + " --out " + out);
+    EXPECT_NE(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find(part), std::string::npos) << "output: " << r.output << "\nexpected: " << part;
+    EXPECT_FALSE(fs::exists(out)) << r.output;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(IngestCli, Help) {
+  CliRun r = run("ingest --help");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.output.find("--format"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("clean.min_user_events"), std::string::npos) << r.output;
+}
+
+TEST_F(IngestCli, MovieLensUDataAndRatingsDat) {
+  // User 7: items 3, 1, 2 in time order (rows unsorted); user 2: items 5, 4, 6, 1.
+  std::string rows[][4] = {{"7", "1", "4", "200"}, {"2", "4", "5", "20"}, {"7", "3", "2", "100"},
+                           {"2", "5", "1", "10"},  {"7", "2", "5", "300"}, {"2", "6", "3", "30"},
+                           {"2", "1", "4", "40"}};
+  std::string tab, colons;
+  for (auto& r : rows) {
+    tab += r[0] + "\t" + r[1] + "\t" + r[2] + "\t" + r[3] + "\n";
+    colons += r[0] + "::" + r[1] + "::" + r[2] + "::" + r[3] + "\n";
+  }
+  for (const std::string& file : {write("u.data", tab), write("ratings.dat", colons)}) {
+    ShardSet set = ingest_ok("--format movielens --input " + file);
+    EXPECT_EQ(set.user_ids(), (std::vector<std::string>{"2", "7"}));
+    EXPECT_EQ(test_items(set, 0), (std::vector<std::string>{"5", "4", "6", "1"}));
+    EXPECT_EQ(test_items(set, 1), (std::vector<std::string>{"3", "1", "2"}));
+    EXPECT_TRUE(set.has_column("action"));  // ratings as actions by default
+  }
+}
+
+TEST_F(IngestCli, RecBoleWithThreshold) {
+  std::string f = write("d.inter",
+                        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+                        "1\t10\t5\t1\n1\t11\t2\t2\n1\t12\t4\t3\n1\t13\t4.5\t4\n1\t14\t5\t5\n");
+  ShardSet set = ingest_ok("--format recbole --input " + f + " clean.rating=threshold clean.rating_threshold=4");
+  EXPECT_EQ(test_items(set, 0), (std::vector<std::string>{"10", "12", "13", "14"}));
+  EXPECT_FALSE(set.has_column("action"));
+  EXPECT_EQ(set.extra()["ingest"]["steps"][4]["detail"]["removed"], 1);
+}
+
+TEST_F(IngestCli, TaobaoKeepsBuysAndCarts) {
+  std::string f = write("UserBehavior.csv",
+                        "1,100,9,pv,1511544070\n1,101,9,buy,1511544071\n1,102,9,cart,1511544072\n"
+                        "1,103,9,fav,1511544073\n1,104,9,buy,1511544074\n1,101,9,buy,1511544071\n");
+  ShardSet set = ingest_ok("--format taobao --input " + f + " clean.keep_actions=[buy,cart]");
+  // The repeated buy of 101 at the same second is a duplicate.
+  EXPECT_EQ(test_items(set, 0), (std::vector<std::string>{"101", "102", "104"}));
+  EXPECT_EQ(set.extra()["ingest"]["steps"][3]["detail"]["removed"], 1);
+  SequenceSet test = load_split(set, "test");
+  EXPECT_EQ(test.action, (std::vector<int8_t>{kActionBuy, kActionCart, kActionBuy}));
+}
+
+TEST_F(IngestCli, SeqlineWithUserIds) {
+  std::string f = write("seqs.txt", "u1 5 6 7 5\nu2 8 9 10\n");
+  ShardSet set = ingest_ok("--format seqline --input " + f + " parse.user_first=true parse.string_ids=true");
+  EXPECT_EQ(set.user_ids(), (std::vector<std::string>{"u1", "u2"}));
+  EXPECT_EQ(test_items(set, 0), (std::vector<std::string>{"5", "6", "7", "5"}));  // repeats kept
+  EXPECT_FALSE(set.has_column("timestamp"));
+}
+
+TEST_F(IngestCli, CsvFromConfigFileWithOverride) {
+  std::string f = write("log.tsv",
+                        "ts;member;sku;what\n"
+                        "2024-01-01T00:00:03Z;a;x;B\n2024-01-01T00:00:01Z;a;y;V\n2024-01-01T00:00:02Z;a;z;V\n"
+                        "2024-01-01T00:00:01Z;b;x;V\n2024-01-01T00:00:05Z;b;y;B\n2024-01-01T00:00:09Z;b;w;V\n");
+  std::string cfg = write("ingest.yaml",
+                          "format: csv\n"
+                          "parse:\n"
+                          "  separator: \";\"\n"
+                          "  string_ids: true\n"
+                          "  timestamp_unit: iso8601\n"
+                          "  columns: {user: member, item: sku, timestamp: ts, action: what}\n"
+                          "  action_map: [B=buy, V=view]\n"
+                          "clean:\n"
+                          "  item_order: frequency\n");
+  ShardSet set = ingest_ok("--config " + cfg + " --input " + f + " split.method=temporal split.valid_time=" +
+                           std::to_string(1704067200 + 3) + " split.test_time=" + std::to_string(1704067200 + 5));
+  EXPECT_EQ(set.extra()["split"]["method"], "temporal");
+  // Temporal: train = events before 00:00:03 (a: y z; b: x); test = before 00:00:05 + first after (b: x y).
+  SequenceSet train = load_split(set, "train"), test = load_split(set, "test");
+  EXPECT_EQ(train.num_events(), 3);
+  EXPECT_EQ(test.num_sequences(), 1);
+  EXPECT_EQ(test_items(set, 0), (std::vector<std::string>{"x", "y"}));
+  // By frequency: x and y twice, y first seen (user a's first event), then z and w once.
+  EXPECT_EQ(set.item_ids(), (std::vector<std::string>{"y", "x", "z", "w"}));
+}
+
+TEST_F(IngestCli, BadInputExitsNonZeroWithoutOutput) {
+  ingest_fails("--format movielens --input " + write("empty.data", ""), "empty file");
+  ingest_fails("--format movielens --input " + path("missing.data"), "cannot open");
+  ingest_fails("--format movielens --input " + write("commas.data", "1,2,3,4\n"),
+               "commas.data:1: expected at least 4 fields");
+  ingest_fails("--format csv --input " + write("h.csv", "user_id,item_id\n1,2\n"), "missing column 'timestamp'");
+  ingest_fails("--format csv --input " + write("ts.csv", "user_id,item_id,timestamp\n1,2,3\n1,3,-7\n") +
+                   " parse.strict=true",
+               "ts.csv:3: timestamp -7 is outside");
+  ingest_fails("--format taobao --input " + write("ids.csv", "1,2,3,pv,10\nuser,2,3,pv,10\n") + " parse.strict=true",
+               "ids.csv:2: user 'user' is not an integer id");
+  ingest_fails("--format csv --input " + write("ok.csv", "user_id,item_id,timestamp\n1,2,3\n") + " clean.min_sq_len=2",
+               "min_seq_len");  // misspelt key: the config reader suggests the right one
+  CliRun r = run("ingest --format nosuch --input x --out " + path("out"));
+  EXPECT_NE(r.rc, 0);
+  EXPECT_FALSE(fs::exists(path("out")));
+  r = run("ingest --format csv --input " + path("ok.csv"));  // no --out
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace seqmend
