@@ -25,7 +25,8 @@
 namespace seqmend {
 namespace {
 
-constexpr int64_t kStripes = 16;  // vocabulary stripes per GEMM: a fixed split, whatever the thread count
+// Vocabulary stripes per GEMM: a fixed split, whatever the thread count.
+constexpr int64_t kStripes = 16;
 
 void check_args(const XentArgs& a, const XentGrads& g) {
   SEQ_CHECK(a.M >= 0 && a.C > 0 && a.V > 0 && a.first >= 0 && a.chunk_rows > 0,
@@ -78,6 +79,10 @@ double row_loss(float* row, const float* bias, int64_t V, int64_t target, const 
   return loss;
 }
 
+void grow(std::vector<float>& buf, size_t n) {
+  if (buf.size() < n) buf.resize(n);
+}
+
 }  // namespace
 
 double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
@@ -97,8 +102,13 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
   const int n_stripes = int(std::clamp<int64_t>(a.V / 64, 1, kStripes));
   auto stripe_begin = [&](int s) { return int(int64_t(V) * s / n_stripes); };
 
-  std::vector<float> logits(size_t(R) * size_t(V));  // (R, V), reused by every chunk
-  std::vector<float> partial(want_grad ? size_t(n_stripes) * size_t(R) * size_t(C) : 0);  // (S, R, C)
+  // Kept across calls (per calling thread): at V = 100k the logits are 100 MB, and a fresh
+  // allocation would page-fault and zero them on every training step.
+  thread_local std::vector<float> logits_buf, partial_buf;
+  grow(logits_buf, size_t(R) * size_t(V));
+  if (want_grad) grow(partial_buf, size_t(n_stripes) * size_t(R) * size_t(C));
+  float* const logits = logits_buf.data();    // (R, V), reused by every chunk
+  float* const partial = partial_buf.data();  // (S, R, C) per-stripe dhidden partial sums
   std::vector<double> losses(static_cast<size_t>(R));
   BlasSingleThread single;
   double total = 0.0;
@@ -109,11 +119,11 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
     for (int s = 0; s < n_stripes; ++s) {
       const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nv, C, 1.0f, hid, C, table + size_t(v0) * C,
-                  C, 0.0f, logits.data() + v0, V);
+                  C, 0.0f, logits + v0, V);
     }
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < rows; ++i)
-      losses[i] = row_loss(logits.data() + size_t(i) * V, bias, V, a.targets[r0 + i] - a.first,
+      losses[i] = row_loss(logits + size_t(i) * V, bias, V, a.targets[r0 + i] - a.first,
                            want_grad ? &g.scale : nullptr);
     for (int i = 0; i < rows; ++i) {
       SEQ_CHECK(std::isfinite(losses[i]), "softmax_xent: row ", r0 + i, " (target id ",
@@ -124,10 +134,10 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int s = 0; s < n_stripes; ++s) {
       const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
-      const float* dl = logits.data() + v0;  // (rows, nv) with row stride V
+      const float* dl = logits + v0;  // (rows, nv) with row stride V
       // partial_s (rows, C) = dlogits[:, stripe] · table[stripe]
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, nv, 1.0f, dl, V,
-                  table + size_t(v0) * C, C, 0.0f, partial.data() + size_t(s) * R * C, C);
+                  table + size_t(v0) * C, C, 0.0f, partial + size_t(s) * R * C, C);
       // dtable[stripe] (nv, C) += dlogits[:, stripe]ᵀ · hidden_chunk
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nv, C, rows, 1.0f, dl, V, hid, C, 1.0f,
                   dtable + size_t(v0) * C, C);

@@ -33,7 +33,8 @@ struct XentGrads {
 // also accumulates the gradients of scale × that sum (dtable and dbias must then be set too; table
 // rows outside [first, first + V) get nothing). A target outside [first, first + V) and a
 // non-finite loss are errors naming the row. CPU scratch: chunk_rows × V floats for the logits plus
-// 16 × chunk_rows × C for dhidden; results are bitwise the same for any thread count.
+// 16 × chunk_rows × C for dhidden, kept by the calling thread for the next call; results are
+// bitwise the same for any thread count.
 double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g = {});
 
 }  // namespace seqmend
