@@ -91,7 +91,7 @@ void Writer::field(const char* key, double& x, const char* doc, double, double) 
 void Writer::field_float(const char* key, float& x, const char* doc, double, double) {
   st_->line(key, format_float(x), comment(doc));
 }
-void Writer::field_u64(const char* key, uint64_t& x, const char* doc) {
+void Writer::field_u64(const char* key, uint64_t& x, const char* doc, uint64_t, uint64_t) {
   st_->line(key, std::to_string(x), comment(doc));
 }
 void Writer::field(const char* key, bool& x, const char* doc) {
@@ -141,8 +141,9 @@ void Reference::field(const char* key, double& x, const char* doc, double lo, do
 void Reference::field_float(const char* key, float& x, const char* doc, double lo, double hi) {
   line(key, "float" + range_text(lo, hi, std::numeric_limits<float>::max()), format_float(x), doc);
 }
-void Reference::field_u64(const char* key, uint64_t& x, const char* doc) {
-  line(key, "unsigned int", std::to_string(x), doc);
+void Reference::field_u64(const char* key, uint64_t& x, const char* doc, uint64_t lo, uint64_t hi) {
+  bool full = lo == 0 && hi == std::numeric_limits<uint64_t>::max();
+  line(key, full ? std::string("unsigned int") : str("unsigned int in [", lo, ", ", hi, "]"), std::to_string(x), doc);
 }
 void Reference::field(const char* key, bool& x, const char* doc) { line(key, "bool", x ? "true" : "false", doc); }
 void Reference::field(const char* key, std::string& x, const char* doc) {

@@ -62,7 +62,10 @@ class ConfigVisitor {
              int64_t hi = std::numeric_limits<int>::max());
   void field(const char* key, float& x, const char* doc,
              double lo = -std::numeric_limits<float>::max(), double hi = std::numeric_limits<float>::max());
-  void field(const char* key, uint64_t& x, const char* doc) { field_u64(key, x, doc); }
+  void field(const char* key, uint64_t& x, const char* doc, uint64_t lo = 0,
+             uint64_t hi = std::numeric_limits<uint64_t>::max()) {
+    field_u64(key, x, doc, lo, hi);
+  }
   void field(const char* key, std::vector<int>& x, const char* doc,
              int64_t lo = std::numeric_limits<int>::min(), int64_t hi = std::numeric_limits<int>::max());
 
@@ -82,7 +85,7 @@ class ConfigVisitor {
   // uint64_t does not fit int64_t (seeds use the full range), and a float written through double
   // would print as 0.10000000149011612: both get their own hook; the defaults go through the wide
   // types so a visitor only overrides what it must.
-  virtual void field_u64(const char* key, uint64_t& x, const char* doc) = 0;
+  virtual void field_u64(const char* key, uint64_t& x, const char* doc, uint64_t lo, uint64_t hi) = 0;
   virtual void field_float(const char* key, float& x, const char* doc, double lo, double hi);
 };
 

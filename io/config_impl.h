@@ -41,7 +41,7 @@ class Reader final : public ConfigVisitor {
  protected:
   bool enter(const char* key, const char* doc) override;
   void leave() override;
-  void field_u64(const char* key, uint64_t& x, const char* doc) override;
+  void field_u64(const char* key, uint64_t& x, const char* doc, uint64_t lo, uint64_t hi) override;
   void field_float(const char* key, float& x, const char* doc, double lo, double hi) override;
 
  private:
@@ -69,7 +69,7 @@ class Writer final : public ConfigVisitor {
  protected:
   bool enter(const char* key, const char* doc) override;
   void leave() override;
-  void field_u64(const char* key, uint64_t& x, const char* doc) override;
+  void field_u64(const char* key, uint64_t& x, const char* doc, uint64_t lo, uint64_t hi) override;
   void field_float(const char* key, float& x, const char* doc, double lo, double hi) override;
 
  private:
@@ -96,7 +96,7 @@ class Reference final : public ConfigVisitor {
  protected:
   bool enter(const char* key, const char* doc) override;
   void leave() override;
-  void field_u64(const char* key, uint64_t& x, const char* doc) override;
+  void field_u64(const char* key, uint64_t& x, const char* doc, uint64_t lo, uint64_t hi) override;
   void field_float(const char* key, float& x, const char* doc, double lo, double hi) override;
 
  private:

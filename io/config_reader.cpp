@@ -324,15 +324,17 @@ void Reader::field(const char* key, int64_t& x, const char*, int64_t lo, int64_t
   x = read_int(*st_, *e, e->value, path, lo, hi, x);
 }
 
-void Reader::field_u64(const char* key, uint64_t& x, const char*) {
+void Reader::field_u64(const char* key, uint64_t& x, const char*, uint64_t lo, uint64_t hi) {
   const Entry* e = st_->find(key);
   if (!e) return;
   std::string path = st_->full(key);
   const std::string& s = st_->scalar(*e, e->value, path, "an unsigned integer");
-  Parse r = parse_u64(s, x);
+  uint64_t v = 0;
+  Parse r = parse_u64(s, v);
   if (r == Parse::bad) st_->fail(*e, e->value, path, str("expected an unsigned integer, got `", s, "`"));
-  if (r == Parse::out_of_range)
-    st_->fail(*e, e->value, path, str("value ", s, " is out of range [0, 18446744073709551615]"));
+  if (r == Parse::out_of_range || ((v < lo || v > hi) && v != x))
+    st_->fail(*e, e->value, path, str("value ", s, " is out of range ", bounds(lo, hi)));
+  x = v;
 }
 
 void Reader::field(const char* key, double& x, const char*, double lo, double hi) {

@@ -45,6 +45,7 @@ struct TestConfig {
   std::string data_dir = "data/ml-100k";
   std::vector<double> weights = {0.5, 0.25};
   std::vector<std::string> tags = {"a", "b c"};
+  uint64_t shards = 4;
   ModelSection model;
   void visit(ConfigVisitor& v) {
     v.field("lr", lr, "peak learning rate", 0.0, 10.0);
@@ -55,6 +56,7 @@ struct TestConfig {
     v.field("data_dir", data_dir, "input directory");
     v.field("weights", weights, "loss weights", 0.0, 1.0);
     v.field("tags", tags, "free-form labels");
+    v.field("shards", shards, "output shards", 1, 1024);
     v.section("model", model, "the model");
   }
 };
@@ -195,6 +197,8 @@ TEST_F(ConfigTest, OutOfRangeIncludingNarrowTypes) {
   EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(p5); }), "seed: value 18446744073709551616 is out of range");
   auto p6 = write("f.yaml", "model:\n  encoder:\n    dropout: 1e39\n");  // > FLT_MAX
   EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(p6); }), "model.encoder.dropout: value 1e39 is out of range");
+  EXPECT_CONTAINS(error_of([] { load_config<TestConfig>("", {"shards=0"}); }), "shards: value 0 is out of range [1, 1024]");
+  EXPECT_EQ(load_config<TestConfig>("", {"shards=1024"}).shards, 1024u);
   auto p7 = write("g.yaml", "lr: .nan\n");
   EXPECT_CONTAINS(error_of([&] { load_config<TestConfig>(p7); }), "lr: NaN is not a valid setting");
   auto p8 = write("h.yaml", "weights: [0.5, 2]\n");
