@@ -348,8 +348,16 @@ void Reader::field_float(const char* key, float& x, const char*, double lo, doub
   const Entry* e = st_->find(key);
   std::string path = st_->full(key);
   if (!e) return;
-  read_double(*st_, *e, e->value, path, lo, hi, double(x));  // validates
-  parse_float(e->value.Scalar(), x);  // straight to float: no double rounding on the way
+  // Parsed straight to float (no double rounding on the way) and range-checked as a float, so
+  // that the shortest float text the writer prints (3.4028235e+38 for FLT_MAX) reads back.
+  const std::string& s = st_->scalar(*e, e->value, path, "a number");
+  float v = 0;
+  Parse r = parse_float(s, v);
+  if (r == Parse::bad) st_->fail(*e, e->value, path, str("expected a number, got `", s, "`"));
+  if (std::isnan(v)) st_->fail(*e, e->value, path, "NaN is not a valid setting");
+  if (r == Parse::out_of_range || (!(v >= lo && v <= hi) && v != x))
+    st_->fail(*e, e->value, path, str("value ", s, " is out of range ", bounds(lo, hi), " (a float)"));
+  x = v;
 }
 
 void Reader::field(const char* key, bool& x, const char*) {

@@ -61,6 +61,15 @@ struct TestConfig {
   }
 };
 
+struct FloatEdges {
+  float big = 0, tiny = 0, third = 0;
+  void visit(ConfigVisitor& v) {
+    v.field("big", big, "largest float");
+    v.field("tiny", tiny, "smallest denormal", 0.0, 1.0);
+    v.field("third", third, "1/3");
+  }
+};
+
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -288,6 +297,17 @@ TEST_F(ConfigTest, RoundTripGivesIdenticalValues) {
   EXPECT_EQ(a.model.encoder.dims, b.model.encoder.dims);
   // Writing again gives the same text: nothing drifts between runs.
   EXPECT_EQ(config_to_yaml(a), config_to_yaml(b));
+  // Extreme floats survive too.
+  FloatEdges edges;
+  edges.big = std::numeric_limits<float>::max();
+  edges.tiny = std::numeric_limits<float>::denorm_min();
+  edges.third = 1.0f / 3.0f;
+  std::string fe = dir_ + "/floats.yaml";
+  write_config(edges, fe);
+  auto back = load_config<FloatEdges>(fe);
+  EXPECT_EQ(back.big, edges.big);
+  EXPECT_EQ(back.tiny, edges.tiny);
+  EXPECT_EQ(back.third, edges.third);
   // Floats print in their own precision, not as the double they widen to.
   EXPECT_CONTAINS(config_to_yaml(b), "dropout: 0.7  # dropout rate");
 }
