@@ -12,8 +12,7 @@ constexpr uint64_t kStreamBots = 0x626f7473;     // per bot sequence
 constexpr uint64_t kStreamTargets = 0x74617267;  // the push targets of one run
 }  // namespace
 
-void Injector::add_bots(uint64_t seed, InjectionResult& r) const {
-  const SequenceSet& in = clean_;
+void Injector::add_bots(const SequenceSet& in, uint64_t seed, InjectionResult& r) const {
   const auto& c = cfg_;
   const int64_t n = in.num_sequences(), E = in.num_events(), V = num_items_;
   if (n == 0 || E == 0 || c.bot_rate <= 0) return;

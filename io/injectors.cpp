@@ -14,7 +14,7 @@ namespace seqmend {
 
 namespace {
 
-constexpr uint64_t kStreamEvents = 0x6576656e74;  // per clean sequence: drops, slips, bursts, noise
+constexpr uint64_t kStreamEvents = 0x6576656e74;  // per user: drops, slips, bursts, noise
 
 // Inserted events between two events of a session spread over the gap between them; beyond this
 // gap the next event starts a new session and the insertion is placed shortly after the previous one.
@@ -58,7 +58,13 @@ Injector::Injector(const SequenceSet& clean, InjectionConfig config, InjectionCo
             "inject: item_cluster has ", ctx_.item_cluster.size(), " entries, want V + 1 = ", num_items_ + 1);
 
   item_count_.assign(size_t(num_items_) + 1, 0);
-  for (int32_t it : clean.item) ++item_count_[size_t(it)];
+  if (ctx_.item_counts.empty()) {
+    for (int32_t it : clean.item) ++item_count_[size_t(it)];
+  } else {
+    SEQ_CHECK(int64_t(ctx_.item_counts.size()) == num_items_, "inject: item_counts has ", ctx_.item_counts.size(),
+              " entries, want V = ", num_items_);
+    for (int64_t i = 0; i < num_items_; ++i) item_count_[size_t(i) + 1] = std::max<int64_t>(0, ctx_.item_counts[size_t(i)]);
+  }
   by_popularity_.resize(size_t(num_items_));
   for (int64_t i = 0; i < num_items_; ++i) by_popularity_[size_t(i)] = int32_t(i + 1);
   std::stable_sort(by_popularity_.begin(), by_popularity_.end(),
@@ -91,8 +97,8 @@ int32_t Injector::draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_it
   return cand;  // the user touched nearly everything: any item is as good as another
 }
 
-void Injector::corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, InjectionResult& out) const {
-  const SequenceSet& in = clean_;
+void Injector::corrupt_sequences(const SequenceSet& in, uint64_t seed, int64_t begin, int64_t end,
+                                 InjectionResult& out) const {
   const auto& c = cfg_;
   const bool has_ts = in.has_timestamps(), has_act = in.has_actions(), has_lab = in.has_labels();
   SequenceSet& o = out.data;
@@ -107,7 +113,9 @@ void Injector::corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, Inje
   };
 
   for (int64_t s = begin; s < end; ++s) {
-    Rng rng(hash_combine(seed, kStreamEvents), uint64_t(s));
+    // Keyed by user id, not position: a user's sequence is corrupted the same way whichever batch
+    // or rank it lands in.
+    Rng rng(hash_combine(seed, kStreamEvents), uint64_t(in.user[size_t(s)]));
     const int64_t b = in.offsets[size_t(s)], e = in.offsets[size_t(s) + 1];
     std::vector<int32_t> avoid_items = sorted_unique({in.item.begin() + b, in.item.begin() + e});
     std::vector<int32_t> avoid_clusters;
@@ -189,20 +197,21 @@ void Injector::corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, Inje
   }
 }
 
-InjectionResult Injector::run(uint64_t seed, int threads) const {
-  const int64_t n = clean_.num_sequences();
+InjectionResult Injector::run(const SequenceSet& in, uint64_t seed, int threads) const {
+  if (&in != &clean_) in.validate(num_items_);
+  const int64_t n = in.num_sequences();
   if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
   threads = int(std::clamp<int64_t>(threads, 1, std::max<int64_t>(1, n / 64)));
   std::vector<InjectionResult> parts(static_cast<size_t>(threads));
   if (threads == 1) {
-    corrupt_sequences(seed, 0, n, parts[0]);
+    corrupt_sequences(in, seed, 0, n, parts[0]);
   } else {
     std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
     std::vector<std::thread> pool;
     for (int i = 0; i < threads; ++i)
       pool.emplace_back([&, i] {
         try {
-          corrupt_sequences(seed, n * i / threads, n * (i + 1) / threads, parts[size_t(i)]);
+          corrupt_sequences(in, seed, n * i / threads, n * (i + 1) / threads, parts[size_t(i)]);
         } catch (...) {
           errors[size_t(i)] = std::current_exception();
         }
@@ -233,7 +242,7 @@ InjectionResult Injector::run(uint64_t seed, int threads) const {
                                   q.dropped_source_event.end());
   }
 
-  add_bots(seed, r);
+  add_bots(in, seed, r);
 
   for (int8_t l : r.data.label)
     if (l >= 0 && l < int8_t(r.label_events.size())) ++r.label_events[size_t(l)];

@@ -4,6 +4,7 @@
 //
 //   Injector injector(clean, cfg, ctx);          // once: popularity tables, action codes
 //   InjectionResult r = injector.run(epoch_seed);   // per epoch: r.data is labelled
+//   InjectionResult b = injector.run(batch, seed);  // or per batch, same corruption per user
 //
 // Event-level anomalies (label on the event in `label`):
 //   noise click   — an item outside the user's interests inserted after an event.
@@ -28,7 +29,11 @@
 // events take the data's most common action, bursts copy the repeated event's action. Sets without
 // timestamps or actions get none. Labels already on the input (a set injected before) are copied
 // unless a new anomaly lands on the same event. The input is never modified; results are a pure
-// function of (clean, config, context, seed), independent of the thread count.
+// function of (clean, config, context, seed), independent of the thread count. Event-level choices
+// for a sequence depend only on (seed, its user id, its events), so a user is corrupted identically
+// in a batch or in the whole set; bots depend on (seed, bot index) and the set's size, so a caller
+// injecting per batch should mix the batch index into the seed. Bot user ids continue after the
+// largest user id of the input (unique within one call, not across calls).
 #pragma once
 
 #include <array>
@@ -92,6 +97,10 @@ struct InjectionConfig {
 struct InjectionContext {
   int64_t num_items = 0;              // V; 0 → the largest item id in the clean set
   std::vector<int32_t> item_cluster;  // (V + 1) cluster per item id, or empty (real data)
+  // (V) events of item i + 1 over the whole data (ShardSet::item_counts()), for noise popularity and
+  // bot targets; empty → counted in the clean set. Give it when each rank builds its own Injector
+  // from its share, so every rank draws from the same popularity.
+  std::vector<int64_t> item_counts;
 };
 
 struct InjectionResult {
@@ -115,8 +124,11 @@ class Injector {
   // Keeps a reference to `clean`: it must outlive the injector and stay unchanged.
   Injector(const SequenceSet& clean, InjectionConfig config, InjectionContext context = {});
 
-  // threads: 0 = hardware concurrency; the result does not depend on it.
-  InjectionResult run(uint64_t seed, int threads = 0) const;
+  // Corrupts the clean set. threads: 0 = hardware concurrency; the result does not depend on it.
+  InjectionResult run(uint64_t seed, int threads = 0) const { return run(clean_, seed, threads); }
+  // Corrupts another set (a batch, one rank's share) with the tables built from the clean set, so a
+  // user gets the same corruption here as in run(seed). Item ids must be in [1, V].
+  InjectionResult run(const SequenceSet& batch, uint64_t seed, int threads = 0) const;
 
   int64_t num_items() const { return num_items_; }
   const InjectionConfig& config() const { return cfg_; }
@@ -124,10 +136,11 @@ class Injector {
  private:
   // Event-level corruption of clean sequences [begin, end) appended to `out` (event indices local
   // to `out`; run() shifts them when it joins the parts of several threads).
-  void corrupt_sequences(uint64_t seed, int64_t begin, int64_t end, InjectionResult& out) const;
+  void corrupt_sequences(const SequenceSet& in, uint64_t seed, int64_t begin, int64_t end,
+                         InjectionResult& out) const;
   int32_t draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_items,
                           const std::vector<int32_t>& avoid_clusters) const;
-  void add_bots(uint64_t seed, InjectionResult& r) const;
+  void add_bots(const SequenceSet& in, uint64_t seed, InjectionResult& r) const;
 
   const SequenceSet& clean_;
   InjectionConfig cfg_;

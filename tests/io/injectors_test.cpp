@@ -215,6 +215,38 @@ TEST(InjectorTest, DeterministicForSeedAndThreadCount) {
   EXPECT_NE(a.data.item, c.data.item);
 }
 
+// A batch holding some of the users gets exactly the corruption those users get in the whole set.
+TEST(InjectorTest, SameUserSameCorruptionInAnyBatch) {
+  World w(300);
+  InjectionConfig cfg = busy_config();
+  cfg.bot_rate = 0;
+  InjectionResult all = inject(w.clean, cfg, 6, w.context());
+  SequenceSet batch;
+  for (int64_t s = 200; s >= 150; s -= 5) {  // reversed and strided: positions differ from the full set
+    int64_t b = w.clean.offsets[size_t(s)];
+    batch.append(w.clean.user[size_t(s)], w.clean.item.data() + b, w.clean.length(s), w.clean.timestamp.data() + b,
+                 w.clean.action.data() + b, w.clean.label.data() + b, w.clean.seq_label[size_t(s)]);
+  }
+  InjectionResult part = Injector(w.clean, cfg, w.context()).run(batch, 6);
+  // A separate injector built on the batch alone agrees too when it is given the global item counts.
+  InjectionContext ctx = w.context();
+  ctx.item_counts.assign(size_t(w.sim.num_items()), 0);
+  for (int32_t it : w.clean.item) ++ctx.item_counts[size_t(it - 1)];
+  InjectionResult alone = inject(batch, cfg, 6, ctx);
+  EXPECT_EQ(alone.data.item, part.data.item);
+  EXPECT_EQ(alone.data.label, part.data.label);
+  for (int64_t k = 0; k < part.data.num_sequences(); ++k) {
+    int64_t s = 200 - 5 * k;
+    ASSERT_EQ(part.data.length(k), all.data.length(s));
+    for (int64_t j = 0; j < part.data.length(k); ++j) {
+      size_t i = size_t(part.data.offsets[size_t(k)] + j), i0 = size_t(all.data.offsets[size_t(s)] + j);
+      ASSERT_EQ(part.data.item[i], all.data.item[i0]);
+      ASSERT_EQ(part.data.label[i], all.data.label[i0]);
+      ASSERT_EQ(part.data.timestamp[i], all.data.timestamp[i0]);
+    }
+  }
+}
+
 TEST(InjectorTest, ZeroRatesGiveTheInputBackUnlabelled) {
   World w(100);
   InjectionConfig cfg;
