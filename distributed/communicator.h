@@ -20,7 +20,10 @@ size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 
 template <typename T>
-constexpr DType dtype_of();
+constexpr DType dtype_of() {
+  static_assert(sizeof(T) == 0, "communicators reduce float, double and int64_t only");
+  return DType::f32;
+}
 template <>
 constexpr DType dtype_of<float>() { return DType::f32; }
 template <>

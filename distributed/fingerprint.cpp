@@ -103,8 +103,14 @@ RankFingerprint local_fingerprint(const Communicator& comm, uint64_t config_hash
   f.param_count = int64_t(params.size());
   f.param_checksum = parameter_checksum(params);
   f.world_size = comm.world();
-  f.slurm_ntasks = env_int("SLURM_NTASKS");
-  f.slurm_procid = env_int("SLURM_PROCID");
+  // Slurm's task variables describe the ranks only under srun direct launch. In a batch script
+  // (no SLURM_STEP_ID) or under mpirun inside an allocation they describe the batch step or
+  // mpirun's daemons: every rank sees SLURM_PROCID=0 there, which is not a mismatch.
+  const bool by_mpirun = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("OMPI_MCA_orte_hnp_uri");
+  if (!by_mpirun && std::getenv("SLURM_STEP_ID")) {
+    f.slurm_ntasks = env_int("SLURM_NTASKS");
+    f.slurm_procid = env_int("SLURM_PROCID");
+  }
   f.version = seqmend_version();
   return f;
 }
@@ -138,13 +144,13 @@ std::string fingerprint_mismatch_table(const std::vector<RankFingerprint>& all) 
   os << "ranks disagree at start-up (" << all.size() << " ranks):\n";
   os << std::left << "  " << std::setw(6) << "rank" << std::setw(20) << "host" << std::setw(9) << "pid"
      << std::setw(18) << "config" << std::setw(12) << "params" << std::setw(18) << "checksum" << std::setw(7)
-     << "world" << std::setw(8) << "ntasks" << std::setw(8) << "procid" << std::setw(10) << "version" << "\n";
+     << "world" << std::setw(8) << "ntasks" << std::setw(8) << "procid" << "version\n";
   for (size_t i = 0; i < all.size(); ++i) {
     const RankFingerprint& f = all[i];
     os << (why[i].empty() ? "  " : "* ") << std::setw(6) << f.rank << std::setw(20) << f.host.substr(0, 19)
        << std::setw(9) << f.pid << std::setw(18) << hex(f.config_hash) << std::setw(12) << f.param_count
        << std::setw(18) << hex(f.param_checksum) << std::setw(7) << f.world_size << std::setw(8)
-       << show(f.slurm_ntasks) << std::setw(8) << show(f.slurm_procid) << std::setw(10) << f.version;
+       << show(f.slurm_ntasks) << std::setw(8) << show(f.slurm_procid) << f.version;
     if (!why[i].empty()) os << "  <-- differs: " << why[i];
     os << "\n";
   }

@@ -23,7 +23,7 @@ struct RankFingerprint {
   int64_t param_count = 0;
   uint64_t param_checksum = 0;
   int world_size = 1;     // as MPI sees it
-  int slurm_ntasks = -1;  // -1: not launched by Slurm
+  int slurm_ntasks = -1;  // -1: not launched by srun (batch script, mpirun, no Slurm)
   int slurm_procid = -1;
   std::string version;
 };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 #include <vector>
 
@@ -99,6 +100,48 @@ TEST(Fingerprint, HashesAreStableAndSensitive) {
   EXPECT_NE(parameter_checksum(p), h);
   p.push_back(0.0f);
   EXPECT_NE(parameter_checksum(std::span<const float>(p.data(), 3)), parameter_checksum(p));
+}
+
+// Only rank()/world() are used by local_fingerprint.
+class OneRank final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int world() const override { return 1; }
+  const char* backend() const override { return "none"; }
+  void allreduce(void*, size_t, DType, ReduceOp) override {}
+  std::unique_ptr<CommHandle> iallreduce(void*, size_t, DType, ReduceOp) override { return nullptr; }
+  void broadcast(void*, size_t, int) override {}
+  void barrier() override {}
+  std::vector<std::byte> allgather(const void* blob, size_t bytes) override {
+    auto p = static_cast<const std::byte*>(blob);
+    return std::vector<std::byte>(p, p + bytes);
+  }
+};
+
+TEST(Fingerprint, SlurmVariablesCountOnlyUnderSrunDirectLaunch) {
+  OneRank comm;
+  const std::vector<float> params = {1.0f};
+  for (const char* v : {"SLURM_STEP_ID", "SLURM_NTASKS", "SLURM_PROCID", "OMPI_COMM_WORLD_SIZE", "OMPI_MCA_orte_hnp_uri"})
+    unsetenv(v);
+  // A batch script: the allocation's SLURM_NTASKS and SLURM_PROCID=0, but no job step.
+  setenv("SLURM_NTASKS", "4", 1);
+  setenv("SLURM_PROCID", "0", 1);
+  RankFingerprint f = local_fingerprint(comm, 1, params);
+  EXPECT_EQ(f.slurm_ntasks, -1);
+  EXPECT_EQ(f.slurm_procid, -1);
+  // srun: a step, one task per rank.
+  setenv("SLURM_STEP_ID", "0", 1);
+  setenv("SLURM_PROCID", "2", 1);
+  f = local_fingerprint(comm, 1, params);
+  EXPECT_EQ(f.slurm_ntasks, 4);
+  EXPECT_EQ(f.slurm_procid, 2);
+  EXPECT_NE(fingerprint_mismatch_table({f}), "");  // a world of 1 among 4 tasks: srun without pmix
+  // mpirun inside an allocation: the variables belong to mpirun's daemons.
+  setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+  f = local_fingerprint(comm, 1, params);
+  EXPECT_EQ(f.slurm_ntasks, -1);
+  EXPECT_EQ(fingerprint_mismatch_table({f}), "");
+  for (const char* v : {"SLURM_STEP_ID", "SLURM_NTASKS", "SLURM_PROCID", "OMPI_COMM_WORLD_SIZE"}) unsetenv(v);
 }
 
 }  // namespace
