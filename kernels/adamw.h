@@ -14,8 +14,8 @@ struct AdamWArgs {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double weight_decay = 0.0;   // decoupled: param *= 1 − lr · wd, before the Adam step
-  int64_t step = 1;            // 1-based, for bias correction
+  double weight_decay = 0.0;  // decoupled: param *= 1 − lr · wd, before the Adam step
+  int64_t step = 1;           // 1-based, for bias correction
 };
 
 // PyTorch torch.optim.AdamW semantics, in place on param (n), m (n), v (n).

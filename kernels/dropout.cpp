@@ -38,16 +38,18 @@ void dropout_apply(float* out, const float* inp, const uint64_t* token_keys, int
     for (int c = 0; c < C; ++c) {
       const bool keep = (mix64(row ^ mc[c]) >> 40) >= threshold;
       const float v = x[c] * (keep ? scale : 0.0f);
-      if constexpr (kAccumulate) y[c] += v;
-      else y[c] = v;
+      if constexpr (kAccumulate)
+        y[c] += v;
+      else
+        y[c] = v;
     }
   }
 }
 
 }  // namespace
 
-void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* token_keys, int64_t N,
-                     int C, const DropoutSpec& d) {
+void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* token_keys,
+                     int64_t N, int C, const DropoutSpec& d) {
   if (dev == Device::CUDA) cuda_twin_missing("dropout_forward");
   check_spec("dropout_forward", d, N, C);
   if (d.p == 0.0f) {

@@ -20,8 +20,8 @@
 namespace seqmend {
 
 struct DropoutSpec {
-  float p = 0.0f;      // drop probability in [0, 1]; 0 disables
-  uint64_t seed = 0;   // differs per step and per dropout site
+  float p = 0.0f;     // drop probability in [0, 1]; 0 disables
+  uint64_t seed = 0;  // differs per step and per dropout site
 };
 
 // The per-token half of the hash, hoisted out of loops over c.
@@ -38,8 +38,8 @@ inline constexpr bool dropout_keep(const DropoutSpec& d, uint64_t token_key, uin
 }
 
 // out (N, C) = inp · keep / (1 − p). out may alias inp.
-void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* token_keys, int64_t N,
-                     int C, const DropoutSpec& d);
+void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* token_keys,
+                     int64_t N, int C, const DropoutSpec& d);
 // Accumulates dinp (N, C) += dout · keep / (1 − p).
 void dropout_backward(Device dev, float* dinp, const float* dout, const uint64_t* token_keys,
                       int64_t N, int C, const DropoutSpec& d);

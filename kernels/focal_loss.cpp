@@ -16,7 +16,7 @@ namespace seqmend {
 //   q  = 1 − p_t = p·(1 − y) + (1 − p)·y
 //   loss = α_t · q^γ · ce,  α_t = α·y + (1 − α)·(1 − y)
 // Stability: with e = exp(−|x|) every term is written without cancellation,
-//   ce = max(x, 0) − x·y + log1p(e)  =  x·(1 − y) + log1p(e)  (x >= 0)  or  −x·y + log1p(e)  (x < 0)
+//   ce = max(x, 0) − x·y + log1p(e) = x·(1 − y) + log1p(e) for x >= 0, −x·y + log1p(e) for x < 0
 //   p = 1/(1 + e), 1 − p = e/(1 + e) for x >= 0 (mirrored for x < 0).
 // Gradient: ∂loss/∂x = α_t · q^γ · [(p − y) + γ·(1 − 2y)·r·ce] with r = p(1 − p)/q, because
 // ∂q/∂x = p(1 − p)(1 − 2y). r <= 1 always (q >= min(p, 1 − p)), so the q^(γ−1) that makes the
@@ -46,9 +46,12 @@ FocalTerm focal_term(double x, double y, double alpha, double gamma) {
   const double q = qn / (1.0 + e);
   // q^γ from logs: log q = log qn − log1p(e); γ = 0 gives exactly 1 (also for q = 0).
   double qg;
-  if (gamma == 0.0) qg = 1.0;
-  else if (gamma == 2.0) qg = q * q;
-  else qg = qn > 0.0 ? std::exp(gamma * (std::log(qn) - l1p)) : 0.0;
+  if (gamma == 0.0)
+    qg = 1.0;
+  else if (gamma == 2.0)
+    qg = q * q;
+  else
+    qg = qn > 0.0 ? std::exp(gamma * (std::log(qn) - l1p)) : 0.0;
   const double r = q > 0.0 ? p * p1 / q : 0.0;
   const double at = alpha < 0.0 ? 1.0 : alpha * y + (1.0 - alpha) * (1.0 - y);
   return {at * qg * ce, at * qg * ((p - y) + gamma * (1.0 - 2.0 * y) * r * ce)};
@@ -60,8 +63,8 @@ double sigmoid_focal_loss(Device dev, const FocalArgs& a, float* dlogits, float 
   if (dev == Device::CUDA) cuda_twin_missing("sigmoid_focal_loss");
   SEQ_CHECK(a.n >= 0, "sigmoid_focal_loss: bad size n=", a.n);
   SEQ_CHECK(a.n == 0 || (a.logits && a.targets), "sigmoid_focal_loss: logits/targets are null");
-  SEQ_CHECK(a.gamma >= 0.0f && std::isfinite(a.gamma), "sigmoid_focal_loss: gamma must be >= 0, got ",
-            a.gamma);
+  SEQ_CHECK(a.gamma >= 0.0f && std::isfinite(a.gamma),
+            "sigmoid_focal_loss: gamma must be >= 0, got ", a.gamma);
   SEQ_CHECK(a.alpha <= 1.0f, "sigmoid_focal_loss: alpha must be <= 1 (or < 0 to disable), got ",
             a.alpha);
   // Targets are checked serially first so the reported element is deterministic.

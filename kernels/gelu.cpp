@@ -2,8 +2,8 @@
 
 #include "core/base/error.h"
 #include "kernels/dispatch.h"
-#include "kernels/parallel_grain.h"
 #include "kernels/fast_exp.h"
+#include "kernels/parallel_grain.h"
 
 namespace seqmend {
 

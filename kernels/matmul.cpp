@@ -44,8 +44,8 @@ constexpr int64_t kRowChunk = 2048;
 
 }  // namespace
 
-void matmul_forward(Device dev, float* out, const float* inp, const float* weight, const float* bias,
-                    int64_t N, int C, int OC) {
+void matmul_forward(Device dev, float* out, const float* inp, const float* weight,
+                    const float* bias, int64_t N, int C, int OC) {
   if (dev == Device::CUDA) cuda_twin_missing("matmul_forward");
   check_shape("matmul_forward", N, C, OC);
   if (N == 0) return;
@@ -74,8 +74,8 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
   if (dinp) {
     for_row_blocks(N, team, [&](int64_t n0, int64_t rows) {
       // dinp (rows, C) += dout (rows, OC) · weight (OC, C)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), C, OC, 1.0f,
-                  dout + n0 * OC, OC, weight, C, 1.0f, dinp + n0 * C, C);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), C, OC, 1.0f, dout + n0 * OC,
+                  OC, weight, C, 1.0f, dinp + n0 * C, C);
     });
   }
   if (!dweight && !dbias) return;

@@ -23,7 +23,7 @@ TEST(Dropout, KeepRuleMatchesTheDocumentedHashChain) {
   // Python integers masked to 64 bits following the formula in dropout.h (the same arithmetic the
   // numpy twin uses), for seed = 20261128, key = (7 << 32) | 42.
   const uint64_t seed = 20261128, key = (uint64_t(7) << 32) | 42;
-  const uint32_t top24[12] = {14053492, 16678640, 14186527, 10904192, 9644438, 13705302,
+  const uint32_t top24[12] = {14053492, 16678640, 14186527, 10904192, 9644438,  13705302,
                               5274343,  1656666,  5276505,  2196408,  13145384, 6697438};
   const DropoutSpec d{0.3f, seed};
   for (uint64_t c = 0; c < 12; ++c) {
@@ -115,9 +115,9 @@ TEST(Dropout, InPlaceBackwardAccumulatesAndEdgeProbabilities) {
   EXPECT_EQ(y, x);
   dropout_forward(Device::CPU, y.data(), x.data(), keys.data(), N, C, DropoutSpec{1.0f, 1});
   for (float v : y) ASSERT_EQ(v, 0.0f);
-  EXPECT_THROW(dropout_forward(Device::CPU, y.data(), x.data(), keys.data(), N, C,
-                               DropoutSpec{1.5f, 1}),
-               Error);
+  EXPECT_THROW(
+      dropout_forward(Device::CPU, y.data(), x.data(), keys.data(), N, C, DropoutSpec{1.5f, 1}),
+      Error);
   EXPECT_THROW(dropout_forward(Device::CUDA, y.data(), x.data(), keys.data(), N, C, d), Error);
 }
 

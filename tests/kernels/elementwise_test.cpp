@@ -58,7 +58,8 @@ TEST(Elementwise, ClipGlobalNormScalesLikePyTorch) {
 }
 
 TEST(Elementwise, NonFiniteNormIsAnError) {
-  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+  for (float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     std::vector<float> x(100, 1.0f);
     x[42] = bad;
     try {

@@ -36,7 +36,7 @@ Case random_case(size_t n, uint64_t seed) {
          random_floats(n, seed + 2, 0.0f, 2.0f)};
   for (size_t i = 0; i < n; ++i) {
     if (i % 5 != 4) c.y[i] = c.y[i] < 0.5f ? 0.0f : 1.0f;  // mostly hard targets, some soft
-    if (i % 7 == 3) c.w[i] = 0.0f;                        // masked out
+    if (i % 7 == 3) c.w[i] = 0.0f;                         // masked out
   }
   return c;
 }
@@ -50,17 +50,18 @@ TEST(FocalLoss, MatchesPyTorchFormulaAtKnownPoints) {
     float alpha, gamma;
     std::vector<double> loss, grad;
   };
-  const Want wants[] = {
-      {0.25f, 2.0f,
-       {0.69157011025631554, 0.050680117888127721, 0.04332169878499658, 0.36940865971238152,
-        0.00011349202365712531, 0.81159248728665734},
-       {-0.28168747015872214, 0.10345274801318578, -0.074571698784996587, 0.46889542172532295,
-        -0.00031889623216572267, 0.21296446904124994}},
-      {-1.0f, 0.5f,
-       {2.9754183296501915, 0.29129346514639748, 0.49012907173427361, 0.90177465069200846,
-        0.021728097569881109, 2.3456853886361064},
-       {-1.0002673398454893, 0.32263653285609278, -0.47608565852684215, 0.69580501029708786,
-        -0.030933057682051214, 0.57963416475580032}}};
+  const Want wants[] = {{0.25f,
+                         2.0f,
+                         {0.69157011025631554, 0.050680117888127721, 0.04332169878499658,
+                          0.36940865971238152, 0.00011349202365712531, 0.81159248728665734},
+                         {-0.28168747015872214, 0.10345274801318578, -0.074571698784996587,
+                          0.46889542172532295, -0.00031889623216572267, 0.21296446904124994}},
+                        {-1.0f,
+                         0.5f,
+                         {2.9754183296501915, 0.29129346514639748, 0.49012907173427361,
+                          0.90177465069200846, 0.021728097569881109, 2.3456853886361064},
+                         {-1.0002673398454893, 0.32263653285609278, -0.47608565852684215,
+                          0.69580501029708786, -0.030933057682051214, 0.57963416475580032}}};
   for (const Want& w : wants) {
     std::vector<double> losses;
     std::vector<float> grad(x.size(), 0.0f);
@@ -117,7 +118,8 @@ TEST(FocalLoss, ExtremeLogitsStayFiniteForSmallGamma) {
         EXPECT_NEAR(loss, want, 1e-12 * std::max(1.0, want)) << what;
         // Central differences of the reference, with a step scaled to |x| for the ±1e4 cases.
         const double h = 1e-6 * std::max(1.0, std::fabs(double(x)));
-        const double fd = (ref_focal(x + h, y, 0.25, gamma) - ref_focal(x - h, y, 0.25, gamma)) / (2 * h);
+        const double fd =
+            (ref_focal(x + h, y, 0.25, gamma) - ref_focal(x - h, y, 0.25, gamma)) / (2 * h);
         EXPECT_NEAR(grad, fd, 1e-6 + 1e-5 * std::fabs(fd)) << what;
       }
     }

@@ -47,8 +47,8 @@ TEST(Layernorm, ForwardMatchesDoubleReference) {
       for (int c = 0; c < C; ++c) x[size_t(n) * C + c] = 100.0f + 0.1f * x[size_t(n) * C + c];
     auto w = random_floats(C, 2), b = random_floats(C, 3);
     std::vector<float> out(x.size()), mean(N), rstd(N);
-    layernorm_forward(Device::CPU, out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(),
-                      N, C, float(kEps));
+    layernorm_forward(Device::CPU, out.data(), mean.data(), rstd.data(), x.data(), w.data(),
+                      b.data(), N, C, float(kEps));
     std::vector<double> rm, rr;
     auto ref = ref_layernorm(to_double(x), to_double(w), to_double(b), N, C, &rm, &rr);
     expect_close(out, ref, 1e-5, 1e-5, str("layernorm out ", N, "x", C));
@@ -63,12 +63,12 @@ TEST(Layernorm, BackwardMatchesFiniteDifferencesAndAccumulates) {
     auto w = random_floats(C, 11), b = random_floats(C, 12);
     auto dout = random_floats(x.size(), 13);
     std::vector<float> out(x.size()), mean(N), rstd(N);
-    layernorm_forward(Device::CPU, out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(),
-                      N, C, float(kEps));
+    layernorm_forward(Device::CPU, out.data(), mean.data(), rstd.data(), x.data(), w.data(),
+                      b.data(), N, C, float(kEps));
     auto dx = random_floats(x.size(), 14), dw = random_floats(C, 15), db = random_floats(C, 16);
     const auto dx0 = dx, dw0 = dw, db0 = db;
-    layernorm_backward(Device::CPU, dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(),
-                       mean.data(), rstd.data(), N, C);
+    layernorm_backward(Device::CPU, dx.data(), dw.data(), db.data(), dout.data(), x.data(),
+                       w.data(), mean.data(), rstd.data(), N, C);
     const auto xd = to_double(x), wd = to_double(w), bd = to_double(b), gd = to_double(dout);
     auto loss = [&](const std::vector<double>& xx, const std::vector<double>& ww,
                     const std::vector<double>& bb) {

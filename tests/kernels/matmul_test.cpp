@@ -44,7 +44,8 @@ TEST(Matmul, ForwardMatchesDoubleReference) {
       matmul_forward(Device::CPU, out.data(), inp.data(), w.data(), with_bias ? b.data() : nullptr,
                      s.N, s.C, s.OC);
       auto bd = to_double(b);
-      auto ref = ref_matmul(to_double(inp), to_double(w), with_bias ? &bd : nullptr, s.N, s.C, s.OC);
+      auto ref =
+          ref_matmul(to_double(inp), to_double(w), with_bias ? &bd : nullptr, s.N, s.C, s.OC);
       expect_close(out, ref, 1e-5, 1e-5 * s.C, str("matmul forward ", s.N, "x", s.C, "x", s.OC));
     }
   }
@@ -61,8 +62,8 @@ TEST(Matmul, BackwardMatchesFiniteDifferencesAndAccumulates) {
     auto dinp = random_floats(inp.size(), 14), dw = random_floats(w.size(), 15),
          db = random_floats(b.size(), 16);
     const auto dinp0 = dinp, dw0 = dw, db0 = db;
-    matmul_backward(Device::CPU, dinp.data(), dw.data(), db.data(), dout.data(), inp.data(), w.data(),
-                    N, C, OC);
+    matmul_backward(Device::CPU, dinp.data(), dw.data(), db.data(), dout.data(), inp.data(),
+                    w.data(), N, C, OC);
 
     const auto xd = to_double(inp), wd = to_double(w), bd = to_double(b), gd = to_double(dout);
     auto loss = [&](const std::vector<double>& x, const std::vector<double>& ww,
@@ -98,7 +99,8 @@ TEST(Matmul, LongSumsOverRowsAreAccurateAndNullGradientsAreSkipped) {
   for (int n = 0; n < N; ++n)
     for (int o = 0; o < OC; ++o) {
       ref_b[o] += dout[size_t(n) * OC + o];
-      for (int c = 0; c < C; ++c) ref_w[o * C + c] += double(dout[size_t(n) * OC + o]) * inp[n * C + c];
+      for (int c = 0; c < C; ++c)
+        ref_w[o * C + c] += double(dout[size_t(n) * OC + o]) * inp[n * C + c];
     }
   expect_close(db, ref_b, 1e-5, 1e-4, "matmul dbias column sum");
   expect_close(dw, ref_w, 1e-5, 1e-4, "matmul dweight over many rows");
