@@ -43,6 +43,13 @@ std::string repair_truth_tsv(const SequenceSet& clean, const InjectionResult& r)
   return os.str();
 }
 
+// The same leave-one-out splits ingest writes (io/splits.h), so stages downstream see no difference.
+SplitSets leave_one_out(const SequenceSet& all) {
+  IngestSplitOptions opts;
+  opts.method = "leave_one_out";
+  return make_splits(all, opts);
+}
+
 void write_splits(const std::string& dir, ManifestInfo info, SplitSets& splits, const SimulateConfig& cfg) {
   info.extra["split"] = splits.info;
   ShardOptions opts;
@@ -94,7 +101,7 @@ nlohmann::json run_simulate(SimulateConfig& cfg, const std::string& out_dir) {
                     ") with injected anomalies and ", summary["bots"].get<int64_t>(), " bot users (seed ",
                     inject_seed, ")");
   info.extra["simulate"] = summary;
-  SplitSets corrupted = split_leave_one_out(r.data);
+  SplitSets corrupted = leave_one_out(r.data);
   write_splits(out_dir, info, corrupted, cfg);
 
   if (cfg.write_clean) {
@@ -104,7 +111,7 @@ nlohmann::json run_simulate(SimulateConfig& cfg, const std::string& out_dir) {
                             cfg.simulator.seed, "), before anomaly injection");
     clean_info.extra["simulate"] = {{"users", clean.num_sequences()}, {"events", clean.num_events()},
                                     {"simulator_seed", cfg.simulator.seed}, {"corrupted_dir", ".."}};
-    SplitSets clean_splits = split_leave_one_out(clean);
+    SplitSets clean_splits = leave_one_out(clean);
     write_splits(out_dir + "/clean", clean_info, clean_splits, cfg);
   }
   write_file_atomic(out_dir + "/repair_truth.tsv", repair_truth_tsv(clean, r));

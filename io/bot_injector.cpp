@@ -44,7 +44,8 @@ void Injector::add_bots(const SequenceSet& in, uint64_t seed, InjectionResult& r
     const int type = b < first[1] ? 0 : b < first[2] ? 1 : 2;
     Rng rng(hash_combine(seed, kStreamBots), uint64_t(b));
     // Length of a random real user, so a bot is not given away by its length alone.
-    int64_t len = std::max<int64_t>(2, in.length(int64_t(rng.below(uint64_t(n)))));
+    // (at least 3, so leave-one-out splits keep it).
+    int64_t len = std::max<int64_t>(3, in.length(int64_t(rng.below(uint64_t(n)))));
     double t = has_ts ? double(in.timestamp[size_t(rng.below(uint64_t(E)))]) : 0.0;
     for (int64_t j = 0; j < len; ++j) {
       int32_t item;

@@ -132,7 +132,8 @@ void Injector::corrupt_sequences(const SequenceSet& in, uint64_t seed, int64_t b
       double u_burst = rng.uniform_double(), u_noise = rng.uniform_double();
 
       const bool protect = i >= e - c.protect_last, no_insert = c.protect_last > 0 && i + 1 >= e - c.protect_last;
-      bool droppable = !protect && i + 1 < e && kept + (e - 1 - i) >= 2;
+      // Keep 3 events (what a leave-one-out split needs) unless the sequence is shorter already.
+      bool droppable = !protect && i + 1 < e && kept + (e - 1 - i) >= 3;
       if (droppable && u_drop < c.drop_rate) {
         pending.push_back(i);
         continue;

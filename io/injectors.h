@@ -18,7 +18,7 @@
 //                   the repeats are labelled, the original event is not.
 //   gap after     — events deleted; the first surviving event after a deleted run is labelled, and
 //                   the deleted items are listed in the result (never the last event of a sequence,
-//                   so every gap has a labelled event after it, and sequences keep >= 2 events).
+//                   so every gap has a labelled event after it; sequences keep >= 3 events).
 // Sequence-level anomalies (new users appended after the clean ones; seq_label and every event):
 //   bot uniform   — uniformly random items;   bot popular — flooding of the top popular items;
 //   bot push      — shilling: target items (from the less popular 80 %) mixed with popular fillers;
