@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/base/error.h"
+#include "kernels/threads.h"
 #include "support/gradcheck.h"
 
 namespace seqmend {
@@ -124,6 +125,22 @@ TEST(FocalLoss, ExtremeLogitsStayFiniteForSmallGamma) {
       }
     }
   }
+}
+
+TEST(FocalLoss, SameBitsForAnyThreadCount) {
+  Case c = random_case(10000, 99);
+  FocalArgs a{c.x.data(), c.y.data(), c.w.data(), 10000, 0.25f, 0.5f};
+  auto run = [&](int threads, std::vector<float>& g) {
+    set_num_threads(threads);
+    g.assign(c.x.size(), 0.0f);
+    return sigmoid_focal_loss(Device::CPU, a, g.data());
+  };
+  const int saved = num_threads();
+  std::vector<float> g1, g2;
+  const double l1 = run(1, g1), l2 = run(2, g2);
+  set_num_threads(saved);
+  EXPECT_EQ(l1, l2);
+  EXPECT_EQ(g1, g2);
 }
 
 TEST(FocalLoss, WeightsMaskAndNaNIsAnErrorNamingTheValue) {

@@ -136,10 +136,16 @@ TEST(Matmul, SameBitsForAnyThreadCount) {
   }
 }
 
-TEST(Matmul, CudaIsAnErrorUntilItsTwinExists) {
+TEST(Matmul, CudaIsAnErrorNamingTheOpUntilItsTwinExists) {
   float x = 0;
-  EXPECT_THROW(matmul_forward(Device::CUDA, &x, &x, &x, nullptr, 1, 1, 1), Error);
+  try {
+    matmul_forward(Device::CUDA, &x, &x, &x, nullptr, 1, 1, 1);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("matmul_forward"), std::string::npos) << e.what();
+  }
   EXPECT_THROW(matmul_backward(Device::CUDA, &x, &x, &x, &x, &x, &x, 1, 1, 1), Error);
+  EXPECT_THROW(matmul_forward(Device::CPU, &x, &x, &x, nullptr, 1, 0, 1), Error);  // bad shape
 }
 
 }  // namespace
