@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# srun_test.sh SEQMEND_BINARY — brings up the one-node cluster (slurm/local-cluster.sh), runs
-# `srun -n 2 --mpi=pmix seqmend info` and checks that both tasks report one MPI world of two, then
-# stops the cluster again (also on failure or interrupt), unless it was already running before.
+# srun_test.sh SEQMEND_BINARY [RANK_FAILURE_HELPER] — brings up the one-node cluster
+# (slurm/local-cluster.sh), runs `srun -n 2 --mpi=pmix seqmend info` and checks that both tasks
+# report one MPI world of two; with the helper (tests/mpi/rank_failure_helper.cpp) also checks that a
+# rank that throws ends the srun step with its message within seconds. Then stops the cluster again
+# (also on failure or interrupt), unless it was already running before.
 # Exit 0 pass, 1 fail, 77 skipped (Slurm cannot be installed or run here: ctest SKIP_RETURN_CODE).
 set -uo pipefail
 
-BIN=${1:?usage: srun_test.sh path/to/seqmend}
+BIN=${1:?usage: srun_test.sh path/to/seqmend [path/to/rank_failure_helper]}
+HELPER=${2:-}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CLUSTER=$ROOT/slurm/local-cluster.sh
 export SEQMEND_SLURM_DIR=${SEQMEND_SLURM_DIR:-${TMPDIR:-/tmp}/seqmend-slurm}
@@ -50,3 +53,16 @@ for r in 0 1; do
 done
 (( $(grep -c '^seqmend rank ' <<<"$out") == 2 )) || fail "expected exactly 2 rank lines"
 echo "PASS: srun -n 2 --mpi=pmix formed one MPI world of 2"
+
+if [[ -n $HELPER ]]; then
+  [[ -x $HELPER ]] || fail "$HELPER is not built"
+  t0=$SECONDS
+  out=$(timeout -k 5 60 srun -n 2 --mpi=pmix "$HELPER" throw 2>&1)
+  rc=$?
+  echo "$out" | grep -E 'failed|srun: error' || true
+  (( rc != 124 && rc != 137 )) || fail "srun with a failing rank hung (killed after 60 s)"
+  (( rc != 0 )) || fail "srun with a failing rank exited 0"
+  grep -q "rank 1 failed: injected failure" <<<"$out" || fail "no 'rank 1 failed' message"
+  (( SECONDS - t0 <= 20 )) || fail "the failing step took $(( SECONDS - t0 ))s to end"
+  echo "PASS: a failing rank ended the srun step (exit $rc) in $(( SECONDS - t0 ))s"
+fi
