@@ -33,7 +33,17 @@ std::string dataset_name(const IngestOptions& opts, const std::string& path) {
 
 }  // namespace
 
-IngestResult ingest_prepare(const IngestOptions& opts) {
+namespace {
+
+// Everything up to the splits: the cleaned sequences, the report and the manifest info without
+// extra.split.
+struct Prepared {
+  SequenceSet sequences;
+  nlohmann::json report;
+  ManifestInfo info;
+};
+
+Prepared prepare(const IngestOptions& opts) {
   const auto t0 = Clock::now();
   ParseReport pr;
   EventTable t = parse_log(opts, pr);
@@ -58,11 +68,8 @@ IngestResult ingest_prepare(const IngestOptions& opts) {
 
   auto tb = Clock::now();
   BuiltSequences built = build_sequences(t, c.item_order);
-  t = EventTable{};  // no longer needed; free it before the splits copy the sequences
-  IngestResult out;
-  out.splits = make_splits(built.sequences, opts.split);
-  const double split_seconds = seconds_since(tb), seconds = seconds_since(t0);
-
+  t = EventTable{};  // no longer needed
+  Prepared out;
   out.report = {{"format", opts.format},
                 {"input", pr.file},
                 {"steps", steps},
@@ -75,8 +82,9 @@ IngestResult ingest_prepare(const IngestOptions& opts) {
                                    ? "ids 1..V by descending event count, ties by first appearance after sorting"
                                    : "ids 1..V by first appearance after sorting by (user, time); 0 = padding"},
                 {"tie_break", "events of one user with equal timestamps keep their order in the file"},
-                {"build_and_split_seconds", split_seconds},
-                {"prepare_seconds", seconds}};
+                {"build_seconds", seconds_since(tb)},
+                {"prepare_seconds", seconds_since(t0)}};
+  out.sequences = std::move(built.sequences);
   out.info.source = opts.format + " log " + pr.file;
   out.info.item_ids = std::move(built.item_ids);
   out.info.item_counts = std::move(built.item_counts);
@@ -84,8 +92,30 @@ IngestResult ingest_prepare(const IngestOptions& opts) {
   IngestOptions resolved = opts;  // the whole config, so the manifest says how to repeat the ingest
   out.info.extra = {{"dataset", dataset_name(opts, pr.file)},
                     {"ingest", out.report},
-                    {"split", out.splits.info},
                     {"ingest_config_yaml", config_to_yaml(resolved)}};
+  return out;
+}
+
+// Empties a set but keeps its buffers, so chunk after chunk reuses the same memory.
+void clear_keep_capacity(SequenceSet& s) {
+  s.offsets.resize(1);
+  s.item.clear();
+  s.timestamp.clear();
+  s.action.clear();
+  s.user.clear();
+  s.label.clear();
+  s.seq_label.clear();
+}
+
+}  // namespace
+
+IngestResult ingest_prepare(const IngestOptions& opts) {
+  Prepared p = prepare(opts);
+  IngestResult out;
+  out.splits = make_splits(p.sequences, opts.split);
+  out.report = std::move(p.report);
+  out.info = std::move(p.info);
+  out.info.extra["split"] = out.splits.info;
   return out;
 }
 
@@ -100,15 +130,36 @@ nlohmann::json ingest_to_dir(const IngestOptions& opts, const std::string& out_d
     SEQ_CHECK(overwrite || fs::is_empty(out_dir, ec), "ingest: output directory '", out_dir,
               "' is not empty (pass --overwrite to replace it)");
   }
-  IngestResult r = ingest_prepare(opts);
+  Prepared p = prepare(opts);
+  const SequenceSet& all = p.sequences;
+  // The manifest (fixed when the writer is made) carries the split counts: count first, then split
+  // and write a chunk of users at a time.
+  SplitBuilder counter(all, opts.split);
+  counter.add(0, all.num_sequences(), nullptr);
+  p.info.extra["split"] = counter.info();
   try {
     ShardOptions so;
     so.max_events_per_shard = opts.events_per_shard;
     so.overwrite = overwrite;
     so.fsync = opts.fsync;
     so.compression_level = int(opts.compression_level);
-    return write_shard_set(out_dir, r.info, {{"train", r.splits.train}, {"valid", r.splits.valid}, {"test", r.splits.test}},
-                           so);
+    ShardSetWriter writer(out_dir, p.info, so);
+    SplitBuilder builder(all, opts.split);
+    SplitSets chunk;
+    constexpr int64_t kChunkEvents = 1 << 18;
+    for (int64_t begin = 0, n = all.num_sequences(); begin < n;) {
+      int64_t end = begin;
+      while (end < n && all.offsets[size_t(end)] - all.offsets[size_t(begin)] < kChunkEvents) ++end;
+      builder.add(begin, end, &chunk);
+      writer.add("train", chunk.train);
+      writer.add("valid", chunk.valid);
+      writer.add("test", chunk.test);
+      clear_keep_capacity(chunk.train);
+      clear_keep_capacity(chunk.valid);
+      clear_keep_capacity(chunk.test);
+      begin = end;
+    }
+    return writer.finish();
   } catch (...) {
     if (!existed) fs::remove_all(out_dir, ec);
     throw;

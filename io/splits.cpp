@@ -16,65 +16,22 @@ void append_prefix(SequenceSet& to, const SequenceSet& from, int64_t s, int64_t 
             from.has_labels() ? from.seq_label[size_t(s)] : int8_t(0));
 }
 
-nlohmann::json counts(const SplitSets& s) {
-  auto one = [](const SequenceSet& x) { return nlohmann::json{{"sequences", x.num_sequences()}, {"events", x.num_events()}}; };
-  return {{"train", one(s.train)}, {"valid", one(s.valid)}, {"test", one(s.test)}};
-}
-
-// Reserves every column of `s` for n sequences and e events, like `like` has them.
-void reserve_like(SequenceSet& s, const SequenceSet& like, int64_t n, int64_t e) {
-  s.offsets.reserve(size_t(n) + 1);
-  s.user.reserve(size_t(n));
-  s.item.reserve(size_t(e));
-  if (like.has_timestamps()) s.timestamp.reserve(size_t(e));
-  if (like.has_actions()) s.action.reserve(size_t(e));
-  if (like.has_labels()) {
-    s.label.reserve(size_t(e));
-    s.seq_label.reserve(size_t(n));
-  }
-}
-
 }  // namespace
 
-SplitSets split_leave_one_out(const SequenceSet& all) {
-  SplitSets out;
-  int64_t dropped = 0;
-  {
-    int64_t n = 0, e = 0;
-    for (int64_t s = 0; s < all.num_sequences(); ++s)
-      if (all.length(s) >= 3) {
-        ++n;
-        e += all.length(s);
-      }
-    reserve_like(out.train, all, n, e - 2 * n);
-    reserve_like(out.valid, all, n, e - n);
-    reserve_like(out.test, all, n, e);
+SplitBuilder::SplitBuilder(const SequenceSet& all, const IngestSplitOptions& opts) : all_(all) {
+  if (opts.method == "leave_one_out") {
+    bool any = false;
+    for (int64_t s = 0; s < all.num_sequences() && !any; ++s) any = all.length(s) >= 3;
+    SEQ_CHECK(any, "ingest: leave-one-out split: no user has 3 or more events");
+    return;
   }
-  for (int64_t s = 0; s < all.num_sequences(); ++s) {
-    int64_t len = all.length(s);
-    if (len < 3) {
-      ++dropped;
-      continue;
-    }
-    append_prefix(out.train, all, s, len - 2);
-    append_prefix(out.valid, all, s, len - 1);
-    append_prefix(out.test, all, s, len);
-  }
-  SEQ_CHECK(out.test.num_sequences() > 0, "ingest: leave-one-out split: no user has 3 or more events");
-  out.info = {{"method", "leave_one_out"},
-              {"train", "each user's sequence without its last two events"},
-              {"valid", "each user's sequence without its last event; target = last stored event"},
-              {"test", "each user's full sequence; target = last stored event"},
-              {"users_dropped_fewer_than_3_events", dropped},
-              {"counts", counts(out)}};
-  return out;
-}
-
-SplitSets split_temporal(const SequenceSet& all, const IngestSplitOptions& opts) {
+  SEQ_CHECK(opts.method == "temporal", "ingest: unknown split.method '", opts.method, "' (leave_one_out, temporal)");
   SEQ_CHECK(all.has_timestamps(), "ingest: split.method=temporal needs timestamps; this input has none "
                                   "(use split.method=leave_one_out)");
-  int64_t t_valid = opts.valid_time, t_test = opts.test_time;
-  if (t_valid == 0 || t_test == 0) {
+  temporal_ = true;
+  valid_time_ = opts.valid_time;
+  test_time_ = opts.test_time;
+  if (valid_time_ == 0 || test_time_ == 0) {
     SEQ_CHECK(opts.valid_fraction >= 0 && opts.test_fraction > 0 && opts.valid_fraction + opts.test_fraction < 1,
               "ingest: split.valid_fraction=", opts.valid_fraction, " and split.test_fraction=", opts.test_fraction,
               " must be >= 0, > 0 and sum to less than 1");
@@ -84,37 +41,72 @@ SplitSets split_temporal(const SequenceSet& all, const IngestSplitOptions& opts)
       std::nth_element(ts.begin(), ts.begin() + ptrdiff_t(k), ts.end());
       return ts[k];
     };
-    if (t_test == 0) t_test = quantile(1.0 - opts.test_fraction);
-    if (t_valid == 0) t_valid = quantile(1.0 - opts.valid_fraction - opts.test_fraction);
+    if (test_time_ == 0) test_time_ = quantile(1.0 - opts.test_fraction);
+    if (valid_time_ == 0) valid_time_ = quantile(1.0 - opts.valid_fraction - opts.test_fraction);
   }
-  SEQ_CHECK(t_valid <= t_test, "ingest: split.valid_time ", t_valid, " is after split.test_time ", t_test);
-  SplitSets out;
-  for (int64_t s = 0; s < all.num_sequences(); ++s) {
-    const int64_t* b = all.timestamp.data() + all.offsets[size_t(s)];
-    const int64_t len = all.length(s);
-    int64_t before_valid = std::lower_bound(b, b + len, t_valid) - b;
-    int64_t before_test = std::lower_bound(b, b + len, t_test) - b;
-    if (before_valid > 0) append_prefix(out.train, all, s, before_valid);
-    if (before_valid > 0 && before_test > before_valid) append_prefix(out.valid, all, s, before_valid + 1);
-    if (before_test > 0 && len > before_test) append_prefix(out.test, all, s, before_test + 1);
+  SEQ_CHECK(valid_time_ <= test_time_, "ingest: split.valid_time ", valid_time_, " is after split.test_time ",
+            test_time_);
+  int64_t earliest = *std::min_element(all.timestamp.begin(), all.timestamp.end());
+  SEQ_CHECK(earliest < valid_time_, "ingest: temporal split: no events before the validation cut ", valid_time_,
+            " (earliest event at ", earliest, ")");
+}
+
+void SplitBuilder::add(int64_t begin, int64_t end, SplitSets* out) {
+  SequenceSet* sets[3] = {out ? &out->train : nullptr, out ? &out->valid : nullptr, out ? &out->test : nullptr};
+  auto put = [&](int k, int64_t s, int64_t n) {
+    if (out) append_prefix(*sets[k], all_, s, n);
+    ++sequences_[k];
+    events_[k] += n;
+  };
+  for (int64_t s = begin; s < end; ++s) {
+    const int64_t len = all_.length(s);
+    if (!temporal_) {
+      if (len < 3) {
+        ++dropped_;
+        continue;
+      }
+      put(0, s, len - 2);
+      put(1, s, len - 1);
+      put(2, s, len);
+      continue;
+    }
+    const int64_t* b = all_.timestamp.data() + all_.offsets[size_t(s)];
+    int64_t before_valid = std::lower_bound(b, b + len, valid_time_) - b;
+    int64_t before_test = std::lower_bound(b, b + len, test_time_) - b;
+    if (before_valid > 0) put(0, s, before_valid);
+    if (before_valid > 0 && before_test > before_valid) put(1, s, before_valid + 1);
+    if (before_test > 0 && len > before_test) put(2, s, before_test + 1);
   }
-  SEQ_CHECK(out.train.num_sequences() > 0, "ingest: temporal split: no events before the validation cut ", t_valid);
-  out.info = {{"method", "temporal"},
-              {"valid_time", t_valid},
-              {"test_time", t_test},
-              {"train", "each user's events before valid_time"},
-              {"valid", "events before valid_time + the user's first event in [valid_time, test_time); "
-                        "target = last stored event"},
-              {"test", "events before test_time + the user's first event at or after test_time; "
-                       "target = last stored event"},
-              {"counts", counts(out)}};
-  return out;
+}
+
+nlohmann::json SplitBuilder::info() const {
+  nlohmann::json counts;
+  const char* names[3] = {"train", "valid", "test"};
+  for (int k = 0; k < 3; ++k) counts[names[k]] = {{"sequences", sequences_[k]}, {"events", events_[k]}};
+  if (!temporal_)
+    return {{"method", "leave_one_out"},
+            {"train", "each user's sequence without its last two events"},
+            {"valid", "each user's sequence without its last event; target = last stored event"},
+            {"test", "each user's full sequence; target = last stored event"},
+            {"users_dropped_fewer_than_3_events", dropped_},
+            {"counts", counts}};
+  return {{"method", "temporal"},
+          {"valid_time", valid_time_},
+          {"test_time", test_time_},
+          {"train", "each user's events before valid_time"},
+          {"valid", "events before valid_time + the user's first event in [valid_time, test_time); "
+                    "target = last stored event"},
+          {"test", "events before test_time + the user's first event at or after test_time; "
+                   "target = last stored event"},
+          {"counts", counts}};
 }
 
 SplitSets make_splits(const SequenceSet& all, const IngestSplitOptions& opts) {
-  if (opts.method == "leave_one_out") return split_leave_one_out(all);
-  SEQ_CHECK(opts.method == "temporal", "ingest: unknown split.method '", opts.method, "' (leave_one_out, temporal)");
-  return split_temporal(all, opts);
+  SplitBuilder b(all, opts);
+  SplitSets out;
+  b.add(0, all.num_sequences(), &out);
+  out.info = b.info();
+  return out;
 }
 
 }  // namespace seqmend

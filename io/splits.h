@@ -22,13 +22,31 @@ struct SplitSets {
   nlohmann::json info;  // method, what each split holds, cut times, counts (goes to manifest extra.split)
 };
 
-// Users with fewer than 3 events are left out of all three splits (counted in info).
-SplitSets split_leave_one_out(const SequenceSet& all);
+// Splits sequences of `all` a range at a time, so a writer can take each chunk and the three splits
+// (together about three times the data under leave-one-out) never sit in memory at once.
+class SplitBuilder {
+ public:
+  // Fixes the method and, for temporal, the cut times: opts.valid_time/test_time, or else the
+  // quantiles of all event times at 1 - valid_fraction - test_fraction and 1 - test_fraction.
+  // Throws when no user would be in train (leave-one-out: nobody has 3 events; temporal: no event
+  // before the validation cut, or no timestamps at all).
+  SplitBuilder(const SequenceSet& all, const IngestSplitOptions& opts);
 
-// Needs timestamps. Cut times come from opts.valid_time/test_time, or else from the quantiles of
-// all event times at 1 - valid_fraction - test_fraction and 1 - test_fraction.
-SplitSets split_temporal(const SequenceSet& all, const IngestSplitOptions& opts);
+  // Appends the parts of sequences [begin, end) of `all` to the three sets of `out`; with a null
+  // `out` only counts them (so the counts can go into a manifest before any shard is written).
+  void add(int64_t begin, int64_t end, SplitSets* out);
+  // Method, layout, cut times and counts over everything added so far.
+  nlohmann::json info() const;
 
+ private:
+  const SequenceSet& all_;
+  bool temporal_ = false;
+  int64_t valid_time_ = 0, test_time_ = 0;
+  int64_t dropped_ = 0;  // leave-one-out: users with fewer than 3 events
+  int64_t sequences_[3] = {}, events_[3] = {};
+};
+
+// All of `all` at once (users with fewer than 3 events are left out of leave-one-out; counted in info).
 SplitSets make_splits(const SequenceSet& all, const IngestSplitOptions& opts);
 
 }  // namespace seqmend

@@ -25,7 +25,7 @@ std::vector<int32_t> items_of(const SequenceSet& s, int64_t k) {
 }
 
 TEST(IngestSplits, LeaveOneOutHoldsPrefixes) {
-  SplitSets s = split_leave_one_out(sample());
+  SplitSets s = make_splits(sample(), IngestSplitOptions{});
   ASSERT_EQ(s.test.num_sequences(), 2);  // user 1 has only 2 events
   EXPECT_EQ(s.info["users_dropped_fewer_than_3_events"], 1);
   EXPECT_EQ(s.train.user, (std::vector<int64_t>{0, 2}));
@@ -47,7 +47,7 @@ TEST(IngestSplits, TemporalNeverTrainsOnEventsAfterTheValidationCut) {
   o.method = "temporal";
   o.valid_time = 30;
   o.test_time = 45;
-  SplitSets s = split_temporal(sample(), o);
+  SplitSets s = make_splits(sample(), o);
   // train: before 30 → user 0: 10,20; user 1: 15; user 2: 5,25.
   EXPECT_EQ(s.train.user, (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(s.train.timestamp, (std::vector<int64_t>{10, 20, 15, 5, 25}));
@@ -68,10 +68,30 @@ TEST(IngestSplits, TemporalCutsFromFractions) {
   o.method = "temporal";
   o.valid_fraction = 0.2;
   o.test_fraction = 0.2;
-  SplitSets s = split_temporal(sample(), o);
+  SplitSets s = make_splits(sample(), o);
   // Times sorted: 5 10 15 20 25 30 40 45 50 60 → quantile 0.6 → index 6 (40), 0.8 → index 8 (50).
   EXPECT_EQ(s.info["valid_time"], 40);
   EXPECT_EQ(s.info["test_time"], 50);
+}
+
+TEST(IngestSplits, ChunksAddUpToTheWhole) {
+  for (const char* method : {"leave_one_out", "temporal"}) {
+    IngestSplitOptions o;
+    o.method = method;
+    o.valid_time = 30;
+    o.test_time = 45;
+    SequenceSet all = sample();
+    SplitSets whole = make_splits(all, o);
+    SplitBuilder counter(all, o), chunked(all, o);
+    counter.add(0, all.num_sequences(), nullptr);
+    EXPECT_EQ(counter.info(), whole.info) << method;
+    SplitSets parts;
+    for (int64_t s = 0; s < all.num_sequences(); ++s) chunked.add(s, s + 1, &parts);
+    EXPECT_EQ(parts.train.item, whole.train.item) << method;
+    EXPECT_EQ(parts.valid.offsets, whole.valid.offsets) << method;
+    EXPECT_EQ(parts.test.timestamp, whole.test.timestamp) << method;
+    EXPECT_EQ(chunked.info(), whole.info) << method;
+  }
 }
 
 TEST(IngestSplits, TemporalNeedsTimestamps) {
@@ -80,7 +100,7 @@ TEST(IngestSplits, TemporalNeedsTimestamps) {
   s.append(0, a, 3);
   IngestSplitOptions o;
   o.method = "temporal";
-  std::string msg = test::error_of([&] { split_temporal(s, o); });
+  std::string msg = test::error_of([&] { make_splits(s, o); });
   EXPECT_NE(msg.find("needs timestamps"), std::string::npos) << msg;
 }
 
