@@ -534,6 +534,8 @@ EventTable parse_log_text(std::string_view text, const std::string& file_name, c
                           ParseReport& report) {
   report = ParseReport{};
   report.file = file_name;
+  // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first column's name.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   SEQ_CHECK(text.find_first_not_of("\r\n \t") != std::string_view::npos, "ingest: ", file_name,
             ": empty file (no rows)");
   EventTable t = opts.format == "seqline" ? parse_seqline(text, opts, report) : parse_delimited(text, opts, report);

@@ -110,6 +110,20 @@ TEST_F(IngestCli, Help) {
   EXPECT_NE(r.output.find("clean.min_user_events"), std::string::npos) << r.output;
 }
 
+TEST_F(IngestCli, ShippedMl100kConfigResolves) {
+  std::string cfg = std::string(SEQMEND_SOURCE_DIR) + "/experiments/ingest_ml100k.yaml";
+  CliRun r = run("ingest --config " + cfg + " --print-config --out " + path("out"));
+  EXPECT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("min_user_events: 5"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(path("out")));
+  std::string data = std::string(SEQMEND_SHARED_DIR) + "/data/ml-100k";
+  if (!fs::exists(data + "/ml-100k.inter")) GTEST_SKIP() << "MovieLens-100K not found at " << data;
+  r = run("ingest --config " + cfg + " --input " + data + " --out " + path("out") + " fsync=false");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("train 943 seq / 97401 events, valid 943 / 98344, test 943 / 99287"), std::string::npos)
+      << r.output;
+}
+
 TEST_F(IngestCli, MovieLensUDataAndRatingsDat) {
   // User 7: items 3, 1, 2 in time order (rows unsorted); user 2: items 5, 4, 6, 1.
   std::string rows[][4] = {{"7", "1", "4", "200"}, {"2", "4", "5", "20"}, {"7", "3", "2", "100"},

@@ -49,6 +49,12 @@ TEST(IngestParse, RecBoleFindsColumnsByNameInAnyOrder) {
   EXPECT_EQ(r.data_lines, 2);
 }
 
+TEST(IngestParse, ByteOrderMarkBeforeTheHeaderIsIgnored) {
+  EventTable t = parse("csv", "\xEF\xBB\xBFuser_id,item_id,timestamp\n4,5,6\n");
+  ASSERT_EQ(t.size(), 1);
+  EXPECT_EQ(t.users.numeric[0], 4);
+}
+
 TEST(IngestParse, TaobaoBehaviourNamesBecomeActions) {
   EventTable t = parse("taobao",
                        "1,2268318,2520377,pv,1511544070\n"
