@@ -21,8 +21,15 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-import torch
+# Both engines run their loops on libgomp and their matmuls on OpenBLAS's own pthreads. On cores
+# shared with other work, libgomp's default spin-waiting between parallel regions steals the cores
+# the BLAS threads need (seqmend at 2 threads measured 4x slower than at 1). libgomp reads this
+# once, when it is loaded, so it is set here, before torch is imported, for both engines alike (the
+# seqmend subprocess inherits it). An explicit OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_twin as tw  # noqa: E402
@@ -168,6 +175,8 @@ def main():
             print(f"  {name} x{threads}: seqmend {s_ms} ms, torch {t_ms} ms", file=sys.stderr, flush=True)
 
     print()
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, torch {torch.__version__}, "
+          f"best of {args.rounds} alternating rounds")
     print("| config | threads | seqmend ms/step | torch ms/step | torch/seqmend | bar | seqmend GFLOP/s "
           "| torch GFLOP/s | sgemm ceiling GFLOP/s | loss seqmend / torch |")
     print("|---|---|---|---|---|---|---|---|---|---|")
