@@ -1,6 +1,6 @@
 // Packed attention, forward and backward, at the model's shapes: B = 128 sequences with lengths
 // uniform in [100, 200], NH × HS = 2 × 32 and 4 × 64, attention dropout off and at 0.2.
-// GFLOP/s counts the useful products only (4·L²·HS forward, 10·L²·HS backward per sequence and
+// The GFLOP counter (shown per second) counts the useful products only (4·L²·HS forward, 10·L²·HS backward per sequence and
 // head) — the padded PyTorch twin in tools/bench_attention_torch.py reports the same time per step.
 // Threads: SEQMEND_THREADS (default 2) for OpenMP and OpenBLAS alike. The CPU column is the whole
 // process's CPU time: on a shared machine, CPU / threads is the better estimate of unloaded wall time,
@@ -75,7 +75,7 @@ void BM_Attention(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   const double flops = (phase != 1 ? p.fwd_flops : 0.0) + (phase != 0 ? p.bwd_flops : 0.0);
-  state.counters["GFLOP/s"] =
+  state.counters["GFLOP"] =
       benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["tokens"] = double(p.cu.back());
   state.SetLabel(phase == 0 ? "forward" : phase == 1 ? "backward" : "forward+backward");
