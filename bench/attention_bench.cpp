@@ -1,10 +1,11 @@
 // Packed attention, forward and backward, at the model's shapes: B = 128 sequences with lengths
 // uniform in [100, 200], NH × HS = 2 × 32 and 4 × 64, attention dropout off and at 0.2.
-// The GFLOP counter (shown per second) counts the useful products only (4·L²·HS forward, 10·L²·HS backward per sequence and
-// head) — the padded PyTorch twin in tools/bench_attention_torch.py reports the same time per step.
+// The GFLOP counter (shown per second) counts the useful products only: 4·L²·HS forward and
+// 10·L²·HS backward per sequence and head, as tools/bench_attention_torch.py counts them for the
+// padded PyTorch version.
 // Threads: SEQMEND_THREADS (default 2) for OpenMP and OpenBLAS alike. The CPU column is the whole
-// process's CPU time: on a shared machine, CPU / threads is the better estimate of unloaded wall time,
-// and with --benchmark_repetitions=N the "min" row is the least disturbed run.
+// process's CPU time: on a shared machine, CPU / threads estimates the unloaded wall time, and
+// with --benchmark_repetitions=N the "min" row is the least disturbed run.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

@@ -1,9 +1,10 @@
 // Fused softmax cross-entropy with all gradients at the two model shapes: ML-1M-like
 // (M = 5120 target rows, V = 3706, C = 64) and a 100k-item catalogue (M = 1280, V = 100,000,
-// C = 128), at a few chunk sizes. The GFLOP counter (shown per second) counts the three GEMMs (6·M·V·C).
+// C = 128), at a few chunk sizes. The GFLOP counter (shown per second) counts the three GEMMs,
+// 6·M·V·C (2·M·V·C without gradients).
 // Threads: SEQMEND_THREADS (default 2) for OpenMP and OpenBLAS alike. The CPU column is the whole
-// process's CPU time: on a shared machine, CPU / threads is the better estimate of unloaded wall time,
-// and with --benchmark_repetitions=N the "min" row is the least disturbed run.
+// process's CPU time: on a shared machine, CPU / threads estimates the unloaded wall time, and
+// with --benchmark_repetitions=N the "min" row is the least disturbed run.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
