@@ -112,7 +112,8 @@ TEST_F(ShardSetTest, ManyShardsRespectLimitsAndNeverSplitASequence) {
   by_seq.max_sequences_per_shard = 64;
   by_seq.max_events_per_shard = 0;
   write_shard_set(dir("seq"), make_info(200, 100), {{"train", s}}, by_seq);
-  const SplitInfo& tr2 = ShardSet::open(dir("seq")).split("train");
+  const ShardSet by_seq_set = ShardSet::open(dir("seq"));
+  const SplitInfo& tr2 = by_seq_set.split("train");
   EXPECT_EQ(tr2.num_shards(), (1000 + 63) / 64);
   for (const auto& e : tr2.shards) EXPECT_LE(e.sequences, 64);
 }
