@@ -5,6 +5,7 @@
 // when it is accumulated into).
 // Threads: SEQMEND_THREADS (default 2) for OpenMP and OpenBLAS alike.
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include <cstdlib>
 #include <vector>
@@ -82,8 +83,36 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
        {std::pair{64, 192}, {64, 256}, {256, 64}, {256, 768}, {256, 1024}, {1024, 256}})
     b->Args({c, oc});
 }
+// Baseline: the same GEMMs as single cblas_sgemm calls threaded by OpenBLAS's own pool, to check
+// that splitting them over our OpenMP team (matmul.cpp) loses nothing. No bias, no dbias.
+void BM_SgemmOpenblasThreadsForward(benchmark::State& state) {
+  use_threads();
+  const int C = int(state.range(0)), OC = int(state.range(1));
+  auto inp = randoms(sz(kN * C), 1), w = randoms(sz(OC) * C, 2);
+  std::vector<float> out(sz(kN * OC));
+  for (auto _ : state)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(kN), OC, C, 1.0f, inp.data(), C,
+                w.data(), C, 0.0f, out.data(), OC);
+  set_flops(state, 2.0 * kN * C * OC);
+}
+
+void BM_SgemmOpenblasThreadsBackward(benchmark::State& state) {
+  use_threads();
+  const int C = int(state.range(0)), OC = int(state.range(1));
+  auto inp = randoms(sz(kN * C), 1), w = randoms(sz(OC) * C, 2), dout = randoms(sz(kN * OC), 3);
+  std::vector<float> dinp(inp.size()), dw(w.size());
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(kN), C, OC, 1.0f, dout.data(), OC,
+                w.data(), C, 1.0f, dinp.data(), C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, int(kN), 1.0f, dout.data(), OC,
+                inp.data(), C, 1.0f, dw.data(), C);
+  }
+  set_flops(state, 4.0 * kN * C * OC);
+}
 BENCHMARK(BM_MatmulForward)->Apply(gemm_shapes)->Apply(settings);
 BENCHMARK(BM_MatmulBackward)->Apply(gemm_shapes)->Apply(settings);
+BENCHMARK(BM_SgemmOpenblasThreadsForward)->Apply(gemm_shapes)->Apply(settings);
+BENCHMARK(BM_SgemmOpenblasThreadsBackward)->Apply(gemm_shapes)->Apply(settings);
 
 // Args: C
 void BM_LayernormForward(benchmark::State& state) {

@@ -31,10 +31,12 @@ void check_shape(const char* op, int64_t N, int C, int OC) {
 // weight (an (OC, C) copy per sgemm call) and give 38 blocks at N = 19200, an even split.
 constexpr int64_t kRowBlock = 512;
 
+// Blocks are handed out dynamically: each writes its own rows, so the order does not matter, and a
+// thread that loses its core for a while does not hold the others back.
 template <typename F>
 void for_row_blocks(int64_t N, bool team, F&& f) {
   const int64_t nblocks = (N + kRowBlock - 1) / kRowBlock;
-#pragma omp parallel for schedule(static) if (team && nblocks > 1)
+#pragma omp parallel for schedule(dynamic) if (team && nblocks > 1)
   for (int64_t b = 0; b < nblocks; ++b) f(b * kRowBlock, std::min(kRowBlock, N - b * kRowBlock));
 }
 
@@ -71,21 +73,17 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
   if (N == 0) return;
   BlasSingleThread single;
   const bool team = N * std::max(C, OC) >= kParallelMinWork;
-  if (dinp) {
-    for_row_blocks(N, team, [&](int64_t n0, int64_t rows) {
-      // dinp (rows, C) += dout (rows, OC) · weight (OC, C)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), C, OC, 1.0f, dout + n0 * OC,
-                  OC, weight, C, 1.0f, dinp + n0 * C, C);
-    });
-  }
-  if (!dweight && !dbias) return;
-  // dweight and dbias are sums over all N rows. The rows go in fixed chunks, each chunk's sums land
-  // in its own slot, and the slots are added in chunk order: the same bits for any team size.
-  const int64_t nchunks = (N + kRowChunk - 1) / kRowChunk;
+  // Tasks, handed out dynamically in one parallel region: first the row chunks of dweight/dbias
+  // (the larger tasks), then the row blocks of dinp. dweight and dbias are sums over all N rows:
+  // each chunk's sums land in its own slot, and the slots are folded in chunk order afterwards,
+  // so the result has the same bits for any team size.
+  const bool wsum = dweight || dbias;
+  const int64_t nchunks = wsum ? (N + kRowChunk - 1) / kRowChunk : 0;
+  const int64_t nblocks = dinp ? (N + kRowBlock - 1) / kRowBlock : 0;
   const int64_t stride = int64_t(OC) * C + OC;  // one slot: (OC, C) weight sums, then (OC) bias
-  std::unique_ptr<float[]> slots(new float[size_t(nchunks * stride)]);
-#pragma omp parallel for schedule(static) if (team && nchunks > 1)
-  for (int64_t ch = 0; ch < nchunks; ++ch) {
+  std::unique_ptr<float[]> slots(wsum ? new float[size_t(nchunks * stride)] : nullptr);
+
+  auto chunk_task = [&](int64_t ch) {
     const int64_t n0 = ch * kRowChunk, rows = std::min(kRowChunk, N - n0);
     float* sw = slots.get() + ch * stride;
     float* sb = sw + int64_t(OC) * C;
@@ -102,22 +100,40 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
         for (int o = 0; o < OC; ++o) sb[o] += row[o];
       }
     }
-  }
-  // Fold the slots in chunk order, the elements split across the team.
-  auto fold = [&](float* dst, int64_t offset, int64_t count) {
-    constexpr int64_t kSpan = 4096;
-#pragma omp parallel for schedule(static) if (team && count > kSpan)
-    for (int64_t i0 = 0; i0 < count; i0 += kSpan) {
-      const int64_t i1 = std::min(count, i0 + kSpan);
-      for (int64_t ch = 0; ch < nchunks; ++ch) {
-        const float* src = slots.get() + ch * stride + offset;
+  };
+  auto block_task = [&](int64_t b) {
+    const int64_t n0 = b * kRowBlock, rows = std::min(kRowBlock, N - n0);
+    // dinp (rows, C) += dout (rows, OC) · weight (OC, C)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), C, OC, 1.0f, dout + n0 * OC,
+                OC, weight, C, 1.0f, dinp + n0 * C, C);
+  };
+  // Adds the slots in chunk order into dst[i0, i1) (offset: where dst's values sit in a slot).
+  auto fold = [&](float* dst, int64_t offset, int64_t i0, int64_t i1) {
+    for (int64_t ch = 0; ch < nchunks; ++ch) {
+      const float* src = slots.get() + ch * stride + offset;
 #pragma omp simd
-        for (int64_t i = i0; i < i1; ++i) dst[i] += src[i];
-      }
+      for (int64_t i = i0; i < i1; ++i) dst[i] += src[i];
     }
   };
-  if (dweight) fold(dweight, 0, int64_t(OC) * C);
-  if (dbias) fold(dbias, int64_t(OC) * C, OC);
+  constexpr int64_t kSpan = 4096;  // dweight elements per fold task
+  const int64_t nspans = dweight ? (int64_t(OC) * C + kSpan - 1) / kSpan : 0;
+
+#pragma omp parallel if (team && nchunks + nblocks > 1)
+  {
+#pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < nchunks + nblocks; ++task) {
+      if (task < nchunks)
+        chunk_task(task);
+      else
+        block_task(task - nchunks);
+    }
+    // (implicit barrier: every slot is written before the folds read them)
+#pragma omp for schedule(static) nowait
+    for (int64_t sp = 0; sp < nspans; ++sp)
+      fold(dweight, 0, sp * kSpan, std::min(int64_t(OC) * C, (sp + 1) * kSpan));
+#pragma omp single nowait
+    if (dbias) fold(dbias, int64_t(OC) * C, 0, OC);
+  }
 }
 
 }  // namespace seqmend
