@@ -71,6 +71,30 @@ TEST(Dropout, ForwardScalesKeptElementsAndKeepsAboutOneMinusP) {
   }
 }
 
+TEST(Dropout, BackwardMatchesFiniteDifferencesOfDoubleReference) {
+  const int64_t N = 6;
+  const int C = 9;
+  const DropoutSpec d{0.4f, 5};
+  auto keys = keys_for(N, 2);
+  auto x = random_floats(size_t(N) * C, 8), dout = random_floats(size_t(N) * C, 9);
+  auto dx = random_floats(x.size(), 10);
+  const auto dx0 = dx;
+  dropout_backward(Device::CPU, dx.data(), dout.data(), keys.data(), N, C, d);
+  // Σ dout · dropout(x) in double, the mask from dropout_keep.
+  auto g = test::numeric_grad(
+      [&](const std::vector<double>& v) {
+        double l = 0;
+        for (int64_t n = 0; n < N; ++n)
+          for (int c = 0; c < C; ++c)
+            if (dropout_keep(d, keys[n], uint64_t(c)))
+              l += v[n * C + c] / (1.0 - 0.4) * dout[n * C + c];
+        return l;
+      },
+      test::to_double(x));
+  for (size_t i = 0; i < g.size(); ++i) g[i] += dx0[i];
+  test::expect_close(dx, g, 1e-5, 1e-6, "dropout backward");
+}
+
 TEST(Dropout, MaskFollowsTheTokenKeyNotTheRow) {
   const int C = 19;
   const DropoutSpec d{0.5f, 7};
