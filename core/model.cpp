@@ -15,7 +15,11 @@ Bert4Rec::Bert4Rec(const ModelConfig& cfg, Device dev) : cfg_(cfg), dev_(dev) {
   SEQ_CHECK(dev == Device::CPU, "Bert4Rec: only the CPU path is built so far (asked for ",
             device_name(dev), ")");
   InputEmbedding::register_params(pb_, cfg_);
-  for (int l = 0; l < cfg_.num_layers; ++l) TransformerBlock::register_params(pb_, cfg_, l);
+  for (int l = 0; l < cfg_.num_layers; ++l) {
+    block_first_entry_.push_back(pb_.entries().size());
+    TransformerBlock::register_params(pb_, cfg_, l);
+  }
+  final_first_entry_ = pb_.entries().size();
   pb_.add("final.ln.w", {cfg_.d_model}, ParamInit::Ones, false);
   pb_.add("final.ln.b", {cfg_.d_model}, ParamInit::Zeros, false);
   pb_.add("out.bias", {cfg_.table_rows()}, ParamInit::Zeros, false);
@@ -108,7 +112,7 @@ double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
     g.dhidden = dhead_.f();
     g.dtable = pb_.grad_ptr("emb.item");
     g.dbias = dout_bias_;
-    g.scale = float(1.0 / double(M));
+    g.scale = float(1.0 / (opt.loss_denominator > 0.0 ? opt.loss_denominator : double(M)));
   }
   double sum = 0.0;
   try {
@@ -116,7 +120,7 @@ double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
   } catch (const Error& e) {
     report_nonfinite(e.what());
   }
-  const double loss = sum / double(M);
+  const double loss = sum / (opt.loss_denominator > 0.0 ? opt.loss_denominator : double(M));
   if (!std::isfinite(loss)) report_nonfinite(str("softmax_xent: loss is ", loss));
   have_grads_ = opt.need_grads;
   return loss;
@@ -142,13 +146,16 @@ void Bert4Rec::backward(const Batch& b) {
   float* dres = dresid_.f();
   for (int64_t m = 0; m < M; ++m)  // target rows are distinct, so a copy is the sum
     std::memcpy(dres + b.target_rows[size_t(m)] * C, dhead_in_.f() + m * C, sizeof(float) * size_t(C));
+  if (grad_ready_) grad_ready_(final_first_entry_);  // final LN done; out.bias was done in forward
 
   for (int l = cfg_.num_layers - 1; l >= 0; --l) {
     const float* x = l == 0 ? x0_.f() : blocks_[size_t(l) - 1].out();
     blocks_[size_t(l)].backward(dres, x, b, block_dropout(cfg_, l, train_, dropout_seed_), scratch_);
+    if (grad_ready_) grad_ready_(block_first_entry_[size_t(l)]);
   }
   emb_.backward(dres, b, dropout_site(cfg_.emb_dropout, train_, dropout_seed_, kSiteEmbedding),
                 scratch_.dC.f());
+  if (grad_ready_) grad_ready_(0);
 }
 
 Tensor Bert4Rec::hidden_at(const Batch& b, const std::vector<int64_t>& rows) {

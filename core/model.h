@@ -3,6 +3,7 @@
 // only. The final LayerNorm also runs at the target rows only: no other row reaches the loss.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/activation.h"
@@ -19,7 +20,16 @@ struct ForwardOptions {
   bool need_grads = true;   // fuse the output-layer gradient into the loss pass (for backward())
   uint64_t dropout_seed = 0;
   int64_t xent_chunk_rows = 256;
+  // Divides the summed cross-entropy (loss and gradients) instead of this batch's M: data-parallel
+  // training passes the target count of the whole global batch, so per-rank gradients add up to
+  // the global mean. 0 = M.
+  double loss_denominator = 0.0;
 };
+
+// Called during backward() each time every parameter from registration index `first_entry` on
+// (ParamBuffer::entries()) holds its final gradient: a data-parallel trainer starts all-reducing
+// those while backward carries on with earlier layers. Indices only decrease within one backward.
+using GradReadyHook = std::function<void(size_t first_entry)>;
 
 class Bert4Rec {
  public:
@@ -38,6 +48,8 @@ class Bert4Rec {
   // Accumulates every parameter's gradient of the last forward's loss. The batch must be the one
   // given to forward (its buffers are read again) and forward must have had need_grads.
   void backward(const Batch& b);
+  // Empty (the default) = no calls.
+  void set_grad_ready_hook(GradReadyHook hook) { grad_ready_ = std::move(hook); }
 
   // Forward without dropout or loss: final-LayerNorm hidden states (R, C) at the packed token rows
   // `rows` (e.g. b.target_rows), for evaluation and scoring.
@@ -74,6 +86,9 @@ class Bert4Rec {
   bool have_grads_ = false;
   uint64_t dropout_seed_ = 0;
   int64_t M_ = 0;
+  GradReadyHook grad_ready_;
+  std::vector<size_t> block_first_entry_;  // (L) registration index of block l's first parameter
+  size_t final_first_entry_ = 0;           // of final.ln.w (then final.ln.b, out.bias)
 };
 
 }  // namespace seqmend

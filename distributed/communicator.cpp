@@ -5,6 +5,7 @@
 #include "core/base/error.h"
 
 namespace seqmend {
+inline namespace comm_types {
 
 size_t dtype_size(DType t) {
   switch (t) {
@@ -23,6 +24,8 @@ const char* dtype_name(DType t) {
   }
   return "?";
 }
+
+}  // namespace comm_types
 
 void Communicator::allreduce_sum_ordered(double* data, size_t count) {
   if (count == 0) return;

@@ -13,6 +13,11 @@
 
 namespace seqmend {
 
+// core/tensor.h has its own seqmend::DType and dtype_size/dtype_name: the inline namespace gives
+// these distinct linker names, so one program can link both layers (a source file still includes
+// only one of the two headers; experiments/dp_group.h bridges them).
+inline namespace comm_types {
+
 enum class DType { f32, f64, i64 };
 enum class ReduceOp { sum, average };  // average = sum / world; integer average truncates toward zero
 
@@ -30,6 +35,8 @@ template <>
 constexpr DType dtype_of<double>() { return DType::f64; }
 template <>
 constexpr DType dtype_of<int64_t>() { return DType::i64; }
+
+}  // namespace comm_types
 
 // A non-blocking collective in flight. The buffer it was started on must stay alive and untouched
 // until wait() returns. Destroying an unfinished handle waits for it (a dropped handle must not leave

@@ -17,5 +17,6 @@ using CommandBody = std::function<int(MpiEnv&)>;
 void add_info_command(CLI::App& app, CommandBody& body);
 void add_simulate_command(CLI::App& app, CommandBody& body);
 void add_ingest_command(CLI::App& app, CommandBody& body);
+void add_pretrain_command(CLI::App& app, CommandBody& body);
 
 }  // namespace seqmend

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   seqmend::add_info_command(app, body);
   seqmend::add_simulate_command(app, body);
   seqmend::add_ingest_command(app, body);
+  seqmend::add_pretrain_command(app, body);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

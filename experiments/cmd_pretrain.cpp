@@ -1,0 +1,44 @@
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "core/base/error.h"
+#include "distributed/mpi_env.h"
+#include "experiments/command.h"
+#include "experiments/dp_group.h"
+#include "experiments/pretrain_config.h"
+#include "experiments/run_dir.h"
+#include "experiments/stage_args.h"
+#include "experiments/trainer.h"
+#include "kernels/threads.h"
+
+namespace seqmend {
+
+void add_pretrain_command(CLI::App& app, CommandBody& body) {
+  auto* cmd = app.add_subcommand(
+      "pretrain",
+      "Pretrain the BERT4Rec encoder by masked-item modelling, data-parallel over MPI ranks; writes "
+      "config.yaml, run.json, metrics.jsonl and results.json (valid/test HR@K, NDCG@K) to run_dir");
+  auto args = add_stage_args<PretrainConfig>(*cmd);
+  cmd->callback([&body, args] {
+    body = [args](MpiEnv& env) {
+      auto cfg = args->load<PretrainConfig>();
+      if (args->print_config) return print_config(cfg, env);
+      cfg.validate();
+      int threads = int(cfg.threads);
+      if (threads == 0)
+        if (const char* s = std::getenv("SEQMEND_THREADS"); s && *s) threads = std::atoi(s);
+      if (threads > 0) set_num_threads(threads);
+      auto group = DataParallelGroup::world();
+      RunDir run(cfg.run_dir, env);
+      Trainer trainer(cfg, *group, &run);
+      PretrainConfig resolved = trainer.config();  // num_items and total_steps filled in
+      run.write_config(resolved);
+      run.write_run_info({{"stage", "pretrain"}, {"threads", num_threads()}});
+      nlohmann::json results = trainer.run();
+      return results.value("stopped", false) ? DataParallelGroup::exit_code_stopped() : 0;
+    };
+  });
+}
+
+}  // namespace seqmend

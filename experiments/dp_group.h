@@ -1,0 +1,63 @@
+// The data-parallel group as the trainer sees it: rank, world, the few collectives a step needs,
+// the bucketed gradient all-reduce, failure agreement and the start-up fingerprint.
+//
+// Why a facade: distributed/communicator.h and core/tensor.h both define seqmend::DType (with
+// different members), so no translation unit can include both. The trainer needs the model (core)
+// and the communicator (distributed); this header includes neither, and dp_group.cpp includes only
+// distributed/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace seqmend {
+
+class Communicator;
+
+class DataParallelGroup {
+ public:
+  // All ranks of the MPI job (MPI must be initialised: MpiEnv).
+  static std::unique_ptr<DataParallelGroup> world();
+  explicit DataParallelGroup(Communicator& comm);  // not owned
+  ~DataParallelGroup();
+
+  int rank() const;
+  int size() const;
+  Communicator& comm() { return *comm_; }
+
+  // In-place sum over ranks (exact for integers).
+  void sum(int64_t* data, size_t count);
+  // Sum in rank order, in double: the same bits on every rank and independent of MPI's grouping.
+  void sum_ordered(double* data, size_t count);
+  double sum_ordered(double x) {
+    sum_ordered(&x, 1);
+    return x;
+  }
+  // Throws the same seqmend::Error on every rank when `ok` is false on any (distributed/failure.h).
+  void check_all(bool ok, const std::string& what);
+  // Collective at a step boundary: a stop signal (SIGUSR1/SIGTERM) reached some rank.
+  bool stop_requested_anywhere();
+  void install_stop_signal_handlers();
+  static int exit_code_stopped();  // kExitStoppedForRequeue
+  // Collective start-up agreement (distributed/fingerprint.h); throws naming the odd ranks.
+  void check_fingerprint(uint64_t config_hash, const float* params, size_t count);
+  static uint64_t hash(const std::string& bytes);  // fingerprint_hash
+
+  // Gradient averaging over the flat buffer `grads` (GradBucketer): call bind once, then per step
+  // mark_ready(...) as backward completes ranges, finish() at the end.
+  void bind_gradients(float* grads, size_t count, double bucket_mb);
+  void mark_ready(size_t offset, size_t count);
+  void finish();
+  double last_comm_seconds() const;  // all time inside communication calls, last step
+  double last_wait_seconds() const;  // time blocked in finish(), last step
+
+ private:
+  struct Impl;
+  std::unique_ptr<Communicator> owned_;
+  Communicator* comm_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace seqmend
