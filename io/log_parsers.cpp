@@ -430,7 +430,8 @@ EventTable parse_seqline(std::string_view text, const IngestOptions& opts, Parse
   sep = separator_from_option(sep);
   const bool whitespace = sep == " " || sep == "\t";
   EventTable t;
-  IdInterner users(t.users, p.string_ids), items(t.items, p.string_ids);
+  // Without a user column the user id is the line number, an integer even when item ids are tokens.
+  IdInterner users(t.users, p.string_ids && p.user_first), items(t.items, p.string_ids);
   MalformedLog bad{report, p.strict};
   std::vector<int32_t> line_items;
   for_each_line(text, [&](int64_t number, std::string_view line) {

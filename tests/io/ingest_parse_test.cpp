@@ -83,6 +83,14 @@ TEST(IngestParse, SeqlineWithAndWithoutUserColumn) {
   EXPECT_EQ(b.users.tokens, (std::vector<std::string>{"u9", "u3"}));
   EXPECT_EQ(b.items.tokens, (std::vector<std::string>{"5", "6"}));
   EXPECT_EQ(b.user, (std::vector<int32_t>{0, 0, 1}));
+
+  IngestOptions tokens_only;  // token items, no user column: users are still line numbers
+  tokens_only.parse.string_ids = true;
+  EventTable c = parse("seqline", "x y\nz\n", nullptr, tokens_only);
+  EXPECT_FALSE(c.users.is_token);
+  EXPECT_EQ(c.users.numeric, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(c.users.size(), 2);
+  EXPECT_EQ(c.items.tokens, (std::vector<std::string>{"x", "y", "z"}));
 }
 
 TEST(IngestParse, CsvColumnsByNameOrIndexWithCustomSeparator) {
