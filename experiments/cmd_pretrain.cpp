@@ -6,6 +6,7 @@
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
 #include "experiments/dp_group.h"
+#include "experiments/pretrain_checkpoint.h"
 #include "experiments/pretrain_config.h"
 #include "experiments/run_dir.h"
 #include "experiments/stage_args.h"
@@ -20,9 +21,12 @@ void add_pretrain_command(CLI::App& app, CommandBody& body) {
       "Pretrain the BERT4Rec encoder by masked-item modelling, data-parallel over MPI ranks; writes "
       "config.yaml, run.json, metrics.jsonl and results.json (valid/test HR@K, NDCG@K) to run_dir");
   auto args = add_stage_args<PretrainConfig>(*cmd);
-  cmd->callback([&body, args] {
-    body = [args](MpiEnv& env) {
+  auto resume = std::make_shared<bool>(false);
+  cmd->add_flag("--resume", *resume, "continue from the newest checkpoint in run_dir (same as resume=true)");
+  cmd->callback([&body, args, resume] {
+    body = [args, resume](MpiEnv& env) {
       auto cfg = args->load<PretrainConfig>();
+      if (*resume) cfg.resume = true;
       if (args->print_config) return print_config(cfg, env);
       cfg.validate();
       int threads = int(cfg.threads);
@@ -35,8 +39,13 @@ void add_pretrain_command(CLI::App& app, CommandBody& body) {
       PretrainConfig resolved = trainer.config();  // num_items and total_steps filled in
       run.write_config(resolved);
       run.write_run_info({{"stage", "pretrain"}, {"threads", num_threads()}});
+      PretrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
+      if (cfg.resume) ckpts.resume();
+      ckpts.install();
       nlohmann::json results = trainer.run();
-      return results.value("stopped", false) ? DataParallelGroup::exit_code_stopped() : 0;
+      if (!results.value("stopped", false)) return 0;
+      ckpts.save_now();  // stopped by a signal: the requeued job resumes from here
+      return DataParallelGroup::exit_code_stopped();
     };
   });
 }

@@ -8,6 +8,7 @@
 
 #include "core/adamw_optimizer.h"
 #include "core/model_config.h"
+#include "experiments/checkpoint.h"
 
 namespace seqmend {
 
@@ -50,6 +51,10 @@ struct PretrainConfig {
   uint64_t seed = 1;       // data order, masking and dropout (model.seed initialises parameters)
   int64_t log_every = 10;  // steps between progress lines and metrics.jsonl records
   double bucket_mb = 4.0;  // all-reduce bucket size
+
+  // Continue from the newest checkpoint in run_dir (none there: start at step 0); `--resume`.
+  bool resume = false;
+  CheckpointConfig checkpoint;  // experiments/checkpoint.h
 
   PretrainDebugConfig debug;
 

@@ -1,0 +1,55 @@
+// Checkpoints and resume for `seqmend pretrain`: which parts of a Trainer go into a checkpoint
+// (experiments/checkpoint.h) and when they are written.
+//
+//   Trainer trainer(cfg, comm, &run);
+//   PretrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
+//   if (cfg.resume) ckpts.resume();   // every rank loads the newest checkpoint of run_dir
+//   ckpts.install();                  // saves at step boundaries every checkpoint.every steps
+//   auto results = trainer.run();
+//   if (results["stopped"]) { ckpts.save_now(); return kExitStoppedForRequeue; }
+//
+// What is saved: parameters and AdamW moments (the ParamBuffer), TrainState (step, evaluation and
+// early-stopping record, best parameters, time and token totals), and the data position. The
+// loader's order, the masks and the dropout are pure functions of (seed, step), so the step plus a
+// check that seed and global batch are unchanged fix the data stream exactly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "experiments/checkpoint.h"
+
+namespace seqmend {
+
+class DataParallelGroup;
+class RunDir;
+class Trainer;
+
+// The trainer's state as a checkpoint holds it, and back. apply_* throws naming the key when the
+// checkpoint's data position does not fit this run (a different seed or global batch size).
+TrainingState pretrain_training_state(Trainer& t);
+void apply_pretrain_training_state(Trainer& t, const TrainingState& st, const std::string& from);
+
+class PretrainCheckpoints {
+ public:
+  PretrainCheckpoints(Trainer& t, RunDir& run, DataParallelGroup& group, const CheckpointConfig& cfg);
+
+  // Collective. Loads the newest checkpoint of the run directory (none: a fresh start, said on
+  // stdout) and cuts metrics.jsonl back to the restored step, so the repeated steps are logged
+  // once. Returns the restored step, or -1.
+  int64_t resume();
+  // Installs the trainer's step-boundary hook: a checkpoint every `checkpoint.every` steps.
+  void install();
+  // Collective: rank 0 writes the checkpoint of the current step (unless it was just written or
+  // restored); every rank waits for it, so no rank exits while rank 0 is still writing.
+  void save_now();
+
+ private:
+  Trainer& t_;
+  RunDir& run_;
+  DataParallelGroup& group_;
+  Checkpointer ckpt_;
+  int64_t last_saved_ = -1;
+};
+
+}  // namespace seqmend
