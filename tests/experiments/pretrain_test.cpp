@@ -1,0 +1,294 @@
+// `seqmend pretrain`: the data-parallel sampler in-process, and the stage end to end through the
+// built binary — alone and under `mpirun -np 2` (same global batches → same losses), gradient
+// accumulation, the run directory, and a failing rank (damaged shard, NaN, exception) ending the
+// whole job with a message within seconds.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/data_parallel_loader.h"
+#include "io/shard_set.h"
+
+namespace seqmend {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Ran {
+  int status = -1;
+  std::string output;
+  double seconds = 0.0;
+};
+
+// Runs a shell command with stderr folded into the captured output.
+Ran run_shell(const std::string& cmd) {
+  Ran r;
+  const auto t0 = std::chrono::steady_clock::now();
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+std::string bin() { return std::string(SEQMEND_BINARY); }
+// A hung job must fail the test, not the CI run: every launch has a hard time limit.
+std::string mpirun2() {
+  return "timeout 60 mpirun -np 2 --oversubscribe --allow-run-as-root " + bin();
+}
+std::string alone() { return "timeout 60 " + bin(); }
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<nlohmann::json> out;
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// Training losses by step from metrics.jsonl.
+std::vector<double> losses(const std::string& run) {
+  std::vector<double> out;
+  for (const auto& j : read_jsonl(run + "/metrics.jsonl"))
+    if (j.contains("loss")) out.push_back(j["loss"].get<double>());
+  return out;
+}
+
+class PretrainTest : public ::testing::Test {
+ protected:
+  // One tiny simulated data set for the whole suite: ~120 users in several train shards.
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("seqmend_pretrain_" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " +
+                      data() +
+                      " simulator.num_users=120 simulator.num_items=80 simulator.num_clusters=4"
+                      " simulator.length_min=6 simulator.length_max=40 simulator.length_median=15"
+                      " max_events_per_shard=600 write_clean=false fsync=false threads=1");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  static std::string data() { return (root_ / "data").string(); }
+  static std::string path(const std::string& name) { return (root_ / name).string(); }
+  static std::string tiny(const std::string& data_dir, const std::string& run) {
+    return " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml data_dir=" + data_dir +
+           " run_dir=" + run;
+  }
+  // A copy of the data set whose shards can be damaged without spoiling the others' tests.
+  static std::string copy_data(const std::string& name) {
+    const std::string dst = path(name);
+    fs::remove_all(dst);
+    fs::copy(data(), dst, fs::copy_options::recursive);
+    return dst;
+  }
+
+  static fs::path root_;
+};
+fs::path PretrainTest::root_;
+
+TEST_F(PretrainTest, LoaderBatchesDoNotDependOnTheNumberOfRanks) {
+  ShardSet set = ShardSet::open(data());
+  ASSERT_GE(set.split("train").num_shards(), 3) << "the test wants several shards per rank";
+  const int64_t G = 16;
+  DataParallelLoader one(set, "train", 0, 1, G, 7);
+  DataParallelLoader r0(set, "train", 0, 2, G, 7), r1(set, "train", 1, 2, G, 7);
+  EXPECT_EQ(r0.num_samples(), one.num_samples());
+  EXPECT_EQ(r0.local_samples() + r1.local_samples(), one.local_samples());
+  EXPECT_GT(r0.local_samples(), 0);
+  EXPECT_GT(r1.local_samples(), 0);
+  for (int64_t k : r1.shards()) EXPECT_EQ(k % 2, 1) << "rank 1 reads only its own shards";
+
+  for (int64_t epoch : {0, 1}) {
+    std::set<int64_t> seen;
+    for (int64_t b = 0; b < one.batches_per_epoch(); ++b) {
+      const auto ids = one.global_batch_ids(epoch, b);
+      ASSERT_EQ(r0.global_batch_ids(epoch, b), ids);
+      ASSERT_EQ(r1.global_batch_ids(epoch, b), ids);
+      for (int64_t m = 0; m < 3; ++m) {
+        // Every id of a micro-batch is on exactly one of the two ranks, with the same sequence.
+        auto p0 = r0.local_part(ids, m, 3), p1 = r1.local_part(ids, m, 3), all = one.local_part(ids, m, 3);
+        EXPECT_EQ(p0.size() + p1.size(), all.size());
+        for (int64_t id : p0) {
+          EXPECT_FALSE(r1.is_local(id));
+          auto a = r0.view(id), c = one.view(id);
+          EXPECT_TRUE(std::equal(a.items.begin(), a.items.end(), c.items.begin(), c.items.end()));
+        }
+        for (int64_t id : p1) EXPECT_FALSE(r0.is_local(id));
+      }
+      seen.insert(ids.begin(), ids.end());
+    }
+    EXPECT_EQ(int64_t(seen.size()), one.num_samples()) << "each sample once per epoch";
+  }
+  EXPECT_NE(one.global_batch_ids(0, 0), one.global_batch_ids(1, 0)) << "a new order per epoch";
+  DataParallelLoader other_seed(set, "train", 0, 1, G, 8);
+  EXPECT_NE(other_seed.global_batch_ids(0, 0), one.global_batch_ids(0, 0));
+}
+
+TEST_F(PretrainTest, OneRankWritesRunDirectoryAndLearns) {
+  const std::string run = path("run1");
+  Ran r = run_shell(alone() + tiny(data(), run));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("step 50/50"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("tok/s"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("eta"), std::string::npos) << r.output;
+  for (const char* f : {"config.yaml", "run.json", "metrics.jsonl", "results.json"})
+    EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
+
+  int train_lines = 0;
+  for (const auto& j : read_jsonl(run + "/metrics.jsonl")) {
+    if (!j.contains("loss")) continue;
+    ++train_lines;
+    for (const char* k : {"step", "loss", "lr", "grad_norm", "tokens_per_s", "comm_wait_share", "comm_share"})
+      EXPECT_TRUE(j.contains(k)) << k << " missing in " << j.dump();
+  }
+  EXPECT_EQ(train_lines, 50);
+  const auto l = losses(run);
+  ASSERT_EQ(l.size(), 50u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) first += l[size_t(i)], last += l[size_t(40 + i)];
+  EXPECT_LT(last, first) << "loss over the last 10 steps should be below the first 10";
+
+  std::ifstream f(run + "/results.json");
+  nlohmann::json res = nlohmann::json::parse(f);
+  for (const char* split : {"valid", "test"}) {
+    ASSERT_TRUE(res.contains(split)) << res.dump();
+    for (const char* k : {"hr@10", "ndcg@10", "mrr"}) {
+      const double v = res[split][k].get<double>();
+      EXPECT_GE(v, 0.0);
+      EXPECT_LE(v, 1.0);
+    }
+    EXPECT_LE(res[split]["ndcg@10"].get<double>(), res[split]["hr@10"].get<double>());
+    EXPECT_EQ(res[split]["protocol"]["name"], "full");
+    EXPECT_EQ(res[split]["users"].get<int64_t>(), ShardSet::open(data()).split(split).sequences);
+  }
+  EXPECT_GT(res["tokens_per_s"].get<double>(), 0.0);
+  EXPECT_GT(res["train_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(res["steps"], 50);
+  // The run repeats from its own config.yaml (num_items and total_steps resolved in it).
+  std::ifstream cf(run + "/config.yaml");
+  std::stringstream ss;
+  ss << cf.rdbuf();
+  EXPECT_NE(ss.str().find("total_steps: 50"), std::string::npos) << ss.str();
+}
+
+TEST_F(PretrainTest, TwoRanksGiveTheSameLossesAsOne) {
+  // Dropout on, 2 micro-batches per step, 50 steps: masks and dropout are keyed by (seed, step,
+  // sample), the loss is normalised by the global target count, gradients are summed over ranks.
+  const std::string a = path("same1"), b = path("same2");
+  Ran r1 = run_shell(alone() + tiny(data(), a));
+  ASSERT_EQ(r1.status, 0) << r1.output;
+  Ran r2 = run_shell(mpirun2() + tiny(data(), b));
+  ASSERT_EQ(r2.status, 0) << r2.output;
+  const auto l1 = losses(a), l2 = losses(b);
+  ASSERT_EQ(l1.size(), 50u);
+  ASSERT_EQ(l2.size(), 50u);
+  double worst = 0.0;
+  for (size_t i = 0; i < l1.size(); ++i) worst = std::max(worst, std::fabs(l1[i] - l2[i]) / std::fabs(l1[i]));
+  EXPECT_LT(worst, 1e-4) << "largest relative loss difference over 50 steps";
+  std::ifstream f1(a + "/results.json"), f2(b + "/results.json");
+  auto j1 = nlohmann::json::parse(f1), j2 = nlohmann::json::parse(f2);
+  EXPECT_EQ(j2["world_size"], 2);
+  EXPECT_NEAR(j1["test"]["ndcg@10"].get<double>(), j2["test"]["ndcg@10"].get<double>(), 0.02);
+}
+
+TEST_F(PretrainTest, GradientAccumulationDoesNotChangeTheStep) {
+  const std::string a = path("acc1"), b = path("acc4");
+  Ran r1 = run_shell(alone() + tiny(data(), a) + " grad_accum_steps=1 max_steps=20 eval_test=false");
+  ASSERT_EQ(r1.status, 0) << r1.output;
+  Ran r4 = run_shell(alone() + tiny(data(), b) + " grad_accum_steps=4 max_steps=20 eval_test=false");
+  ASSERT_EQ(r4.status, 0) << r4.output;
+  const auto l1 = losses(a), l4 = losses(b);
+  ASSERT_EQ(l1.size(), 20u);
+  ASSERT_EQ(l4.size(), 20u);
+  for (size_t i = 0; i < l1.size(); ++i) EXPECT_NEAR(l1[i], l4[i], 1e-4 * l1[i]) << "step " << i + 1;
+}
+
+TEST_F(PretrainTest, EarlyStoppingEndsTheRunAndKeepsTheBestValidation) {
+  const std::string run = path("early");
+  // lr 0 never improves on the first evaluation: patience 2 stops after the third.
+  Ran r = run_shell(alone() + tiny(data(), run) + " optim.lr=0 eval_every=5 patience=2 max_steps=50");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("early stop at step 15"), std::string::npos) << r.output;
+  std::ifstream f(run + "/results.json");
+  auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["early_stopped"], true);
+  EXPECT_EQ(j["steps"], 15);
+  EXPECT_EQ(j["best_step"], 5);
+}
+
+TEST_F(PretrainTest, DamagedShardOnOneRankEndsTheJob) {
+  const std::string d = copy_data("damaged");
+  {  // overwrite bytes in the middle of shard 1 (read by rank 1 only)
+    const std::string shard = d + "/train-00001.h5";
+    std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(fs::file_size(shard) / 2));
+    f.write("garbage!garbage!", 16);
+  }
+  Ran r = run_shell(mpirun2() + tiny(d, path("damaged_run")));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
+  EXPECT_NE(r.output.find("rank 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train-00001.h5"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 30.0);
+}
+
+TEST_F(PretrainTest, MissingShardEndsTheJob) {
+  const std::string d = copy_data("missing");
+  fs::remove(d + "/train-00001.h5");
+  Ran r = run_shell(mpirun2() + tiny(d, path("missing_run")));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
+  EXPECT_NE(r.output.find("train-00001.h5"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 30.0);
+}
+
+TEST_F(PretrainTest, NanGradientOnOneRankStopsEveryRank) {
+  Ran r = run_shell(mpirun2() + tiny(data(), path("nan_run")) + " debug.nan_grad_step=7 debug.nan_rank=1");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
+  EXPECT_NE(r.output.find("loss or gradient at step 7"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("step 8/50"), std::string::npos) << "no step after the NaN:\n" << r.output;
+  EXPECT_LT(r.seconds, 30.0);
+}
+
+TEST_F(PretrainTest, RankThatThrowsEndsTheJob) {
+  Ran r = run_shell(mpirun2() + tiny(data(), path("throw_run")) + " debug.throw_step=4 debug.throw_rank=1");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
+  EXPECT_NE(r.output.find("injected failure at step 4"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 30.0);
+}
+
+TEST_F(PretrainTest, ConfigErrorsNameTheKey) {
+  Ran r = run_shell(alone() + " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml run_dir=" +
+                    path("x"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("data_dir"), std::string::npos) << r.output;
+  r = run_shell(alone() + tiny(data(), path("y")) + " eval_metric=ndcg@7");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("ndcg@7"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace seqmend
