@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/base/error.h"
 #include "io/event_table.h"
 
 namespace seqmend {
@@ -26,6 +27,7 @@ class IdInterner {
 
   // Dense index of numeric id `key`, assigning the next one on first sight.
   int32_t intern(int64_t key) {
+    SEQ_CHECK(!vocab_.is_token, "IdInterner: integer id ", key, " given to a token vocabulary");
     if (uint64_t(key) < kDirectLimit) [[likely]] {
       if (uint64_t(key) >= direct_.size()) grow_direct(uint64_t(key));
       int32_t& slot = direct_[size_t(key)];
@@ -40,6 +42,7 @@ class IdInterner {
 
   // Dense index of string token `key`.
   int32_t intern(std::string_view key) {
+    SEQ_CHECK(vocab_.is_token, "IdInterner: token '", key, "' given to an integer vocabulary");
     auto it = token_index_.find(key);
     if (it != token_index_.end()) return it->second;
     int32_t idx = int32_t(vocab_.tokens.size());
