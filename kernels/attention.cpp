@@ -189,7 +189,7 @@ void backward_task(const Task& t, float* dqkv, const float* dout, const float* q
 
 void attention_forward(Device dev, float* out, float* lse, const float* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys) {
-  if (dev == Device::CUDA) cuda_twin_missing("attention_forward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_forward, out, lse, qkv, s, drop, token_keys);
   const std::vector<Task> tasks = plan_tasks("attention_forward", s, drop, token_keys);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);
@@ -202,7 +202,7 @@ void attention_forward(Device dev, float* out, float* lse, const float* qkv, con
 void attention_backward(Device dev, float* dqkv, const float* dout, const float* qkv,
                         const float* out, const float* lse, const AttentionShape& s,
                         const DropoutSpec& drop, const uint64_t* token_keys) {
-  if (dev == Device::CUDA) cuda_twin_missing("attention_backward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_backward, dqkv, dout, qkv, out, lse, s, drop, token_keys);
   const std::vector<Task> tasks = plan_tasks("attention_backward", s, drop, token_keys);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);

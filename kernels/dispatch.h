@@ -16,3 +16,13 @@ namespace seqmend {
 }
 
 }  // namespace seqmend
+
+// `if (dev == Device::CUDA) SEQ_CUDA_TWIN(op, args...);` at the top of a CPU op: returns
+// op_cuda(args...) (kernels/cuda_twins.h, defined in kernels/<op>.cu) in a CUDA build, and is the
+// cuda_twin_missing error in a CPU-only build.
+#ifdef SEQMEND_WITH_CUDA
+#include "kernels/cuda_twins.h"
+#define SEQ_CUDA_TWIN(op, ...) return op##_cuda(__VA_ARGS__)
+#else
+#define SEQ_CUDA_TWIN(op, ...) ::seqmend::cuda_twin_missing(#op)
+#endif

@@ -50,7 +50,7 @@ void dropout_apply(float* out, const float* inp, const uint64_t* token_keys, int
 
 void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* token_keys,
                      int64_t N, int C, const DropoutSpec& d) {
-  if (dev == Device::CUDA) cuda_twin_missing("dropout_forward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(dropout_forward, out, inp, token_keys, N, C, d);
   check_spec("dropout_forward", d, N, C);
   if (d.p == 0.0f) {
     if (out != inp) {
@@ -64,7 +64,7 @@ void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* t
 
 void dropout_backward(Device dev, float* dinp, const float* dout, const uint64_t* token_keys,
                       int64_t N, int C, const DropoutSpec& d) {
-  if (dev == Device::CUDA) cuda_twin_missing("dropout_backward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(dropout_backward, dinp, dout, token_keys, N, C, d);
   check_spec("dropout_backward", d, N, C);
   if (d.p == 0.0f) {
 #pragma omp parallel for simd schedule(static) if (N * C >= kParallelMinWork)

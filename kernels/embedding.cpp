@@ -25,7 +25,7 @@ void check_ids(const char* name, const int32_t* ids, int64_t N, int64_t V) {
 void embedding_forward(Device dev, float* out, const int32_t* ids, const float* table, int64_t N,
                        int C, int64_t V, bool accumulate, const char* name) {
   if (!name) name = "embedding";
-  if (dev == Device::CUDA) cuda_twin_missing("embedding_forward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(embedding_forward, out, ids, table, N, C, V, accumulate, name);
   SEQ_CHECK(N >= 0 && C > 0 && V > 0, name, ": bad shape N=", N, " C=", C, " V=", V);
   check_ids(name, ids, N, V);
   if (accumulate) {
@@ -47,7 +47,7 @@ void embedding_forward(Device dev, float* out, const int32_t* ids, const float* 
 
 void embedding_backward(Device dev, float* dtable, const float* dout, const int32_t* ids, int64_t N,
                         int C, int64_t V) {
-  if (dev == Device::CUDA) cuda_twin_missing("embedding_backward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(embedding_backward, dtable, dout, ids, N, C, V);
   SEQ_CHECK(N >= 0 && C > 0 && V > 0, "embedding_backward: bad shape N=", N, " C=", C, " V=", V);
   check_ids("embedding_backward", ids, N, V);
   // Scatter-add without atomics: threads split the channels, and each walks every row in order.

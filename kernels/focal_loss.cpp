@@ -60,7 +60,7 @@ FocalTerm focal_term(double x, double y, double alpha, double gamma) {
 }  // namespace
 
 double sigmoid_focal_loss(Device dev, const FocalArgs& a, float* dlogits, float scale) {
-  if (dev == Device::CUDA) cuda_twin_missing("sigmoid_focal_loss");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(sigmoid_focal_loss, a, dlogits, scale);
   SEQ_CHECK(a.n >= 0, "sigmoid_focal_loss: bad size n=", a.n);
   SEQ_CHECK(a.n == 0 || (a.logits && a.targets), "sigmoid_focal_loss: logits/targets are null");
   SEQ_CHECK(a.gamma >= 0.0f && std::isfinite(a.gamma),

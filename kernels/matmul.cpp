@@ -48,7 +48,7 @@ constexpr int64_t kRowChunk = 2048;
 
 void matmul_forward(Device dev, float* out, const float* inp, const float* weight,
                     const float* bias, int64_t N, int C, int OC) {
-  if (dev == Device::CUDA) cuda_twin_missing("matmul_forward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC);
   check_shape("matmul_forward", N, C, OC);
   if (N == 0) return;
   BlasSingleThread single;
@@ -68,7 +68,7 @@ void matmul_forward(Device dev, float* out, const float* inp, const float* weigh
 
 void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
                      const float* inp, const float* weight, int64_t N, int C, int OC) {
-  if (dev == Device::CUDA) cuda_twin_missing("matmul_backward");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   check_shape("matmul_backward", N, C, OC);
   if (N == 0) return;
   BlasSingleThread single;

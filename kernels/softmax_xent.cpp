@@ -86,7 +86,7 @@ void grow(std::vector<float>& buf, size_t n) {
 }  // namespace
 
 double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
-  if (dev == Device::CUDA) cuda_twin_missing("softmax_xent");
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(softmax_xent, a, g);
   check_args(a, g);
   if (a.M == 0) return 0.0;
   const int C = a.C;

@@ -1,0 +1,59 @@
+// CUDA twins of kernels/matmul.h through cuBLAS (FP32, no TF32; see cuda_context.h). Row-major
+// X (R, K) is column-major Xᵀ (K, R), so each row-major product is issued as its transpose:
+//   out (N, OC) = inp · Wᵀ       →  outᵀ (OC, N)  = W_cm(C, OC)ᵀ · inp_cm (C, N)
+//   dinp (N, C) += dout · W      →  dinpᵀ (C, N)  = W_cm (C, OC) · dout_cm (OC, N)
+//   dW (OC, C)  += doutᵀ · inp   →  dWᵀ (C, OC)   = inp_cm (C, N) · dout_cm (OC, N)ᵀ
+// cuBLAS without atomics-mode gives the same bits on every run; dbias is a fixed-order column sum.
+#include "kernels/cuda_check.h"
+#include "kernels/cuda_context.h"
+#include "kernels/cuda_twins.h"
+
+namespace seqmend {
+namespace {
+
+__global__ void broadcast_rows(float* out, const float* bias, long long N, int OC) {
+  const long long total = N * OC;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+       i += (long long)gridDim.x * blockDim.x)
+    out[i] = bias[i % OC];
+}
+
+void check_shape(const char* op, int64_t N, int C, int OC) {
+  SEQ_CHECK(N >= 0 && C > 0 && OC > 0, op, ": bad shape N=", N, " C=", C, " OC=", OC);
+  SEQ_CHECK(N <= INT32_MAX, op, ": N=", N, " exceeds the cuBLAS int range");
+}
+
+}  // namespace
+
+void matmul_forward_cuda(float* out, const float* inp, const float* weight, const float* bias,
+                         int64_t N, int C, int OC) {
+  cuda_require("matmul_forward");
+  check_shape("matmul_forward", N, C, OC);
+  if (N == 0) return;
+  float beta = 0.0f;
+  if (bias) {
+    broadcast_rows<<<grid_for(N * OC, 256), 256, 0, cuda_stream()>>>(out, bias, N, OC);
+    CUDA_CHECK_LAUNCH(broadcast_rows);
+    beta = 1.0f;
+  }
+  const float one = 1.0f;
+  CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_T, CUBLAS_OP_N, OC, int(N), C, &one, weight, C,
+                           inp, C, &beta, out, OC));
+}
+
+void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout,
+                          const float* inp, const float* weight, int64_t N, int C, int OC) {
+  cuda_require("matmul_backward");
+  check_shape("matmul_backward", N, C, OC);
+  if (N == 0) return;
+  const float one = 1.0f;
+  if (dinp)
+    CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_N, C, int(N), OC, &one, weight,
+                             C, dout, OC, &one, dinp, C));
+  if (dweight)
+    CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_T, C, OC, int(N), &one, inp, C,
+                             dout, OC, &one, dweight, C));
+  if (dbias) cuda_column_sums_add(dbias, dout, N, OC, OC);
+}
+
+}  // namespace seqmend
