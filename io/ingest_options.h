@@ -1,6 +1,13 @@
 // Options of `seqmend ingest`: how to read a log (format, separator, column mapping), how to clean it
 // and how to split it. Every field is a config key (ingest YAML or key=value override); empty strings
-// mean "the format's default" so one struct serves every format.
+// mean "the format's default" so one struct serves every format. The defaults:
+//   movielens  user item rating timestamp by position, no header; tab (u.data) or "::" (ratings.dat),
+//              told apart by the first line
+//   recbole    tab, header `name:type`; user_id, item_id by name, rating and timestamp when present
+//   taobao     comma, no header: user item category behaviour(pv|buy|cart|fav) timestamp
+//   csv        comma, header; user_id item_id timestamp by name, no action or rating unless mapped
+//   seqline    one sequence per line, items separated by spaces/tabs; no timestamps (order = file)
+// Fields are not CSV-quoted: one pair of surrounding double quotes is stripped, nothing more.
 #pragma once
 
 #include <cstdint>
