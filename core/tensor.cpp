@@ -6,6 +6,8 @@
 
 #ifdef SEQMEND_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "kernels/cuda_allocator.h"
 #endif
 
 namespace seqmend {
@@ -42,8 +44,9 @@ Storage::Storage(size_t bytes, Device dev) : bytes_(bytes), dev_(dev) {
     return;
   }
 #ifdef SEQMEND_WITH_CUDA
-  cudaError_t e = cudaMalloc(&data_, bytes ? bytes : 1);
-  SEQ_CHECK(e == cudaSuccess, "tensor: cudaMalloc of ", bytes, " bytes failed: ", cudaGetErrorString(e));
+  // Through the caching allocator: a training step re-creates the same tensors every step and
+  // must not reach cudaMalloc (which synchronises the device) after the first one.
+  data_ = cuda_alloc(bytes);
 #else
   SEQ_FAIL("tensor: this build has no CUDA backend (configure with nvcc available)");
 #endif
@@ -55,7 +58,7 @@ Storage::~Storage() {
     return;
   }
 #ifdef SEQMEND_WITH_CUDA
-  cudaFree(data_);
+  cuda_free(data_);
 #endif
 }
 

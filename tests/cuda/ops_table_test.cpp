@@ -1,0 +1,520 @@
+// One table of every op on every backend. Each row runs an op on fresh random inputs on the CPU and,
+// where a GPU is present, on CUDA, and compares every output with the CPU twin:
+//   relative error |cuda − cpu| <= 1e-5 · max(|cpu|, mean |cpu|) per element (f32);
+//   outputs are poisoned with NaN first, so an element the kernel never wrote fails;
+//   gradients start from random values, so a kernel that overwrites instead of accumulating fails;
+//   the CUDA run is repeated and must give the same bits (every CUDA op is deterministic).
+// Without a GPU only the CPU side runs (which still proves the poisoning and the harness), and the
+// test skips with the reason. Adding an op = adding a row in make_table().
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/base/rng.h"
+#include "kernels/adamw.h"
+#include "kernels/attention.h"
+#include "kernels/device.h"
+#include "kernels/dropout.h"
+#include "kernels/elementwise.h"
+#include "kernels/embedding.h"
+#include "kernels/focal_loss.h"
+#include "kernels/gelu.h"
+#include "kernels/layernorm.h"
+#include "kernels/matmul.h"
+#include "kernels/softmax_xent.h"
+
+#ifdef SEQMEND_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace seqmend {
+namespace {
+
+// Memory for one run of one row on one device. Inputs are drawn from an Rng seeded the same way
+// for every device, so both runs see the same values as long as the row asks in the same order.
+class Mem {
+ public:
+  Mem(Device dev, uint64_t seed) : dev_(dev), rng_(seed, 7) {}
+  ~Mem() {
+    for (void* p : owned_) release(p);
+  }
+  Mem(const Mem&) = delete;
+  Mem& operator=(const Mem&) = delete;
+
+  Device dev() const { return dev_; }
+  Rng& rng() { return rng_; }
+
+  // Uniform in [lo, hi), never exactly 0 (a zero input hides sign and scale bugs).
+  float* in(int64_t n, float lo = -1.0f, float hi = 1.0f) {
+    std::vector<float> h(size_t(n));
+    for (auto& x : h) {
+      do x = lo + (hi - lo) * rng_.uniform();
+      while (x == 0.0f);
+    }
+    return upload(h);
+  }
+  // Accumulated into by a backward op: random start values.
+  float* grad(int64_t n) { return in(n, -0.5f, 0.5f); }
+  // Written by a forward op: NaN until the op writes it.
+  float* out(int64_t n) {
+    return upload(std::vector<float>(size_t(n), std::numeric_limits<float>::quiet_NaN()));
+  }
+  int32_t* ids(int64_t n, int64_t lo, int64_t hi) {  // in [lo, hi)
+    std::vector<int32_t> h(size_t(n));
+    for (auto& x : h) x = int32_t(lo + int64_t(rng_.below(uint64_t(hi - lo))));
+    return upload(h);
+  }
+  uint64_t* keys(int64_t n) {
+    std::vector<uint64_t> h(size_t(n));
+    for (auto& x : h) x = rng_.next_u64();
+    return upload(h);
+  }
+  template <typename T>
+  T* upload(const std::vector<T>& h) {
+    const size_t bytes = std::max<size_t>(1, h.size()) * sizeof(T);
+    void* p = nullptr;
+    if (dev_ == Device::CPU) {
+      p = std::malloc(bytes);
+      if (!h.empty()) std::memcpy(p, h.data(), h.size() * sizeof(T));
+    } else {
+#ifdef SEQMEND_WITH_CUDA
+      EXPECT_EQ(cudaMalloc(&p, bytes), cudaSuccess);
+      if (!h.empty()) EXPECT_EQ(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+#endif
+    }
+    owned_.push_back(p);
+    return static_cast<T*>(p);
+  }
+
+  // Registers an output to compare (read back after the row has run).
+  void result(const std::string& name, const float* p, int64_t n) { results_.push_back({name, p, n, {}}); }
+  void scalar(const std::string& name, double v) { scalars_.push_back({name, v}); }
+
+  struct Result {
+    std::string name;
+    const float* ptr;
+    int64_t n;
+    std::vector<float> host;
+  };
+  std::vector<Result>& fetch() {
+    for (auto& r : results_) {
+      r.host.resize(size_t(r.n));
+      if (dev_ == Device::CPU) {
+        std::memcpy(r.host.data(), r.ptr, size_t(r.n) * sizeof(float));
+      } else {
+#ifdef SEQMEND_WITH_CUDA
+        EXPECT_EQ(cudaMemcpy(r.host.data(), r.ptr, size_t(r.n) * sizeof(float), cudaMemcpyDeviceToHost),
+                  cudaSuccess);
+#endif
+      }
+    }
+    return results_;
+  }
+  const std::vector<std::pair<std::string, double>>& scalars() const { return scalars_; }
+
+ private:
+  void release(void* p) {
+    if (dev_ == Device::CPU) {
+      std::free(p);
+    } else {
+#ifdef SEQMEND_WITH_CUDA
+      cudaFree(p);
+#endif
+    }
+  }
+  Device dev_;
+  Rng rng_;
+  std::vector<void*> owned_;
+  std::vector<Result> results_;
+  std::vector<std::pair<std::string, double>> scalars_;
+};
+
+struct Row {
+  std::string name;  // op and shape, a valid test-name suffix
+  std::function<void(Mem&)> run;
+  double tol = 1e-5;
+};
+
+// ---- rows ------------------------------------------------------------------------------------
+
+void add_matmul(std::vector<Row>& t, int64_t N, int C, int OC, bool bias) {
+  const std::string shape = std::to_string(N) + "x" + std::to_string(C) + "x" + std::to_string(OC) +
+                            (bias ? "_bias" : "_nobias");
+  t.push_back({"matmul_forward_" + shape, [=](Mem& m) {
+                 float* out = m.out(N * OC);
+                 float* inp = m.in(N * C);
+                 float* w = m.in(int64_t(OC) * C);
+                 float* b = bias ? m.in(OC) : nullptr;
+                 matmul_forward(m.dev(), out, inp, w, b, N, C, OC);
+                 m.result("out", out, N * OC);
+               }});
+  t.push_back({"matmul_backward_" + shape, [=](Mem& m) {
+                 float* dinp = m.grad(N * C);
+                 float* dw = m.grad(int64_t(OC) * C);
+                 float* db = bias ? m.grad(OC) : nullptr;
+                 float* dout = m.in(N * OC);
+                 float* inp = m.in(N * C);
+                 float* w = m.in(int64_t(OC) * C);
+                 matmul_backward(m.dev(), dinp, dw, db, dout, inp, w, N, C, OC);
+                 m.result("dinp", dinp, N * C);
+                 m.result("dweight", dw, int64_t(OC) * C);
+                 if (db) m.result("dbias", db, OC);
+               }});
+}
+
+void add_layernorm(std::vector<Row>& t, int64_t N, int C) {
+  const std::string shape = std::to_string(N) + "x" + std::to_string(C);
+  t.push_back({"layernorm_forward_" + shape, [=](Mem& m) {
+                 float* out = m.out(N * C);
+                 float* mean = m.out(N);
+                 float* rstd = m.out(N);
+                 float* inp = m.in(N * C, -3.0f, 5.0f);
+                 float* w = m.in(C);
+                 float* b = m.in(C);
+                 layernorm_forward(m.dev(), out, mean, rstd, inp, w, b, N, C, 1e-5f);
+                 m.result("out", out, N * C);
+                 m.result("mean", mean, N);
+                 m.result("rstd", rstd, N);
+               }});
+  t.push_back({"layernorm_backward_" + shape, [=](Mem& m) {
+                 // mean/rstd from the op's own forward on this device
+                 float* out = m.out(N * C);
+                 float* mean = m.out(N);
+                 float* rstd = m.out(N);
+                 float* inp = m.in(N * C, -3.0f, 5.0f);
+                 float* w = m.in(C);
+                 float* b = m.in(C);
+                 layernorm_forward(m.dev(), out, mean, rstd, inp, w, b, N, C, 1e-5f);
+                 float* dinp = m.grad(N * C);
+                 float* dw = m.grad(C);
+                 float* db = m.grad(C);
+                 float* dout = m.in(N * C);
+                 layernorm_backward(m.dev(), dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+                 m.result("dinp", dinp, N * C);
+                 m.result("dweight", dw, C);
+                 m.result("dbias", db, C);
+               }});
+}
+
+void add_gelu(std::vector<Row>& t, int64_t n) {
+  t.push_back({"gelu_forward_" + std::to_string(n), [=](Mem& m) {
+                 float* out = m.out(n);
+                 float* inp = m.in(n, -6.0f, 6.0f);
+                 gelu_forward(m.dev(), out, inp, n);
+                 m.result("out", out, n);
+               }});
+  t.push_back({"gelu_backward_" + std::to_string(n), [=](Mem& m) {
+                 float* dinp = m.grad(n);
+                 float* inp = m.in(n, -6.0f, 6.0f);
+                 float* dout = m.in(n);
+                 gelu_backward(m.dev(), dinp, inp, dout, n);
+                 m.result("dinp", dinp, n);
+               }});
+}
+
+void add_embedding(std::vector<Row>& t, int64_t N, int C, int64_t V) {
+  const std::string shape = std::to_string(N) + "x" + std::to_string(C) + "_V" + std::to_string(V);
+  for (bool acc : {false, true}) {
+    t.push_back({std::string("embedding_forward_") + (acc ? "acc_" : "") + shape, [=](Mem& m) {
+                   float* out = acc ? m.grad(N * C) : m.out(N * C);
+                   int32_t* ids = m.ids(N, 0, V);
+                   float* table = m.in(V * C);
+                   embedding_forward(m.dev(), out, ids, table, N, C, V, acc);
+                   m.result("out", out, N * C);
+                 }});
+  }
+  t.push_back({"embedding_backward_" + shape, [=](Mem& m) {
+                 float* dtable = m.grad(V * C);
+                 float* dout = m.in(N * C);
+                 int32_t* ids = m.ids(N, 0, V);
+                 embedding_backward(m.dev(), dtable, dout, ids, N, C, V);
+                 m.result("dtable", dtable, V * C);
+               }});
+}
+
+void add_dropout(std::vector<Row>& t, int64_t N, int C, float p) {
+  const std::string shape =
+      std::to_string(N) + "x" + std::to_string(C) + "_p" + std::to_string(int(p * 100));
+  t.push_back({"dropout_forward_" + shape, [=](Mem& m) {
+                 float* out = m.out(N * C);
+                 float* inp = m.in(N * C);
+                 uint64_t* keys = m.keys(N);
+                 dropout_forward(m.dev(), out, inp, keys, N, C, {p, 0x5eed});
+                 m.result("out", out, N * C);
+               }});
+  t.push_back({"dropout_backward_" + shape, [=](Mem& m) {
+                 float* dinp = m.grad(N * C);
+                 float* dout = m.in(N * C);
+                 uint64_t* keys = m.keys(N);
+                 dropout_backward(m.dev(), dinp, dout, keys, N, C, {p, 0x5eed});
+                 m.result("dinp", dinp, N * C);
+               }});
+}
+
+void add_elementwise(std::vector<Row>& t, int64_t n) {
+  const std::string s = std::to_string(n);
+  t.push_back({"add_inplace_" + s, [=](Mem& m) {
+                 float* x = m.in(n);
+                 float* y = m.in(n);
+                 add_inplace(m.dev(), x, y, n);
+                 m.result("out", x, n);
+               }});
+  t.push_back({"scale_inplace_" + s, [=](Mem& m) {
+                 float* x = m.in(n);
+                 scale_inplace(m.dev(), x, n, -1.37f);
+                 m.result("x", x, n);
+               }});
+  t.push_back({"fill_" + s, [=](Mem& m) {
+                 float* x = m.out(n);
+                 fill(m.dev(), x, n, 0.625f);
+                 m.result("x", x, n);
+               }});
+  t.push_back({"sum_squares_" + s, [=](Mem& m) {
+                 float* x = m.in(n, -3.0f, 3.0f);
+                 m.scalar("sum", sum_squares(m.dev(), x, n));
+               }});
+  for (double max_norm : {0.0, 0.5, 1e9}) {
+    t.push_back({"clip_global_norm_" + s + "_max" + std::to_string(int64_t(max_norm * 10)),
+                 [=](Mem& m) {
+                   float* x = m.in(n);
+                   m.scalar("norm", clip_global_norm(m.dev(), x, n, max_norm));
+                   m.result("x", x, n);
+                 }});
+  }
+}
+
+void add_adamw(std::vector<Row>& t, int64_t n, int64_t step, double wd) {
+  t.push_back({"adamw_update_" + std::to_string(n) + "_step" + std::to_string(step) + "_wd" +
+                   std::to_string(int(wd * 100)),
+               [=](Mem& m) {
+                 float* p = m.in(n);
+                 float* g = m.in(n, -0.1f, 0.1f);
+                 float* mm = m.in(n, -0.01f, 0.01f);
+                 float* v = m.in(n, 1e-6f, 1e-3f);
+                 AdamWArgs a;
+                 a.lr = 3e-3;
+                 a.weight_decay = wd;
+                 a.step = step;
+                 adamw_update(m.dev(), p, g, mm, v, n, a);
+                 m.result("param", p, n);
+                 m.result("m", mm, n);
+                 m.result("v", v, n);
+               }});
+}
+
+void add_focal(std::vector<Row>& t, int64_t n, float alpha, float gamma, bool weighted) {
+  const std::string s = std::to_string(n) + "_a" + std::to_string(int(alpha * 100)) + "_g" +
+                        std::to_string(int(gamma * 10)) + (weighted ? "_w" : "");
+  t.push_back({"sigmoid_focal_loss_" + s, [=](Mem& m) {
+                 float* logits = m.in(n, -40.0f, 40.0f);
+                 // hard targets with some soft ones
+                 std::vector<float> y(size_t(n));
+                 for (int64_t i = 0; i < n; ++i) {
+                   const float u = m.rng().uniform();
+                   y[size_t(i)] = i % 7 == 3 ? u : (u < 0.5f ? 0.0f : 1.0f);
+                 }
+                 float* targets = m.upload(y);
+                 float* w = weighted ? m.in(n, 0.0f, 2.0f) : nullptr;
+                 float* dl = m.grad(n);
+                 FocalArgs a;
+                 a.logits = logits;
+                 a.targets = targets;
+                 a.weights = w;
+                 a.n = n;
+                 a.alpha = alpha;
+                 a.gamma = gamma;
+                 m.scalar("loss", sigmoid_focal_loss(m.dev(), a, dl, 0.5f));
+                 m.result("dlogits", dl, n);
+               }});
+}
+
+void add_xent(std::vector<Row>& t, int64_t M, int C, int64_t V, bool grad) {
+  const std::string s = std::to_string(M) + "x" + std::to_string(C) + "_V" + std::to_string(V) +
+                        (grad ? "_grad" : "");
+  t.push_back({"softmax_xent_" + s, [=](Mem& m) {
+                 const int64_t rows = V + 2;  // padding row 0, items, mask token
+                 float* hidden = m.in(M * C, -2.0f, 2.0f);
+                 float* table = m.in(rows * C);
+                 float* bias = m.in(rows, -0.5f, 0.5f);
+                 int32_t* targets = m.ids(M, 1, 1 + V);
+                 XentArgs a;
+                 a.hidden = hidden;
+                 a.table = table;
+                 a.bias = bias;
+                 a.targets = targets;
+                 a.M = M;
+                 a.C = C;
+                 a.V = V;
+                 a.first = 1;
+                 a.chunk_rows = 64;
+                 XentGrads g;
+                 if (grad) {
+                   g.dhidden = m.grad(M * C);
+                   g.dtable = m.grad(rows * C);
+                   g.dbias = m.grad(rows);
+                   g.scale = 1.0f / float(M);
+                 }
+                 m.scalar("loss", softmax_xent(m.dev(), a, g));
+                 if (grad) {
+                   m.result("dhidden", g.dhidden, M * C);
+                   m.result("dtable", g.dtable, rows * C);
+                   m.result("dbias", g.dbias, rows);
+                 }
+               }});
+}
+
+void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int HS, bool causal,
+                   float p) {
+  std::string s = "B" + std::to_string(lens.size()) + "_NH" + std::to_string(NH) + "_HS" +
+                  std::to_string(HS) + (causal ? "_causal" : "") + "_p" + std::to_string(int(p * 100));
+  for (int64_t l : lens) s += "_" + std::to_string(l);
+  std::vector<int64_t> cu(lens.size() + 1, 0);
+  for (size_t b = 0; b < lens.size(); ++b) cu[b + 1] = cu[b] + lens[b];
+  const int64_t N = cu.back();
+  const int C = NH * HS;
+  auto shape = [=](const std::vector<int64_t>& cu_host) {
+    AttentionShape sh;
+    sh.B = int(lens.size());
+    sh.NH = NH;
+    sh.HS = HS;
+    sh.causal = causal;
+    sh.cu_seqlens = cu_host.data();
+    return sh;
+  };
+  t.push_back({"attention_forward_" + s, [=](Mem& m) {
+                 float* out = m.out(N * C);
+                 float* lse = m.out(N * NH);
+                 float* qkv = m.in(N * 3 * C, -2.0f, 2.0f);
+                 uint64_t* keys = m.keys(N);
+                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
+                 m.result("out", out, N * C);
+                 m.result("lse", lse, N * NH);
+               }});
+  t.push_back({"attention_backward_" + s, [=](Mem& m) {
+                 float* out = m.out(N * C);
+                 float* lse = m.out(N * NH);
+                 float* qkv = m.in(N * 3 * C, -2.0f, 2.0f);
+                 uint64_t* keys = m.keys(N);
+                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
+                 float* dqkv = m.grad(N * 3 * C);
+                 float* dout = m.in(N * C);
+                 attention_backward(m.dev(), dqkv, dout, qkv, out, lse, shape(cu), {p, 99}, keys);
+                 m.result("dqkv", dqkv, N * 3 * C);
+               }});
+}
+
+std::vector<Row> make_table() {
+  std::vector<Row> t;
+  for (auto [N, C, OC] : {std::tuple<int64_t, int, int>{1, 1, 1}, {7, 13, 5}, {257, 64, 192}, {1000, 33, 17}})
+    for (bool bias : {false, true}) add_matmul(t, N, C, OC, bias);
+  for (auto [N, C] : {std::pair<int64_t, int>{1, 1}, {5, 7}, {300, 64}, {1025, 129}}) add_layernorm(t, N, C);
+  for (int64_t n : {1, 1000, 100003}) add_gelu(t, n);
+  for (auto [N, C, V] : {std::tuple<int64_t, int, int64_t>{1, 1, 1}, {100, 16, 7}, {5000, 64, 1000},
+                         {513, 33, 100000}})
+    add_embedding(t, N, C, V);
+  for (float p : {0.0f, 0.1f, 0.5f, 1.0f}) add_dropout(t, 333, 65, p);
+  add_dropout(t, 1, 1, 0.3f);
+  for (int64_t n : {1, 4097, 300001}) add_elementwise(t, n);
+  for (int64_t n : {1, 10007}) {
+    add_adamw(t, n, 1, 0.0);
+    add_adamw(t, n, 25, 0.01);
+  }
+  for (float gamma : {0.0f, 0.5f, 2.0f, 3.7f}) add_focal(t, 4097, 0.25f, gamma, gamma == 2.0f);
+  add_focal(t, 1, -1.0f, 2.0f, false);
+  add_focal(t, 100003, -1.0f, 1.5f, true);
+  add_xent(t, 1, 1, 1, true);
+  add_xent(t, 37, 16, 1000, false);
+  add_xent(t, 37, 16, 1000, true);
+  add_xent(t, 300, 64, 5003, true);
+  add_xent(t, 6, 32, 1000000, true);  // a million-item vocabulary
+  for (bool causal : {false, true}) {
+    add_attention(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
+    add_attention(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);
+    add_attention(t, {17, 3}, 3, 8, causal, 0.0f);
+    add_attention(t, {90, 0}, 1, 100, causal, 0.2f);
+  }
+  add_attention(t, {0, 0}, 2, 16, false, 0.0f);  // every sequence empty: nothing to write
+  return t;
+}
+
+// ---- the test --------------------------------------------------------------------------------
+
+struct Ran {
+  std::vector<Mem::Result> results;
+  std::vector<std::pair<std::string, double>> scalars;
+};
+
+Ran run_row(const Row& r, Device dev) {
+  Mem m(dev, 0xC0FFEE);
+  r.run(m);
+  Ran out;
+  out.results = m.fetch();
+  out.scalars = m.scalars();
+  return out;
+}
+
+class OpsTable : public ::testing::TestWithParam<Row> {};
+
+TEST_P(OpsTable, CudaMatchesCpu) {
+  const Row& row = GetParam();
+  const Ran cpu = run_row(row, Device::CPU);
+  // The CPU twin must write every poisoned element (else the comparison below would compare NaNs).
+  for (const auto& r : cpu.results)
+    for (int64_t i = 0; i < r.n; ++i)
+      ASSERT_TRUE(std::isfinite(r.host[size_t(i)])) << row.name << ": cpu " << r.name << "[" << i << "]";
+  if (!cuda_compiled()) GTEST_SKIP() << "this build has no CUDA backend: CPU side only";
+  if (cuda_device_count() == 0)
+    GTEST_SKIP() << "no usable GPU (no driver or no device): CPU side only, CUDA twin not exercised";
+  const Ran gpu = run_row(row, Device::CUDA);
+  const Ran gpu2 = run_row(row, Device::CUDA);
+  ASSERT_EQ(gpu.results.size(), cpu.results.size());
+  for (size_t k = 0; k < cpu.results.size(); ++k) {
+    const auto& a = gpu.results[k].host;
+    const auto& b = cpu.results[k].host;
+    const std::string& name = cpu.results[k].name;
+    double mean_abs = 0.0;
+    for (float x : b) mean_abs += std::fabs(x);
+    mean_abs /= double(std::max<size_t>(1, b.size()));
+    double worst = 0.0;
+    int64_t worst_i = -1;
+    for (size_t i = 0; i < b.size(); ++i) {
+      const double ref = std::max<double>(std::fabs(b[i]), mean_abs);
+      const double err = std::fabs(double(a[i]) - double(b[i])) / (ref > 0 ? ref : 1.0);
+      if (!(err <= worst)) {  // NaN counts as the worst
+        worst = std::isnan(err) ? INFINITY : err;
+        worst_i = int64_t(i);
+      }
+    }
+    EXPECT_LE(worst, row.tol) << row.name << ": " << name << "[" << worst_i << "] cuda "
+                              << (worst_i >= 0 ? a[size_t(worst_i)] : 0.0f) << " cpu "
+                              << (worst_i >= 0 ? b[size_t(worst_i)] : 0.0f);
+    EXPECT_EQ(0, std::memcmp(a.data(), gpu2.results[k].host.data(), a.size() * sizeof(float)))
+        << row.name << ": " << name << " differs between two CUDA runs";
+  }
+  ASSERT_EQ(gpu.scalars.size(), cpu.scalars.size());
+  for (size_t k = 0; k < cpu.scalars.size(); ++k) {
+    const double a = gpu.scalars[k].second, b = cpu.scalars[k].second;
+    EXPECT_LE(std::fabs(a - b), row.tol * std::max(1e-30, std::fabs(b)))
+        << row.name << ": " << cpu.scalars[k].first << " cuda " << a << " cpu " << b;
+    EXPECT_EQ(a, gpu2.scalars[k].second) << row.name << ": " << cpu.scalars[k].first
+                                         << " differs between two CUDA runs";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, OpsTable, ::testing::ValuesIn(make_table()),
+                         [](const ::testing::TestParamInfo<Row>& info) {
+                           std::string n = info.param.name;  // test names: letters, digits, _
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace seqmend

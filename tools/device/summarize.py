@@ -1,0 +1,66 @@
+"""Prints the device check's one table: test counts (and the names of failures) from the GoogleTest
+JSON reports, then every kernel's time, bandwidth and rate, and for attention the PyTorch SDPA time
+on the same shape and the ratio torch_ms / ours_ms (> 1: ours is faster).
+usage: summarize.py OUTDIR   (reads OUTDIR/*.json, OUTDIR/kernels.tsv, OUTDIR/sdpa.tsv)
+"""
+import glob
+import json
+import os
+import sys
+
+
+def read_tsv(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    if not lines:
+        return []
+    head = lines[0]
+    return [dict(zip(head, l)) for l in lines[1:]]
+
+
+def main():
+    d = sys.argv[1]
+    passed = failed = skipped = 0
+    failures, programs = [], []
+    for path in sorted(glob.glob(os.path.join(d, "*.json"))):
+        programs.append(os.path.basename(path)[:-5])
+        with open(path) as f:
+            rep = json.load(f)
+        for suite in rep.get("testsuites", []):
+            for t in suite.get("testsuite", []):
+                name = f"{suite['name']}.{t['name']}"
+                if t.get("failures"):
+                    failed += 1
+                    failures.append(name)
+                elif t.get("result") == "SKIPPED" or t.get("status") == "NOTRUN":
+                    skipped += 1
+                else:
+                    passed += 1
+    kernels = read_tsv(os.path.join(d, "kernels.tsv"))
+    torch = {(r["kernel"], r["shape"]): float(r["ms"]) for r in read_tsv(os.path.join(d, "sdpa.tsv"))}
+
+    rows = [("tests", " ".join(programs) or "(no report)",
+             f"passed {passed}", f"failed {failed}", f"skipped {skipped}", "", "")]
+    for name in failures[:20]:
+        rows.append(("  FAILED", name, "", "", "", "", ""))
+    for k in kernels:
+        ours = float(k["ms"])
+        t = torch.get((k["kernel"], k["shape"]))
+        rows.append((k["kernel"], k["shape"], f"{ours:.4f} ms", f"{float(k['GB/s']):.0f} GB/s",
+                     f"{float(k['TFLOP/s']):.2f} TFLOP/s",
+                     f"torch {t:.4f} ms" if t else "", f"x{t / ours:.2f}" if t else ""))
+    if not kernels:
+        rows.append(("kernels", "(no kernels.tsv: benchmark did not run)", "", "", "", "", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(7)]
+    print("=" * (sum(widths) + 14))
+    print("seqmend GPU device check   (ratio = torch ms / ours ms; > 1 means ours is faster)")
+    print("=" * (sum(widths) + 14))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 1 if failed or not programs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
