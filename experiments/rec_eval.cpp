@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <memory>
 
 #include "core/base/error.h"
@@ -252,5 +253,21 @@ nlohmann::json RecEvaluator::evaluate(Bert4Rec& model, Communicator& comm) const
 }
 
 nlohmann::json RecEvaluator::evaluate(Bert4Rec& model) const { return finish(rank_users(model), nullptr); }
+
+std::function<nlohmann::json(Bert4Rec&, const std::string&)> make_split_evaluator(
+    const ShardSet& set, const EvalConfig& cfg, Communicator& comm) {
+  auto evaluators = std::make_shared<std::map<std::string, std::unique_ptr<RecEvaluator>>>();
+  auto data = std::make_shared<ShardSet>(set);
+  Communicator* c = &comm;
+  return [evaluators, data, cfg, c](Bert4Rec& model, const std::string& split) {
+    std::unique_ptr<RecEvaluator>& ev = (*evaluators)[split];
+    if (!ev) {
+      EvalConfig split_cfg = cfg;
+      split_cfg.split = split;
+      ev = std::make_unique<RecEvaluator>(*data, split_cfg, *c);
+    }
+    return ev->evaluate(model, *c);
+  };
+}
 
 }  // namespace seqmend

@@ -34,9 +34,12 @@
 //   ...
 //   nlohmann::json m = valid.evaluate(model, comm);                  // collective, same on all ranks
 //   run.append_metrics({{"step", step}, {"valid", m}});
+//
+// or, by split name: auto eval = make_split_evaluator(set, cfg.eval, comm); eval(model, "valid").
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -121,6 +124,13 @@ class RecEvaluator {
   std::vector<int32_t> excluded_;
   std::vector<int32_t> negatives_;
 };
+
+// For a training loop that asks for a split by name: evaluates "valid" or "test" (cfg.split is
+// ignored) with cfg's protocol on every rank of comm, building each split's RecEvaluator on its first
+// use and keeping it. Collective: all ranks must ask for the same splits in the same order. Keeps a
+// copy of `set`; `comm` must outlive the returned function.
+std::function<nlohmann::json(Bert4Rec& model, const std::string& split)> make_split_evaluator(
+    const ShardSet& set, const EvalConfig& cfg, Communicator& comm);
 
 // Item counts (V) of a whole split, or of the given shards of it.
 std::vector<int64_t> count_split_items(const ShardSet& set, const std::string& split,

@@ -84,6 +84,8 @@ TEST(RecEvalMpi, EveryWorldSizeReportsIdenticalMetrics) {
     if (world.world() > 1) {
       EXPECT_LT(spread.num_local_users(), users) << "each rank holds a share";
     }
+    const auto by_name = make_split_evaluator(set, cfg, world);
+    EXPECT_EQ(by_name(*model, c.split), all) << what << ": make_split_evaluator";
     int64_t local = spread.num_local_users();
     world.allreduce_sum(&local, 1);
     EXPECT_EQ(local, users) << what;
