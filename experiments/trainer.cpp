@@ -206,6 +206,9 @@ void Trainer::mark_ready_from(size_t first_entry) {
       model_->params().grads().data<float>()[marked_from_ - 1] = std::nanf("");
       inject_nan_ = false;
     }
+    // Checked before the all-reduce spreads it, so the error names the rank a NaN came from.
+    const float* g = model_->params().grads().data<float>();
+    for (size_t i = begin; i < marked_from_ && local_finite_; ++i) local_finite_ = std::isfinite(g[i]);
     comm_.mark_ready(begin, marked_from_ - begin);
     marked_from_ = begin;
   }
@@ -246,6 +249,7 @@ StepReport Trainer::train_step() {
   // Gradients come out as world·(local CE sum)/global targets; the bucketer averages over ranks.
   fo.loss_denominator = double(counts[0]) / double(comm_.size());
   marked_from_ = size_t(pb.numel());
+  local_finite_ = true;
   double loss_local = 0.0;
   for (int64_t a = 0; a <= last; ++a) {
     const Batch& b = micro[size_t(a)];
@@ -263,12 +267,10 @@ StepReport Trainer::train_step() {
   StepReport r;
   r.loss = comm_.sum_ordered(loss_local) / double(comm_.size());
   comm_s += now_s() - tl;
-  const float* g = pb.grads().data<float>();
-  bool finite = std::isfinite(r.loss);
-  for (int64_t i = 0; i < pb.numel() && finite; ++i) finite = std::isfinite(g[i]);
-  // Gradients are identical everywhere after the all-reduce; the loss sum too. Agreeing on the flag
-  // still costs nothing and names the step on every rank the same way.
-  comm_.check_all(finite, str("loss or gradient at step ", step, " (loss ", r.loss, ")"));
+  // This rank's own gradient (checked as its ranges became ready) and loss: the error names the
+  // rank(s) where the NaN arose, and every rank stops at the same step.
+  comm_.check_all(local_finite_ && std::isfinite(loss_local),
+                  str("loss or gradient at step ", step, " (global loss ", r.loss, ")"));
 
   OptimizerStats st = opt_->step(step);
   r.grad_norm = st.grad_norm;

@@ -113,7 +113,8 @@ class Trainer {
   int64_t total_steps_ = 0, eval_every_ = 0;
   uint64_t config_hash_ = 0;
   size_t marked_from_ = 0;  // gradient elements [marked_from_, P) are marked ready this step
-  bool inject_nan_ = false;  // debug.nan_grad_step on this rank, this step
+  bool inject_nan_ = false;
+  bool local_finite_ = true;  // this rank's gradient so far this step  // debug.nan_grad_step on this rank, this step
 };
 
 }  // namespace seqmend

@@ -268,6 +268,7 @@ TEST_F(PretrainTest, NanGradientOnOneRankStopsEveryRank) {
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
   EXPECT_NE(r.output.find("loss or gradient at step 7"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("failed on rank(s) 1 of 2"), std::string::npos) << "names the rank:\n" << r.output;
   EXPECT_EQ(r.output.find("step 8/50"), std::string::npos) << "no step after the NaN:\n" << r.output;
   EXPECT_LT(r.seconds, 30.0);
 }
