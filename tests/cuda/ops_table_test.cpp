@@ -15,6 +15,8 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/base/rng.h"
@@ -53,7 +55,7 @@ class Mem {
 
   // Uniform in [lo, hi), never exactly 0 (a zero input hides sign and scale bugs).
   float* in(int64_t n, float lo = -1.0f, float hi = 1.0f) {
-    std::vector<float> h(size_t(n));
+    std::vector<float> h(static_cast<size_t>(n));
     for (auto& x : h) {
       do x = lo + (hi - lo) * rng_.uniform();
       while (x == 0.0f);
@@ -67,12 +69,12 @@ class Mem {
     return upload(std::vector<float>(size_t(n), std::numeric_limits<float>::quiet_NaN()));
   }
   int32_t* ids(int64_t n, int64_t lo, int64_t hi) {  // in [lo, hi)
-    std::vector<int32_t> h(size_t(n));
+    std::vector<int32_t> h(static_cast<size_t>(n));
     for (auto& x : h) x = int32_t(lo + int64_t(rng_.below(uint64_t(hi - lo))));
     return upload(h);
   }
   uint64_t* keys(int64_t n) {
-    std::vector<uint64_t> h(size_t(n));
+    std::vector<uint64_t> h(static_cast<size_t>(n));
     for (auto& x : h) x = rng_.next_u64();
     return upload(h);
   }
@@ -315,7 +317,7 @@ void add_focal(std::vector<Row>& t, int64_t n, float alpha, float gamma, bool we
   t.push_back({"sigmoid_focal_loss_" + s, [=](Mem& m) {
                  float* logits = m.in(n, -40.0f, 40.0f);
                  // hard targets with some soft ones
-                 std::vector<float> y(size_t(n));
+                 std::vector<float> y(static_cast<size_t>(n));
                  for (int64_t i = 0; i < n; ++i) {
                    const float u = m.rng().uniform();
                    y[size_t(i)] = i % 7 == 3 ? u : (u < 0.5f ? 0.0f : 1.0f);
@@ -412,17 +414,20 @@ void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int H
 
 std::vector<Row> make_table() {
   std::vector<Row> t;
-  for (auto [N, C, OC] : {std::tuple<int64_t, int, int>{1, 1, 1}, {7, 13, 5}, {257, 64, 192}, {1000, 33, 17}})
+  using MatmulShape = std::tuple<int64_t, int, int>;
+  for (auto [N, C, OC] : std::vector<MatmulShape>{{1, 1, 1}, {7, 13, 5}, {257, 64, 192}, {1000, 33, 17}})
     for (bool bias : {false, true}) add_matmul(t, N, C, OC, bias);
-  for (auto [N, C] : {std::pair<int64_t, int>{1, 1}, {5, 7}, {300, 64}, {1025, 129}}) add_layernorm(t, N, C);
-  for (int64_t n : {1, 1000, 100003}) add_gelu(t, n);
-  for (auto [N, C, V] : {std::tuple<int64_t, int, int64_t>{1, 1, 1}, {100, 16, 7}, {5000, 64, 1000},
-                         {513, 33, 100000}})
+  for (auto [N, C] : std::vector<std::pair<int64_t, int>>{{1, 1}, {5, 7}, {300, 64}, {1025, 129}})
+    add_layernorm(t, N, C);
+  for (int64_t n : {int64_t(1), int64_t(1000), int64_t(100003)}) add_gelu(t, n);
+  using EmbeddingShape = std::tuple<int64_t, int, int64_t>;
+  for (auto [N, C, V] :
+       std::vector<EmbeddingShape>{{1, 1, 1}, {100, 16, 7}, {5000, 64, 1000}, {513, 33, 100000}})
     add_embedding(t, N, C, V);
   for (float p : {0.0f, 0.1f, 0.5f, 1.0f}) add_dropout(t, 333, 65, p);
   add_dropout(t, 1, 1, 0.3f);
-  for (int64_t n : {1, 4097, 300001}) add_elementwise(t, n);
-  for (int64_t n : {1, 10007}) {
+  for (int64_t n : {int64_t(1), int64_t(4097), int64_t(300001)}) add_elementwise(t, n);
+  for (int64_t n : {int64_t(1), int64_t(10007)}) {
     add_adamw(t, n, 1, 0.0);
     add_adamw(t, n, 25, 0.01);
   }
