@@ -27,9 +27,7 @@ void PretrainConfig::visit(ConfigVisitor& v) {
   v.field("eval_every", eval_every, "steps between validation runs (0: each epoch)", 0);
   v.field("eval_metric", eval_metric, "validation metric for early stopping and the best model (e.g. ndcg@10)");
   v.field("patience", patience, "evaluations without improvement before stopping (0: never)", 0);
-  v.choice("eval_protocol", eval_protocol, {"full", "sampled"}, "rank all items or sampled negatives");
-  v.field("eval_negatives", eval_negatives, "negatives per user for the sampled protocol", 1);
-  v.field("eval_batch_size", eval_batch_size, "sequences per evaluation batch and rank", 1);
+  v.section("eval", eval, "evaluation protocol (experiments/rec_eval.h); eval.split is ignored");
   v.field("eval_test", eval_test, "evaluate the test split with the best parameters at the end");
   v.field("threads", threads, "OpenMP threads per rank (0: SEQMEND_THREADS or default)", 0, 4096);
   v.field("seed", seed, "data order, masking and dropout seed");
@@ -46,6 +44,7 @@ void PretrainConfig::validate() const {
   SEQ_CHECK(max_steps > 0 || epochs > 0, "pretrain: set max_steps or epochs (both are 0)");
   SEQ_CHECK(grad_accum_steps <= global_batch_size, "pretrain: grad_accum_steps ", grad_accum_steps,
             " exceeds global_batch_size ", global_batch_size);
+  eval.validate();
   SEQ_CHECK(eval_metric.find('@') != std::string::npos || eval_metric == "mrr",
             "pretrain: eval_metric `", eval_metric, "` is not of the form hr@K, ndcg@K or mrr");
 }

@@ -8,6 +8,7 @@
 
 #include "core/adamw_optimizer.h"
 #include "core/model_config.h"
+#include "experiments/rec_eval.h"
 #include "experiments/checkpoint.h"
 
 namespace seqmend {
@@ -42,9 +43,7 @@ struct PretrainConfig {
   int64_t eval_every = 0;              // steps between validation runs; 0: once per epoch
   std::string eval_metric = "ndcg@10"; // early stopping and best-model selection
   int64_t patience = 0;                // evaluations without improvement before stopping; 0: never
-  std::string eval_protocol = "full";  // full: rank every item; sampled: target vs eval_negatives
-  int64_t eval_negatives = 100;
-  int64_t eval_batch_size = 256;       // sequences per evaluation batch and rank
+  EvalConfig eval;                     // protocol (eval.split is ignored: valid, then test)
   bool eval_test = true;               // test split with the best parameters at the end
 
   int64_t threads = 0;     // OpenMP threads per rank; 0: SEQMEND_THREADS or the runtime default

@@ -1,7 +1,5 @@
 #include "experiments/trainer.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +10,7 @@
 #include "core/base/error.h"
 #include "core/base/rng.h"
 #include "core/train_step.h"
+#include "experiments/rec_eval.h"
 #include "experiments/run_dir.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
@@ -94,80 +93,6 @@ double metric_of(const nlohmann::json& m, const std::string& name) {
 
 }  // namespace
 
-SplitEvaluator full_ranking_evaluator(const ShardSet& set, DataParallelGroup& comm, int64_t batch_size) {
-  auto loaders = std::make_shared<std::map<std::string, std::unique_ptr<DataParallelLoader>>>();
-  return [&set, &comm, batch_size, loaders](Bert4Rec& model, const std::string& split) {
-    auto& ld = (*loaders)[split];
-    if (!ld) ld = std::make_unique<DataParallelLoader>(set, split, comm.rank(), comm.size(), 1, 0);
-    const ModelConfig& mc = model.config();
-    const int64_t V = mc.num_items;
-    const int C = mc.d_model;
-    const std::vector<int> ks = {1, 5, 10, 20};
-    std::vector<double> sums(2 * ks.size() + 2, 0.0);  // hr@k..., ndcg@k..., mrr, users
-    const std::vector<int64_t> ids = ld->local_ids();
-    const float* table = model.params().param_ptr("emb.item");
-    const float* bias = model.params().param_ptr("out.bias");
-    for (size_t lo = 0; lo < ids.size(); lo += size_t(batch_size)) {
-      const size_t hi = std::min(ids.size(), lo + size_t(batch_size));
-      std::vector<SequenceView> hist;
-      std::vector<int32_t> targets;
-      for (size_t i = lo; i < hi; ++i) {
-        SequenceView v = ld->view(ids[i]);
-        if (v.items.size() < 2) continue;  // no history: not evaluated
-        const size_t n = v.items.size() - 1;
-        targets.push_back(v.items[n]);
-        v.items = v.items.first(n);
-        if (!v.timestamps.empty()) v.timestamps = v.timestamps.first(n);
-        if (!v.actions.empty()) v.actions = v.actions.first(n);
-        hist.push_back(v);
-      }
-      if (hist.empty()) continue;
-      Batch b = make_next_item_batch(hist, mc, &targets);
-      Tensor h = model.hidden_at(b, b.target_rows);  // (R, C)
-      const float* hp = h.data<float>();
-      const int64_t R = int64_t(hist.size());
-      std::vector<int64_t> rank(static_cast<size_t>(R));
-#pragma omp parallel for schedule(dynamic, 4)
-      for (int64_t r = 0; r < R; ++r) {
-        auto score = [&](int64_t v) {
-          double s = bias[v];
-          for (int c = 0; c < C; ++c) s += double(hp[r * C + c]) * double(table[v * C + c]);
-          return s;
-        };
-        const int64_t t = targets[size_t(r)];
-        const double st = score(t);
-        int64_t above = 0;  // items scored strictly higher; ties count in the target's favour
-        for (int64_t v = 1; v <= V; ++v)
-          if (v != t && score(v) > st) ++above;
-        rank[size_t(r)] = above;
-      }
-      for (int64_t r = 0; r < R; ++r) {
-        const int64_t k0 = rank[size_t(r)];
-        for (size_t j = 0; j < ks.size(); ++j) {
-          if (k0 < ks[j]) {
-            sums[j] += 1.0;
-            sums[ks.size() + j] += 1.0 / std::log2(double(k0) + 2.0);
-          }
-        }
-        sums[2 * ks.size()] += 1.0 / double(k0 + 1);
-        sums[2 * ks.size() + 1] += 1.0;
-      }
-    }
-    comm.sum_ordered(sums.data(), sums.size());
-    const double users = sums.back();
-    nlohmann::json out = nlohmann::json::object();
-    for (size_t j = 0; j < ks.size(); ++j) {
-      out["hr@" + std::to_string(ks[j])] = users > 0 ? sums[j] / users : 0.0;
-      out["ndcg@" + std::to_string(ks[j])] = users > 0 ? sums[ks.size() + j] / users : 0.0;
-    }
-    out["mrr"] = users > 0 ? sums[2 * ks.size()] / users : 0.0;
-    out["users"] = int64_t(users);
-    out["protocol"] = {{"name", "full"}, {"candidates", V}, {"exclude_history", false},
-                       {"ties", "optimistic"}};
-    return out;
-  };
-}
-
 Trainer::Trainer(const PretrainConfig& cfg, DataParallelGroup& comm, RunDir* run)
     : cfg_(cfg), comm_(comm), run_(run), set_(ShardSet::open(cfg.data_dir)) {
   cfg_.validate();
@@ -188,7 +113,7 @@ Trainer::Trainer(const PretrainConfig& cfg, DataParallelGroup& comm, RunDir* run
   opt_ = std::make_unique<AdamWOptimizer>(model_->params(), cfg_.optim);
   Tensor& g = model_->params().grads();
   comm_.bind_gradients(g.data<float>(), size_t(g.numel()), cfg_.bucket_mb);
-  evaluate_ = full_ranking_evaluator(set_, comm_, cfg_.eval_batch_size);
+  evaluate_ = make_split_evaluator(set_, cfg_.eval, comm_.comm());
 }
 
 Trainer::~Trainer() = default;

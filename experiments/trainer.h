@@ -61,12 +61,8 @@ struct StepReport {
 
 // Evaluates `model` on a split (next-item: the last event of each stored sequence is the target),
 // collectively over all ranks. Returns an object with at least `<metric>@K` values, `protocol` and
-// `users`. experiments/rec_eval.h provides the shared implementation.
+// `num_users` (experiments/rec_eval.h, make_split_evaluator: the default).
 using SplitEvaluator = std::function<nlohmann::json(Bert4Rec& model, const std::string& split)>;
-
-// Interim evaluator (full ranking over items 1..V, history not excluded, hr/ndcg@{1,5,10,20}, mrr),
-// data-parallel over each rank's shards of the split.
-SplitEvaluator full_ranking_evaluator(const ShardSet& set, DataParallelGroup& group, int64_t batch_size);
 
 class Trainer {
  public:

@@ -180,7 +180,7 @@ TEST_F(PretrainTest, OneRankWritesRunDirectoryAndLearns) {
     }
     EXPECT_LE(res[split]["ndcg@10"].get<double>(), res[split]["hr@10"].get<double>());
     EXPECT_EQ(res[split]["protocol"]["name"], "full");
-    EXPECT_EQ(res[split]["users"].get<int64_t>(), ShardSet::open(data()).split(split).sequences);
+    EXPECT_EQ(res[split]["num_users"].get<int64_t>(), ShardSet::open(data()).split(split).sequences);
   }
   EXPECT_GT(res["tokens_per_s"].get<double>(), 0.0);
   EXPECT_GT(res["train_seconds"].get<double>(), 0.0);
