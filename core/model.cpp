@@ -132,11 +132,15 @@ void Bert4Rec::backward(const Batch& b) {
             "Bert4Rec backward: the batch differs from the one given to forward (M ", b.M(), " vs ", M_,
             ")");
   have_grads_ = false;
-  const int64_t N = b.N, M = M_;
+  backward_rows(b, b.target_rows);
+}
+
+void Bert4Rec::backward_rows(const Batch& b, const std::vector<int64_t>& rows) {
+  const int64_t N = b.N, M = int64_t(rows.size());
   const int C = cfg_.d_model;
   scratch_.ensure(N, C, dev_);
 
-  // Final LayerNorm at the target rows, then scatter into the (otherwise zero) residual gradient.
+  // Final LayerNorm at the given rows, then scatter into the (otherwise zero) residual gradient.
   dhead_in_.ensure(M, C, DType::F32, dev_);
   dhead_in_.t.zero_();
   layernorm_backward(dev_, dhead_in_.f(), dlnf_w_, dlnf_b_, dhead_.f(), head_in_.f(), lnf_w_,
@@ -144,18 +148,40 @@ void Bert4Rec::backward(const Batch& b) {
   dresid_.ensure(N, C, DType::F32, dev_);
   dresid_.t.zero_();
   float* dres = dresid_.f();
-  for (int64_t m = 0; m < M; ++m)  // target rows are distinct, so a copy is the sum
-    std::memcpy(dres + b.target_rows[size_t(m)] * C, dhead_in_.f() + m * C, sizeof(float) * size_t(C));
-  if (grad_ready_) grad_ready_(final_first_entry_);  // final LN done; out.bias was done in forward
+  for (int64_t m = 0; m < M; ++m)  // rows are distinct, so a copy is the sum
+    std::memcpy(dres + rows[size_t(m)] * C, dhead_in_.f() + m * C, sizeof(float) * size_t(C));
 
   for (int l = cfg_.num_layers - 1; l >= 0; --l) {
     const float* x = l == 0 ? x0_.f() : blocks_[size_t(l) - 1].out();
     blocks_[size_t(l)].backward(dres, x, b, block_dropout(cfg_, l, train_, dropout_seed_), scratch_);
-    if (grad_ready_) grad_ready_(block_first_entry_[size_t(l)]);
   }
   emb_.backward(dres, b, dropout_site(cfg_.emb_dropout, train_, dropout_seed_, kSiteEmbedding),
                 scratch_.dC.f());
-  if (grad_ready_) grad_ready_(0);
+}
+
+const Tensor& Bert4Rec::encode_hidden(const Batch& b, bool train, uint64_t dropout_seed) {
+  train_ = train;
+  dropout_seed_ = dropout_seed;
+  have_grads_ = false;
+  encode(b, train, dropout_seed);
+  all_rows_.resize(size_t(b.N));
+  for (int64_t n = 0; n < b.N; ++n) all_rows_[size_t(n)] = n;
+  gather_final_ln(b, all_rows_);
+  M_ = -1;  // marks "encoded, not forward": backward() refuses, backward_from_hidden accepts
+  have_grads_ = true;
+  return head_.t;
+}
+
+void Bert4Rec::backward_from_hidden(const Batch& b, const float* dH) {
+  SEQ_CHECK(have_grads_ && M_ == -1, "Bert4Rec backward_from_hidden: needs a preceding encode_hidden");
+  SEQ_CHECK(int64_t(x0_.t.size(0)) == b.N && int64_t(all_rows_.size()) == b.N,
+            "Bert4Rec backward_from_hidden: the batch (N=", b.N, ") differs from the one given to "
+            "encode_hidden (N=", all_rows_.size(), ")");
+  have_grads_ = false;
+  const int C = cfg_.d_model;
+  dhead_.ensure(b.N, C, DType::F32, dev_);
+  std::memcpy(dhead_.f(), dH, sizeof(float) * size_t(b.N) * size_t(C));
+  backward_rows(b, all_rows_);
 }
 
 Tensor Bert4Rec::hidden_at(const Batch& b, const std::vector<int64_t>& rows) {

@@ -55,6 +55,13 @@ class Bert4Rec {
   // `rows` (e.g. b.target_rows), for evaluation and scoring.
   Tensor hidden_at(const Batch& b, const std::vector<int64_t>& rows);
 
+  // Encoder only, for heads trained on top of it (core/detector.h): forward with no output layer and
+  // no loss; returns the final-LayerNorm hidden states of every packed token, (N, C), valid until
+  // the next forward/encode call. backward_from_hidden then accumulates every parameter gradient
+  // except out.bias from dH = ∂loss/∂H (N, C); the batch must be the one given to encode_hidden.
+  const Tensor& encode_hidden(const Batch& b, bool train, uint64_t dropout_seed);
+  void backward_from_hidden(const Batch& b, const float* dH);
+
   // FLOPs of one training step on this batch (forward + backward, matmuls and attention only),
   // counting valid tokens only; the same count is used for every engine compared against.
   double train_flops(const Batch& b) const;
@@ -64,6 +71,7 @@ class Bert4Rec {
   const float* encoder_out() const;                                // (N, C)
   void gather_final_ln(const Batch& b, const std::vector<int64_t>& rows);
   [[noreturn]] void report_nonfinite(const std::string& what);
+  void backward_rows(const Batch& b, const std::vector<int64_t>& rows);  // from dhead_ at `rows`
 
   ModelConfig cfg_;
   Device dev_;
@@ -81,6 +89,7 @@ class Bert4Rec {
   Activation dhead_;            // (M, C) loss gradient wrt head_
   Activation dhead_in_;         // (M, C)
   Activation dresid_;           // (N, C) backward residual stream
+  std::vector<int64_t> all_rows_;  // (N) 0..N−1: encode_hidden's rows
   // what forward saw, for backward
   bool train_ = false;
   bool have_grads_ = false;

@@ -30,11 +30,12 @@ ModelConfig tiny_config(bool causal) {
   return c;
 }
 
-// Four users: a full window, a single event, a short one, and one longer than T (truncated).
+// Five users: a full window, a single event, an empty one (no tokens at all), a short one, and one
+// longer than T (truncated).
 struct TinyData {
-  std::vector<std::vector<int32_t>> items{{3, 5, 7, 9, 11, 13}, {4}, {2, 2, 8, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
-  std::vector<std::vector<int64_t>> ts{{0, 10, 100, 100, 5000, 90000}, {}, {7, 6, 8, 1000}, {}};
-  std::vector<std::vector<int8_t>> act{{1, 2, 1, 0, 2, 1}, {2}, {}, {}};
+  std::vector<std::vector<int32_t>> items{{3, 5, 7, 9, 11, 13}, {4}, {}, {2, 2, 8, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
+  std::vector<std::vector<int64_t>> ts{{0, 10, 100, 100, 5000, 90000}, {}, {}, {7, 6, 8, 1000}, {}};
+  std::vector<std::vector<int8_t>> act{{1, 2, 1, 0, 2, 1}, {2}, {}, {}, {}};
   std::vector<SequenceView> views() const {
     std::vector<SequenceView> v;
     for (size_t i = 0; i < items.size(); ++i) v.push_back({items[i], ts[i], act[i], int64_t(100 + i)});
@@ -64,7 +65,7 @@ void check_model(bool causal) {
   co.mask_prob = 0.4f;
   co.seed = 3;
   Batch b = make_cloze_batch(data.views(), cfg, co);
-  ASSERT_EQ(b.B, 4);
+  ASSERT_EQ(b.B, 5);
   ASSERT_EQ(b.N, 6 + 1 + 4 + 6);
   ASSERT_GE(b.M(), 4);
   const uint64_t seed = 12345;
@@ -121,6 +122,55 @@ TEST(ModelGradcheck, HiddenAtMatchesReferenceWithoutDropout) {
   for (int64_t r : rows) want.insert(want.end(), all.begin() + r * cfg.d_model, all.begin() + (r + 1) * cfg.d_model);
   std::vector<float> got(h.data<float>(), h.data<float>() + h.numel());
   test::expect_close(got, want, 1e-4, 1e-5, "hidden_at");
+}
+
+// The encoder-only path used by heads on top of the model: hidden states of every token, and every
+// parameter gradient from an arbitrary dH (loss = Σ H ⊙ R, so dH = R).
+TEST(ModelGradcheck, EncodeHiddenAndBackwardFromHidden) {
+  const ModelConfig cfg = tiny_config(false);
+  Bert4Rec model(cfg);
+  ParamBuffer& pb = model.params();
+  randomise(pb, 17);
+  TinyData data;
+  Batch b = make_cloze_batch(data.views(), cfg, {0.3f, 8, 1});
+  const uint64_t seed = 99;
+  const int C = cfg.d_model;
+  std::vector<float> R = test::random_floats(size_t(b.N * C), 4);
+  test::ReferenceModel ref{cfg, pb};
+  std::vector<double> w(size_t(pb.numel()));
+  for (int64_t i = 0; i < pb.numel(); ++i) w[size_t(i)] = pb.params().data<float>()[i];
+  auto ref_loss = [&](const std::vector<double>& x) {
+    std::vector<double> h = ref.hidden(x, b, true, seed);
+    double s = 0;
+    for (size_t i = 0; i < h.size(); ++i) s += h[i] * R[i];
+    return s;
+  };
+
+  pb.zero_grads();
+  const Tensor& H = model.encode_hidden(b, true, seed);
+  ASSERT_EQ(H.shape(), (Shape{b.N, C}));
+  std::vector<float> got(H.data<float>(), H.data<float>() + H.numel());
+  test::expect_close(got, ref.hidden(w, b, true, seed), 1e-4, 1e-5, "encode_hidden");
+  EXPECT_THROW(model.backward(b), Error);  // encode_hidden is not a loss forward
+  model.backward_from_hidden(b, R.data());
+  EXPECT_THROW(model.backward_from_hidden(b, R.data()), Error);  // one backward per encode
+
+  const float* g = pb.grads().data<float>();
+  for (const ParamEntry& e : pb.entries()) {
+    std::vector<double> numeric(static_cast<size_t>(e.numel));
+    for (int64_t j = 0; j < e.numel; ++j) {
+      const size_t i = size_t(e.offset + j);
+      const double keep = w[i], h = 1e-5;
+      w[i] = keep + h;
+      const double up = ref_loss(w);
+      w[i] = keep - h;
+      const double down = ref_loss(w);
+      w[i] = keep;
+      numeric[size_t(j)] = (up - down) / (2 * h);
+    }
+    std::vector<float> analytic(g + e.offset, g + e.offset + e.numel);
+    test::expect_close(analytic, numeric, 2e-3, 2e-5, e.name + " (from hidden)");
+  }
 }
 
 }  // namespace
