@@ -1,0 +1,152 @@
+#include "experiments/repair_shard_set.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/base/error.h"
+#include "io/atomic_file.h"
+
+namespace seqmend {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kEditsFile = "edits.csv";
+constexpr const char* kRepairFile = "repair.json";
+constexpr const char* kQuarantineDir = "quarantine";
+
+ManifestInfo info_of(const ShardSet& set) {
+  ManifestInfo info;
+  info.source = set.source();
+  info.item_ids = set.item_ids();
+  if (info.item_ids.empty()) info.num_items = set.num_items();
+  info.user_ids = set.user_ids();
+  info.extra = set.extra();
+  return info;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  SEQ_CHECK(bool(f), "cannot open '", path, "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Writes one shard set with every split of `sets` (empty ones declared, so the splits match).
+void write_set(const std::string& dir, const ManifestInfo& info, const std::map<std::string, SequenceSet>& sets,
+               const ShardOptions& opts) {
+  ShardSetWriter w(dir, info, opts);
+  for (const auto& [split, s] : sets) {
+    w.add_split(split);
+    if (s.num_sequences() > 0) w.add(split, s);
+  }
+  w.finish();
+}
+
+}  // namespace
+
+nlohmann::json write_repaired_shard_set(const std::string& out_dir, const ShardSet& input,
+                                        const std::map<std::string, RepairResult>& results,
+                                        const nlohmann::json& repair_record, const RepairWriteOptions& options) {
+  for (const std::string& split : input.split_names())
+    SEQ_CHECK(results.count(split), "repair: no result for split '", split, "' of '", input.dir(), "'");
+  std::error_code ec;
+  if (fs::exists(out_dir, ec)) {
+    SEQ_CHECK(fs::is_directory(out_dir, ec), "repair: output '", out_dir, "' exists and is not a directory");
+    SEQ_CHECK(fs::is_empty(out_dir, ec) || options.shards.overwrite, "repair: output directory '", out_dir,
+              "' is not empty. HINT: choose a new directory or allow overwriting");
+    SEQ_CHECK(fs::weakly_canonical(out_dir) != fs::weakly_canonical(input.dir()), "repair: output '", out_dir,
+              "' is the input shard set");
+    // From here on the old contents no longer look like a whole repaired set.
+    fs::remove(fs::path(out_dir) / "manifest.json", ec);
+  }
+  fs::create_directories(out_dir, ec);
+  SEQ_CHECK(!ec, "repair: cannot create '", out_dir, "': ", ec.message());
+
+  std::map<std::string, SequenceSet> repaired, quarantined;
+  EditLog log;
+  for (const auto& [split, r] : results) {
+    repaired[split] = r.repaired;
+    quarantined[split] = r.quarantine;
+    log[split] = r.edits;
+  }
+  ShardOptions opts = options.shards;
+  opts.overwrite = true;  // emptiness (or permission to overwrite) was checked above
+
+  ManifestInfo qinfo = info_of(input);
+  qinfo.source = "sequences quarantined by seqmend repair from: " + input.source();
+  qinfo.extra = {{"quarantine_of", ".."}};
+  write_set(out_dir + "/" + kQuarantineDir, qinfo, quarantined, opts);
+  write_file_atomic(out_dir + "/" + kEditsFile, edit_log_csv(log));
+  write_file_atomic(out_dir + "/" + kRepairFile, repair_record.dump(1) + "\n");
+
+  ManifestInfo info = info_of(input);
+  nlohmann::json record = repair_record;
+  record.erase("stats");
+  record["input_source"] = input.source();
+  info.extra["repair"] = record;
+  write_set(out_dir, info, repaired, opts);  // manifest last: the whole output is now in place
+  return repair_record;
+}
+
+nlohmann::json repair_shard_set(const std::string& input_dir, const std::string& out_dir,
+                                const std::map<std::string, DetectorScores>& scores, const RepairConfig& cfg,
+                                const Predictor& predictor, const RepairProvenance& provenance,
+                                const RepairTruth* truth, const RepairWriteOptions& options) {
+  ShardSet input = ShardSet::open(input_dir);
+  for (const auto& [split, s] : scores)
+    SEQ_CHECK(input.has_split(split), "repair: scores for split '", split, "' which '", input_dir, "' lacks");
+  RepairConfig cfg_copy = cfg;
+  nlohmann::json record = {{"format", "seqmend-repair"},
+                           {"format_version", 1},
+                           {"input", input_dir},
+                           {"detector_checksum", provenance.detector_checksum},
+                           {"thresholds", provenance.thresholds.to_json()},
+                           {"config_yaml", provenance.config_yaml.empty() ? config_to_yaml(cfg_copy)
+                                                                          : provenance.config_yaml},
+                           {"edit_log", kEditsFile},
+                           {"quarantine", kQuarantineDir},
+                           {"extra", provenance.extra}};
+  std::map<std::string, RepairResult> results;
+  nlohmann::json stats = nlohmann::json::object();
+  for (const std::string& split : input.split_names()) {
+    SequenceSet in = load_split(input, split);
+    auto it = scores.find(split);
+    const DetectorScores none;
+    results[split] = repair_sequences(in, it == scores.end() ? none : it->second, provenance.thresholds, cfg,
+                                      predictor, input.num_items());
+    stats[split] = repair_stats(in, results[split], truth);
+  }
+  record["stats"] = stats;
+  return write_repaired_shard_set(out_dir, input, results, record, options);
+}
+
+void unrepair_shard_set(const std::string& repaired_dir, const std::string& out_dir, const ShardOptions& options) {
+  ShardSet rep = ShardSet::open(repaired_dir);
+  SEQ_CHECK(rep.extra().contains("repair"), "unrepair: '", repaired_dir,
+            "' is not a repaired shard set (its manifest has no extra.repair)");
+  ShardSet quar = ShardSet::open(repaired_dir + "/" + kQuarantineDir);
+  const std::string edits_path = repaired_dir + "/" + kEditsFile;
+  EditLog log = parse_edit_log_csv(read_text(edits_path), edits_path);
+  for (const auto& [split, e] : log)
+    SEQ_CHECK(rep.has_split(split), "unrepair: ", edits_path, " has edits for split '", split, "' which '",
+              repaired_dir, "' lacks");
+  std::map<std::string, SequenceSet> original;
+  for (const std::string& split : rep.split_names()) {
+    SequenceSet q = quar.has_split(split) ? load_split(quar, split) : SequenceSet{};
+    try {
+      original[split] = undo_repair(load_split(rep, split), q, log[split]);
+    } catch (const Error& e) {
+      SEQ_FAIL("unrepair '", repaired_dir, "' split ", split, ": ", e.what());
+    }
+  }
+  ManifestInfo info = info_of(rep);
+  const nlohmann::json& record = rep.extra().at("repair");
+  if (record.contains("input_source")) info.source = record.at("input_source").get<std::string>();
+  info.extra.erase("repair");
+  write_set(out_dir, info, original, options);
+}
+
+}  // namespace seqmend

@@ -1,0 +1,133 @@
+#include "experiments/thresholds.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "core/base/error.h"
+
+namespace seqmend {
+namespace {
+
+// One point per distinct score, high to low: flagging every item with score >= `threshold`.
+struct SweepPoint {
+  double threshold;
+  int64_t tp, flagged;
+};
+
+std::vector<SweepPoint> sweep(const char* op, std::span<const float> scores, std::span<const uint8_t> positive,
+                              int64_t& num_pos) {
+  SEQ_CHECK(scores.size() == positive.size(), op, ": ", scores.size(), " scores but ", positive.size(), " labels");
+  for (size_t i = 0; i < scores.size(); ++i)
+    SEQ_CHECK(std::isfinite(scores[i]), op, ": score ", i, " is ", scores[i], " (scores must be finite)");
+  std::vector<size_t> idx(scores.size());
+  std::iota(idx.begin(), idx.end(), size_t(0));
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  num_pos = 0;
+  for (uint8_t p : positive) num_pos += p ? 1 : 0;
+  std::vector<SweepPoint> pts;
+  int64_t tp = 0;
+  for (size_t a = 0; a < idx.size();) {
+    size_t b = a;
+    while (b < idx.size() && scores[idx[b]] == scores[idx[a]]) tp += positive[idx[b++]] ? 1 : 0;
+    pts.push_back({double(scores[idx[a]]), tp, int64_t(b)});
+    a = b;
+  }
+  return pts;
+}
+
+ThresholdChoice choice_at(const SweepPoint& p, int64_t num_pos) {
+  ThresholdChoice c;
+  c.threshold = p.threshold;
+  c.flagged = p.flagged;
+  c.precision = double(p.tp) / double(p.flagged);
+  c.recall = double(p.tp) / double(num_pos);
+  c.f1 = 2.0 * double(p.tp) / double(p.flagged + num_pos);
+  return c;
+}
+
+ThresholdChoice degenerate() {
+  ThresholdChoice c;
+  c.degenerate = true;
+  c.target_reached = false;
+  return c;
+}
+
+}  // namespace
+
+nlohmann::json ThresholdChoice::to_json() const {
+  return {{"threshold", json_number(threshold)}, {"precision", precision}, {"recall", recall}, {"f1", f1},
+          {"flagged", flagged}, {"target_reached", target_reached}, {"degenerate", degenerate}};
+}
+
+nlohmann::json Thresholds::to_json() const {
+  return {{"event", json_number(event)}, {"gap", json_number(gap)}, {"sequence", json_number(sequence)}};
+}
+
+nlohmann::json HeadThresholds::to_json() const {
+  return {{"event", event.to_json()}, {"gap", gap.to_json()}, {"sequence", sequence.to_json()}};
+}
+
+ThresholdChoice best_f1_threshold(std::span<const float> scores, std::span<const uint8_t> positive) {
+  int64_t num_pos = 0;
+  std::vector<SweepPoint> pts = sweep("best_f1_threshold", scores, positive, num_pos);
+  if (num_pos == 0) return degenerate();
+  // F1 = 2tp / (flagged + P): compare 2tp·(flagged' + P) exactly in integers; strict > keeps the
+  // first (highest) threshold among equals.
+  size_t best = 0;
+  for (size_t k = 1; k < pts.size(); ++k)
+    if (pts[k].tp * (pts[best].flagged + num_pos) > pts[best].tp * (pts[k].flagged + num_pos)) best = k;
+  return choice_at(pts[best], num_pos);
+}
+
+ThresholdChoice precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                    double target_precision) {
+  SEQ_CHECK(target_precision >= 0 && target_precision <= 1, "precision_threshold: target precision ",
+            target_precision, " is outside [0, 1]");
+  int64_t num_pos = 0;
+  std::vector<SweepPoint> pts = sweep("precision_threshold", scores, positive, num_pos);
+  if (num_pos == 0) return degenerate();
+  // Thresholds fall as k grows: the last point reaching the target is the smallest threshold.
+  int64_t reached = -1;
+  for (size_t k = 0; k < pts.size(); ++k)
+    if (double(pts[k].tp) >= target_precision * double(pts[k].flagged)) reached = int64_t(k);
+  if (reached >= 0) return choice_at(pts[size_t(reached)], num_pos);
+  size_t best = 0;  // largest precision tp/flagged, compared exactly; >= prefers the smaller threshold
+  for (size_t k = 1; k < pts.size(); ++k)
+    if (pts[k].tp * pts[best].flagged >= pts[best].tp * pts[k].flagged) best = k;
+  ThresholdChoice c = choice_at(pts[best], num_pos);
+  c.target_reached = false;
+  return c;
+}
+
+HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
+                                    const ThresholdConfig& cfg) {
+  SEQ_CHECK(cfg.method == "best_f1" || cfg.method == "precision", "calibrate_thresholds: unknown method '",
+            cfg.method, "' (best_f1 | precision)");
+  auto calibrate = [&](const char* head, const std::vector<float>& s, const std::vector<int8_t>& codes,
+                       const HeadCodes& hc, size_t expected) {
+    if (s.empty() || codes.empty()) return degenerate();
+    SEQ_CHECK(s.size() == expected && codes.size() == expected, "calibrate_thresholds: ", head, " head has ",
+              s.size(), " scores and ", codes.size(), " labels, expected ", expected);
+    std::vector<float> kept;
+    std::vector<uint8_t> pos;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const int c = codes[i];
+      const bool p = std::find(hc.positive.begin(), hc.positive.end(), c) != hc.positive.end();
+      if (!p && std::find(hc.negative.begin(), hc.negative.end(), c) == hc.negative.end()) continue;
+      kept.push_back(s[i]);
+      pos.push_back(p ? 1 : 0);
+    }
+    return cfg.method == "best_f1" ? best_f1_threshold(kept, pos)
+                                   : precision_threshold(kept, pos, cfg.target_precision);
+  };
+  HeadThresholds t;
+  const size_t ne = size_t(labelled.num_events()), ns = size_t(labelled.num_sequences());
+  t.event = calibrate("event", scores.event, labelled.label, event_head_codes(), ne);
+  t.gap = calibrate("gap", scores.gap, labelled.label, gap_head_codes(), ne);
+  t.sequence = calibrate("sequence", scores.sequence, labelled.seq_label, sequence_head_codes(), ns);
+  return t;
+}
+
+}  // namespace seqmend

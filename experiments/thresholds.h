@@ -1,0 +1,72 @@
+// Threshold calibration on validation scores, per detector head. An item is flagged when
+// score >= threshold (as in experiments/detection_metrics.h); the candidate thresholds are the
+// distinct scores, so a threshold always flags a whole tie group.
+//
+//   HeadThresholds t = calibrate_thresholds(valid_scores, valid_set, cfg);   // cfg.method etc.
+//   Thresholds th = t.thresholds();                                          // into repair()
+//
+// best_f1:   the threshold with the largest F1; among equal F1 the highest threshold (fewest flags).
+// precision: the smallest threshold whose precision reaches target_precision (the most recall at
+//            that precision); when no threshold reaches it, the threshold of the largest precision
+//            (among equal precision the smallest) and target_reached = false.
+// A head without positives or without scores cannot be calibrated: its threshold is +inf (flags
+// nothing) and degenerate = true. Everything is a pure function of the inputs.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/detection_metrics.h"
+#include "io/config.h"
+
+namespace seqmend {
+
+struct ThresholdChoice {
+  double threshold = std::numeric_limits<double>::infinity();
+  double precision = 0, recall = 0, f1 = 0;  // at the threshold, on the calibration scores
+  int64_t flagged = 0;
+  bool target_reached = true;  // precision method: false when the target was out of reach
+  bool degenerate = false;     // no positives or no scores: threshold +inf
+  nlohmann::json to_json() const;
+};
+
+ThresholdChoice best_f1_threshold(std::span<const float> scores, std::span<const uint8_t> positive);
+ThresholdChoice precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                    double target_precision);
+
+struct ThresholdConfig {
+  std::string method = "best_f1";  // best_f1 | precision
+  double target_precision = 0.9;
+
+  void visit(ConfigVisitor& v) {
+    v.choice("method", method, {"best_f1", "precision"},
+             "best_f1: largest F1; precision: smallest threshold reaching target_precision");
+    v.field("target_precision", target_precision, "precision the precision method aims for", 0.0, 1.0);
+  }
+};
+
+// Thresholds the repair consumes; +inf = the head flags nothing.
+struct Thresholds {
+  double event = std::numeric_limits<double>::infinity();
+  double gap = std::numeric_limits<double>::infinity();
+  double sequence = std::numeric_limits<double>::infinity();
+  nlohmann::json to_json() const;  // {"event": x|null, ...} (null = +inf)
+};
+
+struct HeadThresholds {
+  ThresholdChoice event, gap, sequence;
+  Thresholds thresholds() const { return {event.threshold, gap.threshold, sequence.threshold}; }
+  nlohmann::json to_json() const;
+};
+
+// Calibrates each head present in `scores` against `labelled` (positives/negatives per head as in
+// detection_metrics.h: items whose code is in neither set are ignored). A missing head or missing
+// labels leave that head degenerate.
+HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
+                                    const ThresholdConfig& cfg);
+
+}  // namespace seqmend

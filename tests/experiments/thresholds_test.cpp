@@ -1,0 +1,163 @@
+// Threshold calibration: best F1 and target precision on hand-computed sweeps, ties, unreachable
+// targets, degenerate heads and determinism.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/base/error.h"
+#include "experiments/thresholds.h"
+
+namespace seqmend {
+namespace {
+
+TEST(Thresholds, BestF1OnHandComputedSweep) {
+  // scores [0.1, 0.4, 0.35, 0.8], labels [0, 0, 1, 1]; F1 = 2tp / (flagged + P):
+  //   >= 0.8: 2/3   >= 0.4: 2/4   >= 0.35: 4/5 (best)   >= 0.1: 4/6
+  std::vector<float> s = {0.1f, 0.4f, 0.35f, 0.8f};
+  std::vector<uint8_t> y = {0, 0, 1, 1};
+  ThresholdChoice c = best_f1_threshold(s, y);
+  EXPECT_DOUBLE_EQ(c.threshold, double(0.35f));
+  EXPECT_NEAR(c.f1, 0.8, 1e-12);
+  EXPECT_NEAR(c.precision, 2.0 / 3.0, 1e-12);
+  EXPECT_DOUBLE_EQ(c.recall, 1.0);
+  EXPECT_EQ(c.flagged, 3);
+  EXPECT_FALSE(c.degenerate);
+}
+
+TEST(Thresholds, BestF1TieKeepsTheHighestThreshold) {
+  // scores [.9, .8, .7, .6], labels [1, 0, 0, 1]:  >= .9: 2/3   >= .8: 2/4   >= .7: 2/5   >= .6: 4/6
+  // .9 and .6 tie at 2/3 → the higher threshold (fewer flags) wins.
+  std::vector<float> s = {0.9f, 0.8f, 0.7f, 0.6f};
+  std::vector<uint8_t> y = {1, 0, 0, 1};
+  ThresholdChoice c = best_f1_threshold(s, y);
+  EXPECT_DOUBLE_EQ(c.threshold, double(0.9f));
+  EXPECT_EQ(c.flagged, 1);
+}
+
+TEST(Thresholds, TargetPrecisionTakesTheSmallestReachingThreshold) {
+  // same data: precision >= .9: 1,  >= .8: 1/2,  >= .7: 1/3,  >= .6: 1/2
+  std::vector<float> s = {0.9f, 0.8f, 0.7f, 0.6f};
+  std::vector<uint8_t> y = {1, 0, 0, 1};
+  ThresholdChoice c = precision_threshold(s, y, 0.6);
+  EXPECT_DOUBLE_EQ(c.threshold, double(0.9f));
+  EXPECT_TRUE(c.target_reached);
+  c = precision_threshold(s, y, 0.5);  // reached at .8 and at .6: the smaller, .6 (recall 1)
+  EXPECT_DOUBLE_EQ(c.threshold, double(0.6f));
+  EXPECT_DOUBLE_EQ(c.recall, 1.0);
+  EXPECT_TRUE(c.target_reached);
+  c = precision_threshold(s, y, 1.0);
+  EXPECT_DOUBLE_EQ(c.threshold, double(0.9f));
+  EXPECT_TRUE(c.target_reached);
+}
+
+TEST(Thresholds, UnreachableTargetFallsBackToMaxPrecisionWithFlag) {
+  // scores [.9, .8, .3], labels [0, 1, 1]: precision >= .9: 0, >= .8: 1/2, >= .3: 2/3 (max)
+  std::vector<float> s = {0.9f, 0.8f, 0.3f};
+  std::vector<uint8_t> y = {0, 1, 1};
+  ThresholdChoice c = precision_threshold(s, y, 0.9);
+  EXPECT_FALSE(c.target_reached);
+  EXPECT_DOUBLE_EQ(c.threshold, double(0.3f));
+  EXPECT_NEAR(c.precision, 2.0 / 3.0, 1e-12);
+  // Max precision shared by two thresholds → the smaller one (more recall).
+  std::vector<float> s2 = {0.9f, 0.8f, 0.7f, 0.6f};
+  std::vector<uint8_t> y2 = {0, 1, 0, 1};  // precisions 0, 1/2, 1/3, 1/2
+  c = precision_threshold(s2, y2, 0.99);
+  EXPECT_FALSE(c.target_reached);
+  EXPECT_DOUBLE_EQ(c.threshold, double(0.6f));
+}
+
+TEST(Thresholds, TiesAreFlaggedTogether) {
+  // scores [.5, .5, .5, .2], labels [1, 0, 1, 0]: candidates >= .5 (2 of 3) and >= .2 (2 of 4)
+  std::vector<float> s = {0.5f, 0.5f, 0.5f, 0.2f};
+  std::vector<uint8_t> y = {1, 0, 1, 0};
+  ThresholdChoice c = best_f1_threshold(s, y);
+  EXPECT_DOUBLE_EQ(c.threshold, 0.5);
+  EXPECT_EQ(c.flagged, 3);
+  EXPECT_NEAR(c.f1, 0.8, 1e-12);  // 4 / (3 + 2)
+}
+
+TEST(Thresholds, NoPositivesIsDegenerate) {
+  std::vector<float> s = {0.2f, 0.7f};
+  ThresholdChoice c = best_f1_threshold(s, std::vector<uint8_t>{0, 0});
+  EXPECT_TRUE(c.degenerate);
+  EXPECT_TRUE(std::isinf(c.threshold));
+  EXPECT_TRUE(c.to_json()["threshold"].is_null());
+  c = precision_threshold(std::vector<float>{}, std::vector<uint8_t>{}, 0.5);
+  EXPECT_TRUE(c.degenerate);
+  EXPECT_FALSE(c.target_reached);
+  EXPECT_THROW(best_f1_threshold(std::vector<float>{std::nanf("")}, std::vector<uint8_t>{1}), Error);
+  EXPECT_THROW(precision_threshold(s, std::vector<uint8_t>{0, 1}, 1.5), Error);
+}
+
+TEST(Thresholds, IndependentOfInputOrderAndMatchesBruteForce) {
+  std::mt19937 gen(7);
+  const int n = 500;
+  std::vector<float> s(n);
+  std::vector<uint8_t> y(n);
+  for (int i = 0; i < n; ++i) {
+    y[size_t(i)] = std::uniform_int_distribution<int>(0, 3)(gen) == 0;
+    s[size_t(i)] = float(std::uniform_int_distribution<int>(0, 40)(gen) + (y[size_t(i)] ? 10 : 0)) / 50.0f;
+  }
+  ThresholdChoice a = best_f1_threshold(s, y);
+  // brute force: every distinct score as a threshold, F1 from metrics_at_threshold
+  double best_f1 = -1, best_thr = 0;
+  std::vector<float> cands = s;
+  std::sort(cands.begin(), cands.end(), std::greater<float>());
+  cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
+  for (float t : cands) {
+    double f1 = metrics_at_threshold(s, y, t).f1;
+    if (f1 > best_f1 + 1e-15) best_f1 = f1, best_thr = t;
+  }
+  EXPECT_DOUBLE_EQ(a.threshold, best_thr);
+  EXPECT_NEAR(a.f1, best_f1, 1e-12);
+  // Shuffled input: the same choice, bit for bit.
+  std::vector<size_t> perm(n);
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
+  std::shuffle(perm.begin(), perm.end(), gen);
+  std::vector<float> s2(n);
+  std::vector<uint8_t> y2(n);
+  for (size_t i = 0; i < perm.size(); ++i) s2[i] = s[perm[i]], y2[i] = y[perm[i]];
+  ThresholdChoice b = best_f1_threshold(s2, y2);
+  EXPECT_EQ(a.threshold, b.threshold);
+  EXPECT_EQ(a.f1, b.f1);
+  ThresholdChoice p1 = precision_threshold(s, y, 0.8), p2 = precision_threshold(s2, y2, 0.8);
+  EXPECT_EQ(p1.threshold, p2.threshold);
+  EXPECT_GE(p1.precision, 0.8);
+  // The smallest reaching threshold: one candidate lower no longer reaches 0.8.
+  auto below = std::find_if(cands.begin(), cands.end(), [&](float t) { return t < p1.threshold; });
+  if (below != cands.end()) {
+    EXPECT_LT(metrics_at_threshold(s, y, *below).precision, 0.8);
+  }
+}
+
+TEST(Thresholds, CalibratesEachHeadOnLabelledSet) {
+  SequenceSet set;
+  int32_t items[4] = {1, 2, 3, 4};
+  int8_t lab_a[4] = {0, 1, 0, 4}, lab_b[4] = {0, 0, 2, 0}, lab_bot[4] = {6, 6, 6, 6};
+  set.append(0, items, 4, nullptr, nullptr, lab_a, 0);
+  set.append(1, items, 4, nullptr, nullptr, lab_b, 0);
+  set.append(2, items, 4, nullptr, nullptr, lab_bot, kLabelBotPopular);
+  DetectorScores sc;
+  // event head: positives 0.9 (noise), 0.7 (substitution); negatives 0.1 0.2 0.3(gap) 0.2 0.1 0.4;
+  // the bot events (0.99) are left out, otherwise they would be the top false positives.
+  sc.event = {0.1f, 0.9f, 0.2f, 0.3f, 0.2f, 0.1f, 0.7f, 0.4f, 0.99f, 0.99f, 0.99f, 0.99f};
+  sc.sequence = {0.1f, 0.3f, 0.8f};
+  ThresholdConfig cfg;
+  HeadThresholds t = calibrate_thresholds(sc, set, cfg);
+  EXPECT_DOUBLE_EQ(t.event.threshold, double(0.7f));
+  EXPECT_DOUBLE_EQ(t.event.f1, 1.0);
+  EXPECT_TRUE(t.gap.degenerate);  // no gap scores given
+  EXPECT_DOUBLE_EQ(t.sequence.threshold, double(0.8f));
+  Thresholds th = t.thresholds();
+  EXPECT_TRUE(std::isinf(th.gap));
+  EXPECT_TRUE(t.to_json()["gap"]["threshold"].is_null());
+  cfg.method = "precision";
+  cfg.target_precision = 1.0;
+  EXPECT_DOUBLE_EQ(calibrate_thresholds(sc, set, cfg).event.threshold, double(0.7f));
+}
+
+}  // namespace
+}  // namespace seqmend
