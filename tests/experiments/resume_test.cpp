@@ -1,0 +1,292 @@
+// Kill and resume `seqmend pretrain` through the built binary: a run that is SIGKILLed (between
+// checkpoints, and in the middle of writing one) or stopped by SIGUSR1 (alone, and with the signal
+// sent to mpirun of a 2-rank job) and then resumed must log the same losses, bit for bit, and end
+// with the same results as a run that was never interrupted.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace seqmend {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+const char* kBinary = SEQMEND_BINARY;
+
+struct Child {
+  pid_t pid = -1;
+  std::string log;
+};
+
+// Starts argv (argv[0] looked up on PATH) with stdout and stderr appended to `log`. MPI variables
+// of an enclosing job are dropped so that a nested mpirun starts a world of its own.
+Child spawn(const std::vector<std::string>& argv, const std::string& log) {
+  Child c;
+  c.log = log;
+  c.pid = fork();
+  if (c.pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    std::vector<std::string> names;
+    for (char** e = environ; *e; ++e) {
+      const std::string kv = *e;
+      for (const char* p : {"OMPI_", "PMIX_", "OPAL_", "ORTE_", "PMI_"})
+        if (kv.rfind(p, 0) == 0) names.push_back(kv.substr(0, kv.find('=')));
+    }
+    for (const auto& n : names) unsetenv(n.c_str());
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return c;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Exit code, or 128 + signal; -1 on timeout (the child is then killed).
+int wait_for(const Child& c, double seconds = 90) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  int status = 0;
+  while (waitpid(c.pid, &status, WNOHANG) == 0) {
+    if (Clock::now() > deadline) {
+      kill(c.pid, SIGKILL);
+      waitpid(c.pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Polls (every millisecond) until `ready` holds or the child exits; true when `ready` held.
+bool poll_until(const Child& c, const std::function<bool()>& ready, double seconds = 60) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < deadline) {
+    if (ready()) return true;
+    int status;
+    if (waitpid(c.pid, &status, WNOHANG) != 0) return ready();  // gone (reaped: do not wait again)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+bool has_temp_checkpoint(const std::string& dir, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, ".ckpt-%06lld.h5.tmp.", static_cast<long long>(step));
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind(name, 0) == 0) return true;
+  return false;
+}
+
+std::string ckpt(const std::string& run, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "/ckpt-%06lld.h5", static_cast<long long>(step));
+  return run + name;
+}
+
+// Training and evaluation records of metrics.jsonl without the timing fields: what must repeat
+// exactly. JSON numbers are written in shortest round-trip form, so equal text means equal bits.
+std::vector<std::string> reproducible_metrics(const std::string& run) {
+  std::vector<std::string> out;
+  std::ifstream f(run + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line);
+    for (const char* k : {"tokens_per_s", "step_s", "comm_share", "comm_wait_share"}) j.erase(k);
+    out.push_back(j.dump());
+  }
+  return out;
+}
+
+nlohmann::json results(const std::string& run) {
+  std::ifstream f(run + "/results.json");
+  return nlohmann::json::parse(f);
+}
+
+class ResumeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("seqmend_resume_" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/simulate.yaml", "--out",
+                       data(), "simulator.num_users=120", "simulator.num_items=80", "simulator.num_clusters=4",
+                       "simulator.length_min=6", "simulator.length_max=40", "simulator.length_median=15",
+                       "max_events_per_shard=600", "write_clean=false", "fsync=false", "threads=1"},
+                      path("simulate.log"));
+    ASSERT_EQ(wait_for(sim), 0) << slurp(path("simulate.log"));
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  static std::string data() { return (root_ / "data").string(); }
+  static std::string path(const std::string& name) { return (root_ / name).string(); }
+
+  // The tiny config, 160 steps with dropout, evaluations every 40 and a checkpoint every 20.
+  static std::vector<std::string> pretrain(const std::string& run, std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {kBinary, "pretrain", "--config", SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml",
+                                  "data_dir=" + data(), "run_dir=" + run, "max_steps=160", "eval_every=40",
+                                  "checkpoint.every=20", "checkpoint.keep=2"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  static std::vector<std::string> mpirun2(std::vector<std::string> args) {
+    args.insert(args.begin(), {"mpirun", "-np", "2", "--oversubscribe", "--allow-run-as-root"});
+    return args;
+  }
+
+  // The uninterrupted run every interrupted one is held against (once per world size).
+  static const std::string& baseline(int world) {
+    static std::string b[3];
+    if (b[world].empty()) {
+      const std::string run = path("baseline" + std::to_string(world));
+      auto args = pretrain(run);
+      Child c = spawn(world == 1 ? args : mpirun2(args), run + ".log");
+      EXPECT_EQ(wait_for(c), 0) << slurp(run + ".log");
+      b[world] = run;
+    }
+    return b[world];
+  }
+
+  static void expect_same_run(const std::string& resumed, int world) {
+    const std::string& base = baseline(world);
+    const auto want = reproducible_metrics(base), got = reproducible_metrics(resumed);
+    ASSERT_EQ(want.size(), got.size()) << "metrics.jsonl records: a resumed run repeats no step twice";
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(want[i], got[i]) << "record " << i;
+    auto r0 = results(base), r1 = results(resumed);
+    EXPECT_EQ(r0["valid"], r1["valid"]);
+    EXPECT_EQ(r0["test"], r1["test"]);
+    EXPECT_EQ(r0["best_step"], r1["best_step"]);
+    EXPECT_EQ(r0["tokens"], r1["tokens"]);
+  }
+
+  // SIGUSR1 (what Slurm's --signal sends before the time limit) once checkpoint 40 exists, to the
+  // process or to mpirun (which forwards it to the ranks): the run stops at the next step boundary,
+  // writes a checkpoint there and exits 75; then it is resumed to the end.
+  static void stop_and_resume(const std::string& run, bool under_mpirun) {
+    const std::string log = run + ".log";
+    auto launch = [&](std::vector<std::string> extra) {
+      auto a = pretrain(run, std::move(extra));
+      return spawn(under_mpirun ? mpirun2(a) : a, log);
+    };
+    Child c = launch({});
+    ASSERT_TRUE(poll_until(c, [&] { return fs::exists(ckpt(run, 40)); })) << slurp(log);
+    kill(c.pid, SIGUSR1);
+    ASSERT_EQ(wait_for(c), 75) << slurp(log);
+    const std::string out = slurp(log), said = "stop signal, leaving at step ";
+    const auto at = out.find(said);
+    ASSERT_NE(at, std::string::npos) << out;
+    const int64_t stopped = std::stoll(out.substr(at + said.size()));
+    EXPECT_GE(stopped, 40);
+    EXPECT_LT(stopped, 160) << "stopped early, not at the end";
+    EXPECT_TRUE(fs::exists(ckpt(run, stopped))) << "a checkpoint at the step where it stopped";
+    EXPECT_EQ(slurp(run + "/latest"), ckpt(run, stopped).substr(run.size() + 1) + "\n");
+
+    Child r = launch({"--resume"});
+    ASSERT_EQ(wait_for(r), 0) << slurp(log);
+    EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, stopped)), std::string::npos) << slurp(log);
+  }
+
+  static fs::path root_;
+};
+fs::path ResumeTest::root_;
+
+TEST_F(ResumeTest, SigkillBetweenCheckpointsThenResumeRepeatsTheLossesBitForBit) {
+  const std::string run = path("killed"), log = run + ".log";
+  Child c = spawn(pretrain(run), log);
+  ASSERT_TRUE(poll_until(c, [&] { return fs::exists(ckpt(run, 40)); })) << slurp(log);
+  kill(c.pid, SIGKILL);
+  ASSERT_EQ(wait_for(c), 128 + SIGKILL) << "the run ended before the kill: " << slurp(log);
+  ASSERT_FALSE(fs::exists(run + "/results.json"));
+
+  Child r = spawn(pretrain(run, {"--resume"}), log);
+  ASSERT_EQ(wait_for(r), 0) << slurp(log);
+  EXPECT_NE(slurp(log).find("pretrain: resumed from " + run + "/ckpt-0000"), std::string::npos) << slurp(log);
+  expect_same_run(run, 1);
+  // keep=2: only the two newest remain (the boundary hook never runs after the last step), and
+  // `latest` names the newest.
+  EXPECT_TRUE(fs::exists(ckpt(run, 140)));
+  EXPECT_TRUE(fs::exists(ckpt(run, 120)));
+  EXPECT_FALSE(fs::exists(ckpt(run, 100)));
+  EXPECT_EQ(slurp(run + "/latest"), "ckpt-000140.h5\n");
+}
+
+TEST_F(ResumeTest, SigkillDuringACheckpointWriteKeepsThePreviousOne) {
+  const std::string run = path("killed_writing"), log = run + ".log";
+  // The writer pauses between the finished temporary file and the rename: kill it there.
+  Child c = spawn(pretrain(run, {"checkpoint.debug_pause_before_rename_ms=3000"}), log);
+  ASSERT_TRUE(poll_until(c, [&] { return has_temp_checkpoint(run, 40); })) << slurp(log);
+  kill(c.pid, SIGKILL);
+  ASSERT_EQ(wait_for(c), 128 + SIGKILL) << slurp(log);
+  EXPECT_FALSE(fs::exists(ckpt(run, 40)));
+  EXPECT_TRUE(fs::exists(ckpt(run, 20)));
+  EXPECT_EQ(slurp(run + "/latest"), "ckpt-000020.h5\n");
+
+  Child r = spawn(pretrain(run, {"resume=true"}), log);
+  ASSERT_EQ(wait_for(r), 0) << slurp(log);
+  EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, 20) + " at step 20"), std::string::npos) << slurp(log);
+  EXPECT_FALSE(has_temp_checkpoint(run, 40)) << "the killed writer's temporary is cleared on resume";
+  expect_same_run(run, 1);
+}
+
+TEST_F(ResumeTest, DamagedNewestCheckpointIsAnErrorUnlessFallbackIsOn) {
+  const std::string run = path("damaged"), log = run + ".log";
+  Child c = spawn(pretrain(run), log);
+  ASSERT_EQ(wait_for(c), 0) << slurp(log);
+  const std::string newest = ckpt(run, 140);
+  ASSERT_TRUE(fs::exists(newest));
+  fs::resize_file(newest, fs::file_size(newest) - 1000);  // a torn copy
+
+  Child r = spawn(pretrain(run, {"--resume"}), log);
+  EXPECT_EQ(wait_for(r), 1);
+  const std::string out = slurp(log);
+  EXPECT_NE(out.find("checkpoint " + newest), std::string::npos) << out;
+  EXPECT_NE(out.find("checkpoint.fallback_on_damage=true"), std::string::npos) << out;
+
+  Child f = spawn(pretrain(run, {"--resume", "checkpoint.fallback_on_damage=true"}), log);
+  ASSERT_EQ(wait_for(f), 0) << slurp(log);
+  EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, 120) + " at step 120"), std::string::npos) << slurp(log);
+  EXPECT_TRUE(fs::exists(newest + ".damaged"));
+  expect_same_run(run, 1);
+}
+
+TEST_F(ResumeTest, SigusrOneProcessCheckpointsExits75AndResumes) {
+  const std::string run = path("usr1");
+  stop_and_resume(run, false);
+  expect_same_run(run, 1);
+}
+
+TEST_F(ResumeTest, SigusrToMpirunStopsBothRanksAndTheResumedJobMatches) {
+  const std::string run = path("usr1_np2");
+  stop_and_resume(run, true);
+  expect_same_run(run, 2);
+}
+
+}  // namespace
+}  // namespace seqmend
