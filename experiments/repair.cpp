@@ -179,14 +179,18 @@ RepairResult repair_sequences(const SequenceSet& input, const DetectorScores& sc
   return r;
 }
 
-SequenceSet undo_repair(const SequenceSet& repaired, const SequenceSet& quarantine, const std::vector<Edit>& edits) {
+SequenceSet undo_repair(const SequenceSet& repaired, const SequenceSet& quarantine, const std::vector<Edit>& edits,
+                        const EventColumns* columns) {
   const int64_t n = repaired.num_sequences() + quarantine.num_sequences();
-  SEQ_CHECK(repaired.num_sequences() == 0 || quarantine.num_sequences() == 0 ||
-                (repaired.has_timestamps() == quarantine.has_timestamps() &&
-                 repaired.has_actions() == quarantine.has_actions() &&
-                 repaired.has_labels() == quarantine.has_labels()),
+  auto columns_of = [](const SequenceSet& s) { return EventColumns{s.has_timestamps(), s.has_actions(), s.has_labels()}; };
+  SEQ_CHECK(repaired.num_events() == 0 || quarantine.num_events() == 0 ||
+                columns_of(repaired) == columns_of(quarantine),
             "undo_repair: the repaired and quarantine sets have different columns");
-  const SequenceSet& shape = repaired.num_sequences() > 0 ? repaired : quarantine;
+  // A set without events carries no event columns: take them from the caller, else from a set with events.
+  const EventColumns cols = columns ? *columns
+                            : repaired.num_events() > 0 ? columns_of(repaired)
+                            : quarantine.num_events() > 0 ? columns_of(quarantine)
+                            : EventColumns{false, false, !repaired.seq_label.empty() || !quarantine.seq_label.empty()};
   SequenceSet out;
   size_t next_edit = 0;
   int64_t next_repaired = 0, next_quarantined = 0;
@@ -230,9 +234,9 @@ SequenceSet undo_repair(const SequenceSet& repaired, const SequenceSet& quaranti
       if (k < next_edit && edits[k].position == p && edits[k].op == EditOp::kDelete) {
         const Edit& e = edits[k++];
         out.item.push_back(e.old_item);
-        if (shape.has_timestamps()) out.timestamp.push_back(e.old_timestamp);
-        if (shape.has_actions()) out.action.push_back(e.old_action);
-        if (shape.has_labels()) out.label.push_back(e.old_label);
+        if (cols.timestamp) out.timestamp.push_back(e.old_timestamp);
+        if (cols.action) out.action.push_back(e.old_action);
+        if (cols.label) out.label.push_back(e.old_label);
         continue;
       }
       SEQ_CHECK(j < repaired.offsets[size_t(r) + 1], "undo_repair: sequence ", s, " ends at position ", p,

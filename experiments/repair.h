@@ -86,8 +86,17 @@ struct RepairResult {
 RepairResult repair_sequences(const SequenceSet& input, const DetectorScores& scores, const Thresholds& thresholds,
                               const RepairConfig& cfg, const Predictor& predictor, int64_t num_items = 0);
 
+// Optional event columns of the input (a deleted event gets exactly these back).
+struct EventColumns {
+  bool timestamp = false, action = false, label = false;
+  bool operator==(const EventColumns&) const = default;
+};
+
 // Re-creates the input of repair_sequences exactly (items, timestamps, actions, labels, users,
 // order) from its three outputs. Throws naming the sequence and position when they disagree.
-SequenceSet undo_repair(const SequenceSet& repaired, const SequenceSet& quarantine, const std::vector<Edit>& edits);
+// `columns`: the input's event columns; needed only when neither set has an event left (every
+// event deleted or quarantined), null → taken from the sets.
+SequenceSet undo_repair(const SequenceSet& repaired, const SequenceSet& quarantine, const std::vector<Edit>& edits,
+                        const EventColumns* columns = nullptr);
 
 }  // namespace seqmend

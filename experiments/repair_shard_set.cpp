@@ -1,5 +1,6 @@
 #include "experiments/repair_shard_set.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -86,6 +87,7 @@ nlohmann::json write_repaired_shard_set(const std::string& out_dir, const ShardS
   nlohmann::json record = repair_record;
   record.erase("stats");
   record["input_source"] = input.source();
+  record["input_columns"] = input.columns();  // the repaired shards may have lost event columns with their events
   info.extra["repair"] = record;
   write_set(out_dir, info, repaired, opts);  // manifest last: the whole output is now in place
   return repair_record;
@@ -133,11 +135,16 @@ void unrepair_shard_set(const std::string& repaired_dir, const std::string& out_
   for (const auto& [split, e] : log)
     SEQ_CHECK(rep.has_split(split), "unrepair: ", edits_path, " has edits for split '", split, "' which '",
               repaired_dir, "' lacks");
+  std::vector<std::string> names = rep.columns();
+  const nlohmann::json& rec = rep.extra().at("repair");
+  if (rec.contains("input_columns")) names = rec.at("input_columns").get<std::vector<std::string>>();
+  auto has = [&](const char* c) { return std::find(names.begin(), names.end(), c) != names.end(); };
+  const EventColumns cols{has("timestamp"), has("action"), has("label")};
   std::map<std::string, SequenceSet> original;
   for (const std::string& split : rep.split_names()) {
     SequenceSet q = quar.has_split(split) ? load_split(quar, split) : SequenceSet{};
     try {
-      original[split] = undo_repair(load_split(rep, split), q, log[split]);
+      original[split] = undo_repair(load_split(rep, split), q, log[split], &cols);
     } catch (const Error& e) {
       SEQ_FAIL("unrepair '", repaired_dir, "' split ", split, ": ", e.what());
     }

@@ -168,6 +168,20 @@ TEST(Repair, PoliciesSwitchOff) {
   expect_same_set(r.repaired, in, "infinite thresholds");
 }
 
+TEST(Repair, UndoWhenEveryEventIsGone) {
+  SequenceSet in = small_set();
+  RepairConfig cfg;
+  cfg.replace = false;
+  cfg.backfill = false;
+  cfg.quarantine = false;
+  RepairResult r = repair_sequences(in, small_scores(), Thresholds{0.0, 1.0, 1.0}, cfg, nullptr);
+  EXPECT_EQ(r.repaired.num_events(), 0);
+  EXPECT_EQ(r.repaired.num_sequences(), 2);  // empty sequences stay, so users and order survive
+  EXPECT_TRUE(r.repaired.timestamp.empty());
+  const EventColumns cols{true, true, true};
+  expect_same_set(undo_repair(r.repaired, r.quarantine, r.edits, &cols), in, "all deleted");
+}
+
 TEST(Repair, RejectsBadInputs) {
   SequenceSet in = small_set();
   Thresholds th{0.5, 0.5, 0.5};
