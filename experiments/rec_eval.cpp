@@ -168,7 +168,9 @@ std::vector<UserRank> RecEvaluator::rank_users(Bert4Rec& model) const {
   const float* table = model.params().param_ptr("emb.item") + C;  // (V, C) rows of items 1..V
   const float* bias = model.params().param_ptr("out.bias") + 1;   // (V)
   const bool sampled = cfg_.protocol == "sampled";
-  const int64_t chunk = cfg_.score_chunk_rows;
+  // Scores buffer per thread: chunk × V floats, capped at 64 MiB for large vocabularies (ranks do
+  // not depend on the chunking).
+  const int64_t chunk = std::max<int64_t>(1, std::min(cfg_.score_chunk_rows, (int64_t(16) << 20) / V));
 
   std::vector<UserRank> out(users_.size());
   std::vector<SequenceView> views;

@@ -64,6 +64,7 @@ struct EvalConfig {
   std::vector<int64_t> ks = {1, 5, 10, 20};  // cut-offs of hr@K and ndcg@K
   int64_t batch_size = 256;             // sequences per forward pass
   int64_t score_chunk_rows = 32;        // rows scored against all items at once, per thread
+                                        // (capped so the buffer stays <= 64 MiB)
 
   void visit(ConfigVisitor& v);
   void validate() const;  // throws naming the field and value
