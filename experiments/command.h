@@ -18,6 +18,8 @@ void add_info_command(CLI::App& app, CommandBody& body);
 void add_simulate_command(CLI::App& app, CommandBody& body);
 void add_ingest_command(CLI::App& app, CommandBody& body);
 void add_pretrain_command(CLI::App& app, CommandBody& body);
+void add_finetune_command(CLI::App& app, CommandBody& body);
+void add_detect_command(CLI::App& app, CommandBody& body);
 void add_unrepair_command(CLI::App& app, CommandBody& body);
 
 }  // namespace seqmend

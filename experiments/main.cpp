@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   seqmend::add_simulate_command(app, body);
   seqmend::add_ingest_command(app, body);
   seqmend::add_pretrain_command(app, body);
+  seqmend::add_finetune_command(app, body);
+  seqmend::add_detect_command(app, body);
   seqmend::add_unrepair_command(app, body);
   try {
     app.parse(argc, argv);

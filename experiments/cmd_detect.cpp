@@ -1,0 +1,35 @@
+#include <cstdlib>
+
+#include "distributed/mpi_env.h"
+#include "experiments/command.h"
+#include "experiments/detect_stage.h"
+#include "experiments/dp_group.h"
+#include "experiments/stage_args.h"
+#include "kernels/threads.h"
+
+namespace seqmend {
+
+void add_detect_command(CLI::App& app, CommandBody& body) {
+  auto* cmd = app.add_subcommand(
+      "detect",
+      "Score every event and sequence of a shard set split with a fine-tuned detector and the "
+      "pretrained model's surprisal; writes scores.h5, event_scores.csv, sequence_scores.csv and, "
+      "when the split has labels, detection.json to run_dir");
+  auto args = add_stage_args<DetectConfig>(*cmd);
+  cmd->callback([&body, args] {
+    body = [args](MpiEnv& env) {
+      auto cfg = args->load<DetectConfig>();
+      if (args->print_config) return print_config(cfg, env);
+      cfg.validate();
+      int threads = int(cfg.threads);
+      if (threads == 0)
+        if (const char* s = std::getenv("SEQMEND_THREADS"); s && *s) threads = std::atoi(s);
+      if (threads > 0) set_num_threads(threads);
+      auto group = DataParallelGroup::world();
+      run_detect(cfg, *group);
+      return 0;
+    };
+  });
+}
+
+}  // namespace seqmend

@@ -1,0 +1,38 @@
+#include <cstdlib>
+
+#include "distributed/mpi_env.h"
+#include "experiments/command.h"
+#include "experiments/dp_group.h"
+#include "experiments/finetune_config.h"
+#include "experiments/finetune_stage.h"
+#include "experiments/run_dir.h"
+#include "experiments/stage_args.h"
+#include "kernels/threads.h"
+
+namespace seqmend {
+
+void add_finetune_command(CLI::App& app, CommandBody& body) {
+  auto* cmd = app.add_subcommand(
+      "finetune",
+      "Fine-tune the anomaly detector (event, gap and bot heads) on a pretrained encoder with labels "
+      "injected on the fly; calibrates thresholds on the valid split and writes detector.h5, "
+      "config.yaml, run.json, metrics.jsonl and results.json to run_dir");
+  auto args = add_stage_args<FinetuneConfig>(*cmd);
+  cmd->callback([&body, args] {
+    body = [args](MpiEnv& env) {
+      auto cfg = args->load<FinetuneConfig>();
+      if (args->print_config) return print_config(cfg, env);
+      cfg.validate();
+      int threads = int(cfg.threads);
+      if (threads == 0)
+        if (const char* s = std::getenv("SEQMEND_THREADS"); s && *s) threads = std::atoi(s);
+      if (threads > 0) set_num_threads(threads);
+      auto group = DataParallelGroup::world();
+      RunDir run(cfg.run_dir, env);
+      run_finetune(cfg, *group, &run);
+      return 0;
+    };
+  });
+}
+
+}  // namespace seqmend

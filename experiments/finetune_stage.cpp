@@ -1,0 +1,410 @@
+#include "experiments/finetune_stage.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/adamw_optimizer.h"
+#include "core/base/error.h"
+#include "core/base/rng.h"
+#include "experiments/checkpoint.h"
+#include "experiments/data_parallel_loader.h"
+#include "experiments/detect_stage.h"
+#include "experiments/dp_group.h"
+#include "experiments/run_dir.h"
+#include "experiments/simulate_stage.h"
+#include "io/atomic_file.h"
+#include "io/config.h"
+#include "io/file_checksum.h"
+#include "io/shard_set.h"
+#include "io/simulator.h"
+
+namespace seqmend {
+
+namespace fs = std::filesystem;
+
+// ---- configs and checkpoints of other stages ----
+
+// Reads one section of a run's config.yaml into S. The other keys are not read: the run's own
+// stage config may have gained or lost keys since, which must not stop a later stage from using it.
+template <typename S>
+static S section_from_yaml(const std::string& path, const char* key) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    SEQ_FAIL("cannot read '", path, "': ", e.what());
+  }
+  SEQ_CHECK(root[key], "'", path, "' has no `", key, ":` section");
+  YAML::Emitter out;
+  out << root[key];
+  static std::atomic<int> counter{0};
+  const fs::path tmp = fs::temp_directory_path() /
+                       str("seqmend-", key, "-", ::getpid(), "-", counter.fetch_add(1), ".yaml");
+  {
+    std::ofstream f(tmp);
+    f << out.c_str() << "\n";
+  }
+  try {
+    S s = load_config<S>(tmp.string());
+    fs::remove(tmp);
+    return s;
+  } catch (const Error& e) {
+    fs::remove(tmp);
+    SEQ_FAIL("section `", key, "` of '", path, "': ", e.what());
+  }
+}
+
+ModelConfig model_config_from_run_config(const std::string& config_yaml_path) {
+  return section_from_yaml<ModelConfig>(config_yaml_path, "model");
+}
+
+std::string resolve_encoder_checkpoint(const std::string& path) {
+  std::error_code ec;
+  SEQ_CHECK(fs::exists(path, ec), "encoder_checkpoint '", path, "' does not exist");
+  if (!fs::is_directory(path, ec)) return path;
+  auto list = list_checkpoints(path);
+  SEQ_CHECK(!list.empty(), "encoder_checkpoint: no checkpoint in run directory '", path,
+            "'. HINT: pretrain with checkpoint.every=N so that it leaves ckpt-*.h5 files");
+  return list.front().path;
+}
+
+uint32_t load_encoder_checkpoint(Bert4Rec& encoder, const std::string& file, bool best) {
+  TrainingState st = read_checkpoint(file, encoder.params());
+  auto it = st.arrays.find("best_params");
+  if (best && it != st.arrays.end()) {
+    Tensor& p = encoder.params().params();
+    SEQ_CHECK(int64_t(it->second.size()) == p.numel(), "encoder checkpoint '", file, "': best_params has ",
+              it->second.size(), " floats, the model ", p.numel());
+    std::memcpy(p.data<float>(), it->second.data(), sizeof(float) * it->second.size());
+  }
+  return file_crc32(file);
+}
+
+// The detector's two buffers as one, with prefixed names, for checkpoint.h.
+static ParamBuffer combined_layout(Detector& det) {
+  ParamBuffer pb;
+  for (const ParamEntry& e : det.encoder().params().entries()) pb.add("encoder." + e.name, e.shape, e.init, e.decay);
+  for (const ParamEntry& e : det.heads().params().entries()) pb.add("heads." + e.name, e.shape, e.init, e.decay);
+  pb.allocate(Device::CPU);
+  return pb;
+}
+
+static void copy_params(ParamBuffer& combined, ParamBuffer& part, const std::string& prefix, bool into_part) {
+  for (const ParamEntry& e : part.entries()) {
+    float* a = combined.param_ptr(prefix + e.name);
+    float* b = part.param_ptr(e.name);
+    if (into_part)
+      std::memcpy(b, a, sizeof(float) * size_t(e.numel));
+    else
+      std::memcpy(a, b, sizeof(float) * size_t(e.numel));
+  }
+}
+
+void write_detector_checkpoint(const std::string& path, Detector& det, const DetectorCheckpoint& info) {
+  ParamBuffer pb = combined_layout(det);
+  copy_params(pb, det.encoder().params(), "encoder.", false);
+  copy_params(pb, det.heads().params(), "heads.", false);
+  TrainingState st;
+  st.step = info.step;
+  st.texts["finetune_config"] = info.finetune_yaml;
+  st.texts["thresholds"] = info.thresholds.to_json().dump();
+  st.texts["calibration"] = info.calibration.dump();
+  st.texts["encoder_checkpoint"] = info.encoder_checkpoint;
+  st.counters["encoder_crc32"] = info.encoder_crc32;
+  ModelConfig mc = det.encoder().config();
+  st.model_yaml = config_to_yaml(mc);
+  DetectorConfig dc = det.config();
+  st.config_yaml = config_to_yaml(dc);
+  write_checkpoint(path, pb, st);  // atomic, CRC-32 over every dataset and the state
+}
+
+static double threshold_of(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return std::numeric_limits<double>::infinity();
+  return j[key].get<double>();
+}
+
+DetectorCheckpoint read_detector_checkpoint(const std::string& path, Detector& det) {
+  ParamBuffer pb = combined_layout(det);
+  TrainingState st = read_checkpoint(path, pb);
+  copy_params(pb, det.encoder().params(), "encoder.", true);
+  copy_params(pb, det.heads().params(), "heads.", true);
+  DetectorCheckpoint info;
+  info.step = st.step;
+  auto text = [&](const char* k) { return st.texts.count(k) ? st.texts.at(k) : std::string(); };
+  info.finetune_yaml = text("finetune_config");
+  info.encoder_checkpoint = text("encoder_checkpoint");
+  info.encoder_crc32 = uint32_t(st.counters.count("encoder_crc32") ? st.counters.at("encoder_crc32") : 0);
+  const std::string th = text("thresholds");
+  SEQ_CHECK(!th.empty(), "detector checkpoint '", path, "' has no thresholds");
+  const auto j = nlohmann::json::parse(th);
+  info.thresholds.event = threshold_of(j, "event");
+  info.thresholds.gap = threshold_of(j, "gap");
+  info.thresholds.sequence = threshold_of(j, "sequence");
+  const std::string cal = text("calibration");
+  if (!cal.empty()) info.calibration = nlohmann::json::parse(cal);
+  return info;
+}
+
+LoadedDetector load_detector(const std::string& path_in) {
+  std::string path = path_in;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) path = (fs::path(path) / "detector.h5").string();
+  SEQ_CHECK(fs::exists(path, ec), "detector checkpoint '", path, "' does not exist");
+  const std::string cfg_path = (fs::path(path).parent_path() / "config.yaml").string();
+  SEQ_CHECK(fs::exists(cfg_path, ec), "detector checkpoint '", path, "': no config.yaml beside it (", cfg_path,
+            ") to take the model shape from");
+  ModelConfig mc = model_config_from_run_config(cfg_path);
+  DetectorConfig dc = section_from_yaml<DetectorConfig>(cfg_path, "detector");
+  LoadedDetector out;
+  out.detector = std::make_unique<Detector>(mc, dc);
+  out.info = read_detector_checkpoint(path, *out.detector);
+  return out;
+}
+
+// ---- training ----
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<int32_t> simulator_clusters(const std::string& simulate_yaml) {
+  if (simulate_yaml.empty()) return {};
+  SimulatorConfig sc = section_from_yaml<SimulatorConfig>(simulate_yaml, "simulator");
+  Simulator sim(sc);
+  return sim.item_cluster();
+}
+
+SequenceSet without_labels(SequenceSet s) {
+  s.label.clear();
+  s.seq_label.clear();
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDir* run) {
+  cfg.validate();
+  const bool rank0 = group.rank() == 0;
+  ShardSet set = ShardSet::open(cfg.data_dir);
+
+  // Encoder shape and weights.
+  std::string enc_file;
+  if (!cfg.encoder_checkpoint.empty()) {
+    enc_file = resolve_encoder_checkpoint(cfg.encoder_checkpoint);
+    cfg.model = model_config_from_run_config((fs::path(enc_file).parent_path() / "config.yaml").string());
+  }
+  if (cfg.model.num_items == 0) cfg.model.num_items = set.num_items();
+  SEQ_CHECK(cfg.model.num_items == set.num_items(), "finetune: the encoder has num_items ", cfg.model.num_items,
+            " but data_dir '", cfg.data_dir, "' has ", set.num_items(), " items");
+  Detector det(cfg.model, cfg.detector);
+  uint32_t enc_crc = 0;
+  if (!enc_file.empty()) enc_crc = load_encoder_checkpoint(det.encoder(), enc_file, cfg.encoder_best);
+
+  DataParallelLoader loader(set, "train", group.rank(), group.size(), cfg.global_batch_size, cfg.seed);
+  const int64_t bpe = loader.batches_per_epoch();
+  int64_t total = cfg.max_steps > 0 ? cfg.max_steps : cfg.epochs * bpe;
+  if (cfg.max_steps > 0 && cfg.epochs > 0) total = std::min(cfg.max_steps, cfg.epochs * bpe);
+  if (cfg.optim.total_steps == 0) cfg.optim.total_steps = total;
+  const bool stored = cfg.labels == "stored" || (cfg.labels == "auto" && set.has_column("label"));
+  SEQ_CHECK(!stored || set.has_column("label"), "finetune: labels=stored but '", cfg.data_dir,
+            "' has no label column. HINT: labels=inject corrupts clean data on the fly");
+  if (run) {
+    run->write_config(cfg);
+    run->write_run_info({{"stage", "finetune"}});
+  }
+
+  InjectionContext ctx;
+  ctx.num_items = set.num_items();
+  ctx.item_cluster = simulator_clusters(cfg.simulator_config);
+  ctx.item_counts = set.item_counts();
+  const SequenceSet& local = loader.data();
+  Injector injector(local, cfg.inject, ctx);
+  const std::vector<int64_t> local_ids = loader.local_ids();  // ascending, aligned with local's rows
+
+  std::unique_ptr<AdamWOptimizer> enc_opt;
+  if (!cfg.detector.freeze_encoder) enc_opt = std::make_unique<AdamWOptimizer>(det.encoder().params(), cfg.optim);
+  AdamWOptimizer head_opt(det.heads().params(), cfg.optim);
+  const bool dp = group.size() > 1;
+  std::unique_ptr<DataParallelGroup> head_group;
+  if (dp) {
+    if (enc_opt)
+      group.bind_gradients(det.encoder().params().grads().data<float>(),
+                           size_t(det.encoder().params().numel()), cfg.bucket_mb);
+    head_group = std::make_unique<DataParallelGroup>(group.comm());
+    head_group->bind_gradients(det.heads().params().grads().data<float>(), size_t(det.heads().params().numel()),
+                               cfg.bucket_mb);
+  }
+  if (rank0)
+    std::printf("finetune: %lld train sequences, %lld ranks, global batch %lld, %lld steps/epoch, %lld steps, "
+                "labels %s, encoder %s%s\n",
+                (long long)loader.num_samples(), (long long)group.size(), (long long)cfg.global_batch_size,
+                (long long)bpe, (long long)total, stored ? "stored" : "injected",
+                enc_file.empty() ? "random init" : enc_file.c_str(), cfg.detector.freeze_encoder ? " (frozen)" : "");
+
+  double t_train = 0, win_loss[4] = {0, 0, 0, 0};
+  int64_t win_steps = 0, win_seqs = 0;
+  double win_s = 0;
+  DetectorLoss last;
+  for (int64_t step = 0; step < total; ++step) {
+    const double t0 = now_s();
+    const int64_t epoch = step / bpe, index = step % bpe;
+    std::vector<int64_t> ids = loader.local_part(loader.global_batch_ids(epoch, index), 0, 1);
+    SequenceSet part;
+    for (int64_t id : ids) {
+      const int64_t q = std::lower_bound(local_ids.begin(), local_ids.end(), id) - local_ids.begin();
+      const size_t e = size_t(local.offsets[size_t(q)]);
+      const int64_t n = local.length(q);
+      part.append(local.user[size_t(q)], local.item.data() + e, n,
+                  local.has_timestamps() ? local.timestamp.data() + e : nullptr,
+                  local.has_actions() ? local.action.data() + e : nullptr,
+                  local.has_labels() ? local.label.data() + e : nullptr,
+                  local.seq_label.empty() ? int8_t(0) : local.seq_label[size_t(q)]);
+    }
+    SequenceSet data;
+    if (stored) {
+      data = std::move(part);
+    } else if (part.num_sequences() > 0) {
+      data = injector.run(without_labels(part), hash_combine(cfg.seed, hash_combine(uint64_t(epoch), uint64_t(index))), 1)
+                 .data;
+    }
+    std::vector<SequenceView> views;
+    std::vector<int64_t> seqs;
+    for (int64_t s = 0; s < data.num_sequences(); ++s) {
+      const size_t e = size_t(data.offsets[size_t(s)]), n = size_t(data.length(s));
+      SequenceView v;
+      v.items = std::span<const int32_t>(data.item).subspan(e, n);
+      if (data.has_timestamps()) v.timestamps = std::span<const int64_t>(data.timestamp).subspan(e, n);
+      if (data.has_actions()) v.actions = std::span<const int8_t>(data.action).subspan(e, n);
+      v.sample_id = int64_t(hash_combine(uint64_t(step), uint64_t(s)) >> 1);
+      views.push_back(v);
+      seqs.push_back(s);
+    }
+    Batch b = make_plain_batch(views, cfg.model);
+    DetectorTargets y = detector_targets(b, data, seqs);
+    double counts[3] = {y.event_count(), y.gap_count(), y.seq_count()};
+    if (dp) group.sum_ordered(counts, 3);
+    det.encoder().params().zero_grads();
+    det.heads().params().zero_grads();
+    DetectorLoss L;
+    if (b.B > 0) {
+      DetectorForward fw;
+      fw.train = true;
+      fw.dropout_seed = hash_combine(cfg.seed, uint64_t(step));
+      fw.event_denominator = std::max(counts[0], 1.0);
+      fw.gap_denominator = std::max(counts[1], 1.0);
+      fw.seq_denominator = std::max(counts[2], 1.0);
+      L = det.forward(b, y, fw);
+      det.backward(b);
+    }
+    if (dp) {
+      if (enc_opt) {
+        group.mark_ready(0, size_t(det.encoder().params().numel()));
+        group.finish();
+      }
+      head_group->mark_ready(0, size_t(det.heads().params().numel()));
+      head_group->finish();
+      double parts[4] = {L.total, L.event, L.gap, L.sequence};
+      group.sum_ordered(parts, 4);
+      L = {parts[0], parts[1], parts[2], parts[3]};
+    }
+    OptimizerStats os = head_opt.step(step);
+    if (enc_opt) enc_opt->step(step);
+    const double dt = now_s() - t0;
+    t_train += dt;
+    win_s += dt;
+    win_loss[0] += L.total;
+    win_loss[1] += L.event;
+    win_loss[2] += L.gap;
+    win_loss[3] += L.sequence;
+    ++win_steps;
+    win_seqs += int64_t(ids.size());
+    last = L;
+    const int64_t s = step + 1;
+    if (s % cfg.log_every == 0 || s == total) {
+      const double k = double(win_steps);
+      if (run)
+        run->append_metrics({{"step", s}, {"epoch", double(s) / double(bpe)}, {"loss", win_loss[0] / k},
+                             {"loss_event", win_loss[1] / k}, {"loss_gap", win_loss[2] / k},
+                             {"loss_sequence", win_loss[3] / k}, {"lr", os.lr}, {"head_grad_norm", os.grad_norm},
+                             {"sequences_per_s", double(win_seqs) / win_s}});
+      if (rank0) {
+        std::printf("finetune step %lld/%lld epoch %.2f loss %.4f (event %.4f gap %.4f seq %.4f) lr %.3g "
+                    "seq/s %.0f\n",
+                    (long long)s, (long long)total, double(s) / double(bpe), win_loss[0] / k, win_loss[1] / k,
+                    win_loss[2] / k, win_loss[3] / k, os.lr, double(win_seqs) / win_s);
+        std::fflush(stdout);
+      }
+      win_loss[0] = win_loss[1] = win_loss[2] = win_loss[3] = 0;
+      win_steps = win_seqs = 0;
+      win_s = 0;
+    }
+  }
+
+  nlohmann::json results = {{"steps", total}, {"train_seconds", t_train}, {"labels", stored ? "stored" : "injected"},
+                            {"final_loss", {{"total", last.total}, {"event", last.event}, {"gap", last.gap},
+                                            {"sequence", last.sequence}}}};
+  // Calibration on rank 0 (scoring the valid split is cheap next to training).
+  if (rank0) {
+    SequenceSet valid = load_split(set, cfg.valid_split);
+    if (cfg.valid_max_sequences > 0 && valid.num_sequences() > cfg.valid_max_sequences) {
+      SequenceSet cut;
+      for (int64_t q = 0; q < cfg.valid_max_sequences; ++q) {
+        const size_t e = size_t(valid.offsets[size_t(q)]);
+        cut.append(valid.user[size_t(q)], valid.item.data() + e, valid.length(q),
+                   valid.has_timestamps() ? valid.timestamp.data() + e : nullptr,
+                   valid.has_actions() ? valid.action.data() + e : nullptr,
+                   valid.has_labels() ? valid.label.data() + e : nullptr,
+                   valid.seq_label.empty() ? int8_t(0) : valid.seq_label[size_t(q)]);
+      }
+      valid = std::move(cut);
+    }
+    const bool valid_stored = cfg.labels != "inject" && valid.has_labels();
+    SequenceSet calib;
+    if (valid_stored) {
+      calib = std::move(valid);
+    } else {
+      SequenceSet clean = without_labels(std::move(valid));
+      calib = Injector(clean, cfg.inject, ctx).run(cfg.valid_seed).data;
+    }
+    DetectorScores sc = detector_scores(det, calib);
+    HeadThresholds ht = calibrate_thresholds(sc, calib, cfg.thresholds);
+    const Thresholds th = ht.thresholds();
+    results["calibration"] = ht.to_json();
+    results["valid"] = detection_report(sc, calib, th.event, th.gap, th.sequence);
+    results["valid_labels"] = valid_stored ? "stored" : "injected";
+    results["thresholds"] = th.to_json();
+    if (run) {
+      DetectorCheckpoint info;
+      info.finetune_yaml = config_to_yaml(cfg);
+      info.encoder_checkpoint = enc_file;
+      info.encoder_crc32 = enc_crc;
+      info.thresholds = th;
+      info.calibration = ht.to_json();
+      info.step = total;
+      write_detector_checkpoint(run->file("detector.h5"), det, info);
+      write_file_atomic(run->file("results.json"), results.dump(2) + "\n");
+    }
+    auto auc = [&](const char* head) {
+      const auto& h = results["valid"][head];
+      return h.contains("overall") && h["overall"]["roc_auc"].is_number() ? h["overall"]["roc_auc"].get<double>()
+                                                                          : NAN;
+    };
+    std::printf("finetune: valid ROC-AUC event %.4f gap %.4f sequence %.4f; thresholds %s\n", auc("event"),
+                auc("gap"), auc("sequence"), th.to_json().dump().c_str());
+    std::fflush(stdout);
+  }
+  group.check_all(true, "finetune: calibration");  // no rank leaves while rank 0 still writes
+  return results;
+}
+
+}  // namespace seqmend
