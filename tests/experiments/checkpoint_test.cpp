@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/base/error.h"
 
@@ -49,10 +50,21 @@ TrainingState make_state(int64_t step) {
   return st;
 }
 
+// Removes every directory fresh_dir made when the program ends.
+struct TempDirs {
+  std::vector<fs::path> made;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : made) fs::remove_all(d, ec);
+  }
+};
+TempDirs temp_dirs;
+
 std::string fresh_dir(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("seqmend_ckpt_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
+  temp_dirs.made.push_back(d);
   return d.string();
 }
 

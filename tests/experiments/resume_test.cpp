@@ -189,7 +189,7 @@ class ResumeTest : public ::testing::Test {
   // SIGUSR1 (what Slurm's --signal sends before the time limit) once checkpoint 40 exists, to the
   // process or to mpirun (which forwards it to the ranks): the run stops at the next step boundary,
   // writes a checkpoint there and exits 75; then it is resumed to the end.
-  static void stop_and_resume(const std::string& run, bool under_mpirun) {
+  static void stop_and_resume(const std::string& run, bool under_mpirun, int sig = SIGUSR1) {
     const std::string log = run + ".log";
     auto launch = [&](std::vector<std::string> extra) {
       auto a = pretrain(run, std::move(extra));
@@ -197,7 +197,7 @@ class ResumeTest : public ::testing::Test {
     };
     Child c = launch({});
     ASSERT_TRUE(poll_until(c, [&] { return fs::exists(ckpt(run, 40)); })) << slurp(log);
-    kill(c.pid, SIGUSR1);
+    kill(c.pid, sig);
     ASSERT_EQ(wait_for(c), 75) << slurp(log);
     const std::string out = slurp(log), said = "stop signal, leaving at step ";
     const auto at = out.find(said);
@@ -279,6 +279,12 @@ TEST_F(ResumeTest, DamagedNewestCheckpointIsAnErrorUnlessFallbackIsOn) {
 TEST_F(ResumeTest, SigusrOneProcessCheckpointsExits75AndResumes) {
   const std::string run = path("usr1");
   stop_and_resume(run, false);
+  expect_same_run(run, 1);
+}
+
+TEST_F(ResumeTest, SigtermIsAStopSignalToo) {  // Slurm sends SIGTERM at the limit (or after USR1)
+  const std::string run = path("term");
+  stop_and_resume(run, false, SIGTERM);
   expect_same_run(run, 1);
 }
 
