@@ -21,5 +21,8 @@ void add_pretrain_command(CLI::App& app, CommandBody& body);
 void add_finetune_command(CLI::App& app, CommandBody& body);
 void add_detect_command(CLI::App& app, CommandBody& body);
 void add_unrepair_command(CLI::App& app, CommandBody& body);
+void add_repair_command(CLI::App& app, CommandBody& body);
+void add_evaluate_command(CLI::App& app, CommandBody& body);
+void add_run_command(CLI::App& app, CommandBody& body);
 
 }  // namespace seqmend

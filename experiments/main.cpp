@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   seqmend::add_finetune_command(app, body);
   seqmend::add_detect_command(app, body);
   seqmend::add_unrepair_command(app, body);
+  seqmend::add_repair_command(app, body);
+  seqmend::add_evaluate_command(app, body);
+  seqmend::add_run_command(app, body);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,188 @@
+#include "experiments/pipeline_stages.h"
+
+#include <filesystem>
+
+#include "core/base/error.h"
+#include "experiments/dp_group.h"
+#include "experiments/pretrain_checkpoint.h"
+#include "experiments/pretrain_config.h"
+#include "experiments/run_dir.h"
+#include "experiments/evaluate_stage.h"
+#include "experiments/repair_stage.h"
+#include "experiments/report.h"
+#include "experiments/simulate_stage.h"
+#include "experiments/trainer.h"
+#include "io/ingest.h"
+#include "io/ingest_options.h"
+#include "kernels/threads.h"
+
+namespace fs = std::filesystem;
+
+namespace seqmend {
+
+std::string pipeline_data_set(const StageContext& ctx) { return ctx.stage_dirs.at("data") + "/set"; }
+
+namespace {
+
+SimulateConfig load_simulate(const StageContext& ctx) {
+  auto cfg = load_config<SimulateConfig>(ctx.config_file);
+  cfg.overwrite = true;  // the pipeline owns data/set; a re-run replaces it
+  return cfg;
+}
+
+PretrainConfig load_pretrain(const StageContext& ctx) {
+  auto cfg = load_config<PretrainConfig>(ctx.config_file);
+  SEQ_CHECK(cfg.data_dir.empty() && cfg.run_dir.empty(), "run: ", ctx.config_file,
+            ": pretrain.data_dir and pretrain.run_dir are set by the pipeline; remove them");
+  cfg.data_dir = pipeline_data_set(ctx);
+  cfg.run_dir = ctx.dir + "/run";
+  cfg.resume = false;
+  return cfg;
+}
+
+RepairStageConfig load_repair(const StageContext& ctx) {
+  auto cfg = load_config<RepairStageConfig>(ctx.config_file);
+  SEQ_CHECK(cfg.data_dir.empty() && cfg.out_dir.empty() && cfg.scores_train.empty() && cfg.scores_valid.empty() &&
+                cfg.scores_test.empty() && cfg.truth.empty() && cfg.detector_checkpoint.empty() &&
+                cfg.encoder_checkpoint.empty(),
+            "run: ", ctx.config_file, ": the repair section's paths are set by the pipeline; remove them");
+  cfg.data_dir = pipeline_data_set(ctx);
+  cfg.out_dir = ctx.dir + "/set";
+  for (auto [split, field] : {std::pair{"train", &cfg.scores_train}, {"valid", &cfg.scores_valid},
+                              {"test", &cfg.scores_test}}) {
+    std::string f = ctx.stage_dirs.at("detect") + "/" + split + "/scores.h5";
+    if (fs::is_regular_file(f)) *field = f;
+  }
+  std::string truth = pipeline_data_set(ctx) + "/repair_truth.tsv";
+  if (fs::is_regular_file(truth)) cfg.truth = truth;
+  std::string det = ctx.stage_dirs.at("finetune") + "/run/detector.h5";
+  if (fs::is_regular_file(det)) cfg.detector_checkpoint = det;
+  cfg.encoder_checkpoint = ctx.stage_dirs.at("pretrain") + "/run";
+  cfg.overwrite = true;
+  return cfg;
+}
+
+EvaluateConfig load_evaluate(const StageContext& ctx) {
+  auto cfg = load_config<EvaluateConfig>(ctx.config_file);
+  SEQ_CHECK(cfg.pretrain_config.empty() && cfg.raw_dir.empty() && cfg.repaired_dir.empty() && cfg.clean_dir.empty() &&
+                cfg.run_dir.empty(),
+            "run: ", ctx.config_file, ": the evaluate section's paths are set by the pipeline; remove them");
+  cfg.pretrain_config = ctx.stage_dirs.at("pretrain") + "/run/config.yaml";
+  cfg.raw_dir = pipeline_data_set(ctx);
+  cfg.repaired_dir = ctx.stage_dirs.at("repair") + "/set";
+  if (fs::is_regular_file(pipeline_data_set(ctx) + "/clean/manifest.json")) cfg.clean_dir = pipeline_data_set(ctx) + "/clean";
+  cfg.run_dir = ctx.dir + "/run";
+  return cfg;
+}
+
+}  // namespace
+
+PipelineStage repair_pipeline_stage() {
+  PipelineStage s;
+  s.resolve = [](const StageContext& ctx) {
+    auto cfg = load_repair(ctx);
+    // The predictor in use is part of what the stage does.
+    return config_to_yaml(cfg) + "# model predictor available: " + (has_repair_predictor_factory() ? "yes" : "no") + "\n";
+  };
+  s.run = [](const StageContext& ctx) {
+    auto cfg = load_repair(ctx);
+    nlohmann::json r = run_repair(cfg);
+    return nlohmann::json{{"predictor", r.value("predictor", "")}, {"stats", r.value("stats", nlohmann::json())}};
+  };
+  s.outputs = {"set/manifest.json", "set/edits.csv"};
+  return s;
+}
+
+PipelineStage evaluate_pipeline_stage() {
+  PipelineStage s;
+  s.all_ranks = true;
+  s.resolve = [](const StageContext& ctx) {
+    auto cfg = load_evaluate(ctx);
+    return config_to_yaml(cfg);
+  };
+  s.run = [](const StageContext& ctx) {
+    auto cfg = load_evaluate(ctx);
+    return run_evaluate(cfg, *ctx.group);
+  };
+  s.outputs = {"run/evaluate.json"};
+  return s;
+}
+
+// The report has no settings; its section must be empty.
+struct ReportConfig {
+  void visit(ConfigVisitor&) {}
+};
+
+PipelineStage report_pipeline_stage() {
+  PipelineStage s;
+  s.resolve = [](const StageContext& ctx) {
+    auto cfg = load_config<ReportConfig>(ctx.config_file);
+    return config_to_yaml(cfg);
+  };
+  s.run = [](const StageContext& ctx) {
+    nlohmann::json r = write_report(ctx.run_dir);
+    return nlohmann::json{{"report", ctx.run_dir + "/report.md"}, {"plots", r["plots"]}, {"plots_note", r["plots_note"]}};
+  };
+  s.outputs = {};
+  return s;
+}
+
+PipelineStage simulate_pipeline_stage() {
+  PipelineStage s;
+  s.resolve = [](const StageContext& ctx) {
+    auto cfg = load_simulate(ctx);
+    return config_to_yaml(cfg);
+  };
+  s.run = [](const StageContext& ctx) {
+    auto cfg = load_simulate(ctx);
+    return run_simulate(cfg, pipeline_data_set(ctx));
+  };
+  s.outputs = {"set/manifest.json", "set/clean/manifest.json", "set/repair_truth.tsv"};
+  return s;
+}
+
+PipelineStage ingest_pipeline_stage() {
+  PipelineStage s;
+  s.resolve = [](const StageContext& ctx) {
+    auto cfg = load_config<IngestOptions>(ctx.config_file);
+    return config_to_yaml(cfg);
+  };
+  s.run = [](const StageContext& ctx) {
+    auto cfg = load_config<IngestOptions>(ctx.config_file);
+    nlohmann::json manifest = ingest_to_dir(cfg, pipeline_data_set(ctx), /*overwrite=*/true);
+    return manifest.value("extra", nlohmann::json::object()).value("ingest", nlohmann::json::object());
+  };
+  s.outputs = {"set/manifest.json"};
+  return s;
+}
+
+PipelineStage pretrain_pipeline_stage() {
+  PipelineStage s;
+  s.all_ranks = true;
+  s.resolve = [](const StageContext& ctx) {
+    auto cfg = load_pretrain(ctx);
+    return config_to_yaml(cfg);
+  };
+  s.run = [](const StageContext& ctx) {
+    auto cfg = load_pretrain(ctx);
+    cfg.validate();
+    if (cfg.threads > 0) set_num_threads(int(cfg.threads));
+    if (ctx.rank == 0 && fs::exists(cfg.run_dir)) fs::remove_all(cfg.run_dir);  // a changed config starts afresh
+    ctx.group->check_all(true, "pretrain: clearing " + cfg.run_dir);
+    RunDir run(cfg.run_dir, ctx.rank, ctx.world);
+    ctx.group->check_all(true, "pretrain: creating " + cfg.run_dir);
+    Trainer trainer(cfg, *ctx.group, &run);
+    PretrainConfig resolved = trainer.config();
+    run.write_config(resolved);
+    run.write_run_info({{"stage", "pretrain"}, {"pipeline", ctx.run_dir}});
+    PretrainCheckpoints ckpts(trainer, run, *ctx.group, cfg.checkpoint);
+    ckpts.install();
+    nlohmann::json results = trainer.run();
+    ckpts.save_now();  // the encoder the detector starts from
+    return results;
+  };
+  s.outputs = {"run/results.json"};
+  return s;
+}
+
+}  // namespace seqmend

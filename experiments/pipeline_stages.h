@@ -1,0 +1,20 @@
+// The pipeline's adapters (experiments/pipeline.h) for the stages defined in this layer: each
+// reads its section file with the stage's own config struct and sets the paths the pipeline owns.
+#pragma once
+
+#include "experiments/pipeline.h"
+
+namespace seqmend {
+
+PipelineStage simulate_pipeline_stage();  // data/: SimulateConfig → the corrupted set, clean/, repair_truth.tsv
+PipelineStage ingest_pipeline_stage();    // data/: IngestOptions → a shard set
+PipelineStage pretrain_pipeline_stage();  // pretrain/: PretrainConfig on data/, checkpoint at the end
+PipelineStage repair_pipeline_stage();    // repair/set: data/set repaired with detect/<split>/scores.h5
+PipelineStage evaluate_pipeline_stage();  // evaluate/run: raw vs repaired vs clean recommender
+PipelineStage report_pipeline_stage();    // report.md, report.json, plots/ in the run directory
+
+// Where a stage finds the data stage's shard set (data/set; the data dir itself holds the stage's
+// bookkeeping files).
+std::string pipeline_data_set(const StageContext& ctx);
+
+}  // namespace seqmend

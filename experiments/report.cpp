@@ -1,0 +1,208 @@
+#include "experiments/report.h"
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/base/error.h"
+#include "io/atomic_file.h"
+
+namespace fs = std::filesystem;
+
+namespace seqmend {
+
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return nullptr;
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+std::string num(const nlohmann::json& x, int digits = 4) {
+  if (!x.is_number()) return "–";
+  if (x.is_number_integer()) return std::to_string(x.get<int64_t>());
+  double v = x.get<double>();
+  if (!std::isfinite(v)) return "–";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string default_script() {
+  // The source tree's tools/ (the binary lives in <build>/experiments), then the working directory.
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) {
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
+      candidates.push_back(p / "tools/plot_report.py");
+  }
+  candidates.push_back(fs::current_path(ec) / "tools/plot_report.py");
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c)) return c.string();
+  return "";
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+nlohmann::json collect_report(const std::string& run_dir) {
+  nlohmann::json r = {{"run_dir", run_dir}};
+  nlohmann::json manifest = read_json(run_dir + "/data/set/manifest.json");
+  nlohmann::json data = nlohmann::json::object();
+  if (manifest.is_object()) {
+    data["num_items"] = manifest.value("num_items", nlohmann::json());
+    nlohmann::json splits = nlohmann::json::object();
+    for (const auto& [name, s] : manifest.value("splits", nlohmann::json::object()).items())
+      splits[name] = {{"sequences", s.value("num_sequences", nlohmann::json())},
+                      {"events", s.value("num_events", nlohmann::json())}};
+    data["splits"] = splits;
+    nlohmann::json extra = manifest.value("extra", nlohmann::json::object());
+    if (extra.contains("simulate")) data["simulate"] = extra["simulate"];
+    if (extra.contains("ingest")) data["ingest_summary"] = true;
+  }
+  r["data"] = data;
+  nlohmann::json detection = nlohmann::json::object();
+  for (const char* split : {"train", "valid", "test"}) {
+    nlohmann::json d = read_json(run_dir + "/detect/" + split + "/detection.json");
+    if (!d.is_null()) detection[split] = d;
+  }
+  r["detection"] = detection;
+  nlohmann::json repair = read_json(run_dir + "/repair/set/repair.json");
+  r["repair"] = repair.is_object() ? nlohmann::json{{"stats", repair.value("stats", nlohmann::json())},
+                                                    {"thresholds", repair.value("thresholds", nlohmann::json())},
+                                                    {"extra", repair.value("extra", nlohmann::json())}}
+                                   : nlohmann::json(nullptr);
+  r["recommendation"] = read_json(run_dir + "/evaluate/run/evaluate.json");
+  r["pretrain"] = read_json(run_dir + "/pretrain/run/results.json");
+  return r;
+}
+
+std::string format_report_md(const nlohmann::json& r) {
+  std::ostringstream md;
+  md << "# seqmend pipeline report\n\nRun directory: `" << r.value("run_dir", "") << "`\n\n## Data\n\n";
+  const auto& data = r["data"];
+  if (data.contains("splits")) {
+    md << "| split | sequences | events |\n|---|---|---|\n";
+    for (const auto& [name, s] : data["splits"].items())
+      md << "| " << name << " | " << num(s["sequences"]) << " | " << num(s["events"]) << " |\n";
+    md << "\nItems: " << num(data["num_items"]) << "\n";
+    if (data.contains("simulate")) md << "\nSimulation summary: `" << data["simulate"].dump() << "`\n";
+  } else {
+    md << "No data manifest found (the data stage has not run).\n";
+  }
+
+  md << "\n## Detection\n\n";
+  if (r["detection"].empty()) md << "No detection results (detect/<split>/detection.json missing).\n";
+  for (const auto& [split, d] : r["detection"].items()) {
+    md << "Split `" << split << "`:\n\n| head | positives | negatives | ROC-AUC | PR-AUC | precision | recall | F1 |\n"
+       << "|---|---|---|---|---|---|---|---|\n";
+    for (const auto& [head, h] : d.items()) {
+      if (!h.is_object() || !h.contains("overall")) continue;
+      const auto& o = h["overall"];
+      md << "| " << head << " | " << num(o.value("positives", nlohmann::json())) << " | "
+         << num(o.value("negatives", nlohmann::json())) << " | " << num(o.value("roc_auc", nlohmann::json())) << " | "
+         << num(o.value("pr_auc", nlohmann::json())) << " | " << num(o.value("precision", nlohmann::json())) << " | "
+         << num(o.value("recall", nlohmann::json())) << " | " << num(o.value("f1", nlohmann::json())) << " |\n";
+    }
+    md << "\n";
+  }
+
+  md << "\n## Repair\n\n";
+  if (!r["repair"].is_object()) {
+    md << "No repair results (repair/set/repair.json missing).\n";
+  } else {
+    md << "Predictor: " << r["repair"]["extra"].value("predictor", "?") << "; thresholds: `"
+       << r["repair"]["thresholds"].dump() << "`\n\n| split | delete | replace | insert | quarantine | events in | events out |\n"
+       << "|---|---|---|---|---|---|---|\n";
+    for (const auto& [split, s] : r["repair"]["stats"].items()) {
+      nlohmann::json c = s.value("counts", nlohmann::json::object());
+      md << "| " << split << " | " << num(c.value("delete", nlohmann::json())) << " | "
+         << num(c.value("replace", nlohmann::json())) << " | " << num(c.value("insert", nlohmann::json())) << " | "
+         << num(c.value("quarantine", nlohmann::json())) << " | " << num(c.value("events_in", nlohmann::json()))
+         << " | " << num(c.value("events_out", nlohmann::json())) << " |\n";
+    }
+  }
+
+  md << "\n## Recommendation\n\n";
+  const auto& rec = r["recommendation"];
+  if (!rec.is_object()) {
+    md << "No recommendation results (evaluate/run/evaluate.json missing).\n";
+  } else {
+    md << "Every model trained with the same pretrain config and budget; test targets from `"
+       << rec.value("test_targets", "") << "`.\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
+    for (const char* set : {"raw", "repaired", "clean"}) {
+      if (!rec["sets"].contains(set)) continue;
+      const auto& t = rec["sets"][set]["test"];
+      md << "| " << set << " | " << num(t.value("hr@10", nlohmann::json())) << " | "
+         << num(t.value("ndcg@10", nlohmann::json())) << " |\n";
+    }
+    const auto& share = rec.value("recovered_share", nlohmann::json::object());
+    md << "\nRecovered share (repaired − raw) / (clean − raw): HR@10 " << num(share.value("hr@10", nlohmann::json()))
+       << ", NDCG@10 " << num(share.value("ndcg@10", nlohmann::json())) << "\n";
+  }
+
+  md << "\n## Plots\n\n";
+  std::string note = r.value("plots_note", "");
+  if (!note.empty()) md << "No plots: " << note << "\n";
+  for (const auto& p : r.value("plots", nlohmann::json::array())) {
+    std::string f = p.get<std::string>();
+    md << "![" << f << "](plots/" << f << ")\n";
+  }
+  return md.str();
+}
+
+std::string make_report_plots(const std::string& run_dir, const std::string& python, const std::string& script) {
+  std::string py = python.empty() ? "/usr/bin/python3" : python;
+  std::string sc = script.empty() ? default_script() : script;
+  if (!fs::exists(py)) return py + " is not installed";
+  if (sc.empty() || !fs::is_regular_file(sc)) return "tools/plot_report.py not found";
+  std::string cmd = shell_quote(py) + " " + shell_quote(sc) + " " + shell_quote(run_dir) + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "could not start " + py;
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  int status = pclose(p);
+  if (status == -1 || !WIFEXITED(status)) return "the plot script did not finish";
+  int code = WEXITSTATUS(status);
+  if (code == 3) return "matplotlib is not installed for " + py + " (tools/install-deps.sh installs python3-matplotlib)";
+  if (code != 0) return "the plot script failed (exit " + std::to_string(code) + "): " + out.substr(0, 400);
+  return "";
+}
+
+nlohmann::json write_report(const std::string& run_dir) {
+  nlohmann::json r = collect_report(run_dir);
+  std::string note = make_report_plots(run_dir);
+  nlohmann::json plots = nlohmann::json::array();
+  std::error_code ec;
+  if (note.empty() && fs::is_directory(run_dir + "/plots")) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(run_dir + "/plots", ec))
+      if (e.path().extension() == ".png") names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    for (auto& n : names) plots.push_back(n);
+  }
+  r["plots"] = plots;
+  r["plots_note"] = note;
+  write_file_atomic(run_dir + "/report.json", r.dump(2) + "\n");
+  write_file_atomic(run_dir + "/report.md", format_report_md(r));
+  return r;
+}
+
+}  // namespace seqmend
