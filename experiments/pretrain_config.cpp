@@ -24,6 +24,7 @@ void PretrainConfig::visit(ConfigVisitor& v) {
   v.field("mask_prob", mask_prob, "cloze masking probability", 0.0, 1.0);
   v.field("last_item_prob", last_item_prob,
           "share of samples whose only target is the newest event (next-item task)", 0.0, 1.0);
+  v.field("crop_prob", crop_prob, "share of samples cut to a random prefix each step (augmentation)", 0.0, 1.0);
   v.field("eval_every", eval_every, "steps between validation runs (0: each epoch)", 0);
   v.field("eval_metric", eval_metric, "validation metric for early stopping and the best model (e.g. ndcg@10)");
   v.field("patience", patience, "evaluations without improvement before stopping (0: never)", 0);

@@ -39,6 +39,9 @@ struct PretrainConfig {
   // Share of training samples whose only target is their newest event (the next-item task
   // evaluation asks for); 0 = plain BERT4Rec cloze.
   double last_item_prob = 0.0;
+  // Share of samples cut to a random prefix (>= 2 events) per step: with right-aligned positions,
+  // the augmentation RecBole's prefix expansion gives sequential models. 0 = whole sequences.
+  double crop_prob = 0.0;
 
   int64_t eval_every = 0;              // steps between validation runs; 0: once per epoch
   std::string eval_metric = "ndcg@10"; // early stopping and best-model selection

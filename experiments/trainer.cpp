@@ -40,14 +40,26 @@ void append_batch(Batch& a, const Batch& b) {
   a.N += b.N;
 }
 
-// The training batch of some samples at `step`: BERT4Rec cloze masking, except that a share
+// The training batch of some samples at `step`: a share `crop_prob` of the samples is cut to a
+// random prefix, then BERT4Rec cloze masking, except that a share
 // `last_item_prob` of the samples (drawn per (seed, step, sample)) gets only its newest event
 // masked — the next-item task evaluation asks for.
 Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConfig& cfg, int64_t step) {
   std::vector<SequenceView> cloze, last;
   std::vector<int32_t> last_targets;
-  for (const SequenceView& v : seqs) {
+  for (SequenceView v : seqs) {
     if (v.items.empty()) continue;  // nothing to predict
+    if (cfg.crop_prob > 0.0 && v.items.size() >= 3) {
+      // Keep a random prefix of >= 2 events: sequences are right-aligned, so every event is seen
+      // at many distances from the end, as it will be when later events are appended.
+      Rng r(hash_combine(hash_combine(cfg.seed, 0xc409), uint64_t(step)), uint64_t(v.sample_id));
+      if (r.uniform_double() < cfg.crop_prob) {
+        const size_t n = 2 + size_t(r.below(v.items.size() - 1));  // 2..len
+        v.items = v.items.first(n);
+        if (!v.timestamps.empty()) v.timestamps = v.timestamps.first(n);
+        if (!v.actions.empty()) v.actions = v.actions.first(n);
+      }
+    }
     bool take_last = false;
     if (cfg.last_item_prob > 0.0 && v.items.size() >= 2) {
       Rng r(hash_combine(hash_combine(cfg.seed, 0x1a57), uint64_t(step)), uint64_t(v.sample_id));
