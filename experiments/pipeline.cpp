@@ -97,6 +97,8 @@ const PipelineStage* stage_for(const std::string& name, const PipelineSpec& spec
     return &storage;
   }
   if (name == "pretrain") return &(storage = pretrain_pipeline_stage());
+  if (name == "finetune") return &(storage = finetune_pipeline_stage());
+  if (name == "detect") return &(storage = detect_pipeline_stage());
   if (name == "repair") return &(storage = repair_pipeline_stage());
   if (name == "evaluate") return &(storage = evaluate_pipeline_stage());
   if (name == "report") return &(storage = report_pipeline_stage());

@@ -135,7 +135,9 @@ PipelineStage simulate_pipeline_stage() {
   };
   s.run = [](const StageContext& ctx) {
     auto cfg = load_simulate(ctx);
-    return run_simulate(cfg, pipeline_data_set(ctx));
+    nlohmann::json r = run_simulate(cfg, pipeline_data_set(ctx));
+    write_config(cfg, ctx.dir + "/simulate.yaml");  // the detector's injector reads the item clusters from it
+    return r;
   };
   s.outputs = {"set/manifest.json", "set/clean/manifest.json", "set/repair_truth.tsv"};
   return s;

@@ -9,6 +9,8 @@ namespace seqmend {
 PipelineStage simulate_pipeline_stage();  // data/: SimulateConfig → the corrupted set, clean/, repair_truth.tsv
 PipelineStage ingest_pipeline_stage();    // data/: IngestOptions → a shard set
 PipelineStage pretrain_pipeline_stage();  // pretrain/: PretrainConfig on data/, checkpoint at the end
+PipelineStage finetune_pipeline_stage();  // finetune/run: the detector on pretrain/run
+PipelineStage detect_pipeline_stage();    // detect/<split>/: scores.h5 (+ detection.json) of every split
 PipelineStage repair_pipeline_stage();    // repair/set: data/set repaired with detect/<split>/scores.h5
 PipelineStage evaluate_pipeline_stage();  // evaluate/run: raw vs repaired vs clean recommender
 PipelineStage report_pipeline_stage();    // report.md, report.json, plots/ in the run directory

@@ -28,6 +28,15 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
+// Missing pieces (a stage that has not run, an older file) read as null rather than throwing.
+nlohmann::json at(const nlohmann::json& j, const std::string& key) {
+  return j.is_object() && j.contains(key) ? j[key] : nlohmann::json(nullptr);
+}
+std::string text_at(const nlohmann::json& j, const std::string& key) {
+  nlohmann::json v = at(j, key);
+  return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string("?") : v.dump();
+}
+
 std::string num(const nlohmann::json& x, int digits = 4) {
   if (!x.is_number()) return "–";
   if (x.is_number_integer()) return std::to_string(x.get<int64_t>());
@@ -66,11 +75,12 @@ nlohmann::json collect_report(const std::string& run_dir) {
   nlohmann::json manifest = read_json(run_dir + "/data/set/manifest.json");
   nlohmann::json data = nlohmann::json::object();
   if (manifest.is_object()) {
-    data["num_items"] = manifest.value("num_items", nlohmann::json());
+    data["num_items"] = at(manifest, "num_items");
     nlohmann::json splits = nlohmann::json::object();
-    for (const auto& [name, s] : manifest.value("splits", nlohmann::json::object()).items())
-      splits[name] = {{"sequences", s.value("num_sequences", nlohmann::json())},
-                      {"events", s.value("num_events", nlohmann::json())}};
+    const nlohmann::json manifest_splits = at(manifest, "splits");  // items() must not outlive its json
+    for (const auto& [name, s] : manifest_splits.items())
+      splits[name] = {{"sequences", at(s, "sequences")},
+                      {"events", at(s, "events")}};
     data["splits"] = splits;
     nlohmann::json extra = manifest.value("extra", nlohmann::json::object());
     if (extra.contains("simulate")) data["simulate"] = extra["simulate"];
@@ -84,9 +94,9 @@ nlohmann::json collect_report(const std::string& run_dir) {
   }
   r["detection"] = detection;
   nlohmann::json repair = read_json(run_dir + "/repair/set/repair.json");
-  r["repair"] = repair.is_object() ? nlohmann::json{{"stats", repair.value("stats", nlohmann::json())},
-                                                    {"thresholds", repair.value("thresholds", nlohmann::json())},
-                                                    {"extra", repair.value("extra", nlohmann::json())}}
+  r["repair"] = repair.is_object() ? nlohmann::json{{"stats", at(repair, "stats")},
+                                                    {"thresholds", at(repair, "thresholds")},
+                                                    {"extra", at(repair, "extra")}}
                                    : nlohmann::json(nullptr);
   r["recommendation"] = read_json(run_dir + "/evaluate/run/evaluate.json");
   r["pretrain"] = read_json(run_dir + "/pretrain/run/results.json");
@@ -95,72 +105,76 @@ nlohmann::json collect_report(const std::string& run_dir) {
 
 std::string format_report_md(const nlohmann::json& r) {
   std::ostringstream md;
-  md << "# seqmend pipeline report\n\nRun directory: `" << r.value("run_dir", "") << "`\n\n## Data\n\n";
-  const auto& data = r["data"];
+  md << "# seqmend pipeline report\n\nRun directory: `" << text_at(r, "run_dir") << "`\n\n## Data\n\n";
+  const nlohmann::json data = at(r, "data");
   if (data.contains("splits")) {
     md << "| split | sequences | events |\n|---|---|---|\n";
-    for (const auto& [name, s] : data["splits"].items())
+    const nlohmann::json splits = at(data, "splits");
+    for (const auto& [name, s] : splits.items())
       md << "| " << name << " | " << num(s["sequences"]) << " | " << num(s["events"]) << " |\n";
-    md << "\nItems: " << num(data["num_items"]) << "\n";
-    if (data.contains("simulate")) md << "\nSimulation summary: `" << data["simulate"].dump() << "`\n";
+    md << "\nItems: " << num(at(data, "num_items")) << "\n";
+    if (data.contains("simulate")) md << "\nSimulation summary: `" << at(data, "simulate").dump() << "`\n";
   } else {
     md << "No data manifest found (the data stage has not run).\n";
   }
 
   md << "\n## Detection\n\n";
-  if (r["detection"].empty()) md << "No detection results (detect/<split>/detection.json missing).\n";
-  for (const auto& [split, d] : r["detection"].items()) {
+  const nlohmann::json detection = at(r, "detection");
+  if (!detection.is_object() || detection.empty()) md << "No detection results (detect/<split>/detection.json missing).\n";
+  for (const auto& [split, d] : detection.items()) {
     md << "Split `" << split << "`:\n\n| head | positives | negatives | ROC-AUC | PR-AUC | precision | recall | F1 |\n"
        << "|---|---|---|---|---|---|---|---|\n";
     for (const auto& [head, h] : d.items()) {
       if (!h.is_object() || !h.contains("overall")) continue;
       const auto& o = h["overall"];
-      md << "| " << head << " | " << num(o.value("positives", nlohmann::json())) << " | "
-         << num(o.value("negatives", nlohmann::json())) << " | " << num(o.value("roc_auc", nlohmann::json())) << " | "
-         << num(o.value("pr_auc", nlohmann::json())) << " | " << num(o.value("precision", nlohmann::json())) << " | "
-         << num(o.value("recall", nlohmann::json())) << " | " << num(o.value("f1", nlohmann::json())) << " |\n";
+      md << "| " << head << " | " << num(at(o, "positives")) << " | "
+         << num(at(o, "negatives")) << " | " << num(at(o, "roc_auc")) << " | "
+         << num(at(o, "pr_auc")) << " | " << num(at(o, "precision")) << " | "
+         << num(at(o, "recall")) << " | " << num(at(o, "f1")) << " |\n";
     }
     md << "\n";
   }
 
   md << "\n## Repair\n\n";
-  if (!r["repair"].is_object()) {
+  const nlohmann::json repair = at(r, "repair");
+  if (!repair.is_object()) {
     md << "No repair results (repair/set/repair.json missing).\n";
   } else {
-    md << "Predictor: " << r["repair"]["extra"].value("predictor", "?") << "; thresholds: `"
-       << r["repair"]["thresholds"].dump() << "`\n\n| split | delete | replace | insert | quarantine | events in | events out |\n"
+    md << "Predictor: " << text_at(at(repair, "extra"), "predictor") << "; thresholds: `"
+       << at(repair, "thresholds").dump() << "`\n\n| split | delete | replace | insert | quarantine | events in | events out |\n"
        << "|---|---|---|---|---|---|---|\n";
-    for (const auto& [split, s] : r["repair"]["stats"].items()) {
-      nlohmann::json c = s.value("counts", nlohmann::json::object());
-      md << "| " << split << " | " << num(c.value("delete", nlohmann::json())) << " | "
-         << num(c.value("replace", nlohmann::json())) << " | " << num(c.value("insert", nlohmann::json())) << " | "
-         << num(c.value("quarantine", nlohmann::json())) << " | " << num(c.value("events_in", nlohmann::json()))
-         << " | " << num(c.value("events_out", nlohmann::json())) << " |\n";
+    const nlohmann::json stats = at(repair, "stats");
+    for (const auto& [split, s] : stats.items()) {
+      nlohmann::json c = at(s, "counts");
+      md << "| " << split << " | " << num(at(c, "delete")) << " | "
+         << num(at(c, "replace")) << " | " << num(at(c, "insert")) << " | "
+         << num(at(c, "quarantine")) << " | " << num(at(c, "events_in"))
+         << " | " << num(at(c, "events_out")) << " |\n";
     }
   }
 
   md << "\n## Recommendation\n\n";
-  const auto& rec = r["recommendation"];
+  const nlohmann::json rec = at(r, "recommendation");
   if (!rec.is_object()) {
     md << "No recommendation results (evaluate/run/evaluate.json missing).\n";
   } else {
     md << "Every model trained with the same pretrain config and budget; test targets from `"
-       << rec.value("test_targets", "") << "`.\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
+       << text_at(rec, "test_targets") << "`.\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
     for (const char* set : {"raw", "repaired", "clean"}) {
-      if (!rec["sets"].contains(set)) continue;
-      const auto& t = rec["sets"][set]["test"];
-      md << "| " << set << " | " << num(t.value("hr@10", nlohmann::json())) << " | "
-         << num(t.value("ndcg@10", nlohmann::json())) << " |\n";
+      if (at(at(rec, "sets"), set).is_null()) continue;
+      const nlohmann::json t = at(at(at(rec, "sets"), set), "test");
+      md << "| " << set << " | " << num(at(t, "hr@10")) << " | "
+         << num(at(t, "ndcg@10")) << " |\n";
     }
-    const auto& share = rec.value("recovered_share", nlohmann::json::object());
-    md << "\nRecovered share (repaired − raw) / (clean − raw): HR@10 " << num(share.value("hr@10", nlohmann::json()))
-       << ", NDCG@10 " << num(share.value("ndcg@10", nlohmann::json())) << "\n";
+    const nlohmann::json share = at(rec, "recovered_share");
+    md << "\nRecovered share (repaired − raw) / (clean − raw): HR@10 " << num(at(share, "hr@10"))
+       << ", NDCG@10 " << num(at(share, "ndcg@10")) << "\n";
   }
 
   md << "\n## Plots\n\n";
-  std::string note = r.value("plots_note", "");
+  std::string note = text_at(r, "plots_note");
   if (!note.empty()) md << "No plots: " << note << "\n";
-  for (const auto& p : r.value("plots", nlohmann::json::array())) {
+  for (const auto& p : at(r, "plots")) {
     std::string f = p.get<std::string>();
     md << "![" << f << "](plots/" << f << ")\n";
   }
