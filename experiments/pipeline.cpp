@@ -26,7 +26,7 @@ const std::vector<std::string>& pipeline_stage_order() {
 }
 
 std::string stage_key_hash(const std::string& bytes) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
   for (unsigned char c : bytes) {
     h ^= c;
     h *= 1099511628211ull;

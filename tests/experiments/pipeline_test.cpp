@@ -1,0 +1,202 @@
+// `seqmend run`: a tiny pipeline end to end, the report's sections, skipping unchanged stages on a
+// re-run, and re-running from the stage whose config changed.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/evaluate_stage.h"
+#include "experiments/pipeline.h"
+
+namespace seqmend {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Ran {
+  int status = -1;
+  std::string output;
+};
+
+Ran run_shell(const std::string& cmd) {
+  Ran r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The smallest pipeline that exercises every stage: 80 simulated users, a 2-layer d=16 model,
+// a few steps each. `repair_extra` lets a test change the repair section only.
+std::string tiny_pipeline(const std::string& run_dir, const std::string& repair_extra = "") {
+  return "run_dir: " + run_dir +
+         "\n"
+         "data: simulate\n"
+         "simulate:\n"
+         "  simulator: {seed: 5, num_users: 80, num_items: 60, num_clusters: 4, length_min: 8, length_max: 20,"
+         " length_median: 12}\n"
+         "  inject: {noise_rate: 0.05, drop_rate: 0.03, bot_rate: 0.05, protect_last: 2}\n"
+         "  fsync: false\n"
+         "pretrain:\n"
+         "  model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}\n"
+         "  global_batch_size: 16\n"
+         "  max_steps: 8\n"
+         "  eval_every: 4\n"
+         "  log_every: 2\n"
+         "  threads: 1\n"
+         "finetune: {global_batch_size: 16, max_steps: 4, log_every: 2, threads: 1}\n"
+         "detect: {surprisal_passes: 2, threads: 1}\n"
+         "repair:\n"
+         "  repair: {protect_last: 2" +
+         repair_extra +
+         "}\n"
+         "evaluate: {}\n";
+}
+
+// name → "running" or "skipped", from the run's progress lines.
+std::map<std::string, std::string> stage_actions(const std::string& output) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("run: ", 0) != 0) continue;
+    std::istringstream w(line.substr(5));
+    std::string name, what;
+    w >> name >> what;
+    if (what == "running") out[name] = "running";
+    if (what == "unchanged") out[name] = "skipped";
+  }
+  return out;
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("seqmend_pipeline_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Ran run(const std::string& yaml) {
+    std::string file = (dir_ / "pipeline.yaml").string();
+    std::ofstream(file) << yaml;
+    return run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file);
+  }
+  fs::path dir_;
+};
+
+TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
+  const std::string run_dir = (dir_ / "run").string();
+  Ran first = run(tiny_pipeline(run_dir));
+  ASSERT_EQ(first.status, 0) << first.output;
+  auto acts = stage_actions(first.output);
+  for (const auto& name : pipeline_stage_order()) {
+    EXPECT_EQ(acts[name], "running") << name << "\n" << first.output;
+    EXPECT_TRUE(fs::is_regular_file(run_dir + "/" + name + "/done.json")) << name;
+  }
+  for (const char* f : {"/data/set/manifest.json", "/pretrain/run/results.json", "/finetune/run/detector.h5",
+                        "/detect/test/scores.h5", "/repair/set/repair.json", "/evaluate/run/evaluate.json"})
+    EXPECT_TRUE(fs::is_regular_file(run_dir + f)) << f;
+
+  // The report: every section, and numbers that come from the stages' own files.
+  const std::string md = read_text(run_dir + "/report.md");
+  for (const char* section : {"## Data", "## Detection", "## Repair", "## Recommendation", "## Plots"})
+    EXPECT_NE(md.find(section), std::string::npos) << section << "\n" << md;
+  nlohmann::json report = nlohmann::json::parse(read_text(run_dir + "/report.json"));
+  nlohmann::json ev = nlohmann::json::parse(read_text(run_dir + "/evaluate/run/evaluate.json"));
+  for (const char* set : {"raw", "repaired", "clean"}) {
+    ASSERT_TRUE(ev["sets"].contains(set)) << set;
+    EXPECT_EQ(report["recommendation"]["sets"][set]["test"]["hr@10"], ev["sets"][set]["test"]["hr@10"]);
+    double hr = ev["sets"][set]["test"]["hr@10"].get<double>();
+    EXPECT_GE(hr, 0.0);
+    EXPECT_LE(hr, 1.0);
+  }
+  EXPECT_EQ(report["data"]["splits"]["test"]["sequences"].get<int64_t>(),
+            nlohmann::json::parse(read_text(run_dir + "/data/set/manifest.json"))["splits"]["test"]["sequences"]
+                .get<int64_t>());
+  EXPECT_TRUE(report["repair"]["stats"].contains("test"));
+  EXPECT_TRUE(report["detection"].contains("test"));
+  // Plots exist, or the report says why not.
+  EXPECT_TRUE(!report["plots"].empty() || !report["plots_note"].get<std::string>().empty());
+
+  // Same file again: nothing runs.
+  Ran second = run(tiny_pipeline(run_dir));
+  ASSERT_EQ(second.status, 0) << second.output;
+  acts = stage_actions(second.output);
+  for (const auto& name : pipeline_stage_order()) EXPECT_EQ(acts[name], "skipped") << name << "\n" << second.output;
+
+  // A changed repair section: the stages before repair are skipped, repair and after run again.
+  Ran third = run(tiny_pipeline(run_dir, ", quarantine: false"));
+  ASSERT_EQ(third.status, 0) << third.output;
+  acts = stage_actions(third.output);
+  for (const char* name : {"data", "pretrain", "finetune", "detect"}) EXPECT_EQ(acts[name], "skipped") << name;
+  for (const char* name : {"repair", "evaluate", "report"}) EXPECT_EQ(acts[name], "running") << name;
+  nlohmann::json rep = nlohmann::json::parse(read_text(run_dir + "/repair/set/repair.json"));
+  EXPECT_EQ(rep["stats"]["test"]["counts"]["quarantine"].get<int64_t>(), 0);
+}
+
+TEST_F(PipelineTest, UnknownSectionAndStagePathsAreErrors) {
+  const std::string run_dir = (dir_ / "bad").string();
+  Ran r = run(tiny_pipeline(run_dir) + "pretrian: {}\n");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("unknown key 'pretrian'"), std::string::npos) << r.output;
+
+  // A path the pipeline owns, set in a section, names the section file.
+  Ran p = run("run_dir: " + run_dir + "\npretrain: {data_dir: /elsewhere}\n");
+  EXPECT_NE(p.status, 0);
+  EXPECT_NE(p.output.find("set by the pipeline"), std::string::npos) << p.output;
+}
+
+// Under mpirun: the training stages on both ranks, the rest on rank 0, the same skip decision.
+TEST_F(PipelineTest, TwoRanksRunAndSkip) {
+  const std::string run_dir = (dir_ / "np2").string();
+  std::string file = (dir_ / "np2.yaml").string();
+  std::ofstream(file) << tiny_pipeline(run_dir);
+  const std::string cmd = "timeout 300 mpirun -np 2 --oversubscribe --allow-run-as-root " + std::string(SEQMEND_BINARY) +
+                          " run " + file;
+  Ran first = run_shell(cmd);
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_TRUE(fs::is_regular_file(run_dir + "/report.md"));
+  Ran second = run_shell(cmd);
+  ASSERT_EQ(second.status, 0) << second.output;
+  auto acts = stage_actions(second.output);
+  for (const auto& name : pipeline_stage_order()) EXPECT_EQ(acts[name], "skipped") << name << "\n" << second.output;
+}
+
+TEST(EvaluateStage, RecoveredShare) {
+  EXPECT_DOUBLE_EQ(recovered_share(0.2, 0.25, 0.3), 0.5);
+  EXPECT_DOUBLE_EQ(recovered_share(0.2, 0.2, 0.3), 0.0);
+  EXPECT_DOUBLE_EQ(recovered_share(0.2, 0.35, 0.3), 1.5);  // repaired beats clean: more than all of it
+  EXPECT_TRUE(std::isnan(recovered_share(0.2, 0.25, 0.2)));
+}
+
+TEST(PipelineSpec, StageKeyHashIsStableAndSensitive) {
+  EXPECT_EQ(stage_key_hash("abc"), stage_key_hash("abc"));
+  EXPECT_NE(stage_key_hash("abc"), stage_key_hash("abd"));
+  EXPECT_EQ(stage_key_hash("").size(), 16u);
+  EXPECT_EQ(stage_key_hash(""), "cbf29ce484222325");  // FNV-1a 64 offset basis: the empty input
+}
+
+}  // namespace
+}  // namespace seqmend
