@@ -15,7 +15,7 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
   v.section("detector", detector, "heads, focal loss and loss weights");
   v.section("optim", optim, "AdamW, clipping and LR schedule (total_steps 0: the run's steps)");
   v.choice("labels", labels, {"auto", "inject", "stored"},
-           "auto: stored labels if the train split has them, else inject on the fly");
+           "auto: stored labels if the train split has anomaly labels, else inject on the fly");
   v.section("inject", inject, "on-the-fly corruption of the training sequences (io/injectors.h)");
   v.field("simulator_config", simulator_config,
           "simulate config.yaml whose item clusters guide noise clicks (\"\": real-data mode)");

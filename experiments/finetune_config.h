@@ -27,7 +27,7 @@ struct FinetuneConfig {
   DetectorConfig detector;
   OptimizerConfig optim;     // optim.total_steps = 0: the run's step count
 
-  // auto: stored labels when the train split has a label column, else inject; inject: always
+  // auto: stored labels when the train split has anomaly labels, else inject; inject: always
   // corrupt on the fly (stored labels are dropped); stored: the shard set's labels only.
   std::string labels = "auto";
   InjectionConfig inject;

@@ -215,9 +215,16 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   int64_t total = cfg.max_steps > 0 ? cfg.max_steps : cfg.epochs * bpe;
   if (cfg.max_steps > 0 && cfg.epochs > 0) total = std::min(cfg.max_steps, cfg.epochs * bpe);
   if (cfg.optim.total_steps == 0) cfg.optim.total_steps = total;
-  const bool stored = cfg.labels == "stored" || (cfg.labels == "auto" && set.has_column("label"));
-  SEQ_CHECK(!stored || set.has_column("label"), "finetune: labels=stored but '", cfg.data_dir,
-            "' has no label column. HINT: labels=inject corrupts clean data on the fly");
+  // A clean set may carry an all-zero label column (the simulator's DIR/clean): stored labels count
+  // only when some event or sequence is an anomaly.
+  int64_t anomalies = 0;
+  for (int8_t c : loader.data().label) anomalies += c != kLabelClean;
+  for (int8_t c : loader.data().seq_label) anomalies += c != kLabelClean;
+  if (group.size() > 1) group.sum(&anomalies, 1);
+  const bool stored = cfg.labels == "stored" || (cfg.labels == "auto" && anomalies > 0);
+  SEQ_CHECK(!stored || anomalies > 0, "finetune: labels=stored but the train split of '", cfg.data_dir,
+            "' has no anomaly labels (no label column, or all clean). HINT: labels=inject corrupts clean "
+            "data on the fly");
   if (run) {
     run->write_config(cfg);
     run->write_run_info({{"stage", "finetune"}});
@@ -300,9 +307,12 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       DetectorForward fw;
       fw.train = true;
       fw.dropout_seed = hash_combine(cfg.seed, uint64_t(step));
-      fw.event_denominator = std::max(counts[0], 1.0);
-      fw.gap_denominator = std::max(counts[1], 1.0);
-      fw.seq_denominator = std::max(counts[2], 1.0);
+      // The gradient all-reduce averages over ranks (GradBucketer), so each rank divides by the
+      // global count / world: the average of the rank gradients is then the global-batch mean.
+      const double world = double(group.size());
+      fw.event_denominator = std::max(counts[0], 1.0) / world;
+      fw.gap_denominator = std::max(counts[1], 1.0) / world;
+      fw.seq_denominator = std::max(counts[2], 1.0) / world;
       L = det.forward(b, y, fw);
       det.backward(b);
     }
@@ -315,7 +325,8 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       head_group->finish();
       double parts[4] = {L.total, L.event, L.gap, L.sequence};
       group.sum_ordered(parts, 4);
-      L = {parts[0], parts[1], parts[2], parts[3]};
+      const double world = double(group.size());
+      L = {parts[0] / world, parts[1] / world, parts[2] / world, parts[3] / world};
     }
     OptimizerStats os = head_opt.step(step);
     if (enc_opt) enc_opt->step(step);

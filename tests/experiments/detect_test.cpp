@@ -1,0 +1,210 @@
+// `seqmend detect` output format (original user and item ids, per-user positions, sequences with
+// and without timestamps, sequences longer than max_len), and the surprisal's cost: a fixed number
+// of forward passes per batch whatever the sequence lengths, exact leave-one-out where a window is
+// no longer than the pass count.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "core/detector.h"
+#include "experiments/finetune_config.h"
+#include "experiments/finetune_stage.h"
+#include "experiments/surprisal.h"
+#include "io/config.h"
+#include "io/shard_set.h"
+#include "kernels/matmul.h"
+
+namespace seqmend {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string run_shell(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int st = pclose(p);
+  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+std::vector<std::vector<std::string>> read_csv(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  while (std::getline(f, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, ',')) cells.push_back(c);
+    if (!line.empty() && line.back() == ',') cells.push_back("");
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+ModelConfig tiny_model(int64_t V, int T) {
+  ModelConfig mc;
+  mc.num_items = V;
+  mc.max_len = T;
+  mc.d_model = 8;
+  mc.num_layers = 1;
+  mc.num_heads = 2;
+  return mc;
+}
+
+// A shard set with original ids and a random-weight detector "run" beside it.
+void make_fixture(const fs::path& root, bool timestamps, int max_len) {
+  SequenceSet s;
+  const std::vector<std::vector<int32_t>> seqs = {{1, 2, 3}, {4, 5, 1, 2, 3, 4, 5}, {2, 2}};
+  int64_t t = 1000;
+  for (size_t u = 0; u < seqs.size(); ++u) {
+    std::vector<int64_t> ts;
+    for (size_t i = 0; i < seqs[u].size(); ++i) ts.push_back(t += 30);
+    s.append(int64_t(u), seqs[u].data(), int64_t(seqs[u].size()), timestamps ? ts.data() : nullptr);
+  }
+  ManifestInfo info;
+  info.source = "detect test";
+  info.item_ids = {"apple", "pear", "fig", "kiwi", "plum"};
+  info.user_ids = {"u-alice", "u-bob", "u-carol"};
+  ShardOptions opt;
+  opt.fsync = false;
+  write_shard_set((root / "data").string(), info, {{"test", s}}, opt);
+
+  FinetuneConfig cfg;
+  cfg.model = tiny_model(5, max_len);
+  cfg.detector.heads.hidden = 4;
+  fs::create_directories(root / "ft");
+  write_config(cfg, (root / "ft" / "config.yaml").string());
+  Detector det(cfg.model, cfg.detector);
+  DetectorCheckpoint ck;
+  ck.thresholds.event = 0.5;
+  ck.thresholds.gap = 0.5;
+  ck.thresholds.sequence = 0.5;
+  write_detector_checkpoint((root / "ft" / "detector.h5").string(), det, ck);
+}
+
+class DetectCsv : public ::testing::TestWithParam<std::tuple<bool, int>> {};  // timestamps, max_len
+
+TEST_P(DetectCsv, OriginalIdsAndPositions) {
+  const auto [timestamps, max_len] = GetParam();
+  const fs::path root = fs::temp_directory_path() /
+                        ("seqmend_detect_" + std::to_string(::getpid()) + "_" + std::to_string(timestamps) +
+                         "_" + std::to_string(max_len));
+  fs::remove_all(root);
+  make_fixture(root, timestamps, max_len);
+  int st = 0;
+  const std::string out = run_shell("timeout 60 " + std::string(SEQMEND_BINARY) + " detect data_dir=" +
+                                        (root / "data").string() + " split=test detector_checkpoint=" +
+                                        (root / "ft").string() + " run_dir=" + (root / "out").string() +
+                                        " surprisal_passes=2 threads=1",
+                                    &st);
+  ASSERT_EQ(st, 0) << out;
+  auto ev = read_csv((root / "out" / "event_scores.csv").string());
+  ASSERT_EQ(ev.size(), 1u + 3 + 7 + 2);
+  EXPECT_EQ(ev[0], (std::vector<std::string>{"user", "position", "item", "timestamp", "score", "gap_score",
+                                             "surprisal"}));
+  const std::vector<std::string> names = {"apple", "pear", "fig", "kiwi", "plum"};
+  const std::vector<std::pair<std::string, std::vector<int>>> want = {
+      {"u-alice", {1, 2, 3}}, {"u-bob", {4, 5, 1, 2, 3, 4, 5}}, {"u-carol", {2, 2}}};
+  size_t row = 1;
+  int64_t t = 1000;
+  for (const auto& [user, items] : want) {
+    for (size_t i = 0; i < items.size(); ++i, ++row) {
+      t += 30;
+      ASSERT_EQ(ev[row].size(), 7u) << row;
+      EXPECT_EQ(ev[row][0], user);
+      EXPECT_EQ(ev[row][1], std::to_string(i));
+      EXPECT_EQ(ev[row][2], names[size_t(items[i]) - 1]);
+      EXPECT_EQ(ev[row][3], timestamps ? std::to_string(t) : "");
+      for (int c = 4; c < 7; ++c) {
+        const double x = std::stod(ev[row][size_t(c)]);
+        EXPECT_TRUE(std::isfinite(x));
+        if (c < 6) EXPECT_TRUE(x > 0.0 && x < 1.0) << x;
+        else EXPECT_GT(x, 0.0);  // −log p of one item out of five, never certain
+      }
+    }
+  }
+  auto sq = read_csv((root / "out" / "sequence_scores.csv").string());
+  ASSERT_EQ(sq.size(), 4u);
+  EXPECT_EQ(sq[0], (std::vector<std::string>{"user", "score"}));
+  EXPECT_EQ(sq[1][0], "u-alice");
+  EXPECT_EQ(sq[3][0], "u-carol");
+  EXPECT_TRUE(fs::exists(root / "out" / "scores.h5"));
+  EXPECT_FALSE(fs::exists(root / "out" / "detection.json"));  // no labels, no metrics
+  fs::remove_all(root);
+}
+
+// max_len 4 cuts u-bob's 7 events into two windows.
+INSTANTIATE_TEST_SUITE_P(TimestampsAndWindows, DetectCsv,
+                         ::testing::Values(std::tuple{true, 16}, std::tuple{false, 16}, std::tuple{true, 4},
+                                           std::tuple{false, 4}));
+
+SequenceSet random_set(int64_t n, int64_t len, int64_t V, uint64_t seed) {
+  SequenceSet s;
+  Rng r(seed);
+  for (int64_t u = 0; u < n; ++u) {
+    std::vector<int32_t> it;
+    for (int64_t i = 0; i < len; ++i) it.push_back(int32_t(1 + r.below(uint64_t(V))));
+    s.append(u, it.data(), len);
+  }
+  return s;
+}
+
+TEST(Surprisal, ForwardPassesDoNotGrowWithSequenceLength) {
+  const int64_t V = 30;
+  Bert4Rec model(tiny_model(V, 256));
+  SurprisalOptions opt;
+  opt.passes = 8;
+  opt.batch_size = 16;
+  for (int64_t len : {8, 40, 200}) {
+    SequenceSet s = random_set(16, len, V, uint64_t(len));
+    SurprisalResult r = event_surprisal(model, s, opt);
+    EXPECT_EQ(r.batches, 1) << len;
+    EXPECT_EQ(r.forward_passes, 8) << len;  // k passes per batch, whatever T
+    ASSERT_EQ(int64_t(r.surprisal.size()), 16 * len);
+    for (float x : r.surprisal) ASSERT_TRUE(std::isfinite(x) && x > 0.0f) << len;
+  }
+  // A batch of sequences shorter than k needs only as many passes as its longest window.
+  SurprisalResult r = event_surprisal(model, random_set(4, 3, V, 9), opt);
+  EXPECT_EQ(r.forward_passes, 3);
+}
+
+TEST(Surprisal, ShortWindowsAreExactLeaveOneOut) {
+  const int64_t V = 20;
+  ModelConfig mc = tiny_model(V, 16);
+  Bert4Rec model(mc);
+  SequenceSet s = random_set(3, 5, V, 4);
+  SurprisalResult r = event_surprisal(model, s, {8, 2});  // len 5 <= k: one masked event per pass
+  for (int64_t q = 0; q < s.num_sequences(); ++q) {
+    for (int64_t j = 0; j < 5; ++j) {
+      const size_t e = size_t(s.offsets[size_t(q)] + j);
+      SequenceView v{std::span<const int32_t>(s.item).subspan(size_t(s.offsets[size_t(q)]), 5), {}, {}, 0};
+      Batch b = make_plain_batch({v}, mc);
+      b.item[size_t(j)] = int32_t(mc.mask_token());
+      Tensor h = model.hidden_at(b, {j});
+      std::vector<float> z(static_cast<size_t>(V));
+      matmul_forward(Device::CPU, z.data(), h.data<float>(), model.params().param_ptr("emb.item") + mc.d_model,
+                     model.params().param_ptr("out.bias") + 1, 1, mc.d_model, int(V));
+      double mx = z[0], sum = 0;
+      for (float x : z) mx = std::max(mx, double(x));
+      for (float x : z) sum += std::exp(double(x) - mx);
+      const double want = mx + std::log(sum) - double(z[size_t(s.item[e]) - 1]);
+      EXPECT_NEAR(r.surprisal[e], want, 1e-4) << "sequence " << q << " event " << j;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace seqmend
