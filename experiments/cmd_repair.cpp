@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
+#include "experiments/model_predictor.h"
 #include "experiments/repair_stage.h"
 #include "experiments/stage_args.h"
 
@@ -17,6 +18,7 @@ void add_repair_command(CLI::App& app, CommandBody& body) {
   cmd->callback([&body, args] {
     body = [args](MpiEnv& env) {
       auto cfg = args->load<RepairStageConfig>();
+      set_repair_predictor_factory(model_predictor_factory());  // replace/backfill from the encoder
       if (args->print_config) return print_config(cfg, env);
       if (env.rank() != 0) return 0;  // single-process stage
       nlohmann::json r = run_repair(cfg);

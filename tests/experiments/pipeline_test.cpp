@@ -154,6 +154,12 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   for (const char* name : {"repair", "evaluate", "report"}) EXPECT_EQ(acts[name], "running") << name;
   nlohmann::json rep = nlohmann::json::parse(read_text(run_dir + "/repair/set/repair.json"));
   EXPECT_EQ(rep["stats"]["test"]["counts"]["quarantine"].get<int64_t>(), 0);
+  // `seqmend run` installs the encoder's masked-item predictor; with backfill_min_prob 0 (the
+  // default) every flagged gap outside the protected tail gets the model's item.
+  EXPECT_EQ(rep["extra"]["predictor"], "model");
+  int64_t flagged_gaps_inserted = 0;
+  for (const auto& [split, st] : rep["stats"].items()) flagged_gaps_inserted += st["counts"]["insert"].get<int64_t>();
+  EXPECT_GT(flagged_gaps_inserted, 0) << rep["stats"].dump();
 }
 
 TEST_F(PipelineTest, UnknownSectionAndStagePathsAreErrors) {
