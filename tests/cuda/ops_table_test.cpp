@@ -14,6 +14,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -143,6 +144,9 @@ struct Row {
   std::function<void(Mem&)> run;
   double tol = 1e-5;
 };
+
+// gtest would otherwise print each row as raw bytes in test listings.
+void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
 
 // ---- rows ------------------------------------------------------------------------------------
 

@@ -111,7 +111,8 @@ TEST(AdamW, RejectsBadArgumentsAndCuda) {
   a.step = 1;
   a.beta2 = 1.0;
   EXPECT_THROW(adamw_update(Device::CPU, &x, &g, &m, &v, 1, a), Error);
-  EXPECT_THROW(adamw_update(Device::CUDA, &x, &g, &m, &v, 1, AdamWArgs{}), Error);
+  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+    EXPECT_THROW(adamw_update(Device::CUDA, &x, &g, &m, &v, 1, AdamWArgs{}), Error);
 }
 
 }  // namespace
