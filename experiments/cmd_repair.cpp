@@ -24,7 +24,8 @@ void add_repair_command(CLI::App& app, CommandBody& body) {
       nlohmann::json r = run_repair(cfg);
       std::printf("repair: %s → %s (predictor %s)\n", cfg.data_dir.c_str(), cfg.out_dir.c_str(),
                   r.value("predictor", "").c_str());
-      for (const auto& [split, s] : r.value("stats", nlohmann::json::object()).items())
+      const nlohmann::json stats = r.value("stats", nlohmann::json::object());  // items() must not outlive it
+      for (const auto& [split, s] : stats.items())
         std::printf("  %-6s %s\n", split.c_str(), s.value("counts", nlohmann::json::object()).dump().c_str());
       return 0;
     };

@@ -108,7 +108,9 @@ nlohmann::json run_repair(RepairStageConfig& cfg) {
   RepairConfig rc = cfg.repair;
   Predictor predictor;
   std::string used = cfg.predictor;
-  if (cfg.predictor == "model" || (cfg.predictor == "auto" && has_repair_predictor_factory())) {
+  // auto: the model when one can be built (a factory is installed and there is an encoder to load).
+  const bool auto_model = has_repair_predictor_factory() && !cfg.encoder_checkpoint.empty();
+  if (cfg.predictor == "model" || (cfg.predictor == "auto" && auto_model)) {
     SEQ_CHECK(has_repair_predictor_factory(),
               "repair: predictor=model, but no model predictor is available in this build; use predictor=none "
               "(delete and quarantine only)");

@@ -7,7 +7,7 @@
 //
 // Replace and backfill need a masked-item predictor. The seam: set_repair_predictor_factory()
 // installs one (built from the pretrained encoder); predictor=auto uses it when installed and
-// otherwise repairs by deletion and quarantine only (replace and backfill off, recorded in
+// encoder_checkpoint is set, and otherwise repairs by deletion and quarantine only (replace and backfill off, recorded in
 // repair.json as predictor "none"); predictor=model without a factory is an error.
 #pragma once
 
