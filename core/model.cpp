@@ -150,13 +150,16 @@ void Bert4Rec::backward_rows(const Batch& b, const std::vector<int64_t>& rows) {
   float* dres = dresid_.f();
   for (int64_t m = 0; m < M; ++m)  // rows are distinct, so a copy is the sum
     std::memcpy(dres + rows[size_t(m)] * C, dhead_in_.f() + m * C, sizeof(float) * size_t(C));
+  if (grad_ready_) grad_ready_(final_first_entry_);  // final LN done; out.bias was done in forward
 
   for (int l = cfg_.num_layers - 1; l >= 0; --l) {
     const float* x = l == 0 ? x0_.f() : blocks_[size_t(l) - 1].out();
     blocks_[size_t(l)].backward(dres, x, b, block_dropout(cfg_, l, train_, dropout_seed_), scratch_);
+    if (grad_ready_) grad_ready_(block_first_entry_[size_t(l)]);
   }
   emb_.backward(dres, b, dropout_site(cfg_.emb_dropout, train_, dropout_seed_, kSiteEmbedding),
                 scratch_.dC.f());
+  if (grad_ready_) grad_ready_(0);
 }
 
 const Tensor& Bert4Rec::encode_hidden(const Batch& b, bool train, uint64_t dropout_seed) {
