@@ -169,6 +169,12 @@ std::string format_report_md(const nlohmann::json& r) {
     const nlohmann::json share = at(rec, "recovered_share");
     md << "\nRecovered share (repaired − raw) / (clean − raw): HR@10 " << num(at(share, "hr@10"))
        << ", NDCG@10 " << num(at(share, "ndcg@10")) << "\n";
+    const nlohmann::json raw = at(at(at(rec, "sets"), "raw"), "test"), clean = at(at(at(rec, "sets"), "clean"), "test");
+    const nlohmann::json raw_hr = at(raw, "hr@10"), clean_hr = at(clean, "hr@10");
+    if (raw_hr.is_number() && clean_hr.is_number() && clean_hr.get<double>() <= raw_hr.get<double>())
+      md << "\nNote: training on the clean data did not beat the raw data here (HR@10 " << num(clean_hr) << " vs "
+         << num(raw_hr) << "), so the recovered share measures run-to-run noise rather than repair; a larger run "
+         << "(more users, steps) is needed for a meaningful figure.\n";
   }
 
   md << "\n## Plots\n\n";
