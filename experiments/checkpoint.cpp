@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/base/error.h"
+#include "io/hdf5_support.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
 #include "io/shard_file.h"  // hdf5_mutex
@@ -31,79 +32,19 @@ namespace {
 constexpr const char* kFormat = "seqmend-checkpoint";
 constexpr int64_t kFormatVersion = 1;
 
-class H5Handle {
- public:
-  using Closer = herr_t (*)(hid_t);
-  H5Handle(hid_t id, Closer close) : id_(id), close_(close) {}
-  ~H5Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-  operator hid_t() const { return id_; }
-  // Closes now and reports a failure (the final flush of a file happens here).
-  herr_t close() {
-    herr_t r = id_ >= 0 ? close_(id_) : 0;
-    id_ = -1;
-    return r;
-  }
-
- private:
-  hid_t id_;
-  Closer close_;
-};
-
-// HDF5 prints its error stack by default; we put it into the exception instead.
-class H5Quiet {
- public:
-  H5Quiet() {
-    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~H5Quiet() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
-};
-
-std::string h5_error_stack() {
-  std::string out;
-  H5Ewalk2(
-      H5E_DEFAULT, H5E_WALK_DOWNWARD,
-      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
-        auto* s = static_cast<std::string*>(data);
-        std::string d = e->desc ? e->desc : "";
-        if (d.empty() || s->find(d) != std::string::npos) return 0;
-        if (!s->empty()) *s += "; ";
-        *s += d;
-        return 0;
-      },
-      &out);
-  H5Eclear2(H5E_DEFAULT);
-  return out.empty() ? std::string("unknown HDF5 error") : out;
-}
+using H5Handle = hdf5::Handle;
+using H5Quiet = hdf5::Quiet;
 
 template <typename R>
 R h5(R result, const std::string& path, const std::string& what) {
-  if (result < 0) SEQ_FAIL("checkpoint ", path, ": ", what, ": ", h5_error_stack());
-  return result;
+  return hdf5::check(result, "checkpoint " + path, what);
 }
 
 template <typename T>
 hid_t mem_type() {
-  if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
-  if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
-  if constexpr (std::is_same_v<T, uint64_t>) return H5T_NATIVE_UINT64;
-  if constexpr (std::is_same_v<T, char>) return H5T_NATIVE_CHAR;
+  return hdf5::native_type<T>();
 }
-template <typename T>
-hid_t file_type() {
-  if constexpr (std::is_same_v<T, float>) return H5T_IEEE_F32LE;
-  if constexpr (std::is_same_v<T, int64_t>) return H5T_STD_I64LE;
-  if constexpr (std::is_same_v<T, uint64_t>) return H5T_STD_U64LE;
-  if constexpr (std::is_same_v<T, char>) return H5T_STD_I8LE;
-}
+using hdf5::file_type;
 
 // Chunked (fletcher32 needs chunks) with a checksum per chunk; no compression: float weights barely
 // compress and a checkpoint must be quick to write inside Slurm's signal grace period.
@@ -400,7 +341,7 @@ TrainingState read_checkpoint(const std::string& path, ParamBuffer& pb) {
   H5Quiet quiet;
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (file < 0)
-    SEQ_FAIL("checkpoint ", path, ": not a readable HDF5 file (truncated or damaged): ", h5_error_stack());
+    SEQ_FAIL("checkpoint ", path, ": not a readable HDF5 file (truncated or damaged): ", hdf5::error_stack());
   SEQ_CHECK(read_attr_str(file, "format", path) == kFormat, "checkpoint ", path, ": not a seqmend checkpoint");
   const int64_t fv = read_attr_int(file, "format_version", path);
   SEQ_CHECK(fv == kFormatVersion, "checkpoint ", path, ": format version ", fv, ", this seqmend reads ",

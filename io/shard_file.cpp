@@ -6,78 +6,19 @@
 #include <type_traits>
 
 #include "core/base/error.h"
+#include "io/hdf5_support.h"
 
 namespace seqmend {
 namespace {
 
-// Owns one HDF5 identifier; closes it on every path out, exceptions included.
-class H5Handle {
- public:
-  using Closer = herr_t (*)(hid_t);
-  H5Handle(hid_t id, Closer close) : id_(id), close_(close) {}
-  ~H5Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-  operator hid_t() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  Closer close_;
-};
-
-// Turns off HDF5's printing of its error stack for the scope; we report it in the exception instead.
-class H5Quiet {
- public:
-  H5Quiet() {
-    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~H5Quiet() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// The descriptions on HDF5's error stack, outermost first ("...; filter returned failure during read").
-std::string h5_error_stack() {
-  std::string out;
-  H5Ewalk2(
-      H5E_DEFAULT, H5E_WALK_DOWNWARD,
-      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
-        auto* s = static_cast<std::string*>(data);
-        std::string d = e->desc ? e->desc : "";
-        if (d.empty() || s->find(d) != std::string::npos) return 0;
-        if (!s->empty()) *s += "; ";
-        *s += d;
-        return 0;
-      },
-      &out);
-  H5Eclear2(H5E_DEFAULT);
-  return out.empty() ? std::string("unknown HDF5 error") : out;
-}
+using H5Handle = hdf5::Handle;
+using H5Quiet = hdf5::Quiet;
+using hdf5::file_type;
+using hdf5::native_type;
 
 template <typename R>
 R h5(R result, const std::string& path, const std::string& what) {
-  if (result < 0) SEQ_FAIL(path, ": ", what, ": ", h5_error_stack());
-  return result;
-}
-
-template <typename T>
-hid_t native_type() {
-  if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
-  if constexpr (std::is_same_v<T, int32_t>) return H5T_NATIVE_INT32;
-  if constexpr (std::is_same_v<T, int8_t>) return H5T_NATIVE_INT8;
-}
-
-template <typename T>
-hid_t file_type() {
-  if constexpr (std::is_same_v<T, int64_t>) return H5T_STD_I64LE;
-  if constexpr (std::is_same_v<T, int32_t>) return H5T_STD_I32LE;
-  if constexpr (std::is_same_v<T, int8_t>) return H5T_STD_I8LE;
+  return hdf5::check(result, path, what);
 }
 
 template <typename T>

@@ -1,0 +1,89 @@
+// Small pieces every HDF5 writer and reader in seqmend shares (shards, checkpoints): an owning
+// handle, a scope that keeps HDF5 from printing its error stack, the stack as text for our own
+// errors, a call checker, and the native/file types of the element types we store.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "core/base/error.h"
+
+namespace seqmend::hdf5 {
+
+// Owns one HDF5 identifier; closes it on every path out, exceptions included.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle(hid_t id, Closer close) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  operator hid_t() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+  // Closes now and returns the result (a file's final flush happens here, so it can fail).
+  herr_t close() {
+    herr_t r = id_ >= 0 ? close_(id_) : 0;
+    id_ = -1;
+    return r;
+  }
+
+ private:
+  hid_t id_;
+  Closer close_;
+};
+
+// Turns off HDF5's printing of its error stack for the scope; we report it in the exception instead.
+class Quiet {
+ public:
+  Quiet() {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~Quiet() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+  Quiet(const Quiet&) = delete;
+  Quiet& operator=(const Quiet&) = delete;
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
+// The descriptions on HDF5's error stack, outermost first ("...; filter returned failure during
+// read"); clears the stack.
+std::string error_stack();
+
+// Returns `result`, or throws "<where>: <what>: <HDF5's error stack>" when it is negative.
+template <typename R>
+R check(R result, const std::string& where, const std::string& what) {
+  if (result < 0) SEQ_FAIL(where, ": ", what, ": ", error_stack());
+  return result;
+}
+
+template <typename T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
+  else if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
+  else if constexpr (std::is_same_v<T, uint64_t>) return H5T_NATIVE_UINT64;
+  else if constexpr (std::is_same_v<T, int32_t>) return H5T_NATIVE_INT32;
+  else if constexpr (std::is_same_v<T, int8_t>) return H5T_NATIVE_INT8;
+  else if constexpr (std::is_same_v<T, char>) return H5T_NATIVE_CHAR;
+  else static_assert(sizeof(T) == 0, "no HDF5 type for this element type");
+}
+
+// Little-endian file types, so a shard or checkpoint reads the same on any machine.
+template <typename T>
+hid_t file_type() {
+  if constexpr (std::is_same_v<T, float>) return H5T_IEEE_F32LE;
+  else if constexpr (std::is_same_v<T, int64_t>) return H5T_STD_I64LE;
+  else if constexpr (std::is_same_v<T, uint64_t>) return H5T_STD_U64LE;
+  else if constexpr (std::is_same_v<T, int32_t>) return H5T_STD_I32LE;
+  else if constexpr (std::is_same_v<T, int8_t> || std::is_same_v<T, char>) return H5T_STD_I8LE;
+  else static_assert(sizeof(T) == 0, "no HDF5 type for this element type");
+}
+
+}  // namespace seqmend::hdf5
