@@ -111,8 +111,9 @@ TEST(AdamW, RejectsBadArgumentsAndCuda) {
   a.step = 1;
   a.beta2 = 1.0;
   EXPECT_THROW(adamw_update(Device::CPU, &x, &g, &m, &v, 1, a), Error);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(adamw_update(Device::CUDA, &x, &g, &m, &v, 1, AdamWArgs{}), Error);
+  }
 }
 
 }  // namespace

@@ -265,13 +265,15 @@ TEST(Attention, RejectsBadInput) {
   AttentionShape s = shape_of(c, cu);
   std::vector<float> buf(1024);
   auto keys = c.keys();
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(attention_forward(Device::CUDA, buf.data(), buf.data(), buf.data(), s, {}, keys.data()),
                  Error);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  }
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(attention_backward(Device::CUDA, buf.data(), buf.data(), buf.data(), buf.data(),
                                     buf.data(), s, {}, keys.data()),
                  Error);
+  }
   if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     try {
       attention_forward(Device::CUDA, buf.data(), buf.data(), buf.data(), s, {}, keys.data());

@@ -142,8 +142,9 @@ TEST(Dropout, InPlaceBackwardAccumulatesAndEdgeProbabilities) {
   EXPECT_THROW(
       dropout_forward(Device::CPU, y.data(), x.data(), keys.data(), N, C, DropoutSpec{1.5f, 1}),
       Error);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(dropout_forward(Device::CUDA, y.data(), x.data(), keys.data(), N, C, d), Error);
+  }
 }
 
 }  // namespace

@@ -76,12 +76,15 @@ TEST(Elementwise, NonFiniteNormIsAnError) {
 
 TEST(Elementwise, CudaIsAnErrorUntilItsTwinExists) {
   float x = 0;
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(add_inplace(Device::CUDA, &x, &x, 1), Error);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  }
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(sum_squares(Device::CUDA, &x, 1), Error);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  }
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(clip_global_norm(Device::CUDA, &x, 1, 1.0), Error);
+  }
 }
 
 }  // namespace

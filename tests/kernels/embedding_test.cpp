@@ -107,10 +107,12 @@ TEST(Embedding, OutOfRangeIdIsAnErrorNamingOpRowAndId) {
 TEST(Embedding, CudaIsAnErrorUntilItsTwinExists) {
   float x = 0;
   int32_t id = 0;
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(embedding_forward(Device::CUDA, &x, &id, &x, 1, 1, 1, false), Error);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  }
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(embedding_backward(Device::CUDA, &x, &x, &id, 1, 1, 1), Error);
+  }
 }
 
 }  // namespace

@@ -165,8 +165,9 @@ TEST(FocalLoss, WeightsMaskAndNaNIsAnErrorNamingTheValue) {
   y[0] = 1.5f;
   EXPECT_THROW(sigmoid_focal_loss(Device::CPU, a), Error);  // target outside [0, 1]
   y[0] = 1.0f;
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(sigmoid_focal_loss(Device::CUDA, a), Error);
+  }
 }
 
 }  // namespace

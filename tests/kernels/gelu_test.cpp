@@ -76,8 +76,9 @@ TEST(Gelu, NaNPropagatesAndCudaIsAnError) {
   std::vector<float> x = {NAN, 1.0f}, out(2);
   gelu_forward(Device::CPU, out.data(), x.data(), 2);
   EXPECT_TRUE(std::isnan(out[0]));
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(gelu_forward(Device::CUDA, out.data(), x.data(), 2), Error);
+  }
 }
 
 }  // namespace

@@ -74,8 +74,9 @@ TEST(ItemScores, RejectsBadSizesAndCuda) {
   float x = 0;
   EXPECT_THROW(item_scores(Device::CPU, &x, &x, &x, nullptr, 1, 0, 1), Error);
   EXPECT_THROW(item_scores(Device::CPU, &x, &x, &x, nullptr, -1, 1, 1), Error);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(item_scores(Device::CUDA, &x, &x, &x, nullptr, 1, 1, 1), Error);
+  }
   int32_t i = 0;
   EXPECT_THROW(item_scores_at(Device::CPU, &x, &x, &x, nullptr, &i, 1, 0), Error);
 }

@@ -112,8 +112,9 @@ TEST(Layernorm, BackwardIsBitwiseTheSameForAnyThreadCount) {
 
 TEST(Layernorm, CudaIsAnErrorUntilItsTwinExists) {
   float x = 0;
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(layernorm_forward(Device::CUDA, &x, &x, &x, &x, &x, &x, 1, 1, 1e-5f), Error);
+  }
 }
 
 }  // namespace

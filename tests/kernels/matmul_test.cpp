@@ -146,8 +146,9 @@ TEST(Matmul, CudaIsAnErrorNamingTheOpUntilItsTwinExists) {
       EXPECT_NE(std::string(e.what()).find("matmul_forward"), std::string::npos) << e.what();
     }
   }
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     EXPECT_THROW(matmul_backward(Device::CUDA, &x, &x, &x, &x, &x, &x, 1, 1, 1), Error);
+  }
   EXPECT_THROW(matmul_forward(Device::CPU, &x, &x, &x, nullptr, 1, 0, 1), Error);  // bad shape
 }
 

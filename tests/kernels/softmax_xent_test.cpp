@@ -209,8 +209,9 @@ TEST(SoftmaxXent, NonFiniteLossNamesTheRow) {
 
 TEST(SoftmaxXent, RejectsBadShapesAndCuda) {
   Problem p(6, 4, 10, 2);
-  if (cuda_device_count() == 0)  // with a GPU the CUDA twin runs instead of refusing
+  if (cuda_device_count() == 0) {  // with a GPU the CUDA twin runs instead of refusing
     expect_error_mentions([&] { softmax_xent(Device::CUDA, p.args(4)); }, {"softmax_xent", "CUDA"});
+  }
   expect_error_mentions([&] { softmax_xent(Device::CPU, p.args(0)); }, {"chunk_rows=0"});
   XentArgs a = p.args(4);
   a.V = 0;
