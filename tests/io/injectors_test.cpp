@@ -294,7 +294,7 @@ TEST(InjectorTest, BotsAreNewFullyLabelledUsers) {
       if (i > o.offsets[size_t(s)]) ASSERT_GE(o.timestamp[size_t(i)], o.timestamp[size_t(i - 1)]);
       int32_t it = o.item[size_t(i)];
       bool target = std::count(r.push_targets.begin(), r.push_targets.end(), it) > 0;
-      if (code == kLabelBotPopular) EXPECT_GE(count[size_t(it)], sorted[49]);
+      if (code == kLabelBotPopular) { EXPECT_GE(count[size_t(it)], sorted[49]); }
       if (code == kLabelBotUniform) uniform_items.insert(it);
       if (code == kLabelBotPush) {
         ++push_events;
@@ -330,7 +330,7 @@ TEST(InjectorTest, WorksWithoutTimestampsActionsOrClusters) {
   for (int64_t s = 0; s < 300; ++s) {
     std::set<int32_t> mine(in.item.begin() + in.offsets[size_t(s)], in.item.begin() + in.offsets[size_t(s) + 1]);
     for (int64_t i = o.offsets[size_t(s)]; i < o.offsets[size_t(s) + 1]; ++i)
-      if (o.label[size_t(i)] == kLabelNoiseClick) EXPECT_EQ(mine.count(o.item[size_t(i)]), 0u);
+      if (o.label[size_t(i)] == kLabelNoiseClick) { EXPECT_EQ(mine.count(o.item[size_t(i)]), 0u); }
   }
   for (int code = kLabelNoiseClick; code <= kLabelGapAfter; ++code)
     EXPECT_GT(r.label_events[size_t(code)], 0) << anomaly_label_name(code);
