@@ -99,22 +99,12 @@ void read_floats_into(hid_t file, const char* name, float* dst, int64_t n, const
   if (n > 0) h5(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst), path, what);
 }
 
-void write_attr(hid_t obj, const char* name, int64_t v, const std::string& path) {
-  const std::string what = str("writing attribute '", name, "'");
-  H5Handle space(h5(H5Screate(H5S_SCALAR), path, what), H5Sclose);
-  H5Handle a(h5(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), path, what), H5Aclose);
-  h5(H5Awrite(a, H5T_NATIVE_INT64, &v), path, what);
+void put_attr(hid_t obj, const char* name, int64_t v, const std::string& path) {
+  hdf5::write_attr(obj, name, v, "checkpoint " + path);
 }
 
-void write_attr(hid_t obj, const char* name, const std::string& v, const std::string& path) {
-  const std::string what = str("writing attribute '", name, "'");
-  H5Handle type(h5(H5Tcopy(H5T_C_S1), path, what), H5Tclose);
-  h5(H5Tset_size(type, H5T_VARIABLE), path, what);
-  h5(H5Tset_cset(type, H5T_CSET_UTF8), path, what);
-  H5Handle space(h5(H5Screate(H5S_SCALAR), path, what), H5Sclose);
-  H5Handle a(h5(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), path, what), H5Aclose);
-  const char* p = v.c_str();
-  h5(H5Awrite(a, type, &p), path, what);
+void put_attr(hid_t obj, const char* name, const std::string& v, const std::string& path) {
+  hdf5::write_attr(obj, name, v, "checkpoint " + path);
 }
 
 hid_t open_attr(hid_t obj, const char* name, const std::string& path) {
@@ -306,14 +296,14 @@ void write_checkpoint(const std::string& path, ParamBuffer& pb, const TrainingSt
     H5Quiet quiet;
     H5Handle file(h5(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp, "creating file"),
                   H5Fclose);
-    write_attr(file, "format", std::string(kFormat), tmp);
-    write_attr(file, "format_version", kFormatVersion, tmp);
-    write_attr(file, "seqmend_version", st.version, tmp);
-    write_attr(file, "step", st.step, tmp);
-    write_attr(file, "epoch", st.epoch, tmp);
-    write_attr(file, "config_yaml", st.config_yaml, tmp);
-    write_attr(file, "model_yaml", st.model_yaml, tmp);
-    write_attr(file, "crc32", int64_t(crc), tmp);
+    put_attr(file, "format", std::string(kFormat), tmp);
+    put_attr(file, "format_version", kFormatVersion, tmp);
+    put_attr(file, "seqmend_version", st.version, tmp);
+    put_attr(file, "step", st.step, tmp);
+    put_attr(file, "epoch", st.epoch, tmp);
+    put_attr(file, "config_yaml", st.config_yaml, tmp);
+    put_attr(file, "model_yaml", st.model_yaml, tmp);
+    put_attr(file, "crc32", int64_t(crc), tmp);
     write_dataset(file, "params", p, hsize_t(n), tmp);
     write_dataset(file, "adam_m", m, hsize_t(n), tmp);
     write_dataset(file, "adam_v", v, hsize_t(n), tmp);
@@ -326,7 +316,7 @@ void write_checkpoint(const std::string& path, ParamBuffer& pb, const TrainingSt
     write_dataset(file, "state/values", t.values.data(), t.values.size(), tmp);
     for (const auto& [k, a] : st.arrays) write_dataset(file, "arrays/" + k, a.data(), a.size(), tmp);
     nlohmann::json texts(st.texts);
-    write_attr(file, "texts_json", texts.dump(), tmp);
+    put_attr(file, "texts_json", texts.dump(), tmp);
     h5(file.close(), tmp, "closing file");
   }
   if (pause_before_rename_ms > 0)

@@ -19,4 +19,22 @@ std::string error_stack() {
   return out.empty() ? std::string("unknown HDF5 error") : out;
 }
 
+void write_attr(hid_t obj, const char* name, int64_t v, const std::string& where) {
+  const std::string what = str("writing attribute '", name, "'");
+  Handle space(check(H5Screate(H5S_SCALAR), where, what), H5Sclose);
+  Handle a(check(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), where, what), H5Aclose);
+  check(H5Awrite(a, H5T_NATIVE_INT64, &v), where, what);
+}
+
+void write_attr(hid_t obj, const char* name, const std::string& v, const std::string& where) {
+  const std::string what = str("writing attribute '", name, "'");
+  Handle type(check(H5Tcopy(H5T_C_S1), where, what), H5Tclose);
+  check(H5Tset_size(type, H5T_VARIABLE), where, what);
+  check(H5Tset_cset(type, H5T_CSET_UTF8), where, what);
+  Handle space(check(H5Screate(H5S_SCALAR), where, what), H5Sclose);
+  Handle a(check(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), where, what), H5Aclose);
+  const char* p = v.c_str();
+  check(H5Awrite(a, type, &p), where, what);
+}
+
 }  // namespace seqmend::hdf5

@@ -64,6 +64,11 @@ R check(R result, const std::string& where, const std::string& what) {
   return result;
 }
 
+// Scalar attributes: a little-endian int64, or a variable-length UTF-8 string (h5py reads it back
+// as a Python str). Errors name `where` and the attribute.
+void write_attr(hid_t obj, const char* name, int64_t v, const std::string& where);
+void write_attr(hid_t obj, const char* name, const std::string& v, const std::string& where);
+
 template <typename T>
 hid_t native_type() {
   if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;

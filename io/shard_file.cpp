@@ -43,24 +43,7 @@ void write_dataset(hid_t file, const char* name, const std::vector<T>& data, con
   if (n > 0) h5(H5Dwrite(ds, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), path, what);
 }
 
-void write_attr(hid_t obj, const char* name, int64_t v, const std::string& path) {
-  const std::string what = str("writing attribute '", name, "'");
-  H5Handle space(h5(H5Screate(H5S_SCALAR), path, what), H5Sclose);
-  H5Handle a(h5(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), path, what), H5Aclose);
-  h5(H5Awrite(a, H5T_NATIVE_INT64, &v), path, what);
-}
-
-void write_attr(hid_t obj, const char* name, const std::string& v, const std::string& path) {
-  const std::string what = str("writing attribute '", name, "'");
-  // Variable-length UTF-8: h5py reads it back as a Python str.
-  H5Handle type(h5(H5Tcopy(H5T_C_S1), path, what), H5Tclose);
-  h5(H5Tset_size(type, H5T_VARIABLE), path, what);
-  h5(H5Tset_cset(type, H5T_CSET_UTF8), path, what);
-  H5Handle space(h5(H5Screate(H5S_SCALAR), path, what), H5Sclose);
-  H5Handle a(h5(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), path, what), H5Aclose);
-  const char* p = v.c_str();
-  h5(H5Awrite(a, type, &p), path, what);
-}
+using hdf5::write_attr;
 
 hid_t open_attr(hid_t obj, const char* name, const std::string& path) {
   htri_t exists = h5(H5Aexists(obj, name), path, str("looking for attribute '", name, "'"));
