@@ -31,7 +31,9 @@ DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& s
         const int64_t lo = part.offsets[size_t(s)], n = part.length(s);
         data_.append(part.user[size_t(s)], part.item.data() + lo, n,
                      part.has_timestamps() ? part.timestamp.data() + lo : nullptr,
-                     part.has_actions() ? part.action.data() + lo : nullptr);
+                     part.has_actions() ? part.action.data() + lo : nullptr,
+                     part.has_labels() ? part.label.data() + lo : nullptr,
+                     part.seq_label.empty() ? int8_t(0) : part.seq_label[size_t(s)]);
       }
       got += part.num_sequences();
     }

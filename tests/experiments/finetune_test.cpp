@@ -129,6 +129,29 @@ TEST_F(FinetuneTest, FrozenEncoderLeavesTheEncoderAsPretrained) {
   EXPECT_EQ(0, std::memcmp(a.data<float>(), b.data<float>(), sizeof(float) * size_t(a.numel())));
 }
 
+// `labels: auto` on the simulator's corrupted set trains on its stored labels: every head sees
+// labelled items and has a non-zero loss.
+TEST_F(FinetuneTest, StoredLabelsReachTheHeads) {
+  const std::string run = path("ft_stored");
+  Ran r = run_shell(bin() + " finetune data_dir=" + path("data") + " run_dir=" + run + " encoder_checkpoint=" +
+                    path("pre") + " labels=auto global_batch_size=32 max_steps=10 log_every=5 threads=2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("labels stored"), std::string::npos) << r.output;
+  const nlohmann::json res = read_json(run + "/results.json");
+  EXPECT_EQ(res["labels"], "stored") << res.dump(2);
+  std::ifstream m(run + "/metrics.jsonl");
+  std::string line;
+  int steps = 0;
+  while (std::getline(m, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (!j.contains("loss_event")) continue;
+    ++steps;
+    EXPECT_GT(j["loss_event"].get<double>(), 0.0) << line;
+    EXPECT_GT(j["loss_sequence"].get<double>(), 0.0) << line;
+  }
+  EXPECT_EQ(steps, 2) << "metrics.jsonl of " << run;
+}
+
 TEST_F(FinetuneTest, ConfigErrorsNameTheKey) {
   Ran r = run_shell(bin() + " finetune data_dir=" + path("data/clean") + " run_dir=" + path("bad") +
                     " max_steps=5 labels=sometimes");
