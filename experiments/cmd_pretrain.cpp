@@ -43,9 +43,10 @@ void add_pretrain_command(CLI::App& app, CommandBody& body) {
       if (cfg.resume) ckpts.resume();
       ckpts.install();
       nlohmann::json results = trainer.run();
-      if (!results.value("stopped", false)) return 0;
-      ckpts.save_now();  // stopped by a signal: the requeued job resumes from here
-      return DataParallelGroup::exit_code_stopped();
+      // Stopped by a signal, the requeued job resumes from here; finished, `seqmend finetune`
+      // starts from here (the checkpoint holds the best parameters too).
+      ckpts.save_now();
+      return results.value("stopped", false) ? DataParallelGroup::exit_code_stopped() : 0;
     };
   });
 }

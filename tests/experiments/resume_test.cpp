@@ -229,12 +229,12 @@ TEST_F(ResumeTest, SigkillBetweenCheckpointsThenResumeRepeatsTheLossesBitForBit)
   ASSERT_EQ(wait_for(r), 0) << slurp(log);
   EXPECT_NE(slurp(log).find("pretrain: resumed from " + run + "/ckpt-0000"), std::string::npos) << slurp(log);
   expect_same_run(run, 1);
-  // keep=2: only the two newest remain (the boundary hook never runs after the last step), and
+  // keep=2: only the two newest remain (the finished run writes one at its last step), and
   // `latest` names the newest.
+  EXPECT_TRUE(fs::exists(ckpt(run, 160)));
   EXPECT_TRUE(fs::exists(ckpt(run, 140)));
-  EXPECT_TRUE(fs::exists(ckpt(run, 120)));
-  EXPECT_FALSE(fs::exists(ckpt(run, 100)));
-  EXPECT_EQ(slurp(run + "/latest"), "ckpt-000140.h5\n");
+  EXPECT_FALSE(fs::exists(ckpt(run, 120)));
+  EXPECT_EQ(slurp(run + "/latest"), "ckpt-000160.h5\n");
 }
 
 TEST_F(ResumeTest, SigkillDuringACheckpointWriteKeepsThePreviousOne) {
@@ -259,7 +259,7 @@ TEST_F(ResumeTest, DamagedNewestCheckpointIsAnErrorUnlessFallbackIsOn) {
   const std::string run = path("damaged"), log = run + ".log";
   Child c = spawn(pretrain(run), log);
   ASSERT_EQ(wait_for(c), 0) << slurp(log);
-  const std::string newest = ckpt(run, 140);
+  const std::string newest = ckpt(run, 160);  // written at the end of the run
   ASSERT_TRUE(fs::exists(newest));
   fs::resize_file(newest, fs::file_size(newest) - 1000);  // a torn copy
 
@@ -271,7 +271,7 @@ TEST_F(ResumeTest, DamagedNewestCheckpointIsAnErrorUnlessFallbackIsOn) {
 
   Child f = spawn(pretrain(run, {"--resume", "checkpoint.fallback_on_damage=true"}), log);
   ASSERT_EQ(wait_for(f), 0) << slurp(log);
-  EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, 120) + " at step 120"), std::string::npos) << slurp(log);
+  EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, 140) + " at step 140"), std::string::npos) << slurp(log);
   EXPECT_TRUE(fs::exists(newest + ".damaged"));
   expect_same_run(run, 1);
 }
