@@ -114,14 +114,10 @@ Batch make_cloze_batch(const std::vector<SequenceView>& seqs, const ModelConfig&
       if (rng.uniform() < opt.mask_prob) b.target_rows.push_back(begin + i);
     }
     if (b.target_rows.size() == before) b.target_rows.push_back(begin + int64_t(rng.below(uint64_t(len))));
-    // A masked token hides the whole event — item, action and time gap — as the mask token appended
-    // for next-item prediction does (the target's action and timestamp are not known then).
     for (size_t m = before; m < b.target_rows.size(); ++m) {
-      const size_t r = size_t(b.target_rows[m]);
-      b.target_items.push_back(b.item[r]);
-      b.item[r] = mask;
-      b.action[r] = 0;
-      b.gap[r] = 0;
+      int32_t& id = b.item[size_t(b.target_rows[m])];
+      b.target_items.push_back(id);
+      id = mask;
     }
   }
   return b;

@@ -37,8 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_twin import Bert4RecTwin, Config, init_params, param_layout  # noqa: E402
 
 
-def read_split(root, split):
-    """[(items, timestamps or None)] of a split, in shard order."""
+def read_split(root, split, num_gap_buckets):
+    """[(items, gap buckets, actions)] of a split, in shard order."""
     with open(os.path.join(root, "manifest.json")) as f:
         m = json.load(f)
     out = []
@@ -49,14 +49,15 @@ def read_split(root, split):
             act = h["action"][:] if "action" in h else None
         for s in range(len(off) - 1):
             a, b = int(off[s]), int(off[s + 1])
-            out.append((item[a:b].astype(np.int64), None if ts is None else ts[a:b].astype(np.int64),
-                        None if act is None else act[a:b].astype(np.int64)))
+            out.append((item[a:b].astype(np.int64),
+                        gap_buckets(None if ts is None else ts[a:b].astype(np.int64), b - a, num_gap_buckets),
+                        np.zeros(b - a, np.int64) if act is None else act[a:b].astype(np.int64)))
     return out
 
 
-def gap_buckets(ts, nb):
+def gap_buckets(ts, n, nb):
     """core/batch.cpp time_gap_bucket for every event of one sequence (the first: unknown = 0)."""
-    g = np.zeros(len(ts), np.int64)
+    g = np.zeros(n, np.int64)
     if ts is None or nb <= 1 or len(ts) < 2:
         return g
     d = np.diff(ts)
@@ -85,9 +86,7 @@ def train_batch(seqs, cfg, tc, rng):
     T, mask = cfg.max_len, cfg.num_items + 1
     rows = empty_rows(len(seqs), T)
     tb, tt, tgt = [], [], []
-    for s, (items, ts, act) in enumerate(seqs):
-        gaps = gap_buckets(ts, cfg.num_gap_buckets)
-        act = act if act is not None else np.zeros(len(items), np.int64)
+    for s, (items, gaps, act) in enumerate(seqs):
         if tc["crop_prob"] > 0 and len(items) >= 3 and rng.random() < tc["crop_prob"]:
             n = 2 + int(rng.integers(len(items) - 1))
             items, gaps, act = items[:n], gaps[:n], act[:n]
@@ -103,7 +102,7 @@ def train_batch(seqs, cfg, tc, rng):
             cols = np.array([T - keep + int(rng.integers(keep))])
         for c in cols:
             tb.append(s), tt.append(int(c)), tgt.append(int(rows["item"][s, c]))
-            rows["item"][s, c] = mask
+            rows["item"][s, c] = mask  # the masked event keeps its action and gap, as in core/batch.cpp
     return rows, torch.tensor(tb), torch.tensor(tt), torch.tensor(tgt)
 
 
@@ -123,9 +122,7 @@ def evaluate(model, cfg, seqs, ks=(10,), batch=256):
         chunk = seqs[b0:b0 + batch]
         rows = empty_rows(len(chunk), T)
         targets = []
-        for s, (items, ts, act) in enumerate(chunk):
-            gaps = gap_buckets(ts, cfg.num_gap_buckets)
-            act = act if act is not None else np.zeros(len(items), np.int64)
+        for s, (items, gaps, act) in enumerate(chunk):
             place(rows, s, items[:-1], gaps[:-1], act[:-1], T, 1)
             rows["item"][s, T - 1], rows["valid"][s, T - 1] = mask, True
             targets.append(int(items[-1]))
@@ -160,7 +157,7 @@ def train_twin(rc, data, threads, log):
     rng = np.random.default_rng(rc["seed"])
     m = rc["model"]
     cfg = Config(**{k: m[k] for k in Config().as_dict() if k in m})
-    train, valid, test = (read_split(data, s) for s in ("train", "valid", "test"))
+    train, valid, test = (read_split(data, s, cfg.num_gap_buckets) for s in ("train", "valid", "test"))
     model = Bert4RecTwin(cfg, exact=False)
     model.load(init_params(cfg))
     named = model.named_flat()

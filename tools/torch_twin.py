@@ -217,8 +217,6 @@ def cloze_batch(seqs, cfg, mask_prob, seed, epoch):
             b["target_rows"].append(r)
             b["target_items"].append(b["item"][r])
             b["item"][r] = mask
-            b["action"][r] = 0
-            b["gap"][r] = 0
     return b
 
 

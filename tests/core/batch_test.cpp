@@ -98,31 +98,6 @@ TEST(Batch, ClozeMaskRateAndAtLeastOneTargetPerSequence) {
   for (int64_t m = 0; m < none.M(); ++m) EXPECT_EQ(none.target_rows[size_t(m)] / 50, m);
 }
 
-// A masked event shows neither its action nor its time gap, like the appended next-item mask.
-TEST(Batch, ClozeMaskHidesActionAndGap) {
-  const ModelConfig cfg = cfg_with(100, 40);
-  std::vector<int32_t> items(40);
-  std::vector<int64_t> ts(40);
-  std::vector<int8_t> act(40, 3);
-  for (int i = 0; i < 40; ++i) items[size_t(i)] = 1 + i, ts[size_t(i)] = 1000 * int64_t(i) * i;
-  Batch b = make_cloze_batch({{items, ts, act, 5}}, cfg, {0.3f, 2, 0});
-  ASSERT_GT(b.M(), 1);
-  std::vector<bool> masked(size_t(b.N), false);
-  for (int64_t r : b.target_rows) masked[size_t(r)] = true;
-  for (int64_t n = 0; n < b.N; ++n) {
-    if (masked[size_t(n)]) {
-      EXPECT_EQ(b.item[size_t(n)], cfg.mask_token());
-      EXPECT_EQ(b.action[size_t(n)], 0) << n;
-      EXPECT_EQ(b.gap[size_t(n)], 0) << n;
-    } else {
-      EXPECT_EQ(b.action[size_t(n)], 3) << n;
-      if (n > 0) {
-        EXPECT_GT(b.gap[size_t(n)], 1) << n;  // a real gap bucket
-      }
-    }
-  }
-}
-
 TEST(Batch, NextItemAppendsAMaskAtTheEnd) {
   const ModelConfig cfg = cfg_with(20, 4);
   std::vector<int32_t> a{1, 2, 3, 4, 5}, b{9};
