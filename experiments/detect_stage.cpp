@@ -27,7 +27,9 @@ void DetectConfig::visit(ConfigVisitor& v) {
   v.field("detector_checkpoint", detector_checkpoint, "detector.h5, or the finetune run directory holding it");
   v.field("run_dir", run_dir, "output directory (scores.h5, event_scores.csv, sequence_scores.csv, detection.json)");
   v.field("surprisal", surprisal, "also score the pretrained model's masked-item surprisal (no labels needed)");
-  v.field("surprisal_passes", surprisal_passes, "interleaved masking passes per batch for the surprisal", 1, 1024);
+  v.field("surprisal_passes", surprisal_passes,
+          "interleaved masking passes per batch for the surprisal (a detector with score fusion uses its own)", 1,
+          1024);
   v.field("batch_size", batch_size, "windows of max_len events per scoring batch", 1);
   v.field("threads", threads, "OpenMP threads (0: SEQMEND_THREADS or default)", 0, 4096);
   v.field("write_csv", write_csv, "write event_scores.csv and sequence_scores.csv");
@@ -156,7 +158,8 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
     const SequenceSet data = load_split(set, cfg.split);
     DetectorScores sc = detector_scores(det, data, cfg.batch_size);
     std::vector<float> surprisal(size_t(data.num_events()), 0.0f);
-    if (cfg.surprisal) {
+    const ScoreFusion& fusion = ld.info.fusion;
+    if (cfg.surprisal || fusion.any()) {
       // The pretrained encoder's surprisal: the detector's encoder weights were fine-tuned, so the
       // masked-item model is the encoder checkpoint the detector came from, when it is still there.
       std::unique_ptr<Bert4Rec> lm;
@@ -165,14 +168,20 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
         lm = std::make_unique<Bert4Rec>(det.encoder().config());
         load_encoder_checkpoint(*lm, enc, true);
       }
+      SEQ_CHECK(lm || !fusion.any(), "detect: detector '", cfg.detector_checkpoint,
+                "' fuses its scores with the surprisal of encoder checkpoint '", enc,
+                "', which does not exist any more");
       Bert4Rec& model = lm ? *lm : det.encoder();
       if (!lm)
         std::fprintf(stderr, "detect: encoder checkpoint '%s' not found; surprisal from the detector's encoder\n",
                      enc.c_str());
-      SurprisalResult sr = event_surprisal(model, data, {int(cfg.surprisal_passes), cfg.batch_size});
+      const int passes = fusion.any() ? fusion.surprisal_passes : int(cfg.surprisal_passes);
+      SurprisalResult sr = event_surprisal(model, data, {passes, cfg.batch_size});
       surprisal = std::move(sr.surprisal);
       summary["surprisal_forward_passes"] = sr.forward_passes;
     }
+    // The thresholds were calibrated on fused scores (experiments/score_fusion.h).
+    fusion.apply(sc, surprisal);
     const Thresholds th = ld.info.thresholds;
     write_scores_h5(run.file("scores.h5"), data, sc, surprisal, cfg, th);
 
@@ -205,7 +214,7 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
     summary["thresholds"] = th.to_json();
     if (data.has_labels()) {
       nlohmann::json det_json = detection_report(sc, data, th.event, th.gap, th.sequence);
-      if (cfg.surprisal) {
+      if (cfg.surprisal || fusion.any()) {
         // The unsupervised baseline on the event and gap heads' label splits; no threshold of its own.
         DetectorScores base;
         base.event = surprisal;

@@ -30,6 +30,9 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
   v.field("valid_seed", valid_seed, "fixed corruption seed of the calibration data");
   v.field("valid_max_sequences", valid_max_sequences, "calibration sequences (0: all)", 0);
   v.section("thresholds", thresholds, "threshold calibration per head (experiments/thresholds.h)");
+  v.field("fuse_surprisal", fuse_surprisal,
+          "combine the event and gap heads with the pretrained encoder's surprisal (fitted on the calibration data)");
+  v.field("surprisal_passes", surprisal_passes, "interleaved masking passes for the surprisal", 1, 1024);
 }
 
 void FinetuneConfig::validate() const {

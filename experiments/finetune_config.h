@@ -49,6 +49,10 @@ struct FinetuneConfig {
   uint64_t valid_seed = 12345;
   int64_t valid_max_sequences = 0;  // 0: all
   ThresholdConfig thresholds;
+  // Fuse the event and gap heads with the pretrained encoder's masked-item surprisal
+  // (experiments/score_fusion.h), fitted on the calibration data; needs encoder_checkpoint.
+  bool fuse_surprisal = true;
+  int64_t surprisal_passes = 4;  // interleaved masking passes (experiments/surprisal.h)
 
   void visit(ConfigVisitor& v);
   void validate() const;

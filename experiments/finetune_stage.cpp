@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "experiments/dp_group.h"
 #include "experiments/run_dir.h"
 #include "experiments/simulate_stage.h"
+#include "experiments/surprisal.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
 #include "io/file_checksum.h"
@@ -117,6 +119,7 @@ void write_detector_checkpoint(const std::string& path, Detector& det, const Det
   st.texts["finetune_config"] = info.finetune_yaml;
   st.texts["thresholds"] = info.thresholds.to_json().dump();
   st.texts["calibration"] = info.calibration.dump();
+  st.texts["fusion"] = info.fusion.to_json().dump();
   st.texts["encoder_checkpoint"] = info.encoder_checkpoint;
   st.counters["encoder_crc32"] = info.encoder_crc32;
   ModelConfig mc = det.encoder().config();
@@ -150,6 +153,8 @@ DetectorCheckpoint read_detector_checkpoint(const std::string& path, Detector& d
   info.thresholds.sequence = threshold_of(j, "sequence");
   const std::string cal = text("calibration");
   if (!cal.empty()) info.calibration = nlohmann::json::parse(cal);
+  const std::string fusion = text("fusion");
+  if (!fusion.empty()) info.fusion = ScoreFusion::from_json(nlohmann::json::parse(fusion));
   return info;
 }
 
@@ -388,6 +393,19 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       calib = Injector(clean, cfg.inject, ctx).run(cfg.valid_seed).data;
     }
     DetectorScores sc = detector_scores(det, calib);
+    ScoreFusion fusion;
+    if (cfg.fuse_surprisal && !enc_file.empty()) {
+      // The same masked-item model `seqmend detect` takes the surprisal from.
+      Bert4Rec lm(det.encoder().config());
+      load_encoder_checkpoint(lm, enc_file, true);
+      const SurprisalResult sr = event_surprisal(lm, calib, {int(cfg.surprisal_passes), 128});
+      results["valid_heads_alone"] = detection_report(sc, calib, INFINITY, INFINITY, INFINITY);
+      fusion.event = fit_fusion(sc.event, sr.surprisal, calib.label, event_head_codes());
+      fusion.gap = fit_fusion(sc.gap, sr.surprisal, calib.label, gap_head_codes());
+      fusion.surprisal_passes = int(cfg.surprisal_passes);
+      fusion.apply(sc, sr.surprisal);
+      results["fusion"] = fusion.to_json();
+    }
     HeadThresholds ht = calibrate_thresholds(sc, calib, cfg.thresholds);
     const Thresholds th = ht.thresholds();
     results["calibration"] = ht.to_json();
@@ -401,6 +419,7 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       info.encoder_crc32 = enc_crc;
       info.thresholds = th;
       info.calibration = ht.to_json();
+      info.fusion = fusion;
       info.step = total;
       write_detector_checkpoint(run->file("detector.h5"), det, info);
       write_file_atomic(run->file("results.json"), results.dump(2) + "\n");

@@ -12,7 +12,7 @@
 //
 // Checkpoint `<run_dir>/detector.h5` (experiments/checkpoint.h format, written atomically with its
 // CRC-32): parameters `encoder.<name>` and `heads.<name>`; texts `finetune_config` (resolved YAML),
-// `thresholds` and `calibration` (JSON), `encoder_checkpoint` (path); counter `encoder_crc32` (zlib
+// `thresholds`, `calibration` and `fusion` (JSON), `encoder_checkpoint` (path); counter `encoder_crc32` (zlib
 // CRC-32 of the encoder checkpoint file, 0 without one); model_yaml = the encoder's shape.
 #pragma once
 
@@ -23,6 +23,7 @@
 
 #include "core/detector.h"
 #include "experiments/finetune_config.h"
+#include "experiments/score_fusion.h"
 #include "experiments/thresholds.h"
 
 namespace seqmend {
@@ -44,6 +45,7 @@ struct DetectorCheckpoint {
   uint32_t encoder_crc32 = 0;
   Thresholds thresholds;
   nlohmann::json calibration = nlohmann::json::object();
+  ScoreFusion fusion;  // applied by `seqmend detect` before the thresholds
   int64_t step = 0;
 };
 void write_detector_checkpoint(const std::string& path, Detector& det, const DetectorCheckpoint& info);
