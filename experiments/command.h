@@ -17,6 +17,7 @@ using CommandBody = std::function<int(MpiEnv&)>;
 void add_info_command(CLI::App& app, CommandBody& body);
 void add_simulate_command(CLI::App& app, CommandBody& body);
 void add_ingest_command(CLI::App& app, CommandBody& body);
+void add_corrupt_command(CLI::App& app, CommandBody& body);
 void add_pretrain_command(CLI::App& app, CommandBody& body);
 void add_finetune_command(CLI::App& app, CommandBody& body);
 void add_detect_command(CLI::App& app, CommandBody& body);

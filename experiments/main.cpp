@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   seqmend::add_info_command(app, body);
   seqmend::add_simulate_command(app, body);
   seqmend::add_ingest_command(app, body);
+  seqmend::add_corrupt_command(app, body);
   seqmend::add_pretrain_command(app, body);
   seqmend::add_finetune_command(app, body);
   seqmend::add_detect_command(app, body);

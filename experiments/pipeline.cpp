@@ -47,8 +47,8 @@ PipelineSpec read_pipeline_spec(const std::string& path) {
   SEQ_CHECK(root.IsMap(), "run: ", path, ": the top level must be a map of stage sections");
   PipelineSpec spec;
   spec.file = path;
-  static const std::set<std::string> sections = {"simulate", "ingest",   "pretrain", "finetune",
-                                                 "detect",   "repair",   "evaluate", "report"};
+  static const std::set<std::string> sections = {"simulate", "ingest", "corrupt",  "pretrain", "finetune",
+                                                 "detect",   "repair", "evaluate", "report"};
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     int line = kv.first.Mark().line + 1;
@@ -63,13 +63,15 @@ PipelineSpec read_pipeline_spec(const std::string& path) {
       spec.sections[key] = kv.second.IsMap() ? std::string(out.c_str()) + "\n" : std::string();
     } else {
       SEQ_FAIL("run: ", path, ":", line, ": unknown key '", key
-                       , "' (known: run_dir, data, simulate, ingest, pretrain, finetune, detect, repair, "
+                       , "' (known: run_dir, data, simulate, ingest, corrupt, pretrain, finetune, detect, repair, "
                            "evaluate, report)");
     }
   }
   SEQ_CHECK(!spec.run_dir.empty(), "run: ", path, ": run_dir is required");
   SEQ_CHECK(spec.data == "simulate" || spec.data == "ingest",
             "run: ", path, ": data must be simulate or ingest, got '", spec.data, "'");
+  SEQ_CHECK(spec.data == "ingest" || !spec.sections.count("corrupt"), "run: ", path,
+            ": a corrupt section needs data: ingest (simulate injects anomalies itself, in simulate.inject)");
   return spec;
 }
 
@@ -93,7 +95,9 @@ nlohmann::json read_json_or_null(const std::string& path) {
 // The stage to run for a pipeline position: built-in ones first, then the registry.
 const PipelineStage* stage_for(const std::string& name, const PipelineSpec& spec, PipelineStage& storage) {
   if (name == "data") {
-    storage = spec.data == "simulate" ? simulate_pipeline_stage() : ingest_pipeline_stage();
+    storage = spec.data == "simulate"       ? simulate_pipeline_stage()
+              : spec.sections.count("corrupt") ? ingest_corrupt_pipeline_stage()
+                                               : ingest_pipeline_stage();
     return &storage;
   }
   if (name == "pretrain") return &(storage = pretrain_pipeline_stage());
@@ -134,6 +138,13 @@ nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, 
         write_file_atomic(spec.run_dir + "/" + name + "/section.yaml",
                           it == spec.sections.end() || it->second.empty() ? std::string("{}\n") : it->second);
       }
+      // The data stage's second section (ingest, then corrupt), read by ingest_corrupt_pipeline_stage.
+      const std::string corrupt_file = pipeline_corrupt_section(spec.run_dir + "/data");
+      auto corrupt = spec.sections.find("corrupt");
+      if (corrupt != spec.sections.end())
+        write_file_atomic(corrupt_file, corrupt->second.empty() ? std::string("{}\n") : corrupt->second);
+      else
+        fs::remove(corrupt_file);
       std::ifstream in(spec.file);
       std::stringstream ss;
       ss << in.rdbuf();

@@ -4,6 +4,9 @@
 //   data: simulate            # or ingest: which stage makes the data
 //   simulate: {...}           # SimulateConfig (experiments/simulate_stage.h); output paths are set here
 //   ingest: {...}             # IngestOptions (io/ingest_options.h)
+//   corrupt: {...}            # with data: ingest only: CorruptConfig (experiments/corrupt_stage.h); the
+//                             # data stage then ingests to data/ingest and writes the corrupted set,
+//                             # clean/ and repair_truth.tsv to data/set, as simulate does
 //   pretrain: {...}           # PretrainConfig without data_dir/run_dir
 //   finetune: {...}           # the detector stage's config without data_dir/run_dir/encoder_checkpoint
 //   detect: {...}             # scores every split of the data (detect/<split>/)
@@ -11,9 +14,10 @@
 //   evaluate: {...}           # EvaluateConfig without the paths (experiments/evaluate_stage.h)
 //
 // Order: data → pretrain → finetune → detect → repair → evaluate → report. Before running a stage,
-// its section is written to <stage>/section.yaml and resolved by the stage's own config struct (so
-// errors name that file, line and key); the stage's key is a hash of that resolved config and of the
-// keys of the stages it reads from. <stage>/done.json holds the key after a stage succeeds: a stage
+// its section is written to <stage>/section.yaml (the corrupt section to data/corrupt.yaml) and
+// resolved by the stage's own config struct (so errors name that file, line and key); the stage's
+// key is a hash of that resolved config (both sections for ingest + corrupt) and of the keys of the
+// stages it reads from. <stage>/done.json holds the key after a stage succeeds: a stage
 // whose key matches is skipped on a re-run, a changed config re-runs it and everything after it.
 //
 // Under mpirun: every rank reads the file and computes the keys; rank 0 alone runs the
@@ -47,7 +51,8 @@ struct PipelineSpec {
   std::map<std::string, std::string> sections;   // stage name → its section as YAML text
 };
 
-// Reads and checks the top level (known keys only, run_dir required, data in {simulate, ingest}).
+// Reads and checks the top level (known keys only, run_dir required, data in {simulate, ingest}, a
+// corrupt section only with data: ingest).
 PipelineSpec read_pipeline_spec(const std::string& path);
 
 // What a stage function gets. `dir` exists; `config_file` is <dir>/section.yaml (the stage's section

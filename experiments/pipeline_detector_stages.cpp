@@ -23,6 +23,10 @@ FinetuneConfig load_finetune(const StageContext& ctx) {
             "run: ", ctx.config_file,
             ": finetune.data_dir, run_dir, encoder_checkpoint and simulator_config are set by the pipeline; remove them");
   cfg.data_dir = pipeline_data_set(ctx);
+  // labels=inject draws fresh anomalies: on the clean copy (simulate, ingest + corrupt) when there is
+  // one, so the anomalies already in data/set do not enter training labelled as clean events.
+  const std::string clean = pipeline_data_set(ctx) + "/clean";
+  if (cfg.labels == "inject" && fs::is_regular_file(clean + "/manifest.json")) cfg.data_dir = clean;
   cfg.run_dir = ctx.dir + "/run";
   cfg.encoder_checkpoint = ctx.stage_dirs.at("pretrain") + "/run";
   // Simulated data: noise clicks leave the user's interest clusters, as the simulator makes them.

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/base/error.h"
+#include "experiments/corrupt_stage.h"
 #include "experiments/dp_group.h"
 #include "experiments/pretrain_checkpoint.h"
 #include "experiments/pretrain_config.h"
@@ -22,10 +23,18 @@ namespace seqmend {
 
 std::string pipeline_data_set(const StageContext& ctx) { return ctx.stage_dirs.at("data") + "/set"; }
 
+std::string pipeline_corrupt_section(const std::string& data_stage_dir) { return data_stage_dir + "/corrupt.yaml"; }
+
 namespace {
 
 SimulateConfig load_simulate(const StageContext& ctx) {
   auto cfg = load_config<SimulateConfig>(ctx.config_file);
+  cfg.overwrite = true;  // the pipeline owns data/set; a re-run replaces it
+  return cfg;
+}
+
+CorruptConfig load_corrupt(const StageContext& ctx) {
+  auto cfg = load_config<CorruptConfig>(pipeline_corrupt_section(ctx.dir));
   cfg.overwrite = true;  // the pipeline owns data/set; a re-run replaces it
   return cfg;
 }
@@ -155,6 +164,29 @@ PipelineStage ingest_pipeline_stage() {
     return manifest.value("extra", nlohmann::json::object()).value("ingest", nlohmann::json::object());
   };
   s.outputs = {"set/manifest.json"};
+  return s;
+}
+
+PipelineStage ingest_corrupt_pipeline_stage() {
+  PipelineStage s;
+  s.resolve = [](const StageContext& ctx) {
+    auto ingest = load_config<IngestOptions>(ctx.config_file);
+    auto corrupt = load_corrupt(ctx);
+    return config_to_yaml(ingest) + "# corrupt:\n" + config_to_yaml(corrupt);
+  };
+  s.run = [](const StageContext& ctx) {
+    auto ingest = load_config<IngestOptions>(ctx.config_file);
+    auto corrupt = load_corrupt(ctx);
+    // A simulate run in the same directory before would make finetune look for item clusters.
+    fs::remove(ctx.dir + "/simulate.yaml");
+    const std::string ingested = ctx.dir + "/ingest";
+    nlohmann::json manifest = ingest_to_dir(ingest, ingested, /*overwrite=*/true);
+    nlohmann::json summary = run_corrupt(corrupt, ingested, pipeline_data_set(ctx));
+    return nlohmann::json{
+        {"ingest", manifest.value("extra", nlohmann::json::object()).value("ingest", nlohmann::json::object())},
+        {"corrupt", summary}};
+  };
+  s.outputs = {"set/manifest.json", "set/clean/manifest.json", "set/repair_truth.tsv"};
   return s;
 }
 

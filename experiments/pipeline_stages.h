@@ -8,6 +8,9 @@ namespace seqmend {
 
 PipelineStage simulate_pipeline_stage();  // data/: SimulateConfig → the corrupted set, clean/, repair_truth.tsv
 PipelineStage ingest_pipeline_stage();    // data/: IngestOptions → a shard set
+// data/: IngestOptions → data/ingest, then CorruptConfig (the `corrupt:` section) → the corrupted set,
+// clean/, repair_truth.tsv in data/set, as simulate_pipeline_stage writes them.
+PipelineStage ingest_corrupt_pipeline_stage();
 PipelineStage pretrain_pipeline_stage();  // pretrain/: PretrainConfig on data/, checkpoint at the end
 PipelineStage finetune_pipeline_stage();  // finetune/run: the detector on pretrain/run
 PipelineStage detect_pipeline_stage();    // detect/<split>/: scores.h5 (+ detection.json) of every split
@@ -18,5 +21,8 @@ PipelineStage report_pipeline_stage();    // report.md, report.json, plots/ in t
 // Where a stage finds the data stage's shard set (data/set; the data dir itself holds the stage's
 // bookkeeping files).
 std::string pipeline_data_set(const StageContext& ctx);
+
+// The file holding the pipeline's `corrupt:` section, in the data stage's directory.
+std::string pipeline_corrupt_section(const std::string& data_stage_dir);
 
 }  // namespace seqmend

@@ -84,6 +84,7 @@ nlohmann::json collect_report(const std::string& run_dir) {
     data["splits"] = splits;
     nlohmann::json extra = manifest.value("extra", nlohmann::json::object());
     if (extra.contains("simulate")) data["simulate"] = extra["simulate"];
+    if (extra.contains("corrupt")) data["corrupt"] = extra["corrupt"];
     if (extra.contains("ingest")) data["ingest_summary"] = true;
   }
   r["data"] = data;
@@ -114,6 +115,7 @@ std::string format_report_md(const nlohmann::json& r) {
       md << "| " << name << " | " << num(s["sequences"]) << " | " << num(s["events"]) << " |\n";
     md << "\nItems: " << num(at(data, "num_items")) << "\n";
     if (data.contains("simulate")) md << "\nSimulation summary: `" << at(data, "simulate").dump() << "`\n";
+    if (data.contains("corrupt")) md << "\nInjected into real data: `" << at(data, "corrupt").dump() << "`\n";
   } else {
     md << "No data manifest found (the data stage has not run).\n";
   }

@@ -2,7 +2,7 @@
 // shard sets with leave-one-out splits. `seqmend simulate` (cmd_simulate.cpp) is a thin CLI over
 // run_simulate(); a pipeline can call it directly.
 //
-// Output directory DIR:
+// Output directory DIR (written by experiments/corrupted_set.h, as `seqmend corrupt` writes it):
 //   manifest.json, {train,valid,test}-*.h5  the corrupted, labelled shard set (label, seq_label):
 //                                           train = each sequence without its last two events,
 //                                           valid = without the last, test = full (as ingest does)

@@ -1,0 +1,57 @@
+// The on-disk form of "clean data + injected anomalies" that `seqmend simulate` (simulated users) and
+// `seqmend corrupt` (an ingested shard set) both write, so every later stage reads one layout:
+//
+//   DIR/manifest.json, {train,valid,test}-*.h5  the corrupted, labelled set (label, seq_label) with
+//                                               leave-one-out splits as ingest writes them
+//   DIR/clean/                                  the same users before corruption (labels all clean),
+//                                               split the same way
+//   DIR/repair_truth.tsv                        kind, user, position, item: for each deleted event the
+//                                               gap event's position in the user's full (test) sequence
+//                                               and the deleted item; for each substitution the
+//                                               substituted event's position and the original item
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "io/injectors.h"
+#include "io/sequence_set.h"
+#include "io/shard_set.h"
+#include "io/splits.h"
+
+namespace seqmend {
+
+struct CorruptedSetOptions {
+  int64_t max_events_per_shard = 400000;
+  bool fsync = true;
+  bool write_clean = true;  // DIR/clean
+};
+
+// {label name: count} for InjectionResult::label_events / label_sequences.
+nlohmann::json label_table(const std::array<int64_t, 8>& counts);
+
+// The summary both producers store in their manifest's extra (users, bots, events, dropped events,
+// label counts, push targets, seed, where the clean copy and the truth are).
+nlohmann::json injection_summary(const SequenceSet& clean, const InjectionResult& r, uint64_t inject_seed,
+                                 bool write_clean);
+
+// repair_truth.tsv's text for `r` = the injectors' result on `clean`.
+std::string repair_truth_tsv(const SequenceSet& clean, const InjectionResult& r);
+
+// Leave-one-out splits exactly as ingest makes them (io/splits.h).
+SplitSets leave_one_out(const SequenceSet& all);
+
+// Refuses an output path that is a file, or a non-empty directory unless `overwrite`; `stage` names
+// the command in the message.
+void check_output_dir(const std::string& stage, const std::string& out_dir, bool overwrite);
+
+// Writes DIR (r.data split leave-one-out, described by `corrupted`), DIR/clean (`clean`, described by
+// `clean_info`) when opts.write_clean, and DIR/repair_truth.tsv. The manifests' extra.split is filled
+// here. Replaces what DIR held (check_output_dir first).
+void write_corrupted_set(const std::string& out_dir, const SequenceSet& clean, const InjectionResult& r,
+                         ManifestInfo corrupted, ManifestInfo clean_info, const CorruptedSetOptions& opts);
+
+}  // namespace seqmend
