@@ -1,5 +1,5 @@
 // CUDA twin of kernels/focal_loss.h: loss and gradient fused in one kernel, in double, with the
-// same stable terms as the CPU version (see focal_loss.cpp for the derivation). 64-bit indexing.
+// same stable terms as the CPU version (kernels/focal_term.h, shared by both). 64-bit indexing.
 // The sum is deterministic without a second launch: block b sums the fixed chunk
 // [b·kChunk, (b+1)·kChunk) through a fixed tree, writes its partial, and the last block to finish
 // (a device counter) folds all partials in block order. Bad targets and non-finite losses are
@@ -10,6 +10,7 @@
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_context.h"
 #include "kernels/cuda_twins.h"
+#include "kernels/focal_term.h"
 
 namespace seqmend {
 namespace {
@@ -23,36 +24,6 @@ struct FocalResult {
   unsigned long long nonfinite;   // first element with a non-finite weighted loss, or ~0
   unsigned int blocks_done;
 };
-
-__device__ void focal_term(double x, double y, double alpha, double gamma, double* loss,
-                           double* grad) {
-  const double e = exp(-fabs(x));
-  const double l1p = log1p(e);
-  double ce, p, p1, qn;
-  if (x >= 0) {
-    ce = x * (1.0 - y) + l1p;
-    p = 1.0 / (1.0 + e);
-    p1 = e / (1.0 + e);
-    qn = (1.0 - y) + e * y;
-  } else {
-    ce = -x * y + l1p;
-    p = e / (1.0 + e);
-    p1 = 1.0 / (1.0 + e);
-    qn = e * (1.0 - y) + y;
-  }
-  const double q = qn / (1.0 + e);
-  double qg;
-  if (gamma == 0.0)
-    qg = 1.0;
-  else if (gamma == 2.0)
-    qg = q * q;
-  else
-    qg = qn > 0.0 ? exp(gamma * (log(qn) - l1p)) : 0.0;
-  const double r = q > 0.0 ? p * p1 / q : 0.0;
-  const double at = alpha < 0.0 ? 1.0 : alpha * y + (1.0 - alpha) * (1.0 - y);
-  *loss = at * qg * ce;
-  *grad = at * qg * ((p - y) + gamma * (1.0 - 2.0 * y) * r * ce);
-}
 
 __device__ double block_sum(double v, double* sh) {
   sh[threadIdx.x] = v;
@@ -79,12 +50,11 @@ __global__ void focal_kernel(FocalResult* res, double* partial, const float* log
       continue;
     }
     const double w = weights ? double(weights[i]) : 1.0;
-    double loss, grad;
-    focal_term(logits[i], y, alpha, gamma, &loss, &grad);
-    const double wl = w * loss;
+    const FocalTerm t = focal_term(logits[i], y, alpha, gamma);
+    const double wl = w * t.loss;
     if (!isfinite(wl)) atomicMin(&res->nonfinite, (unsigned long long)i);
     acc += wl;
-    if (dlogits) dlogits[i] += float(scale * w * grad);
+    if (dlogits) dlogits[i] += float(scale * w * t.grad);
   }
   const double block_total = block_sum(acc, sh);
   if (threadIdx.x == 0) {
