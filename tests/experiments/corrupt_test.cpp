@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/shell.h"
 #include "experiments/corrupt_stage.h"
 #include "experiments/corrupted_set.h"
 #include "io/sequence_set.h"
@@ -27,22 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Ran {
-  int status = -1;
-  std::string output;
-};
-
-Ran run_shell(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test_support::Ran;
+using test_support::run_shell;
 
 Ran run_seqmend(const std::string& args) { return run_shell("timeout 120 " + std::string(SEQMEND_BINARY) + " " + args); }
 

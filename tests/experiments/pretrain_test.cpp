@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/shell.h"
 #include "experiments/data_parallel_loader.h"
 #include "io/shard_set.h"
 
@@ -28,26 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Ran {
-  int status = -1;
-  std::string output;
-  double seconds = 0.0;
-};
-
-// Runs a shell command with stderr folded into the captured output.
-Ran run_shell(const std::string& cmd) {
-  Ran r;
-  const auto t0 = std::chrono::steady_clock::now();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
-}
+using test_support::Ran;
+using test_support::run_shell;
 
 std::string bin() { return std::string(SEQMEND_BINARY); }
 // A hung job must fail the test, not the CI run: every launch has a hard time limit.

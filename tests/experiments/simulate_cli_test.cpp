@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/shell.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
 
@@ -20,24 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Ran {
-  int status = -1;
-  std::string output;
-};
+using test_support::Ran;
 
 // Runs the binary through the shell with stderr folded into the captured output.
-Ran run_seqmend(const std::string& args) {
-  std::string cmd = std::string(SEQMEND_BINARY) + " " + args + " 2>&1";
-  Ran r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Ran run_seqmend(const std::string& args) { return test_support::run_shell(std::string(SEQMEND_BINARY) + " " + args); }
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
