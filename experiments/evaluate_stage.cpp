@@ -54,6 +54,19 @@ nlohmann::json train_and_test(const PretrainConfig& base, const std::string& dat
   return results;
 }
 
+// The mean over runs of every number in runs[i][key]; other fields (the protocol) from the first.
+nlohmann::json mean_metrics(const nlohmann::json& runs, const char* key) {
+  nlohmann::json out = runs[0][key];
+  if (!out.is_object()) return out;
+  for (auto& [k, v] : out.items()) {
+    if (!v.is_number() || k == "num_users") continue;
+    double sum = 0;
+    for (const auto& r : runs) sum += r[key].value(k, std::nan(""));
+    v = sum / double(runs.size());
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
@@ -69,10 +82,23 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
   std::vector<std::pair<std::string, std::string>> runs = {{"raw", cfg.raw_dir}, {"repaired", cfg.repaired_dir}};
   if (!cfg.clean_dir.empty()) runs.push_back({"clean", cfg.clean_dir});
   for (const auto& [name, dir] : runs) {
-    nlohmann::json r = train_and_test(base, dir, test_dir, cfg.run_dir + "/" + name, group);
-    sets[name] = {{"data", dir}, {"test", r["test"]}, {"valid", r.value("valid", nlohmann::json())},
-                  {"steps", r.value("steps", nlohmann::json())}};
+    nlohmann::json per_seed = nlohmann::json::array();
+    for (int64_t k = 0; k < cfg.seeds; ++k) {
+      PretrainConfig seeded = base;
+      seeded.seed = base.seed + uint64_t(k);
+      seeded.model.seed = base.model.seed + uint64_t(k);
+      const std::string sub = cfg.run_dir + "/" + name + (cfg.seeds > 1 ? "/seed-" + std::to_string(k) : "");
+      nlohmann::json r = train_and_test(seeded, dir, test_dir, sub, group);
+      per_seed.push_back({{"seed", seeded.seed}, {"test", r["test"]}, {"valid", r.value("valid", nlohmann::json())},
+                          {"steps", r.value("steps", nlohmann::json())}});
+    }
+    sets[name] = {{"data", dir},
+                  {"test", mean_metrics(per_seed, "test")},
+                  {"valid", mean_metrics(per_seed, "valid")},
+                  {"steps", per_seed[0]["steps"]},
+                  {"runs", per_seed}};
   }
+  out["seeds"] = cfg.seeds;
   out["sets"] = sets;
   nlohmann::json share = nlohmann::json::object();
   if (sets.contains("clean")) {

@@ -5,7 +5,8 @@
 // there is one, else the raw set's. Model selection (early stopping) uses each set's own valid split.
 //
 // Output (run_dir): raw/, repaired/, clean/ (a pretrain run directory each: config.yaml,
-// metrics.jsonl, results.json) and evaluate.json: per set the test metrics (hr@K, ndcg@K, ...), and
+// metrics.jsonl, results.json; with seeds > 1 one per seed, <set>/seed-<k>/) and evaluate.json: per
+// set the test metrics (hr@K, ndcg@K, ...; the mean over seeds, each seed's under `runs`), and
 // recovered_share per metric = (repaired − raw) / (clean − raw) (null without clean or when
 // clean == raw).
 #pragma once
@@ -26,6 +27,9 @@ struct EvaluateConfig {
   std::string repaired_dir;     // repaired shard set
   std::string clean_dir;        // clean shard set ("" = none: no ceiling, raw test targets)
   std::string run_dir;
+  // Trainings per set, with the pretrain seeds (data order and parameter init) + 0, 1, ...: one training's HR@10 moves by about
+  // sqrt(p(1 − p)/users) between seeds, which can be the whole raw-to-clean difference on small data.
+  int64_t seeds = 1;
 
   void visit(ConfigVisitor& v) {
     v.field("pretrain_config", pretrain_config, "pretrain config file: model, optimizer, budget, seed, eval");
@@ -33,6 +37,7 @@ struct EvaluateConfig {
     v.field("repaired_dir", repaired_dir, "the repaired shard set");
     v.field("clean_dir", clean_dir, "the clean shard set (\"\" = none)");
     v.field("run_dir", run_dir, "output directory");
+    v.field("seeds", seeds, "trainings per set (pretrain seed + 0, 1, ...); metrics are their mean", 1, 1000);
   }
 };
 

@@ -160,8 +160,13 @@ std::string format_report_md(const nlohmann::json& r) {
   if (!rec.is_object()) {
     md << "No recommendation results (evaluate/run/evaluate.json missing).\n";
   } else {
-    md << "Every model trained with the same pretrain config and budget; test targets from `"
-       << text_at(rec, "test_targets") << "`.\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
+    const nlohmann::json seeds = at(rec, "seeds");
+    md << "Every model trained with the same pretrain config and budget"
+       << (seeds.is_number() && seeds.get<int64_t>() > 1 ? "; the mean of " + std::to_string(seeds.get<int64_t>()) +
+                                                               " trainings (seeds) per set"
+                                                         : std::string())
+       << "; test targets from `" << text_at(rec, "test_targets")
+       << "`.\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
     for (const char* set : {"raw", "repaired", "clean"}) {
       if (at(at(rec, "sets"), set).is_null()) continue;
       const nlohmann::json t = at(at(at(rec, "sets"), set), "test");

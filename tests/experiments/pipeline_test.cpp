@@ -149,6 +149,29 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   EXPECT_GT(flagged_gaps_inserted, 0) << rep["stats"].dump();
 }
 
+// evaluate.seeds = 2: each set trained twice with different seeds, the reported metric their mean.
+TEST_F(PipelineTest, EvaluateAveragesOverSeeds) {
+  const std::string run_dir = (dir_ / "seeds").string();
+  std::string yaml = tiny_pipeline(run_dir);
+  const size_t at = yaml.find("evaluate: {}");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 12, "evaluate: {seeds: 2}");
+  Ran r = run(yaml);
+  ASSERT_EQ(r.status, 0) << r.output;
+  nlohmann::json ev = nlohmann::json::parse(read_text(run_dir + "/evaluate/run/evaluate.json"));
+  EXPECT_EQ(ev["seeds"], 2);
+  for (const char* set : {"raw", "repaired", "clean"}) {
+    const nlohmann::json& s = ev["sets"][set];
+    ASSERT_EQ(s["runs"].size(), 2u) << set;
+    EXPECT_NE(s["runs"][0]["seed"], s["runs"][1]["seed"]);
+    const double a = s["runs"][0]["test"]["ndcg@10"].get<double>(), b = s["runs"][1]["test"]["ndcg@10"].get<double>();
+    EXPECT_DOUBLE_EQ(s["test"]["ndcg@10"].get<double>(), (a + b) / 2) << set;
+    for (int k = 0; k < 2; ++k)
+      EXPECT_TRUE(fs::is_regular_file(run_dir + "/evaluate/run/" + set + "/seed-" + std::to_string(k) + "/results.json"));
+  }
+  EXPECT_NE(read_text(run_dir + "/report.md").find("the mean of 2 trainings"), std::string::npos);
+}
+
 TEST_F(PipelineTest, UnknownSectionAndStagePathsAreErrors) {
   const std::string run_dir = (dir_ / "bad").string();
   Ran r = run(tiny_pipeline(run_dir) + "pretrian: {}\n");
