@@ -83,6 +83,9 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
   if (!cfg.clean_dir.empty()) runs.push_back({"clean", cfg.clean_dir});
   for (const auto& [name, dir] : runs) {
     nlohmann::json per_seed = nlohmann::json::array();
+    // A run directory of another seed count must not leave its files beside these.
+    if (group.rank() == 0 && fs::exists(cfg.run_dir + "/" + name)) fs::remove_all(cfg.run_dir + "/" + name);
+    group.check_all(true, "evaluate: clearing " + cfg.run_dir + "/" + name);
     for (int64_t k = 0; k < cfg.seeds; ++k) {
       PretrainConfig seeded = base;
       seeded.seed = base.seed + uint64_t(k);
