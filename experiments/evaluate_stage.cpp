@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <unordered_map>
 
 #include "core/base/error.h"
 #include "experiments/dp_group.h"
@@ -54,6 +55,50 @@ nlohmann::json train_and_test(const PretrainConfig& base, const std::string& dat
   return results;
 }
 
+// Test sequence of each user in `set` (the last one wins; users are unique per split).
+std::unordered_map<int64_t, int64_t> rows_by_user(const SequenceSet& set) {
+  std::unordered_map<int64_t, int64_t> rows;
+  for (int64_t q = 0; q < set.num_sequences(); ++q) rows[set.user[size_t(q)]] = q;
+  return rows;
+}
+
+// A shard set whose test split holds, for every user of the clean test split, that user's test
+// sequence as `own_dir` has it (or its quarantine/, where repair moved it): the history a model
+// trained on `own_dir` would be served. The last event must be the clean target — corruption and
+// repair leave the last protect_last events alone — so every model is scored on the same targets.
+void write_served_test_set(const std::string& own_dir, const std::string& clean_dir, const std::string& out) {
+  const ShardSet own_set = ShardSet::open(own_dir);
+  const SequenceSet own = load_split(own_set, "test"), clean = load_split(clean_dir, "test");
+  SequenceSet quarantined;
+  if (fs::exists(own_dir + "/quarantine/manifest.json")) quarantined = load_split(own_dir + "/quarantine", "test");
+  const auto own_rows = rows_by_user(own), q_rows = rows_by_user(quarantined);
+  SequenceSet view;
+  for (int64_t c = 0; c < clean.num_sequences(); ++c) {
+    const int64_t u = clean.user[size_t(c)];
+    const SequenceSet* from = &own;
+    auto it = own_rows.find(u);
+    if (it == own_rows.end()) {
+      it = q_rows.find(u);
+      from = &quarantined;
+      SEQ_CHECK(it != q_rows.end(), "evaluate: user ", u, " of the clean test split of ", clean_dir,
+                " is in neither the test split nor the quarantine of ", own_dir);
+    }
+    const int64_t q = it->second, n = from->length(q), e = from->offsets[size_t(q)];
+    SEQ_CHECK(n > 0 && from->item[size_t(e + n - 1)] == clean.item[size_t(clean.offsets[size_t(c) + 1] - 1)],
+              "evaluate: user ", u, " has another test target in ", own_dir, " than in ", clean_dir,
+              " (test_inputs=own needs the last events left alone, e.g. protect_last >= 2)");
+    view.append(u, from->item.data() + e, n, from->has_timestamps() ? from->timestamp.data() + e : nullptr,
+                from->has_actions() ? from->action.data() + e : nullptr);
+  }
+  ManifestInfo info;
+  info.num_items = own_set.num_items();
+  info.source = "seqmend evaluate: test histories of " + own_dir + " for the users and targets of " + clean_dir;
+  ShardOptions opts;
+  opts.overwrite = true;
+  opts.fsync = false;  // a scratch view, rebuilt on every run
+  write_shard_set(out, info, {{"test", view}}, opts);
+}
+
 // The mean over runs of every number in runs[i][key]; other fields (the protocol) from the first.
 nlohmann::json mean_metrics(const nlohmann::json& runs, const char* key) {
   nlohmann::json out = runs[0][key];
@@ -81,17 +126,35 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
   nlohmann::json sets = nlohmann::json::object();
   std::vector<std::pair<std::string, std::string>> runs = {{"raw", cfg.raw_dir}, {"repaired", cfg.repaired_dir}};
   if (!cfg.clean_dir.empty()) runs.push_back({"clean", cfg.clean_dir});
+  const bool served = cfg.test_inputs == "own" && !cfg.clean_dir.empty();
+  out["test_inputs"] = served ? "own" : "clean";
   for (const auto& [name, dir] : runs) {
     nlohmann::json per_seed = nlohmann::json::array();
     // A run directory of another seed count must not leave its files beside these.
-    if (group.rank() == 0 && fs::exists(cfg.run_dir + "/" + name)) fs::remove_all(cfg.run_dir + "/" + name);
-    group.check_all(true, "evaluate: clearing " + cfg.run_dir + "/" + name);
+    const std::string set_dir = cfg.run_dir + "/" + name;
+    if (group.rank() == 0 && fs::exists(set_dir)) fs::remove_all(set_dir);
+    group.check_all(true, "evaluate: clearing " + set_dir);
+    std::string set_test_dir = test_dir;
+    if (served && name != "clean") {
+      set_test_dir = cfg.run_dir + "/served-test-" + name;  // outside set_dir, which training clears
+      bool ok = true;
+      std::string err;
+      if (group.rank() == 0) {
+        try {
+          write_served_test_set(dir, cfg.clean_dir, set_test_dir);
+        } catch (const std::exception& e) {
+          ok = false;
+          err = e.what();
+        }
+      }
+      group.check_all(ok, err.empty() ? "evaluate: writing " + set_test_dir : err);
+    }
     for (int64_t k = 0; k < cfg.seeds; ++k) {
       PretrainConfig seeded = base;
       seeded.seed = base.seed + uint64_t(k);
       seeded.model.seed = base.model.seed + uint64_t(k);
-      const std::string sub = cfg.run_dir + "/" + name + (cfg.seeds > 1 ? "/seed-" + std::to_string(k) : "");
-      nlohmann::json r = train_and_test(seeded, dir, test_dir, sub, group);
+      const std::string sub = set_dir + (cfg.seeds > 1 ? "/seed-" + std::to_string(k) : "");
+      nlohmann::json r = train_and_test(seeded, dir, set_test_dir, sub, group);
       per_seed.push_back({{"seed", seeded.seed}, {"test", r["test"]}, {"valid", r.value("valid", nlohmann::json())},
                           {"steps", r.value("steps", nlohmann::json())}});
     }

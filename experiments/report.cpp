@@ -165,8 +165,11 @@ std::string format_report_md(const nlohmann::json& r) {
        << (seeds.is_number() && seeds.get<int64_t>() > 1 ? "; the mean of " + std::to_string(seeds.get<int64_t>()) +
                                                                " trainings (seeds) per set"
                                                          : std::string())
-       << "; test targets from `" << text_at(rec, "test_targets")
-       << "`.\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
+       << "; test targets from `" << text_at(rec, "test_targets") << "`"
+       << (text_at(rec, "test_inputs") == "own"
+               ? ", each model predicting them from its own data's histories (raw for raw, repaired for repaired)"
+               : std::string())
+       << ".\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
     for (const char* set : {"raw", "repaired", "clean"}) {
       if (at(at(rec, "sets"), set).is_null()) continue;
       const nlohmann::json t = at(at(at(rec, "sets"), set), "test");

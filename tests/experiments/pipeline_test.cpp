@@ -17,6 +17,7 @@
 #include "tests/support/shell.h"
 #include "experiments/evaluate_stage.h"
 #include "experiments/pipeline.h"
+#include "io/shard_set.h"
 
 namespace seqmend {
 namespace {
@@ -170,6 +171,23 @@ TEST_F(PipelineTest, EvaluateAveragesOverSeeds) {
       EXPECT_TRUE(fs::is_regular_file(run_dir + "/evaluate/run/" + set + "/seed-" + std::to_string(k) + "/results.json"));
   }
   EXPECT_NE(read_text(run_dir + "/report.md").find("the mean of 2 trainings"), std::string::npos);
+
+  // test_inputs = own (the default): the raw and repaired models are served their own histories
+  // for the clean users, with the clean targets.
+  EXPECT_EQ(ev["test_inputs"], "own");
+  const SequenceSet clean = load_split(run_dir + "/data/set/clean", "test");
+  for (const char* set : {"raw", "repaired"}) {
+    const SequenceSet served = load_split(run_dir + "/evaluate/run/served-test-" + set, "test");
+    ASSERT_EQ(served.num_sequences(), clean.num_sequences()) << set;
+    for (int64_t q = 0; q < clean.num_sequences(); ++q) {
+      EXPECT_EQ(served.user[size_t(q)], clean.user[size_t(q)]);
+      EXPECT_EQ(served.item[size_t(served.offsets[size_t(q) + 1] - 1)],
+                clean.item[size_t(clean.offsets[size_t(q) + 1] - 1)]);
+    }
+  }
+  // The raw histories hold the injected events the clean ones lack.
+  const SequenceSet raw_served = load_split(run_dir + "/evaluate/run/served-test-raw", "test");
+  EXPECT_NE(raw_served.num_events(), clean.num_events());
 }
 
 TEST_F(PipelineTest, UnknownSectionAndStagePathsAreErrors) {
