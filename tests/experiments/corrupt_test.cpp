@@ -3,6 +3,7 @@
 // error paths, the pipeline's data stage with a corrupt section, and MovieLens-100K when present.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -370,6 +371,60 @@ TEST_F(CorruptTest, WholePipelineOnIngestedAndCorruptedData) {
   EXPECT_NE(md.find("Injected into real data"), std::string::npos) << md;
   // Detection scores carry the original ids of the log.
   EXPECT_NE(read_text(path("run/detect/test/event_scores.csv")).find("user-"), std::string::npos);
+}
+
+// Sequences without timestamps (one user per line): every stage runs, and nothing invents a time.
+TEST_F(CorruptTest, WholePipelineOnSequencesWithoutTimestamps) {
+  {
+    std::ofstream f(path("seqs.txt"));
+    for (int u = 0; u < 60; ++u) {
+      f << "u" << u;
+      for (int i = 0; i < 12 + u % 9; ++i) f << ' ' << 1 + (u * 7 + i * 3) % 40;
+      f << '\n';
+    }
+  }
+  std::ofstream(path("p.yaml"))
+      << "run_dir: " + path("run") + "\ndata: ingest\ningest: {format: seqline, input: " + path("seqs.txt") +
+             ", parse: {user_first: true, string_ids: true}, fsync: false}\n"
+             "corrupt: {inject: {noise_rate: 0.1, drop_rate: 0.05, substitution_rate: 0, burst_rate: 0, bot_rate: 0},"
+             " fsync: false}\n"
+             "pretrain:\n"
+             "  model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}\n"
+             "  global_batch_size: 16\n  max_steps: 8\n  eval_every: 4\n  log_every: 2\n  threads: 1\n"
+             "finetune: {labels: inject, inject: {noise_rate: 0.1, drop_rate: 0.05, bot_rate: 0},"
+             " global_batch_size: 16, max_steps: 4, log_every: 2, threads: 1}\n"
+             "detect: {surprisal_passes: 2, threads: 1}\n"
+             "repair: {repair: {protect_last: 2, replace: true, replace_min_prob: 0.0, backfill: true,"
+             " backfill_min_prob: 0.0}}\n"
+             "evaluate: {}\n";
+  Ran r = run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + path("p.yaml"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(ShardSet::open(path("run/data/set")).has_column("timestamp"));
+  EXPECT_FALSE(ShardSet::open(path("run/repair/set")).has_column("timestamp"));
+  // user,position,item,timestamp,...: the timestamp field is empty on every row.
+  std::istringstream csv(read_text(path("run/detect/test/event_scores.csv")));
+  std::string line;
+  std::getline(csv, line);
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    ASSERT_GE(f.size(), 5u) << line;
+    EXPECT_EQ(f[3], "") << line;
+    ++rows;
+  }
+  EXPECT_GT(rows, 600);
+  nlohmann::json ev = nlohmann::json::parse(read_text(path("run/evaluate/run/evaluate.json")));
+  for (const char* set : {"raw", "repaired", "clean"}) EXPECT_TRUE(ev["sets"].contains(set)) << set;
+  // The repaired set and its edit log give back the input exactly.
+  const std::string edits = read_text(path("run/repair/set/edits.csv"));
+  EXPECT_GT(std::count(edits.begin(), edits.end(), '\n'), 1) << "no edits to undo";
+  r = run_shell("timeout 120 " + std::string(SEQMEND_BINARY) + " unrepair --in " + path("run/repair/set") +
+                " --out " + path("undone"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* split : {"train", "valid", "test"})
+    EXPECT_TRUE(same_sequences(load_split(path("run/data/set"), split), load_split(path("undone"), split))) << split;
 }
 
 // experiments/ml100k_repair.yaml: every section resolves with its stage's config (the pipeline writes
