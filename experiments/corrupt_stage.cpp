@@ -101,7 +101,7 @@ nlohmann::json run_corrupt(CorruptConfig& cfg, const std::string& input_dir, con
   clean_info.extra["corrupt"] = {{"users", clean.num_sequences()}, {"events", clean.num_events()},
                                  {"input", input_dir}, {"corrupted_dir", ".."}};
 
-  CorruptedSetOptions opts{cfg.max_events_per_shard, cfg.fsync, cfg.write_clean};
+  const CorruptedSetOptions opts = cfg.options();
   write_corrupted_set(out_dir, clean, r, std::move(info), std::move(clean_info), opts);
 
   RunDir run(out_dir);

@@ -19,33 +19,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/corrupted_set.h"
 #include "io/config.h"
 #include "io/injectors.h"
 
 namespace seqmend {
 
-struct CorruptConfig {
+struct CorruptConfig : CorruptedSetOutput {
   InjectionConfig inject = [] {
     InjectionConfig c;
     c.protect_last = 2;  // keep the leave-one-out targets genuine and identical in DIR and DIR/clean
     return c;
   }();
   uint64_t seed = 1;  // the injectors' seed
-  bool write_clean = true;
-  bool overwrite = false;
-  int64_t threads = 0;
-  int64_t max_events_per_shard = 400000;
-  bool fsync = true;
 
   void visit(ConfigVisitor& v) {
     v.section("inject", inject, "anomaly injectors (io/injectors.h)");
     v.field("seed", seed, "seed of the injectors");
-    v.field("write_clean", write_clean, "also write the uncorrupted input to DIR/clean");
-    v.field("overwrite", overwrite, "replace the contents of a non-empty output directory");
-    v.field("threads", threads, "worker threads (0 = all cores); the output does not depend on it", 0, 4096);
-    v.field("max_events_per_shard", max_events_per_shard, "events per shard file before a new one starts", 0,
-            int64_t(1) << 40);
-    v.field("fsync", fsync, "fsync written files (off only for throw-away data)");
+    visit_output(v);
   }
 };
 

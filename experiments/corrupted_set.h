@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/config.h"
 #include "io/injectors.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
@@ -28,6 +29,25 @@ struct CorruptedSetOptions {
   int64_t max_events_per_shard = 400000;
   bool fsync = true;
   bool write_clean = true;  // DIR/clean
+};
+
+// The output settings of `seqmend simulate` and `seqmend corrupt` (both configs derive from it).
+struct CorruptedSetOutput {
+  bool write_clean = true;
+  bool overwrite = false;
+  int64_t threads = 0;
+  int64_t max_events_per_shard = 400000;
+  bool fsync = true;
+
+  CorruptedSetOptions options() const { return {max_events_per_shard, fsync, write_clean}; }
+  void visit_output(ConfigVisitor& v) {
+    v.field("write_clean", write_clean, "also write the uncorrupted sequences to DIR/clean");
+    v.field("overwrite", overwrite, "replace the contents of a non-empty output directory");
+    v.field("threads", threads, "worker threads (0 = all cores); the output does not depend on it", 0, 4096);
+    v.field("max_events_per_shard", max_events_per_shard, "events per shard file before a new one starts", 0,
+            int64_t(1) << 40);
+    v.field("fsync", fsync, "fsync written files (off only for throw-away data)");
+  }
 };
 
 // {label name: count} for InjectionResult::label_events / label_sequences.

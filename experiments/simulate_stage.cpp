@@ -42,7 +42,7 @@ nlohmann::json run_simulate(SimulateConfig& cfg, const std::string& out_dir) {
                           "), before anomaly injection");
   clean_info.extra["simulate"] = {{"users", clean.num_sequences()}, {"events", clean.num_events()},
                                   {"simulator_seed", cfg.simulator.seed}, {"corrupted_dir", ".."}};
-  CorruptedSetOptions opts{cfg.max_events_per_shard, cfg.fsync, cfg.write_clean};
+  const CorruptedSetOptions opts = cfg.options();
   write_corrupted_set(out_dir, clean, r, std::move(info), std::move(clean_info), opts);
 
   RunDir run(out_dir);

@@ -22,13 +22,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/corrupted_set.h"
 #include "io/config.h"
 #include "io/injectors.h"
 #include "io/simulator_config.h"
 
 namespace seqmend {
 
-struct SimulateConfig {
+struct SimulateConfig : CorruptedSetOutput {
   SimulatorConfig simulator;
   InjectionConfig inject = [] {
     InjectionConfig c;
@@ -36,22 +37,12 @@ struct SimulateConfig {
     return c;
   }();
   uint64_t inject_seed = 0;  // 0: derived from simulator.seed
-  bool write_clean = true;
-  bool overwrite = false;
-  int64_t threads = 0;
-  int64_t max_events_per_shard = 400000;
-  bool fsync = true;
 
   void visit(ConfigVisitor& v) {
     v.section("simulator", simulator, "behaviour simulator (io/simulator_config.h)");
     v.section("inject", inject, "anomaly injectors (io/injectors.h)");
     v.field("inject_seed", inject_seed, "seed of the injectors; 0 = derived from simulator.seed");
-    v.field("write_clean", write_clean, "also write the uncorrupted set to DIR/clean");
-    v.field("overwrite", overwrite, "replace the contents of a non-empty output directory");
-    v.field("threads", threads, "worker threads (0 = all cores); the output does not depend on it", 0, 4096);
-    v.field("max_events_per_shard", max_events_per_shard, "events per shard file before a new one starts", 0,
-            int64_t(1) << 40);
-    v.field("fsync", fsync, "fsync written files (off only for throw-away data)");
+    visit_output(v);
   }
 };
 
