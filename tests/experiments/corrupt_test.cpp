@@ -342,23 +342,31 @@ TEST_F(CorruptTest, PipelineDataStageIngestsThenCorruptsAndKeysOnTheCorruptSecti
   EXPECT_NE(r.output.find("inject_rate"), std::string::npos) << r.output;
 }
 
+// The pipeline sections after `ingest:` for the whole-pipeline tests: 10 % noise and 5 % drops, a
+// one-layer d=16 model, a few steps per stage; `repair_policies` goes into repair.repair.
+std::string tiny_stages_after_ingest(const std::string& repair_policies) {
+  return "corrupt: {inject: {noise_rate: 0.1, drop_rate: 0.05, substitution_rate: 0, burst_rate: 0, bot_rate: 0},"
+         " fsync: false}\n"
+         "pretrain:\n"
+         "  model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}\n"
+         "  global_batch_size: 16\n  max_steps: 8\n  eval_every: 4\n  log_every: 2\n  threads: 1\n"
+         "finetune: {labels: inject, inject: {noise_rate: 0.1, drop_rate: 0.05, bot_rate: 0},"
+         " global_batch_size: 16, max_steps: 4, log_every: 2, threads: 1}\n"
+         "detect: {surprisal_passes: 2, threads: 1}\n"
+         "repair: {repair: {protect_last: 2, " +
+         repair_policies +
+         "}}\n"
+         "evaluate: {}\n";
+}
+
 // Every later stage on ingested + corrupted data, unchanged: finetune's fresh anomalies go onto the
 // clean copy, repair is scored against repair_truth.tsv, evaluate trains on the clean copy too.
 TEST_F(CorruptTest, WholePipelineOnIngestedAndCorruptedData) {
   std::ofstream(path("log.csv")) << small_log();
   std::ofstream(path("p.yaml"))
       << "run_dir: " + path("run") + "\ndata: ingest\ningest: {format: csv, input: " + path("log.csv") +
-             ", parse: {string_ids: true}, fsync: false}\n"
-             "corrupt: {inject: {noise_rate: 0.1, drop_rate: 0.05, substitution_rate: 0, burst_rate: 0, bot_rate: 0},"
-             " fsync: false}\n"
-             "pretrain:\n"
-             "  model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}\n"
-             "  global_batch_size: 16\n  max_steps: 8\n  eval_every: 4\n  log_every: 2\n  threads: 1\n"
-             "finetune: {labels: inject, inject: {noise_rate: 0.1, drop_rate: 0.05, bot_rate: 0},"
-             " global_batch_size: 16, max_steps: 4, log_every: 2, threads: 1}\n"
-             "detect: {surprisal_passes: 2, threads: 1}\n"
-             "repair: {repair: {protect_last: 2, replace: false, backfill: true, backfill_min_prob: 0.3}}\n"
-             "evaluate: {}\n";
+             ", parse: {string_ids: true}, fsync: false}\n" +
+             tiny_stages_after_ingest("replace: false, backfill: true, backfill_min_prob: 0.3");
   Ran r = run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + path("p.yaml"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(read_text(path("run/finetune/run/config.yaml")).find("data_dir: " + path("run/data/set/clean")),
@@ -385,18 +393,8 @@ TEST_F(CorruptTest, WholePipelineOnSequencesWithoutTimestamps) {
   }
   std::ofstream(path("p.yaml"))
       << "run_dir: " + path("run") + "\ndata: ingest\ningest: {format: seqline, input: " + path("seqs.txt") +
-             ", parse: {user_first: true, string_ids: true}, fsync: false}\n"
-             "corrupt: {inject: {noise_rate: 0.1, drop_rate: 0.05, substitution_rate: 0, burst_rate: 0, bot_rate: 0},"
-             " fsync: false}\n"
-             "pretrain:\n"
-             "  model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}\n"
-             "  global_batch_size: 16\n  max_steps: 8\n  eval_every: 4\n  log_every: 2\n  threads: 1\n"
-             "finetune: {labels: inject, inject: {noise_rate: 0.1, drop_rate: 0.05, bot_rate: 0},"
-             " global_batch_size: 16, max_steps: 4, log_every: 2, threads: 1}\n"
-             "detect: {surprisal_passes: 2, threads: 1}\n"
-             "repair: {repair: {protect_last: 2, replace: true, replace_min_prob: 0.0, backfill: true,"
-             " backfill_min_prob: 0.0}}\n"
-             "evaluate: {}\n";
+             ", parse: {user_first: true, string_ids: true}, fsync: false}\n" +
+             tiny_stages_after_ingest("replace: true, replace_min_prob: 0.0, backfill: true, backfill_min_prob: 0.0");
   Ran r = run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + path("p.yaml"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_FALSE(ShardSet::open(path("run/data/set")).has_column("timestamp"));
