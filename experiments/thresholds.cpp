@@ -103,10 +103,11 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 
 HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
                                     const ThresholdConfig& cfg) {
-  SEQ_CHECK(cfg.method == "best_f1" || cfg.method == "precision", "calibrate_thresholds: unknown method '",
-            cfg.method, "' (best_f1 | precision)");
-  auto calibrate = [&](const char* head, const std::vector<float>& s, const std::vector<int8_t>& codes,
-                       const HeadCodes& hc, size_t expected) {
+  auto calibrate = [&](const char* head, const std::string& head_method, const std::vector<float>& s,
+                       const std::vector<int8_t>& codes, const HeadCodes& hc, size_t expected) {
+    const std::string& method = cfg.method_for(head_method);
+    SEQ_CHECK(method == "best_f1" || method == "precision", "calibrate_thresholds: unknown method '", method,
+              "' for the ", head, " head (best_f1 | precision)");
     if (s.empty() || codes.empty()) return degenerate();
     SEQ_CHECK(s.size() == expected && codes.size() == expected, "calibrate_thresholds: ", head, " head has ",
               s.size(), " scores and ", codes.size(), " labels, expected ", expected);
@@ -119,14 +120,14 @@ HeadThresholds calibrate_thresholds(const DetectorScores& scores, const Sequence
       kept.push_back(s[i]);
       pos.push_back(p ? 1 : 0);
     }
-    return cfg.method == "best_f1" ? best_f1_threshold(kept, pos)
-                                   : precision_threshold(kept, pos, cfg.target_precision);
+    return method == "best_f1" ? best_f1_threshold(kept, pos) : precision_threshold(kept, pos, cfg.target_precision);
   };
   HeadThresholds t;
   const size_t ne = size_t(labelled.num_events()), ns = size_t(labelled.num_sequences());
-  t.event = calibrate("event", scores.event, labelled.label, event_head_codes(), ne);
-  t.gap = calibrate("gap", scores.gap, labelled.label, gap_head_codes(), ne);
-  t.sequence = calibrate("sequence", scores.sequence, labelled.seq_label, sequence_head_codes(), ns);
+  t.event = calibrate("event", cfg.event_method, scores.event, labelled.label, event_head_codes(), ne);
+  t.gap = calibrate("gap", cfg.gap_method, scores.gap, labelled.label, gap_head_codes(), ne);
+  t.sequence =
+      calibrate("sequence", cfg.sequence_method, scores.sequence, labelled.seq_label, sequence_head_codes(), ns);
   return t;
 }
 

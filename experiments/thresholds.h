@@ -41,11 +41,21 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 struct ThresholdConfig {
   std::string method = "best_f1";  // best_f1 | precision
   double target_precision = 0.9;
+  // Per-head methods ("" = `method`): a deleted genuine event, a missed bot and a wrong backfill
+  // cost differently, so e.g. deletions may want precision while quarantine wants best F1.
+  std::string event_method, gap_method, sequence_method;
 
+  const std::string& method_for(const std::string& head_method) const {
+    return head_method.empty() ? method : head_method;
+  }
   void visit(ConfigVisitor& v) {
     v.choice("method", method, {"best_f1", "precision"},
              "best_f1: largest F1; precision: smallest threshold reaching target_precision");
     v.field("target_precision", target_precision, "precision the precision method aims for", 0.0, 1.0);
+    v.choice("event_method", event_method, {"", "best_f1", "precision"}, "event head's method (\"\" = method)");
+    v.choice("gap_method", gap_method, {"", "best_f1", "precision"}, "gap head's method (\"\" = method)");
+    v.choice("sequence_method", sequence_method, {"", "best_f1", "precision"},
+             "sequence head's method (\"\" = method)");
   }
 };
 

@@ -159,5 +159,38 @@ TEST(Thresholds, CalibratesEachHeadOnLabelledSet) {
   EXPECT_DOUBLE_EQ(calibrate_thresholds(sc, set, cfg).event.threshold, double(0.7f));
 }
 
+// Per-head methods: the event head by precision, the sequence head by best F1, in one calibration.
+TEST(Thresholds, PerHeadMethodsOverrideTheCommonOne) {
+  SequenceSet set;
+  const int32_t items[] = {1, 2, 3, 4};
+  const int8_t lab[] = {kLabelNoiseClick, kLabelClean, kLabelNoiseClick, kLabelClean};
+  set.append(0, items, 4, nullptr, nullptr, lab, 0);
+  set.append(1, items, 4, nullptr, nullptr, lab, kLabelBotUniform);
+  set.append(2, items, 4, nullptr, nullptr, lab, 0);
+  DetectorScores sc;
+  // Event positives 0.9, 0.5, 0.9, 0.5 and negatives 0.6, 0.1, 0.6, 0.1: best F1 at 0.5 (P 2/3, R 1),
+  // precision 1 only from 0.9.
+  sc.event = {0.9f, 0.6f, 0.5f, 0.1f, 0.9f, 0.6f, 0.5f, 0.1f, 0.9f, 0.6f, 0.5f, 0.1f};
+  sc.sequence = {0.2f, 0.7f, 0.4f};
+  ThresholdConfig cfg;
+  cfg.target_precision = 1.0;
+  EXPECT_DOUBLE_EQ(calibrate_thresholds(sc, set, cfg).event.threshold, double(0.5f));
+  cfg.event_method = "precision";
+  HeadThresholds t = calibrate_thresholds(sc, set, cfg);
+  EXPECT_DOUBLE_EQ(t.event.threshold, double(0.9f));
+  EXPECT_DOUBLE_EQ(t.event.precision, 1.0);
+  EXPECT_DOUBLE_EQ(t.sequence.threshold, double(0.7f));  // still best F1
+  cfg.method = "precision";
+  cfg.event_method = "best_f1";
+  EXPECT_DOUBLE_EQ(calibrate_thresholds(sc, set, cfg).event.threshold, double(0.5f));
+  cfg.sequence_method = "median";
+  try {
+    calibrate_thresholds(sc, set, cfg);
+    ADD_FAILURE() << "an unknown method must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sequence head"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace seqmend
