@@ -1,5 +1,3 @@
-#include <cstdlib>
-
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
 #include "experiments/dp_group.h"
@@ -23,10 +21,7 @@ void add_finetune_command(CLI::App& app, CommandBody& body) {
       auto cfg = args->load<FinetuneConfig>();
       if (args->print_config) return print_config(cfg, env);
       cfg.validate();
-      int threads = int(cfg.threads);
-      if (threads == 0)
-        if (const char* s = std::getenv("SEQMEND_THREADS"); s && *s) threads = std::atoi(s);
-      if (threads > 0) set_num_threads(threads);
+      apply_threads_setting(cfg.threads);
       auto group = DataParallelGroup::world();
       RunDir run(cfg.run_dir, env);
       run_finetune(cfg, *group, &run);

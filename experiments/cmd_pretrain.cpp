@@ -1,5 +1,4 @@
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 
 #include "core/base/error.h"
@@ -29,10 +28,7 @@ void add_pretrain_command(CLI::App& app, CommandBody& body) {
       if (*resume) cfg.resume = true;
       if (args->print_config) return print_config(cfg, env);
       cfg.validate();
-      int threads = int(cfg.threads);
-      if (threads == 0)
-        if (const char* s = std::getenv("SEQMEND_THREADS"); s && *s) threads = std::atoi(s);
-      if (threads > 0) set_num_threads(threads);
+      apply_threads_setting(cfg.threads);
       auto group = DataParallelGroup::world();
       RunDir run(cfg.run_dir, env);
       Trainer trainer(cfg, *group, &run);

@@ -1,5 +1,7 @@
 #include "kernels/threads.h"
 
+#include <cstdlib>
+
 #include <omp.h>
 
 extern "C" void openblas_set_num_threads(int);
@@ -13,5 +15,11 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return omp_get_max_threads(); }
+
+void apply_threads_setting(int64_t n) {
+  if (n == 0)
+    if (const char* s = std::getenv("SEQMEND_THREADS"); s && *s) n = std::atoll(s);
+  if (n > 0) set_num_threads(int(n));
+}
 
 }  // namespace seqmend
