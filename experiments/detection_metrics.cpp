@@ -47,6 +47,18 @@ nlohmann::json binary_report(std::span<const float> scores, std::span<const uint
 
 }  // namespace
 
+HeadItems head_items(std::span<const int8_t> codes, const HeadCodes& head, int only_type) {
+  HeadItems items;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    const int c = codes[i];
+    const bool pos = only_type < 0 ? contains(head.positive, c) : c == only_type;
+    if (!pos && !contains(head.negative, c)) continue;
+    items.index.push_back(i);
+    items.positive.push_back(pos ? 1 : 0);
+  }
+  return items;
+}
+
 HeadCodes event_head_codes() {
   return {{kLabelNoiseClick, kLabelSubstitution, kLabelBurstRepeat}, {kLabelClean, kLabelGapAfter}};
 }
@@ -125,15 +137,10 @@ nlohmann::json json_number(double x) { return std::isfinite(x) ? nlohmann::json(
 nlohmann::json head_report(std::span<const float> scores, std::span<const int8_t> codes, double threshold,
                            const HeadCodes& head) {
   SEQ_CHECK(scores.size() == codes.size(), "head_report: ", scores.size(), " scores but ", codes.size(), " labels");
-  // Keep the items whose code is in either set; `type` = -1 keeps every positive code.
   auto select = [&](int type, std::vector<float>& s, std::vector<uint8_t>& p) {
-    for (size_t i = 0; i < codes.size(); ++i) {
-      const int c = codes[i];
-      const bool pos = type < 0 ? contains(head.positive, c) : c == type;
-      if (!pos && !contains(head.negative, c)) continue;
-      s.push_back(scores[i]);
-      p.push_back(pos ? 1 : 0);
-    }
+    HeadItems items = head_items(codes, head, type);
+    for (size_t i : items.index) s.push_back(scores[i]);
+    p = std::move(items.positive);
   };
   nlohmann::json out = {{"threshold", json_number(threshold)}};
   std::vector<float> s;

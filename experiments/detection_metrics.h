@@ -37,6 +37,14 @@ struct HeadCodes {
   std::vector<int> positive;
   std::vector<int> negative;
 };
+// The items a head is graded on: their index into `codes` and whether each is a positive. Codes in
+// neither set are left out; `only_type` >= 0 keeps that one positive code (and the negatives).
+struct HeadItems {
+  std::vector<size_t> index;
+  std::vector<uint8_t> positive;
+};
+HeadItems head_items(std::span<const int8_t> codes, const HeadCodes& head, int only_type = -1);
+
 // event head: noise_click, substitution, burst_repeat vs clean (and dropped_before: a genuine event)
 HeadCodes event_head_codes();
 // gap head: dropped_before vs every other event of a human sequence (codes 0..3)

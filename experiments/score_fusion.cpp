@@ -17,8 +17,6 @@ double logit(float p) {
 
 double sigmoid(double z) { return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z)); }
 
-bool has(const std::vector<int>& v, int c) { return std::find(v.begin(), v.end(), c) != v.end(); }
-
 // Solves the 3×3 system A x = b (symmetric positive definite after the ridge) by Gaussian
 // elimination with partial pivoting.
 void solve3(double A[3][3], double b[3], double x[3]) {
@@ -93,16 +91,14 @@ FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> s
                          std::span<const int8_t> codes, const HeadCodes& head) {
   SEQ_CHECK(scores.size() == surprisal.size() && scores.size() == codes.size(), "fit_fusion: ", scores.size(),
             " scores, ", surprisal.size(), " surprisal values and ", codes.size(), " labels");
+  const HeadItems items = head_items(codes, head);
+  const std::vector<uint8_t>& y = items.positive;
   std::vector<double> x1, x2;
-  std::vector<uint8_t> y;
-  for (size_t e = 0; e < scores.size(); ++e) {
-    const bool pos = has(head.positive, codes[e]);
-    if (!pos && !has(head.negative, codes[e])) continue;
+  for (size_t e : items.index) {
     SEQ_CHECK(std::isfinite(scores[e]) && std::isfinite(surprisal[e]), "fit_fusion: non-finite input at event ",
               e);
     x1.push_back(logit(scores[e]));
     x2.push_back(double(surprisal[e]));
-    y.push_back(pos);
   }
   const size_t n = y.size();
   const size_t npos = size_t(std::count(y.begin(), y.end(), uint8_t(1)));

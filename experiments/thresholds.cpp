@@ -111,16 +111,11 @@ HeadThresholds calibrate_thresholds(const DetectorScores& scores, const Sequence
     if (s.empty() || codes.empty()) return degenerate();
     SEQ_CHECK(s.size() == expected && codes.size() == expected, "calibrate_thresholds: ", head, " head has ",
               s.size(), " scores and ", codes.size(), " labels, expected ", expected);
+    const HeadItems items = head_items(codes, hc);
     std::vector<float> kept;
-    std::vector<uint8_t> pos;
-    for (size_t i = 0; i < s.size(); ++i) {
-      const int c = codes[i];
-      const bool p = std::find(hc.positive.begin(), hc.positive.end(), c) != hc.positive.end();
-      if (!p && std::find(hc.negative.begin(), hc.negative.end(), c) == hc.negative.end()) continue;
-      kept.push_back(s[i]);
-      pos.push_back(p ? 1 : 0);
-    }
-    return method == "best_f1" ? best_f1_threshold(kept, pos) : precision_threshold(kept, pos, cfg.target_precision);
+    for (size_t i : items.index) kept.push_back(s[i]);
+    return method == "best_f1" ? best_f1_threshold(kept, items.positive)
+                               : precision_threshold(kept, items.positive, cfg.target_precision);
   };
   HeadThresholds t;
   const size_t ne = size_t(labelled.num_events()), ns = size_t(labelled.num_sequences());

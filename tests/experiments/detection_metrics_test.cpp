@@ -180,5 +180,19 @@ TEST(DetectionMetrics, ReportCoversEveryHeadPresent) {
   EXPECT_THROW(detection_report(sc, set, 0.5, 0.5, 0.5), Error);
 }
 
+// The items a head is graded on, shared by the reports, the thresholds and the score fusion.
+TEST(DetectionMetrics, HeadItemsKeepTheHeadsCodesOnly) {
+  const std::vector<int8_t> codes{kLabelClean, kLabelNoiseClick, kLabelBotUniform, kLabelGapAfter,
+                                  kLabelSubstitution};
+  HeadItems ev = head_items(codes, event_head_codes());
+  EXPECT_EQ(ev.index, (std::vector<size_t>{0, 1, 3, 4}));  // the bot event is nobody's business here
+  EXPECT_EQ(ev.positive, (std::vector<uint8_t>{0, 1, 0, 1}));
+  HeadItems noise = head_items(codes, event_head_codes(), kLabelNoiseClick);
+  EXPECT_EQ(noise.index, (std::vector<size_t>{0, 1, 3}));  // substitution is neither here
+  EXPECT_EQ(noise.positive, (std::vector<uint8_t>{0, 1, 0}));
+  HeadItems gap = head_items(codes, gap_head_codes());
+  EXPECT_EQ(gap.positive, (std::vector<uint8_t>{0, 0, 1, 0}));
+}
+
 }  // namespace
 }  // namespace seqmend
