@@ -10,10 +10,6 @@
 set -uo pipefail
 
 BIN=$(realpath "${1:?usage: pretrain_slurm_test.sh path/to/seqmend}")
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CLUSTER=$ROOT/slurm/local-cluster.sh
-export SEQMEND_SLURM_DIR=${SEQMEND_SLURM_DIR:-${TMPDIR:-/tmp}/seqmend-slurm}
-export SLURM_CONF=$SEQMEND_SLURM_DIR/slurm.conf
 PY=/usr/bin/python3
 
 fail() {
@@ -21,16 +17,11 @@ fail() {
   [[ -n ${RUN:-} && -f $RUN/job.log ]] && { echo "--- tail of $RUN/job.log:" >&2; tail -15 "$RUN/job.log" >&2; }
   exit 1
 }
+source "$(dirname "$0")/cluster.sh"
 [[ -x $BIN ]] || fail "$BIN is not built"
-[[ $(id -u) == 0 ]] || { echo "SKIP: the local Slurm cluster needs root (uid $(id -u))"; exit 77; }
-
-# One Slurm test at a time per machine (see srun_test.sh).
-mkdir -p "$(dirname "$SEQMEND_SLURM_DIR")"
-exec 8>"$SEQMEND_SLURM_DIR.test.lock"
-flock -w 240 8 || fail "another Slurm test holds $SEQMEND_SLURM_DIR.test.lock"
+slurm_test_prelude
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/seqmend-slurm-pretrain.XXXXXX")
-started_here=0
 job=""
 cleanup() {
   [[ -n $job ]] && scancel "$job" 2>/dev/null
@@ -40,15 +31,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if "$CLUSTER" status >/dev/null 2>&1; then
-  echo "using the local cluster that is already running (left running afterwards)"
-else
-  started_here=1
-  "$CLUSTER" start
-  rc=$?
-  if (( rc == 3 )); then echo "SKIP: Slurm cannot be installed or started on this machine"; exit 77; fi
-  (( rc == 0 )) || fail "slurm/local-cluster.sh start exited $rc"
-fi
+ensure_cluster
 
 cd "$WORK" || fail "cannot enter $WORK"
 "$BIN" simulate --config "$ROOT/experiments/simulate.yaml" --out "$WORK/data" simulator.num_users=120 \

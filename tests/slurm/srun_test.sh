@@ -9,37 +9,18 @@ set -uo pipefail
 
 BIN=${1:?usage: srun_test.sh path/to/seqmend [path/to/rank_failure_helper]}
 HELPER=${2:-}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CLUSTER=$ROOT/slurm/local-cluster.sh
-export SEQMEND_SLURM_DIR=${SEQMEND_SLURM_DIR:-${TMPDIR:-/tmp}/seqmend-slurm}
-export SLURM_CONF=$SEQMEND_SLURM_DIR/slurm.conf
-
 fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/cluster.sh"
 [[ -x $BIN ]] || fail "$BIN is not built"
-[[ $(id -u) == 0 ]] || { echo "SKIP: the local Slurm cluster needs root (uid $(id -u))"; exit 77; }
+slurm_test_prelude
 
-# One test at a time per machine (several build directories may run ctest at once), for the whole
-# test: otherwise one run could stop the cluster under the other's srun.
-mkdir -p "$(dirname "$SEQMEND_SLURM_DIR")"
-exec 8>"$SEQMEND_SLURM_DIR.test.lock"
-flock -w 240 8 || fail "another Slurm test holds $SEQMEND_SLURM_DIR.test.lock"
-
-started_here=0
 cleanup() {
   if (( started_here )); then "$CLUSTER" stop || echo "WARNING: stopping the local cluster failed" >&2; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM  # run the EXIT trap on interrupt too
 
-if "$CLUSTER" status >/dev/null 2>&1; then
-  echo "using the local cluster that is already running (left running afterwards)"
-else
-  started_here=1
-  "$CLUSTER" start
-  rc=$?
-  if (( rc == 3 )); then echo "SKIP: Slurm cannot be installed or started on this machine"; exit 77; fi
-  (( rc == 0 )) || fail "slurm/local-cluster.sh start exited $rc"
-fi
+ensure_cluster
 
 t0=$SECONDS
 out=$(timeout -k 5 120 srun -n 2 --mpi=pmix "$BIN" info 2>&1)
