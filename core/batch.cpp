@@ -1,5 +1,6 @@
 #include "core/batch.h"
 
+#include <algorithm>
 #include <bit>
 
 #include "core/base/rng.h"
@@ -123,6 +124,29 @@ Batch make_cloze_batch(const std::vector<SequenceView>& seqs, const ModelConfig&
   return b;
 }
 
+Batch make_causal_batch(const std::vector<SequenceView>& seqs, const ModelConfig& cfg) {
+  Batch b;
+  start(b, seqs.size());
+  for (const SequenceView& v : seqs) {
+    const int64_t len = int64_t(v.items.size());
+    if (len >= 2) {
+      SequenceView inputs = v;  // all but the newest event
+      inputs.items = v.items.first(size_t(len - 1));
+      if (!v.timestamps.empty()) inputs.timestamps = v.timestamps.first(size_t(len - 1));
+      if (!v.actions.empty()) inputs.actions = v.actions.first(size_t(len - 1));
+      const int64_t keep = std::min<int64_t>(len - 1, cfg.max_len);
+      const int64_t row0 = int64_t(b.item.size());
+      append_events(b, inputs, keep, 0, cfg);
+      for (int64_t i = 0; i < keep; ++i) {
+        b.target_rows.push_back(row0 + i);
+        b.target_items.push_back(v.items[size_t(len - keep + i)]);
+      }
+    }
+    finish_sequence(b, v);
+  }
+  return b;
+}
+
 Batch make_next_item_batch(const std::vector<SequenceView>& seqs, const ModelConfig& cfg,
                            const std::vector<int32_t>* targets) {
   SEQ_CHECK(!targets || targets->size() == seqs.size(), "next-item batch: ", targets->size(),
@@ -131,6 +155,13 @@ Batch make_next_item_batch(const std::vector<SequenceView>& seqs, const ModelCon
   start(b, seqs.size());
   for (size_t s = 0; s < seqs.size(); ++s) {
     const SequenceView& v = seqs[s];
+    if (cfg.causal && !v.items.empty()) {
+      append_events(b, v, std::min<int64_t>(int64_t(v.items.size()), cfg.max_len), 0, cfg);
+      b.target_rows.push_back(int64_t(b.item.size()) - 1);
+      b.target_items.push_back(targets ? (*targets)[s] : 0);
+      finish_sequence(b, v);
+      continue;
+    }
     append_events(b, v, std::min<int64_t>(int64_t(v.items.size()), cfg.max_len - 1), 1, cfg);
     const int32_t pos = cfg.max_len - 1;
     b.target_rows.push_back(int64_t(b.item.size()));

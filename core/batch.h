@@ -63,8 +63,16 @@ struct ClozeOptions {
 Batch make_cloze_batch(const std::vector<SequenceView>& seqs, const ModelConfig& cfg,
                        const ClozeOptions& opt);
 
+// Next-item training for a causal (SASRec-style) encoder: every event but the newest is an input
+// whose target is the event after it (the newest T + 1 events are used), so a sequence of n events
+// gives min(n − 1, T) targets; a sequence of fewer than 2 events contributes nothing.
+Batch make_causal_batch(const std::vector<SequenceView>& seqs, const ModelConfig& cfg);
+
 // Next-item evaluation: the newest T − 1 events followed by a mask token (gap and action unknown) that
 // is the single target row of its sequence; target_items from `targets` (one per sequence) or 0.
+// A causal encoder (cfg.causal) reads its prediction from the newest event's state instead, as it was
+// trained (make_causal_batch): the newest T events and no mask token, except that an empty history
+// is a lone mask token.
 Batch make_next_item_batch(const std::vector<SequenceView>& seqs, const ModelConfig& cfg,
                            const std::vector<int32_t>* targets = nullptr);
 

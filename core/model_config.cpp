@@ -20,7 +20,7 @@ void ModelConfig::visit(ConfigVisitor& v) {
   v.field("num_gap_buckets", num_gap_buckets, "time-gap bucket embedding rows", 1, 1 << 16);
   v.field("layernorm_eps", layernorm_eps, "LayerNorm epsilon", 1e-12, 1.0);
   v.field("init_std", init_std, "std of the normal initialisation", 1e-6, 10.0);
-  v.field("causal", causal, "causal (left-to-right) attention instead of bidirectional");
+  v.field("causal", causal, "causal (left-to-right) attention and next-item training on every event (SASRec-style) instead of bidirectional cloze");
   v.field("seed", seed, "parameter initialisation seed");
 }
 

@@ -31,6 +31,14 @@ struct ModelConfig {
   int64_t mask_token() const { return num_items + 1; }
   int64_t table_rows() const { return num_items + 2; }  // pad + items + mask
 
+  // Throws unless the encoder is a bidirectional cloze model: `user` (detector, surprisal, repair
+  // predictor) reads an event from both sides or asks the model about a mask token, which a causal
+  // encoder never saw in training.
+  void require_cloze(const char* user) const {
+    SEQ_CHECK(!causal, user, ": the encoder is causal (model.causal: true, next-item training); this needs a "
+              "bidirectional cloze encoder (model.causal: false)");
+  }
+
   // Throws seqmend::Error naming the first bad field and its value.
   void validate() const {
     SEQ_CHECK(num_items >= 1, "model config: num_items must be >= 1, got ", num_items);

@@ -208,6 +208,7 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
     enc_file = resolve_encoder_checkpoint(cfg.encoder_checkpoint);
     cfg.model = model_config_from_run_config((fs::path(enc_file).parent_path() / "config.yaml").string());
   }
+  cfg.model.require_cloze("finetune");
   if (cfg.model.num_items == 0) cfg.model.num_items = set.num_items();
   SEQ_CHECK(cfg.model.num_items == set.num_items(), "finetune: the encoder has num_items ", cfg.model.num_items,
             " but data_dir '", cfg.data_dir, "' has ", set.num_items(), " items");

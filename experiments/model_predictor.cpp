@@ -61,6 +61,7 @@ QueryWindow window_for(const SequenceSet& set, const PredictQuery& q, int max_le
 
 Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size) {
   SEQ_CHECK(batch_size >= 1, "model predictor: batch_size must be >= 1, got ", batch_size);
+  model.config().require_cloze("model predictor");
   return [&model, batch_size](const SequenceSet& set, const std::vector<PredictQuery>& queries) {
     const ModelConfig& mc = model.config();
     const int C = mc.d_model;

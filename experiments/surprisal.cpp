@@ -32,6 +32,7 @@ SurprisalResult event_surprisal(Bert4Rec& model, const SequenceSet& set, const S
   SEQ_CHECK(opt.passes >= 1, "surprisal: passes must be >= 1, got ", opt.passes);
   SEQ_CHECK(opt.batch_size >= 1, "surprisal: batch_size must be >= 1, got ", opt.batch_size);
   const ModelConfig& mc = model.config();
+  mc.require_cloze("surprisal");
   const int C = mc.d_model;
   const int64_t V = mc.num_items;
   const int32_t mask = int32_t(mc.mask_token());

@@ -43,9 +43,10 @@ void append_batch(Batch& a, const Batch& b) {
 // The training batch of some samples at `step`: a share `crop_prob` of the samples is cut to a
 // random prefix, then BERT4Rec cloze masking, except that a share
 // `last_item_prob` of the samples (drawn per (seed, step, sample)) gets only its newest event
-// masked — the next-item task evaluation asks for.
+// masked — the next-item task evaluation asks for. A causal encoder instead predicts every event
+// from the ones before it (make_causal_batch).
 Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConfig& cfg, int64_t step) {
-  std::vector<SequenceView> cloze, last;
+  std::vector<SequenceView> cloze, last, causal;
   std::vector<int32_t> last_targets;
   for (SequenceView v : seqs) {
     if (v.items.empty()) continue;  // nothing to predict
@@ -59,6 +60,10 @@ Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConf
         if (!v.timestamps.empty()) v.timestamps = v.timestamps.first(n);
         if (!v.actions.empty()) v.actions = v.actions.first(n);
       }
+    }
+    if (cfg.model.causal) {
+      causal.push_back(v);
+      continue;
     }
     bool take_last = false;
     if (cfg.last_item_prob > 0.0 && v.items.size() >= 2) {
@@ -77,6 +82,7 @@ Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConf
     last.push_back(h);
     last_targets.push_back(v.items[n]);
   }
+  if (cfg.model.causal) return make_causal_batch(causal, cfg.model);
   ClozeOptions co;
   co.mask_prob = float(cfg.mask_prob);
   co.seed = cfg.seed;

@@ -16,7 +16,8 @@
    OUT/compare.json.
 
 Evaluation is the full-ranking protocol of experiments/rec_eval.h with exclude_history false: input =
-the sequence without its last event plus a mask token, rank = #items j != target with
+the sequence without its last event plus a mask token (model.causal: without the mask token, read at
+the newest event), rank = #items j != target with
 NOT(score_j < score_target), HR@K = rank < K, NDCG@K = 1 / log2(rank + 2).
 """
 import argparse
@@ -90,6 +91,14 @@ def train_batch(seqs, cfg, tc, rng):
         if tc["crop_prob"] > 0 and len(items) >= 3 and rng.random() < tc["crop_prob"]:
             n = 2 + int(rng.integers(len(items) - 1))
             items, gaps, act = items[:n], gaps[:n], act[:n]
+        if cfg.causal:  # make_causal_batch: every input's target is the event after it
+            if len(items) < 2:
+                continue
+            place(rows, s, items[:-1], gaps[:-1], act[:-1], T, 0)
+            keep = min(len(items) - 1, T)
+            for i in range(keep):
+                tb.append(s), tt.append(T - keep + i), tgt.append(int(items[len(items) - keep + i]))
+            continue
         if tc["last_item_prob"] > 0 and len(items) >= 2 and rng.random() < tc["last_item_prob"]:
             place(rows, s, items[:-1], gaps[:-1], act[:-1], T, 1)
             rows["item"][s, T - 1], rows["valid"][s, T - 1] = mask, True
@@ -123,8 +132,11 @@ def evaluate(model, cfg, seqs, ks=(10,), batch=256):
         rows = empty_rows(len(chunk), T)
         targets = []
         for s, (items, gaps, act) in enumerate(chunk):
-            place(rows, s, items[:-1], gaps[:-1], act[:-1], T, 1)
-            rows["item"][s, T - 1], rows["valid"][s, T - 1] = mask, True
+            if cfg.causal and len(items) >= 2:  # the newest event's state predicts the next one
+                place(rows, s, items[:-1], gaps[:-1], act[:-1], T, 0)
+            else:
+                place(rows, s, items[:-1], gaps[:-1], act[:-1], T, 1)
+                rows["item"][s, T - 1], rows["valid"][s, T - 1] = mask, True
             targets.append(int(items[-1]))
         x = encode(model, rows, T)
         scores = model.logits_at(x, torch.arange(len(chunk)), torch.full((len(chunk),), T - 1))  # (B, V)

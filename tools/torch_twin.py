@@ -313,7 +313,10 @@ class Bert4RecTwin(nn.Module):
         # (B, 1, 1, T) key padding; causal on columns (the same order as within a sequence)
         mask = ~valid[:, None, None, :]
         if cfg.causal:
-            mask = mask | torch.triu(torch.ones(T, T, dtype=torch.bool), 1)[None, None]
+            # A left-padding query sees no valid key; letting it see itself keeps its row (unused)
+            # finite, so no NaN reaches the valid rows through attention's products.
+            mask = (mask | torch.triu(torch.ones(T, T, dtype=torch.bool), 1)[None, None]) & \
+                ~torch.eye(T, dtype=torch.bool)[None, None]
         attn_cols = None
         if self.exact and self.training and cfg.attn_dropout > 0:
             # column h·2^20 + j of query token (b, i): j is key's index within its sequence

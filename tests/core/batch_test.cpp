@@ -110,6 +110,38 @@ TEST(Batch, NextItemAppendsAMaskAtTheEnd) {
   EXPECT_NO_THROW(bt.validate(cfg));
 }
 
+TEST(Batch, CausalTrainingTargetsAreTheNextEvents) {
+  ModelConfig cfg = cfg_with(20, 4);
+  cfg.causal = true;
+  std::vector<int32_t> a{1, 2, 3, 4, 5, 6}, b{9, 8}, c{7};
+  std::vector<int64_t> ta{10, 20, 30, 40, 50, 60}, tb{5, 6};
+  Batch bt = make_causal_batch({{a, ta, {}, 0}, {b, tb, {}, 1}, {c, {}, {}, 2}}, cfg);
+  // a keeps the newest T = 4 inputs (2..5 → targets 3..6), b one input (9 → 8), c none.
+  EXPECT_EQ(bt.item, (std::vector<int32_t>{2, 3, 4, 5, 9}));
+  EXPECT_EQ(bt.position, (std::vector<int32_t>{0, 1, 2, 3, 3}));
+  EXPECT_EQ(bt.cu_seqlens, (std::vector<int64_t>{0, 4, 5, 5}));
+  EXPECT_EQ(bt.target_rows, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(bt.target_items, (std::vector<int32_t>{3, 4, 5, 6, 8}));
+  // The first kept input's gap is still known from the event before it; b's only input has none.
+  EXPECT_EQ(bt.gap[0], time_gap_bucket(10, true, cfg.num_gap_buckets));
+  EXPECT_EQ(bt.gap[4], 0);
+  EXPECT_NO_THROW(bt.validate(cfg));
+}
+
+TEST(Batch, CausalNextItemReadsTheNewestEvent) {
+  ModelConfig cfg = cfg_with(20, 4);
+  cfg.causal = true;
+  std::vector<int32_t> a{1, 2, 3, 4, 5}, b{9}, none;
+  std::vector<int32_t> targets{6, 10, 11};
+  Batch bt = make_next_item_batch({{a, {}, {}, 0}, {b, {}, {}, 1}, {none, {}, {}, 2}}, cfg, &targets);
+  // No mask token (the causal model never trained on one), except for an empty history.
+  EXPECT_EQ(bt.item, (std::vector<int32_t>{2, 3, 4, 5, 9, 21}));
+  EXPECT_EQ(bt.position, (std::vector<int32_t>{0, 1, 2, 3, 3, 3}));
+  EXPECT_EQ(bt.target_rows, (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(bt.target_items, targets);
+  EXPECT_NO_THROW(bt.validate(cfg));
+}
+
 TEST(Batch, BadInputsNameTheFieldAndValue) {
   const ModelConfig cfg = cfg_with(20, 4);
   std::vector<int32_t> bad{1, 21}, ok{1, 2};
