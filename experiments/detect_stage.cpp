@@ -181,7 +181,7 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
       summary["surprisal_forward_passes"] = sr.forward_passes;
     }
     // The thresholds were calibrated on fused scores (experiments/score_fusion.h).
-    fusion.apply(sc, surprisal);
+    fusion.apply(sc, surprisal, repeat_flags(data));
     const Thresholds th = ld.info.thresholds;
     write_scores_h5(run.file("scores.h5"), data, sc, surprisal, cfg, th);
 

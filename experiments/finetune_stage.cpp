@@ -401,10 +401,11 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       load_encoder_checkpoint(lm, enc_file, true);
       const SurprisalResult sr = event_surprisal(lm, calib, {int(cfg.surprisal_passes), 128});
       results["valid_heads_alone"] = detection_report(sc, calib, INFINITY, INFINITY, INFINITY);
-      fusion.event = fit_fusion(sc.event, sr.surprisal, calib.label, event_head_codes());
-      fusion.gap = fit_fusion(sc.gap, sr.surprisal, calib.label, gap_head_codes());
+      const std::vector<float> repeat = repeat_flags(calib);
+      fusion.event = fit_fusion(sc.event, sr.surprisal, repeat, calib.label, event_head_codes());
+      fusion.gap = fit_fusion(sc.gap, sr.surprisal, repeat, calib.label, gap_head_codes());
       fusion.surprisal_passes = int(cfg.surprisal_passes);
-      fusion.apply(sc, sr.surprisal);
+      fusion.apply(sc, sr.surprisal, repeat);
       results["fusion"] = fusion.to_json();
     }
     HeadThresholds ht = calibrate_thresholds(sc, calib, cfg.thresholds);

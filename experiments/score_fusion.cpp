@@ -1,6 +1,7 @@
 #include "experiments/score_fusion.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/base/error.h"
@@ -17,38 +18,39 @@ double logit(float p) {
 
 double sigmoid(double z) { return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z)); }
 
-// Solves the 3×3 system A x = b (symmetric positive definite after the ridge) by Gaussian
+// Solves the K×K system A x = b (symmetric positive definite after the ridge) by Gaussian
 // elimination with partial pivoting.
-void solve3(double A[3][3], double b[3], double x[3]) {
-  for (int c = 0; c < 3; ++c) {
+template <int K>
+void solve(double (&A)[K][K], double (&b)[K], double (&x)[K]) {
+  for (int c = 0; c < K; ++c) {
     int p = c;
-    for (int r = c + 1; r < 3; ++r)
+    for (int r = c + 1; r < K; ++r)
       if (std::fabs(A[r][c]) > std::fabs(A[p][c])) p = r;
     std::swap(A[c], A[p]);
     std::swap(b[c], b[p]);
-    for (int r = c + 1; r < 3; ++r) {
+    for (int r = c + 1; r < K; ++r) {
       const double f = A[r][c] / A[c][c];
-      for (int k = c; k < 3; ++k) A[r][k] -= f * A[c][k];
+      for (int k = c; k < K; ++k) A[r][k] -= f * A[c][k];
       b[r] -= f * b[c];
     }
   }
-  for (int c = 2; c >= 0; --c) {
+  for (int c = K - 1; c >= 0; --c) {
     double s = b[c];
-    for (int k = c + 1; k < 3; ++k) s -= A[c][k] * x[k];
+    for (int k = c + 1; k < K; ++k) s -= A[c][k] * x[k];
     x[c] = s / A[c][c];
   }
 }
 
 }  // namespace
 
-float FusionWeights::apply(float p, float s) const {
+float FusionWeights::apply(float p, float s, float r) const {
   if (!fitted) return p;
-  return float(sigmoid(score * logit(p) + surprisal * double(s) + bias));
+  return float(sigmoid(score * logit(p) + surprisal * double(s) + repeat * double(r) + bias));
 }
 
 nlohmann::json FusionWeights::to_json() const {
   if (!fitted) return nullptr;
-  return {{"score", score}, {"surprisal", surprisal}, {"bias", bias}};
+  return {{"score", score}, {"surprisal", surprisal}, {"repeat", repeat}, {"bias", bias}};
 }
 
 FusionWeights FusionWeights::from_json(const nlohmann::json& j) {
@@ -59,16 +61,17 @@ FusionWeights FusionWeights::from_json(const nlohmann::json& j) {
   w.fitted = true;
   w.score = j["score"].get<double>();
   w.surprisal = j["surprisal"].get<double>();
+  w.repeat = j.value("repeat", 0.0);
   w.bias = j["bias"].get<double>();
   return w;
 }
 
-void ScoreFusion::apply(DetectorScores& sc, std::span<const float> surprisal) const {
+void ScoreFusion::apply(DetectorScores& sc, std::span<const float> surprisal, std::span<const float> repeat) const {
   auto one = [&](std::vector<float>& s, const FusionWeights& w, const char* head) {
     if (!w.fitted || s.empty()) return;
-    SEQ_CHECK(s.size() == surprisal.size(), "score fusion: ", s.size(), " ", head, " scores but ",
-              surprisal.size(), " surprisal values");
-    for (size_t e = 0; e < s.size(); ++e) s[e] = w.apply(s[e], surprisal[e]);
+    SEQ_CHECK(s.size() == surprisal.size() && s.size() == repeat.size(), "score fusion: ", s.size(), " ", head,
+              " scores but ", surprisal.size(), " surprisal values and ", repeat.size(), " repeat flags");
+    for (size_t e = 0; e < s.size(); ++e) s[e] = w.apply(s[e], surprisal[e], repeat[e]);
   };
   one(sc.event, event, "event");
   one(sc.gap, gap, "gap");
@@ -87,18 +90,30 @@ ScoreFusion ScoreFusion::from_json(const nlohmann::json& j) {
   return f;
 }
 
+std::vector<float> repeat_flags(const SequenceSet& set) {
+  std::vector<float> r(size_t(set.num_events()), 0.0f);
+  for (int64_t q = 0; q < set.num_sequences(); ++q)
+    for (int64_t e = set.offsets[size_t(q)] + 1; e < set.offsets[size_t(q) + 1]; ++e) {
+      const bool same_item = set.item[size_t(e)] == set.item[size_t(e) - 1];
+      const bool same_action = !set.has_actions() || set.action[size_t(e)] == set.action[size_t(e) - 1];
+      r[size_t(e)] = same_item && same_action ? 1.0f : 0.0f;
+    }
+  return r;
+}
+
 FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> surprisal,
-                         std::span<const int8_t> codes, const HeadCodes& head) {
-  SEQ_CHECK(scores.size() == surprisal.size() && scores.size() == codes.size(), "fit_fusion: ", scores.size(),
-            " scores, ", surprisal.size(), " surprisal values and ", codes.size(), " labels");
+                         std::span<const float> repeat, std::span<const int8_t> codes, const HeadCodes& head) {
+  SEQ_CHECK(scores.size() == surprisal.size() && scores.size() == repeat.size() && scores.size() == codes.size(),
+            "fit_fusion: ", scores.size(), " scores, ", surprisal.size(), " surprisal values, ", repeat.size(),
+            " repeat flags and ", codes.size(), " labels");
+  constexpr int F = 3, K = F + 1;  // features; parameters = bias + one slope per feature
   const HeadItems items = head_items(codes, head);
   const std::vector<uint8_t>& y = items.positive;
-  std::vector<double> x1, x2;
+  std::vector<std::array<double, F>> x;
   for (size_t e : items.index) {
-    SEQ_CHECK(std::isfinite(scores[e]) && std::isfinite(surprisal[e]), "fit_fusion: non-finite input at event ",
-              e);
-    x1.push_back(logit(scores[e]));
-    x2.push_back(double(surprisal[e]));
+    SEQ_CHECK(std::isfinite(scores[e]) && std::isfinite(surprisal[e]) && std::isfinite(repeat[e]),
+              "fit_fusion: non-finite input at event ", e);
+    x.push_back({logit(scores[e]), double(surprisal[e]), double(repeat[e])});
   }
   const size_t n = y.size();
   const size_t npos = size_t(std::count(y.begin(), y.end(), uint8_t(1)));
@@ -106,47 +121,51 @@ FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> s
   if (npos == 0 || npos == n) return w;
 
   // Standardised features keep Newton's steps well conditioned whatever the scales.
-  auto moments = [&](const std::vector<double>& x, double& mean, double& sd) {
+  double mean[F], sd[F];
+  for (int f = 0; f < F; ++f) {
     double s = 0, q = 0;
-    for (double v : x) s += v;
-    mean = s / double(n);
-    for (double v : x) q += (v - mean) * (v - mean);
-    sd = std::sqrt(q / double(n));
-    if (!(sd > 1e-12)) sd = 1.0;  // a constant feature gets weight ~0 from the ridge
-  };
-  double m1, s1, m2, s2;
-  moments(x1, m1, s1);
-  moments(x2, m2, s2);
-  const double ridge = 1e-3 * double(n);  // on the two slopes only
-  double beta[3] = {0, 0, 0};              // bias, slope of z1, slope of z2
+    for (const auto& v : x) s += v[size_t(f)];
+    mean[f] = s / double(n);
+    for (const auto& v : x) q += (v[size_t(f)] - mean[f]) * (v[size_t(f)] - mean[f]);
+    sd[f] = std::sqrt(q / double(n));
+    if (!(sd[f] > 1e-12)) sd[f] = 1.0;  // a constant feature gets weight ~0 from the ridge
+  }
+  const double ridge = 1e-3 * double(n);  // on the slopes only
+  double beta[K] = {};                     // bias, then the slopes of the standardised features
   for (int it = 0; it < 50; ++it) {
-    double g[3] = {0, 0, 0}, H[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+    double g[K] = {}, H[K][K] = {};
     for (size_t i = 0; i < n; ++i) {
-      const double z[3] = {1.0, (x1[i] - m1) / s1, (x2[i] - m2) / s2};
-      const double p = sigmoid(beta[0] + beta[1] * z[1] + beta[2] * z[2]);
+      double z[K] = {1.0};
+      double eta = beta[0];
+      for (int f = 0; f < F; ++f) {
+        z[f + 1] = (x[i][size_t(f)] - mean[f]) / sd[f];
+        eta += beta[f + 1] * z[f + 1];
+      }
+      const double p = sigmoid(eta);
       const double r = p - double(y[i]), v = std::max(p * (1.0 - p), 1e-12);
-      for (int a = 0; a < 3; ++a) {
+      for (int a = 0; a < K; ++a) {
         g[a] += r * z[a];
-        for (int b = 0; b < 3; ++b) H[a][b] += v * z[a] * z[b];
+        for (int b = 0; b < K; ++b) H[a][b] += v * z[a] * z[b];
       }
     }
-    for (int a = 1; a < 3; ++a) {
+    for (int a = 1; a < K; ++a) {
       g[a] += ridge * beta[a];
       H[a][a] += ridge;
     }
-    double step[3];
-    solve3(H, g, step);
+    double step[K];
+    solve(H, g, step);
     double change = 0;
-    for (int a = 0; a < 3; ++a) {
+    for (int a = 0; a < K; ++a) {
       beta[a] -= step[a];
       change = std::max(change, std::fabs(step[a]));
     }
     if (change < 1e-9) break;
   }
   w.fitted = true;
-  w.score = beta[1] / s1;
-  w.surprisal = beta[2] / s2;
-  w.bias = beta[0] - w.score * m1 - w.surprisal * m2;
+  w.score = beta[1] / sd[0];
+  w.surprisal = beta[2] / sd[1];
+  w.repeat = beta[3] / sd[2];
+  w.bias = beta[0] - w.score * mean[0] - w.surprisal * mean[1] - w.repeat * mean[2];
   return w;
 }
 
