@@ -39,7 +39,8 @@ struct EvaluateConfig {
   std::string test_inputs = "own";
 
   void visit(ConfigVisitor& v) {
-    v.field("pretrain_config", pretrain_config, "pretrain config file: model, optimizer, budget, seed, eval");
+    v.field("pretrain_config", pretrain_config,
+            "pretrain config file: model, optimizer, budget, seed, eval (in `seqmend run`: \"\" = the pretrain section's)");
     v.field("raw_dir", raw_dir, "the raw (corrupted) shard set");
     v.field("repaired_dir", repaired_dir, "the repaired shard set");
     v.field("clean_dir", clean_dir, "the clean shard set (\"\" = none)");

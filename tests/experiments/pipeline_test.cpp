@@ -190,6 +190,40 @@ TEST_F(PipelineTest, EvaluateAveragesOverSeeds) {
   EXPECT_NE(raw_served.num_events(), clean.num_events());
 }
 
+// evaluate.pretrain_config: the recommenders train with a config of the user's (here causal) while
+// the detector keeps the cloze encoder; editing that file re-runs evaluate alone.
+TEST_F(PipelineTest, EvaluateTrainsAGivenRecommenderConfigAndRerunsWhenItChanges) {
+  const std::string run_dir = (dir_ / "rec").string(), rec = (dir_ / "recommender.yaml").string();
+  auto write_rec = [&](int steps) {
+    std::ofstream(rec) << "model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2, causal: true}\n"
+                          "global_batch_size: 16\nmax_steps: "
+                       << steps << "\neval_every: 4\nlog_every: 2\nthreads: 1\n";
+  };
+  write_rec(8);
+  std::string yaml = tiny_pipeline(run_dir);
+  const size_t at = yaml.find("evaluate: {}");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, 12, "evaluate: {pretrain_config: " + rec + "}");
+  Ran first = run(yaml);
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(read_text(run_dir + "/pretrain/run/config.yaml").find("causal: false"), std::string::npos);
+  for (const char* set : {"raw", "repaired", "clean"}) {
+    const std::string cfg = read_text(run_dir + "/evaluate/run/" + set + "/config.yaml");
+    EXPECT_NE(cfg.find("causal: true"), std::string::npos) << set << "\n" << cfg;
+    EXPECT_NE(cfg.find("max_steps: 8"), std::string::npos) << set;
+  }
+  Ran again = run(yaml);
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_EQ(stage_actions(again.output)["evaluate"], "skipped") << again.output;
+  write_rec(6);
+  Ran edited = run(yaml);
+  ASSERT_EQ(edited.status, 0) << edited.output;
+  auto acts = stage_actions(edited.output);
+  for (const char* name : {"data", "pretrain", "finetune", "detect", "repair"}) EXPECT_EQ(acts[name], "skipped") << name;
+  EXPECT_EQ(acts["evaluate"], "running") << edited.output;
+  EXPECT_NE(read_text(run_dir + "/evaluate/run/raw/config.yaml").find("max_steps: 6"), std::string::npos);
+}
+
 TEST_F(PipelineTest, UnknownSectionAndStagePathsAreErrors) {
   const std::string run_dir = (dir_ / "bad").string();
   Ran r = run(tiny_pipeline(run_dir) + "pretrian: {}\n");
