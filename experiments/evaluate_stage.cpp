@@ -166,18 +166,26 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
   }
   out["seeds"] = cfg.seeds;
   out["sets"] = sets;
-  nlohmann::json share = nlohmann::json::object();
+  nlohmann::json share = nlohmann::json::object(), by_seed = nlohmann::json::object();
+  auto share_json = [](const nlohmann::json& raw, const nlohmann::json& rep, const nlohmann::json& cln,
+                       const std::string& k) {
+    const double s = recovered_share(raw.value(k, std::nan("")), rep.value(k, std::nan("")), cln.value(k, std::nan("")));
+    return std::isfinite(s) ? nlohmann::json(s) : nlohmann::json(nullptr);
+  };
   if (sets.contains("clean")) {
     for (const auto& [k, v] : sets["raw"]["test"].items()) {
       if (!v.is_number() || (k.rfind("hr@", 0) != 0 && k.rfind("ndcg@", 0) != 0 && k != "mrr")) continue;
-      double raw = v.get<double>();
-      double rep = sets["repaired"]["test"].value(k, std::nan(""));
-      double cln = sets["clean"]["test"].value(k, std::nan(""));
-      double s = recovered_share(raw, rep, cln);
-      share[k] = std::isfinite(s) ? nlohmann::json(s) : nlohmann::json(nullptr);
+      share[k] = share_json(sets["raw"]["test"], sets["repaired"]["test"], sets["clean"]["test"], k);
+      // Seed k of every set shares its data order and initial weights: the spread of these shows
+      // how much of the mean share is training luck.
+      by_seed[k] = nlohmann::json::array();
+      for (size_t r = 0; r < sets["raw"]["runs"].size(); ++r)
+        by_seed[k].push_back(share_json(sets["raw"]["runs"][r]["test"], sets["repaired"]["runs"][r]["test"],
+                                        sets["clean"]["runs"][r]["test"], k));
     }
   }
   out["recovered_share"] = share;
+  out["recovered_share_by_seed"] = by_seed;
   if (group.rank() == 0) write_file_atomic(cfg.run_dir + "/evaluate.json", out.dump(2) + "\n");
   return out;
 }

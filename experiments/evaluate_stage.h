@@ -11,7 +11,7 @@
 // test histories served to that set's model, test_inputs = own) and evaluate.json: per
 // set the test metrics (hr@K, ndcg@K, ...; the mean over seeds, each seed's under `runs`), and
 // recovered_share per metric = (repaired − raw) / (clean − raw) (null without clean or when
-// clean == raw).
+// clean == raw), and recovered_share_by_seed: the same from each seed's three runs.
 #pragma once
 
 #include <string>

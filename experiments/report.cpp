@@ -179,6 +179,19 @@ std::string format_report_md(const nlohmann::json& r) {
     const nlohmann::json share = at(rec, "recovered_share");
     md << "\nRecovered share (repaired − raw) / (clean − raw): HR@10 " << num(at(share, "hr@10"))
        << ", NDCG@10 " << num(at(share, "ndcg@10")) << "\n";
+    const nlohmann::json by_seed = at(rec, "recovered_share_by_seed");
+    if (at(by_seed, "ndcg@10").size() > 1) {
+      md << "\nPer seed (seed k of each set shares data order and initial weights):";
+      for (const char* k : {"hr@10", "ndcg@10"}) {
+        md << (std::string(k) == "hr@10" ? " HR@10" : "; NDCG@10");
+        const char* sep = " ";
+        for (const auto& v : at(by_seed, k)) {
+          md << sep << num(v);
+          sep = " / ";
+        }
+      }
+      md << "\n";
+    }
     const nlohmann::json raw = at(at(at(rec, "sets"), "raw"), "test"), clean = at(at(at(rec, "sets"), "clean"), "test");
     const nlohmann::json raw_hr = at(raw, "hr@10"), clean_hr = at(clean, "hr@10"), users = at(clean, "num_users");
     if (raw_hr.is_number() && clean_hr.is_number() && users.is_number() && users.get<double>() > 0) {

@@ -171,6 +171,21 @@ TEST_F(PipelineTest, EvaluateAveragesOverSeeds) {
       EXPECT_TRUE(fs::is_regular_file(run_dir + "/evaluate/run/" + set + "/seed-" + std::to_string(k) + "/results.json"));
   }
   EXPECT_NE(read_text(run_dir + "/report.md").find("the mean of 2 trainings"), std::string::npos);
+  // The recovered share of each seed's three runs, beside the share of the means.
+  for (const char* k : {"hr@10", "ndcg@10"}) {
+    const nlohmann::json& per = ev["recovered_share_by_seed"][k];
+    ASSERT_EQ(per.size(), 2u) << k;
+    for (size_t r = 0; r < 2; ++r) {
+      const double want = recovered_share(ev["sets"]["raw"]["runs"][r]["test"][k].get<double>(),
+                                          ev["sets"]["repaired"]["runs"][r]["test"][k].get<double>(),
+                                          ev["sets"]["clean"]["runs"][r]["test"][k].get<double>());
+      if (std::isfinite(want))
+        EXPECT_DOUBLE_EQ(per[r].get<double>(), want) << k << " seed " << r;
+      else
+        EXPECT_TRUE(per[r].is_null()) << k << " seed " << r;
+    }
+  }
+  EXPECT_NE(read_text(run_dir + "/report.md").find("Per seed"), std::string::npos);
 
   // test_inputs = own (the default): the raw and repaired models are served their own histories
   // for the clean users, with the clean targets.
