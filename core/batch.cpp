@@ -130,10 +130,7 @@ Batch make_causal_batch(const std::vector<SequenceView>& seqs, const ModelConfig
   for (const SequenceView& v : seqs) {
     const int64_t len = int64_t(v.items.size());
     if (len >= 2) {
-      SequenceView inputs = v;  // all but the newest event
-      inputs.items = v.items.first(size_t(len - 1));
-      if (!v.timestamps.empty()) inputs.timestamps = v.timestamps.first(size_t(len - 1));
-      if (!v.actions.empty()) inputs.actions = v.actions.first(size_t(len - 1));
+      const SequenceView inputs = v.prefix(size_t(len - 1));  // all but the newest event
       const int64_t keep = std::min<int64_t>(len - 1, cfg.max_len);
       const int64_t row0 = int64_t(b.item.size());
       append_events(b, inputs, keep, 0, cfg);

@@ -18,6 +18,15 @@ struct SequenceView {
   std::span<const int64_t> timestamps;  // (len) seconds, or empty
   std::span<const int8_t> actions;      // (len) action codes, or empty (→ 0)
   int64_t sample_id = 0;                // stable id: drives masking and dropout keys
+
+  // The oldest n events (n <= length), same sample id.
+  SequenceView prefix(size_t n) const {
+    SequenceView p = *this;
+    p.items = items.first(n);
+    if (!timestamps.empty()) p.timestamps = timestamps.first(n);
+    if (!actions.empty()) p.actions = actions.first(n);
+    return p;
+  }
 };
 
 struct Batch {

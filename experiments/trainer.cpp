@@ -55,10 +55,7 @@ Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConf
       // at many distances from the end, as it will be when later events are appended.
       Rng r(hash_combine(hash_combine(cfg.seed, 0xc409), uint64_t(step)), uint64_t(v.sample_id));
       if (r.uniform_double() < cfg.crop_prob) {
-        const size_t n = 2 + size_t(r.below(v.items.size() - 1));  // 2..len
-        v.items = v.items.first(n);
-        if (!v.timestamps.empty()) v.timestamps = v.timestamps.first(n);
-        if (!v.actions.empty()) v.actions = v.actions.first(n);
+        v = v.prefix(2 + size_t(r.below(v.items.size() - 1)));  // 2..len events
       }
     }
     if (cfg.model.causal) {
@@ -74,12 +71,8 @@ Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConf
       cloze.push_back(v);
       continue;
     }
-    SequenceView h = v;
     const size_t n = v.items.size() - 1;
-    h.items = v.items.first(n);
-    if (!v.timestamps.empty()) h.timestamps = v.timestamps.first(n);
-    if (!v.actions.empty()) h.actions = v.actions.first(n);
-    last.push_back(h);
+    last.push_back(v.prefix(n));
     last_targets.push_back(v.items[n]);
   }
   if (cfg.model.causal) return make_causal_batch(causal, cfg.model);
