@@ -47,6 +47,13 @@ nlohmann::json binary_report(std::span<const float> scores, std::span<const uint
 
 }  // namespace
 
+std::vector<float> HeadItems::scores_of(std::span<const float> scores) const {
+  std::vector<float> s;
+  s.reserve(index.size());
+  for (size_t i : index) s.push_back(scores[i]);
+  return s;
+}
+
 HeadItems head_items(std::span<const int8_t> codes, const HeadCodes& head, int only_type) {
   HeadItems items;
   for (size_t i = 0; i < codes.size(); ++i) {
@@ -137,23 +144,16 @@ nlohmann::json json_number(double x) { return std::isfinite(x) ? nlohmann::json(
 nlohmann::json head_report(std::span<const float> scores, std::span<const int8_t> codes, double threshold,
                            const HeadCodes& head) {
   SEQ_CHECK(scores.size() == codes.size(), "head_report: ", scores.size(), " scores but ", codes.size(), " labels");
-  auto select = [&](int type, std::vector<float>& s, std::vector<uint8_t>& p) {
-    HeadItems items = head_items(codes, head, type);
-    for (size_t i : items.index) s.push_back(scores[i]);
-    p = std::move(items.positive);
+  auto report = [&](int type) {
+    const HeadItems items = head_items(codes, head, type);
+    return binary_report(items.scores_of(scores), items.positive, threshold);
   };
   nlohmann::json out = {{"threshold", json_number(threshold)}};
-  std::vector<float> s;
-  std::vector<uint8_t> p;
-  select(-1, s, p);
-  out["overall"] = binary_report(s, p, threshold);
+  out["overall"] = report(-1);
   out["by_type"] = nlohmann::json::object();
   for (int t : head.positive) {
     if (std::find(codes.begin(), codes.end(), int8_t(t)) == codes.end()) continue;
-    s.clear();
-    p.clear();
-    select(t, s, p);
-    out["by_type"][anomaly_label_name(t)] = binary_report(s, p, threshold);
+    out["by_type"][anomaly_label_name(t)] = report(t);
   }
   return out;
 }

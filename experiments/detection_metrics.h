@@ -42,6 +42,9 @@ struct HeadCodes {
 struct HeadItems {
   std::vector<size_t> index;
   std::vector<uint8_t> positive;
+
+  // The scores of these items, aligned with `positive`.
+  std::vector<float> scores_of(std::span<const float> scores) const;
 };
 HeadItems head_items(std::span<const int8_t> codes, const HeadCodes& head, int only_type = -1);
 

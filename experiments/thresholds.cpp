@@ -112,8 +112,7 @@ HeadThresholds calibrate_thresholds(const DetectorScores& scores, const Sequence
     SEQ_CHECK(s.size() == expected && codes.size() == expected, "calibrate_thresholds: ", head, " head has ",
               s.size(), " scores and ", codes.size(), " labels, expected ", expected);
     const HeadItems items = head_items(codes, hc);
-    std::vector<float> kept;
-    for (size_t i : items.index) kept.push_back(s[i]);
+    const std::vector<float> kept = items.scores_of(s);
     return method == "best_f1" ? best_f1_threshold(kept, items.positive)
                                : precision_threshold(kept, items.positive, cfg.target_precision);
   };
