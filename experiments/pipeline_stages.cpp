@@ -71,13 +71,16 @@ RepairStageConfig load_repair(const StageContext& ctx) {
   return cfg;
 }
 
+// The pretrain stage's resolved config: the recommenders' config unless the evaluate section names one.
+std::string pipeline_pretrain_config(const StageContext& ctx) { return ctx.stage_dirs.at("pretrain") + "/run/config.yaml"; }
+
 EvaluateConfig load_evaluate(const StageContext& ctx) {
   auto cfg = load_config<EvaluateConfig>(ctx.config_file);
   SEQ_CHECK(cfg.raw_dir.empty() && cfg.repaired_dir.empty() && cfg.clean_dir.empty() && cfg.run_dir.empty(),
             "run: ", ctx.config_file, ": the evaluate section's data and run paths are set by the pipeline; remove them");
   // A pretrain_config of the user's trains the recommenders with another model or budget than the
   // detector's encoder (e.g. a causal recommender); by default they are the pretrain section's.
-  if (cfg.pretrain_config.empty()) cfg.pretrain_config = ctx.stage_dirs.at("pretrain") + "/run/config.yaml";
+  if (cfg.pretrain_config.empty()) cfg.pretrain_config = pipeline_pretrain_config(ctx);
   cfg.raw_dir = pipeline_data_set(ctx);
   cfg.repaired_dir = ctx.stage_dirs.at("repair") + "/set";
   if (fs::is_regular_file(pipeline_data_set(ctx) + "/clean/manifest.json")) cfg.clean_dir = pipeline_data_set(ctx) + "/clean";
@@ -111,7 +114,7 @@ PipelineStage evaluate_pipeline_stage() {
     std::string key = config_to_yaml(cfg);
     // The pretrain section's config is in the pretrain stage's key already; a file of the user's
     // is not, and editing it must re-run the stage.
-    if (cfg.pretrain_config.rfind(ctx.stage_dirs.at("pretrain"), 0) != 0) {
+    if (cfg.pretrain_config != pipeline_pretrain_config(ctx)) {
       auto rec = load_config<PretrainConfig>(cfg.pretrain_config);
       key += "# recommender config:\n" + config_to_yaml(rec);
     }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
@@ -182,10 +183,10 @@ std::string format_report_md(const nlohmann::json& r) {
     const nlohmann::json by_seed = at(rec, "recovered_share_by_seed");
     if (at(by_seed, "ndcg@10").size() > 1) {
       md << "\nPer seed (seed k of each set shares data order and initial weights):";
-      for (const char* k : {"hr@10", "ndcg@10"}) {
-        md << (std::string(k) == "hr@10" ? " HR@10" : "; NDCG@10");
+      for (const auto& [key, label] : {std::pair{"hr@10", " HR@10"}, std::pair{"ndcg@10", "; NDCG@10"}}) {
+        md << label;
         const char* sep = " ";
-        for (const auto& v : at(by_seed, k)) {
+        for (const auto& v : at(by_seed, key)) {
           md << sep << num(v);
           sep = " / ";
         }
