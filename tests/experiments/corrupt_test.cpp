@@ -359,15 +359,21 @@ std::string tiny_stages_after_ingest(const std::string& repair_policies) {
          "evaluate: {}\n";
 }
 
+// Writes `file`, a pipeline that ingests `input` (`format`, parse options `parse`) into `run_dir`
+// followed by tiny_stages_after_ingest, and runs it.
+Ran run_ingest_pipeline(const std::string& file, const std::string& run_dir, const std::string& format,
+                        const std::string& input, const std::string& parse, const std::string& repair_policies) {
+  std::ofstream(file) << "run_dir: " + run_dir + "\ndata: ingest\ningest: {format: " + format + ", input: " + input +
+                             ", parse: {" + parse + "}, fsync: false}\n" + tiny_stages_after_ingest(repair_policies);
+  return run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file);
+}
+
 // Every later stage on ingested + corrupted data, unchanged: finetune's fresh anomalies go onto the
 // clean copy, repair is scored against repair_truth.tsv, evaluate trains on the clean copy too.
 TEST_F(CorruptTest, WholePipelineOnIngestedAndCorruptedData) {
   std::ofstream(path("log.csv")) << small_log();
-  std::ofstream(path("p.yaml"))
-      << "run_dir: " + path("run") + "\ndata: ingest\ningest: {format: csv, input: " + path("log.csv") +
-             ", parse: {string_ids: true}, fsync: false}\n" +
-             tiny_stages_after_ingest("replace: false, backfill: true, backfill_min_prob: 0.3");
-  Ran r = run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + path("p.yaml"));
+  Ran r = run_ingest_pipeline(path("p.yaml"), path("run"), "csv", path("log.csv"), "string_ids: true",
+                              "replace: false, backfill: true, backfill_min_prob: 0.3");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(read_text(path("run/finetune/run/config.yaml")).find("data_dir: " + path("run/data/set/clean")),
             std::string::npos);
@@ -391,11 +397,9 @@ TEST_F(CorruptTest, WholePipelineOnSequencesWithoutTimestamps) {
       f << '\n';
     }
   }
-  std::ofstream(path("p.yaml"))
-      << "run_dir: " + path("run") + "\ndata: ingest\ningest: {format: seqline, input: " + path("seqs.txt") +
-             ", parse: {user_first: true, string_ids: true}, fsync: false}\n" +
-             tiny_stages_after_ingest("replace: true, replace_min_prob: 0.0, backfill: true, backfill_min_prob: 0.0");
-  Ran r = run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + path("p.yaml"));
+  Ran r = run_ingest_pipeline(path("p.yaml"), path("run"), "seqline", path("seqs.txt"),
+                              "user_first: true, string_ids: true",
+                              "replace: true, replace_min_prob: 0.0, backfill: true, backfill_min_prob: 0.0");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_FALSE(ShardSet::open(path("run/data/set")).has_column("timestamp"));
   EXPECT_FALSE(ShardSet::open(path("run/repair/set")).has_column("timestamp"));
