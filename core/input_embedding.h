@@ -4,6 +4,7 @@
 
 #include "core/activation.h"
 #include "core/batch.h"
+#include "core/device_batch.h"
 #include "core/model_config.h"
 #include "core/param_buffer.h"
 #include "kernels/dropout.h"
@@ -16,10 +17,11 @@ class InputEmbedding {
   void bind(ParamBuffer& pb, const ModelConfig& cfg, Device dev);
 
   // out (N, C) = dropout(LayerNorm(item[b.item] + pos[b.position] + action[b.action] + gap[b.gap])).
-  void forward(float* out, const Batch& b, const DropoutSpec& drop);
+  void forward(float* out, const Batch& b, const BatchArrays& a, const DropoutSpec& drop);
   // Accumulates the four tables' and the LayerNorm's gradients from dout (N, C). scratch (N, C) is
   // clobbered.
-  void backward(const float* dout, const Batch& b, const DropoutSpec& drop, float* scratch);
+  void backward(const float* dout, const Batch& b, const BatchArrays& a, const DropoutSpec& drop,
+                float* scratch);
 
   const Activation& sum() const { return sum_; }
 

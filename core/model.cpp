@@ -1,9 +1,9 @@
 #include "core/model.h"
 
 #include <cmath>
-#include <cstring>
 
 #include "core/dropout_sites.h"
+#include "kernels/gather_rows.h"
 #include "kernels/layernorm.h"
 #include "kernels/softmax_xent.h"
 
@@ -11,9 +11,6 @@ namespace seqmend {
 
 Bert4Rec::Bert4Rec(const ModelConfig& cfg, Device dev) : cfg_(cfg), dev_(dev) {
   cfg_.validate();
-  // Batches, gathers and cu_seqlens live in host memory; the device path needs them mirrored first.
-  SEQ_CHECK(dev == Device::CPU, "Bert4Rec: only the CPU path is built so far (asked for ",
-            device_name(dev), ")");
   InputEmbedding::register_params(pb_, cfg_);
   for (int l = 0; l < cfg_.num_layers; ++l) {
     block_first_entry_.push_back(pb_.entries().size());
@@ -49,11 +46,12 @@ void Bert4Rec::encode(const Batch& b, bool train, uint64_t dropout_seed) {
   } catch (const Error& e) {
     SEQ_FAIL("Bert4Rec forward: invalid batch: ", e.what());
   }
+  const BatchArrays& a = db_.upload(b, dev_);
   x0_.ensure(b.N, cfg_.d_model, DType::F32, dev_);
-  emb_.forward(x0_.f(), b, dropout_site(cfg_.emb_dropout, train, dropout_seed, kSiteEmbedding));
+  emb_.forward(x0_.f(), b, a, dropout_site(cfg_.emb_dropout, train, dropout_seed, kSiteEmbedding));
   const float* x = x0_.f();
   for (int l = 0; l < cfg_.num_layers; ++l) {
-    blocks_[size_t(l)].forward(x, b, block_dropout(cfg_, l, train, dropout_seed));
+    blocks_[size_t(l)].forward(x, b, a, block_dropout(cfg_, l, train, dropout_seed));
     x = blocks_[size_t(l)].out();
   }
 }
@@ -69,13 +67,10 @@ void Bert4Rec::gather_final_ln(const Batch& b, const std::vector<int64_t>& rows)
   head_mean_.ensure(R, 1, DType::F32, dev_);
   head_rstd_.ensure(R, 1, DType::F32, dev_);
   head_.ensure(R, C, DType::F32, dev_);
-  const float* enc = encoder_out();
-  float* dst = head_in_.f();
-  for (int64_t r = 0; r < R; ++r) {
+  for (int64_t r = 0; r < R; ++r)  // here, so the CUDA gather can trust the list
     SEQ_CHECK(rows[size_t(r)] >= 0 && rows[size_t(r)] < b.N, "Bert4Rec: row ", r, " asks for token ",
               rows[size_t(r)], " of a batch with N=", b.N, " tokens");
-    std::memcpy(dst + r * C, enc + rows[size_t(r)] * C, sizeof(float) * size_t(C));
-  }
+  gather_rows(dev_, head_in_.f(), encoder_out(), db_.rows(rows, dev_), R, C, b.N);
   layernorm_forward(dev_, head_.f(), head_mean_.f(), head_rstd_.f(), head_in_.f(), lnf_w_, lnf_b_, R, C,
                     cfg_.layernorm_eps);
 }
@@ -99,7 +94,7 @@ double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
   a.hidden = head_.f();
   a.table = pb_.param_ptr("emb.item");
   a.bias = out_bias_;
-  a.targets = b.target_items.data();
+  a.targets = db_.arrays().target_items;
   a.M = M;
   a.C = C;
   a.V = cfg_.num_items;
@@ -148,16 +143,16 @@ void Bert4Rec::backward_rows(const Batch& b, const std::vector<int64_t>& rows) {
   dresid_.ensure(N, C, DType::F32, dev_);
   dresid_.t.zero_();
   float* dres = dresid_.f();
-  for (int64_t m = 0; m < M; ++m)  // rows are distinct, so a copy is the sum
-    std::memcpy(dres + rows[size_t(m)] * C, dhead_in_.f() + m * C, sizeof(float) * size_t(C));
+  scatter_rows(dev_, dres, dhead_in_.f(), db_.rows(rows, dev_), M, C, N);  // distinct rows: copy = sum
   if (grad_ready_) grad_ready_(final_first_entry_);  // final LN done; out.bias was done in forward
 
   for (int l = cfg_.num_layers - 1; l >= 0; --l) {
     const float* x = l == 0 ? x0_.f() : blocks_[size_t(l) - 1].out();
-    blocks_[size_t(l)].backward(dres, x, b, block_dropout(cfg_, l, train_, dropout_seed_), scratch_);
+    blocks_[size_t(l)].backward(dres, x, b, db_.arrays(), block_dropout(cfg_, l, train_, dropout_seed_),
+                                scratch_);
     if (grad_ready_) grad_ready_(block_first_entry_[size_t(l)]);
   }
-  emb_.backward(dres, b, dropout_site(cfg_.emb_dropout, train_, dropout_seed_, kSiteEmbedding),
+  emb_.backward(dres, b, db_.arrays(), dropout_site(cfg_.emb_dropout, train_, dropout_seed_, kSiteEmbedding),
                 scratch_.dC.f());
   if (grad_ready_) grad_ready_(0);
 }
@@ -183,7 +178,7 @@ void Bert4Rec::backward_from_hidden(const Batch& b, const float* dH) {
   have_grads_ = false;
   const int C = cfg_.d_model;
   dhead_.ensure(b.N, C, DType::F32, dev_);
-  std::memcpy(dhead_.f(), dH, sizeof(float) * size_t(b.N) * size_t(C));
+  copy_bytes(dhead_.f(), dev_, dH, dev_, sizeof(float) * size_t(b.N) * size_t(C));
   backward_rows(b, all_rows_);
 }
 
@@ -191,7 +186,7 @@ Tensor Bert4Rec::hidden_at(const Batch& b, const std::vector<int64_t>& rows) {
   have_grads_ = false;
   encode(b, false, 0);
   gather_final_ln(b, rows);
-  return head_.t.clone();
+  return head_.t.to(Device::CPU);
 }
 
 double Bert4Rec::train_flops(const Batch& b) const {
@@ -212,7 +207,8 @@ void Bert4Rec::report_nonfinite(const std::string& what) {
   std::string where;
   auto scan = [&](const std::string& name, const Activation& a) {
     if (!where.empty() || !a.t.defined()) return;
-    const float* p = a.f();
+    const Tensor host = a.t.to(Device::CPU);
+    const float* p = host.data<float>();
     const int64_t n = a.t.numel(), cols = a.t.size(1);
     for (int64_t i = 0; i < n; ++i) {
       if (!std::isfinite(p[i])) {

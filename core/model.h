@@ -8,6 +8,7 @@
 
 #include "core/activation.h"
 #include "core/batch.h"
+#include "core/device_batch.h"
 #include "core/input_embedding.h"
 #include "core/model_config.h"
 #include "core/param_buffer.h"
@@ -52,13 +53,14 @@ class Bert4Rec {
   void set_grad_ready_hook(GradReadyHook hook) { grad_ready_ = std::move(hook); }
 
   // Forward without dropout or loss: final-LayerNorm hidden states (R, C) at the packed token rows
-  // `rows` (e.g. b.target_rows), for evaluation and scoring.
+  // `rows` (e.g. b.target_rows), for evaluation and scoring; on the host whatever the device.
   Tensor hidden_at(const Batch& b, const std::vector<int64_t>& rows);
 
   // Encoder only, for heads trained on top of it (core/detector.h): forward with no output layer and
-  // no loss; returns the final-LayerNorm hidden states of every packed token, (N, C), valid until
-  // the next forward/encode call. backward_from_hidden then accumulates every parameter gradient
-  // except out.bias from dH = ∂loss/∂H (N, C); the batch must be the one given to encode_hidden.
+  // no loss; returns the final-LayerNorm hidden states of every packed token, (N, C), on the model's
+  // device, valid until the next forward/encode call. backward_from_hidden then accumulates every
+  // parameter gradient except out.bias from dH = ∂loss/∂H (N, C, on the model's device); the batch
+  // must be the one given to encode_hidden.
   const Tensor& encode_hidden(const Batch& b, bool train, uint64_t dropout_seed);
   void backward_from_hidden(const Batch& b, const float* dH);
 
@@ -89,6 +91,7 @@ class Bert4Rec {
   Activation dhead_;            // (M, C) loss gradient wrt head_
   Activation dhead_in_;         // (M, C)
   Activation dresid_;           // (N, C) backward residual stream
+  DeviceBatch db_;              // the batch's arrays where the ops read them
   std::vector<int64_t> all_rows_;  // (N) 0..N−1: encode_hidden's rows
   // what forward saw, for backward
   bool train_ = false;

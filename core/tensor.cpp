@@ -169,6 +169,22 @@ Tensor Tensor::to(Device dev) const {
 
 Tensor Tensor::clone() const { return to(device()); }
 
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_dev == Device::CPU && src_dev == Device::CPU) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef SEQMEND_WITH_CUDA
+  const cudaError_t e = cudaMemcpy(dst, src, bytes, cudaMemcpyDefault);
+  SEQ_CHECK(e == cudaSuccess, "copy ", device_name(src_dev), " → ", device_name(dst_dev), " (", bytes,
+            " bytes) failed: ", cudaGetErrorString(e));
+#else
+  SEQ_FAIL("copy ", device_name(src_dev), " → ", device_name(dst_dev),
+           ": this build has no CUDA backend");
+#endif
+}
+
 void Tensor::expect_shape(const char* op, const char* name, const Shape& expected) const {
   bool ok = expected.size() == shape_.size();
   for (size_t i = 0; ok && i < expected.size(); ++i) ok = expected[i] == -1 || expected[i] == shape_[i];

@@ -84,4 +84,8 @@ class Tensor {
   DType dtype_ = DType::F32;
 };
 
+// Copies `bytes` from src (on src_dev) to dst (on dst_dev): memcpy between host buffers, otherwise
+// a cudaMemcpy ordered with the ops' stream (an error in a build without CUDA).
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
+
 }  // namespace seqmend

@@ -58,11 +58,12 @@ static AttentionShape attention_shape(const ModelConfig& cfg, const Batch& b) {
   return s;
 }
 
-void TransformerBlock::forward(const float* x, const Batch& b, const BlockDropout& drop) {
+void TransformerBlock::forward(const float* x, const Batch& b, const BatchArrays& a,
+                               const BlockDropout& drop) {
   const int64_t N = b.N;
   const int C = cfg_.d_model, F = cfg_.ffn_dim();
   const float eps = cfg_.layernorm_eps;
-  const uint64_t* keys = b.token_keys.data();
+  const uint64_t* keys = a.token_keys;
   ln1_.ensure(N, C, DType::F32, dev_);
   ln1_mean_.ensure(N, 1, DType::F32, dev_);
   ln1_rstd_.ensure(N, 1, DType::F32, dev_);
@@ -94,11 +95,12 @@ void TransformerBlock::forward(const float* x, const Batch& b, const BlockDropou
   add_inplace(dev_, out_.f(), res2_.f(), N * C);
 }
 
-void TransformerBlock::backward(float* dresid, const float* x, const Batch& b, const BlockDropout& drop,
+void TransformerBlock::backward(float* dresid, const float* x, const Batch& b, const BatchArrays& a,
+                                const BlockDropout& drop,
                                 BlockScratch& s) {
   const int64_t N = b.N;
   const int C = cfg_.d_model, F = cfg_.ffn_dim();
-  const uint64_t* keys = b.token_keys.data();
+  const uint64_t* keys = a.token_keys;
   s.ensure(N, C, dev_);
 
   // FFN branch. Dropout backward = dropout forward of the gradient (written, so no zeroing).

@@ -7,6 +7,7 @@
 
 #include "core/activation.h"
 #include "core/batch.h"
+#include "core/device_batch.h"
 #include "core/model_config.h"
 #include "core/param_buffer.h"
 #include "kernels/dropout.h"
@@ -35,10 +36,11 @@ class TransformerBlock {
   void bind(ParamBuffer& pb, const ModelConfig& cfg, int layer, Device dev);
 
   // x (N, C) → out() (N, C). x must stay unchanged until backward (it is LN1's input).
-  void forward(const float* x, const Batch& b, const BlockDropout& drop);
+  void forward(const float* x, const Batch& b, const BatchArrays& a, const BlockDropout& drop);
   // dresid (N, C) holds d out on entry and d x on return (the residual path is the identity, so the
   // block adds its branches' input gradients in place). Parameter gradients accumulate.
-  void backward(float* dresid, const float* x, const Batch& b, const BlockDropout& drop,
+  void backward(float* dresid, const float* x, const Batch& b, const BatchArrays& a,
+                const BlockDropout& drop,
                 BlockScratch& s);
 
   const float* out() const { return out_.f(); }

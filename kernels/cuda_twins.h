@@ -40,6 +40,11 @@ void embedding_backward_cuda(float* dtable, const float* dout, const int32_t* id
 
 double sigmoid_focal_loss_cuda(const FocalArgs& a, float* dlogits, float scale);
 
+void gather_rows_cuda(float* dst, const float* src, const int64_t* rows, int64_t R, int C,
+                      int64_t N);
+void scatter_rows_cuda(float* dst, const float* src, const int64_t* rows, int64_t R, int C,
+                       int64_t N);
+
 void gelu_forward_cuda(float* out, const float* inp, int64_t n);
 void gelu_backward_cuda(float* dinp, const float* inp, const float* dout, int64_t n);
 

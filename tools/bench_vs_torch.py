@@ -71,20 +71,22 @@ def useful_flops(cfg, b):
     return 3.0 * (L * (24.0 * C * C * N + 4.0 * attn * C) + 2.0 * M * cfg.num_items * C)
 
 
-def torch_inputs(b, cfg):
+def torch_inputs(b, cfg, device="cpu"):
     arr, _, valid, _, rows = tw.padded(b, cfg)
     B, T = valid.shape
     pos = torch.arange(T).expand(B, T)
-    return ([torch.from_numpy(arr["item"]), pos, torch.from_numpy(arr["action"]), torch.from_numpy(arr["gap"]),
-             torch.from_numpy(valid)],
-            torch.tensor([r[0] for r in rows]), torch.tensor([r[1] for r in rows]),
-            torch.tensor(b["target_items"]))
+    x = [torch.from_numpy(arr["item"]), pos, torch.from_numpy(arr["action"]), torch.from_numpy(arr["gap"]),
+         torch.from_numpy(valid)]
+    rest = [torch.tensor([r[0] for r in rows]), torch.tensor([r[1] for r in rows]), torch.tensor(b["target_items"])]
+    return [t.to(device) for t in x], *(t.to(device) for t in rest)
 
 
 class TorchStep:
-    def __init__(self, cfg, batches):
+    def __init__(self, cfg, batches, device="cpu"):
+        self.device = device
         self.model = tw.Bert4RecTwin(cfg, exact=False)
         self.model.load(tw.init_params(cfg))
+        self.model.to(device)
         self.model.train()
         layout = {p[0]: p[3] for p in tw.param_layout(cfg)}
         named = self.model.named_flat()
@@ -93,7 +95,7 @@ class TorchStep:
                   dict(params=[t for n, t in named.items() if not layout[n]], weight_decay=0.0)]
         # foreach=True: the multi-tensor AdamW is PyTorch's fastest CPU path in 1.13.
         self.opt = torch.optim.AdamW(groups, lr=1e-3, foreach=True)
-        self.inputs = [torch_inputs(b, cfg) for b in batches]
+        self.inputs = [torch_inputs(b, cfg, device) for b in batches]
         self.k = 0
 
     def step(self):
@@ -104,7 +106,7 @@ class TorchStep:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.opt.step()
-        return loss.item()
+        return loss.item()  # like seqmend's step, which reads its loss back: a GPU step ends here
 
     def time(self, steps):
         t0 = time.perf_counter()

@@ -3,7 +3,7 @@
 # folder that tools/device-check runs on the GPU machine, which has the NVIDIA driver, CUDA 13,
 # Python and PyTorch but none of our other dependencies (MPI, HDF5, yaml-cpp, OpenBLAS, ...).
 #   tools/make-device-bundle.sh [BUNDLE_DIR]     (default: build-device-bundle/, ignored by git)
-# The folder holds bin/ (test_cuda, bench_cuda_kernels), lib.tar.gz (every shared library they load
+# The folder holds bin/ (test_cuda, bench_cuda_kernels, bench_cuda_train), lib.tar.gz (every shared library they load
 # except the C runtime and the CUDA libraries — libcuda, libcudart, libcublas(Lt), libcudnn, libnccl
 # are found on the GPU machine at run time), the Python helpers and device-check itself.
 # Built with SEQMEND_NATIVE=OFF: the GPU machine's processor may lack this one's instructions.
@@ -18,11 +18,11 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEQMEND_BENCH
       -DSEQMEND_NATIVE=OFF -DSEQMEND_CUDA=ON >/dev/null
 grep -q 'SEQMEND_WITH_CUDA=1' "$BUILD/build.ninja" 2>/dev/null ||
   { echo "make-device-bundle: $BUILD has no CUDA backend (nvcc not found?)" >&2; exit 1; }
-cmake --build "$BUILD" --target test_cuda bench_cuda_kernels -j "$JOBS"
+cmake --build "$BUILD" --target test_cuda bench_cuda_kernels bench_cuda_train -j "$JOBS"
 
 rm -rf "$BUNDLE"
 mkdir -p "$BUNDLE/bin" "$BUNDLE/lib"
-cp "$BUILD/tests/test_cuda" "$BUILD/bench_cuda_kernels" "$BUNDLE/bin/"
+cp "$BUILD/tests/test_cuda" "$BUILD/bench_cuda_kernels" "$BUILD/bench_cuda_train" "$BUNDLE/bin/"
 strip --strip-debug "$BUNDLE/bin/"* 2>/dev/null || true
 
 # Shared libraries to carry: everything ldd resolves, minus the C runtime (the GPU machine's own is
@@ -40,7 +40,8 @@ tar -C "$BUNDLE" -czf "$BUNDLE/lib.tar.gz" lib
 rm -rf "$BUNDLE/lib"
 
 cp "$ROOT/tools/device-check" "$BUNDLE/device-check"
-cp "$ROOT/tools/device/sdpa_bench.py" "$ROOT/tools/device/summarize.py" "$BUNDLE/"
+cp "$ROOT/tools/device/sdpa_bench.py" "$ROOT/tools/device/summarize.py" \
+   "$ROOT/tools/device/train_bench_torch.py" "$ROOT/tools/bench_vs_torch.py" "$ROOT/tools/torch_twin.py" "$BUNDLE/"
 git -C "$ROOT" rev-parse --short HEAD > "$BUNDLE/COMMIT" 2>/dev/null || echo unknown > "$BUNDLE/COMMIT"
 
 size=$(du -sb "$BUNDLE" | cut -f1)

@@ -28,6 +28,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 #include "kernels/focal_loss.h"
+#include "kernels/gather_rows.h"
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
 #include "kernels/matmul.h"
@@ -376,6 +377,34 @@ void add_xent(std::vector<Row>& t, int64_t M, int C, int64_t V, bool grad) {
                }});
 }
 
+// R distinct rows of N in a shuffled order (the same on every device: drawn from the row's Rng).
+std::vector<int64_t> distinct_rows(Mem& m, int64_t R, int64_t N) {
+  std::vector<int64_t> all(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) all[size_t(i)] = i;
+  for (int64_t i = 0; i < R; ++i)
+    std::swap(all[size_t(i)], all[size_t(i + int64_t(m.rng().below(uint64_t(N - i))))]);
+  all.resize(size_t(R));
+  return all;
+}
+
+void add_gather_rows(std::vector<Row>& t, int64_t R, int C, int64_t N) {
+  const std::string shape = std::to_string(R) + "of" + std::to_string(N) + "x" + std::to_string(C);
+  t.push_back({"gather_rows_" + shape, [=](Mem& m) {
+                 float* dst = m.out(R * C);
+                 float* src = m.in(N * C);
+                 const int64_t* rows = m.upload(distinct_rows(m, R, N));
+                 gather_rows(m.dev(), dst, src, rows, R, C, N);
+                 m.result("dst", dst, R * C);
+               }});
+  t.push_back({"scatter_rows_" + shape, [=](Mem& m) {
+                 float* dst = m.grad(N * C);  // rows not scattered to must keep these values
+                 float* src = m.in(R * C);
+                 const int64_t* rows = m.upload(distinct_rows(m, R, N));
+                 scatter_rows(m.dev(), dst, src, rows, R, C, N);
+                 m.result("dst", dst, N * C);
+               }});
+}
+
 void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int HS, bool causal,
                    float p) {
   std::string s = "B" + std::to_string(lens.size()) + "_NH" + std::to_string(NH) + "_HS" +
@@ -438,6 +467,9 @@ std::vector<Row> make_table() {
   for (float gamma : {0.0f, 0.5f, 2.0f, 3.7f}) add_focal(t, 4097, 0.25f, gamma, gamma == 2.0f);
   add_focal(t, 1, -1.0f, 2.0f, false);
   add_focal(t, 100003, -1.0f, 1.5f, true);
+  add_gather_rows(t, 1, 1, 1);
+  add_gather_rows(t, 37, 64, 200);
+  add_gather_rows(t, 1000, 33, 1000);
   add_xent(t, 1, 1, 1, true);
   add_xent(t, 37, 16, 1000, false);
   add_xent(t, 37, 16, 1000, true);

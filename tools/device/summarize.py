@@ -1,7 +1,9 @@
 """Prints the device check's one table: test counts (and the names of failures) from the GoogleTest
 JSON reports, then every kernel's time, bandwidth and rate, and for attention the PyTorch SDPA time
-on the same shape and the ratio torch_ms / ours_ms (> 1: ours is faster).
-usage: summarize.py OUTDIR   (reads OUTDIR/*.json, OUTDIR/kernels.tsv, OUTDIR/sdpa.tsv)
+on the same shape and the ratio torch_ms / ours_ms (> 1: ours is faster); then whole training
+steps on the GPU against the PyTorch twin (tokens/s, the ratio, and model FLOP utilisation against
+the FP32 GEMM ceiling torch.mm reached in the same run; bar: seqmend ≥ 1.5× the twin).
+usage: summarize.py OUTDIR   (reads OUTDIR/*.json, kernels.tsv, sdpa.tsv, train.tsv, train_torch.tsv)
 """
 import glob
 import json
@@ -53,6 +55,23 @@ def main():
                      f"torch {t:.4f} ms" if t else "", f"x{t / ours:.2f}" if t else ""))
     if not kernels:
         rows.append(("kernels", "(no kernels.tsv: benchmark did not run)", "", "", "", "", ""))
+    ours_train = read_tsv(os.path.join(d, "train.tsv"))
+    twin = {r["config"]: r for r in read_tsv(os.path.join(d, "train_torch.tsv"))}
+    for r in ours_train:
+        t = twin.get(r["config"])
+        tok, tf = float(r["tokens_per_s"]), float(r["TFLOP_per_s"])
+        ceiling = float(t["gemm_ceiling_TFLOP_per_s"]) if t else 0.0
+        mfu = f"MFU {tf / ceiling:.1%}" if ceiling > 0 else ""
+        if t:
+            ratio = tok / float(t["tokens_per_s"])
+            rows.append((f"train_step {r['config']}", f"{float(r['ms_per_step']):.2f} ms, {tok:,.0f} tok/s",
+                         f"{tf:.2f} TFLOP/s", mfu, f"twin {float(t['tokens_per_s']):,.0f} tok/s",
+                         f"x{ratio:.2f}", "ok (bar 1.5)" if ratio >= 1.5 else "BELOW bar 1.5"))
+        else:
+            rows.append((f"train_step {r['config']}", f"{float(r['ms_per_step']):.2f} ms, {tok:,.0f} tok/s",
+                         f"{tf:.2f} TFLOP/s", mfu, "(no twin figure)", "", ""))
+    if not ours_train:
+        rows.append(("train_step", "(no train.tsv: GPU training benchmark did not run)", "", "", "", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(7)]
     print("=" * (sum(widths) + 14))
     print("seqmend GPU device check   (ratio = torch ms / ours ms; > 1 means ours is faster)")
