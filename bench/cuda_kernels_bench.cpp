@@ -53,6 +53,11 @@ struct Arrays {
     for (auto& x : h) x = int32_t(lo + int64_t(rng.below(uint64_t(hi - lo))));
     return put(h);
   }
+  bf16* b16(int64_t n, float lo = -1.0f, float hi = 1.0f) {
+    std::vector<bf16> h(size_t(std::max<int64_t>(n, 1)));
+    for (auto& x : h) x = to_bf16(lo + (hi - lo) * rng.uniform());
+    return put(h);
+  }
   uint64_t* keys(int64_t n) {
     std::vector<uint64_t> h(size_t(std::max<int64_t>(n, 1)));
     for (auto& x : h) x = rng.next_u64();
@@ -191,7 +196,8 @@ void bench_all() {
 }
 
 // Attention at B 128, T 200 (all sequences full, as the padded PyTorch baseline), heads 2–8, head
-// size 32/64; FLOPs = 4·B·NH·T²·HS forward (QKᵀ and PV), 2.5× that for backward.
+// size 32/64, f32 and bf16 activations; FLOPs = 4·B·NH·T²·HS forward (QKᵀ and PV), 2.5× that for
+// backward; bytes = what the op must read and write at least (activations at their width, lse f32).
 void bench_attention() {
   const Device D = Device::CUDA;
   const int B = 128, T = 200;
@@ -216,6 +222,16 @@ void bench_attention() {
       const double bwd =
           time_ms([&] { attention_backward(D, dqkv, dout, qkv, out, lse, s, {}, nullptr); });
       record("attention_backward", shape, bwd, 4.0 * N * (9 * C + NH), 2.5 * flops);
+
+      bf16 *qkv16 = A.b16(N * 3 * C), *out16 = A.b16(N * C), *dqkv16 = A.b16(N * 3 * C),
+           *dout16 = A.b16(N * C);
+      const double fwd16 =
+          time_ms([&] { attention_forward(D, out16, lse, qkv16, s, {}, nullptr); });
+      record("attention_forward", shape + " bf16", fwd16, 2.0 * N * (3 * C + C) + 4.0 * N * NH, flops);
+      const double bwd16 = time_ms(
+          [&] { attention_backward(D, dqkv16, dout16, qkv16, out16, lse, s, {}, nullptr); });
+      record("attention_backward", shape + " bf16", bwd16, 2.0 * N * 9 * C + 4.0 * N * NH,
+             2.5 * flops);
     }
   }
 }

@@ -213,4 +213,33 @@ void attention_backward(Device dev, float* dqkv, const float* dout, const float*
     backward_task(tasks[i], dqkv, dout, qkv, out, lse, s, scale, drop, token_keys);
 }
 
+static int64_t packed_tokens(const AttentionShape& s) {
+  return s.B > 0 && s.cu_seqlens != nullptr ? s.cu_seqlens[s.B] : 0;
+}
+
+void attention_forward(Device dev, bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
+                       const DropoutSpec& drop, const uint64_t* token_keys) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_forward, out, lse, qkv, s, drop, token_keys);
+  plan_tasks("attention_forward", s, drop, token_keys);  // validates before N is read
+  const int64_t N = packed_tokens(s), C = int64_t(s.NH) * s.HS;
+  const std::vector<float> qkv32 = to_float(qkv, N * 3 * C);
+  std::vector<float> out32(size_t(N * C));
+  attention_forward(Device::CPU, out32.data(), lse, qkv32.data(), s, drop, token_keys);
+  to_bf16(out, out32.data(), N * C);
+}
+
+void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
+                        const float* lse, const AttentionShape& s, const DropoutSpec& drop,
+                        const uint64_t* token_keys) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_backward, dqkv, dout, qkv, out, lse, s, drop, token_keys);
+  plan_tasks("attention_backward", s, drop, token_keys);
+  const int64_t N = packed_tokens(s), C = int64_t(s.NH) * s.HS;
+  std::vector<float> dqkv32 = to_float(dqkv, N * 3 * C);
+  const std::vector<float> dout32 = to_float(dout, N * C), qkv32 = to_float(qkv, N * 3 * C),
+                           out32 = to_float(out, N * C);
+  attention_backward(Device::CPU, dqkv32.data(), dout32.data(), qkv32.data(), out32.data(), lse, s,
+                     drop, token_keys);
+  to_bf16(dqkv, dqkv32.data(), N * 3 * C);
+}
+
 }  // namespace seqmend

@@ -1,4 +1,5 @@
-// CUDA twins of kernels/attention.h: fused attention over packed variable-length sequences, f32.
+// CUDA twins of kernels/attention.h: fused attention over packed variable-length sequences, with
+// f32 or bf16 activations (T below); the arithmetic, shared tiles and lse are f32 either way.
 //
 // Forward, one block per (query tile of kBr tokens of one sequence, head): each thread owns one
 // query row (q, running max m, running sum l and the output accumulator in registers); the block
@@ -13,6 +14,8 @@
 // tiles (a thread per key), one block per query tile accumulates dQ over all key tiles (a thread
 // per query). D_i = dO_i · O_i comes from a small kernel first (see attention.h).
 // Dropout on P uses dropout_keep_in_row from kernels/dropout.h, the same bits as the CPU.
+#include <cuda_bf16.h>
+
 #include <cmath>
 #include <vector>
 
@@ -53,11 +56,16 @@ __device__ inline float keep_gain(const Geometry& g, uint64_t rh, int h, int64_t
   return dropout_keep_in_row(rh, uint64_t(h) * kHeadCounterStride + uint64_t(j), g.p) ? g.gain : 0.0f;
 }
 
+// Loads widen to f32; stores round once (bf16: to nearest even).
+__device__ __forceinline__ float ld(const float* p) { return *p; }
+__device__ __forceinline__ float ld(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void st(float* p, float v) { *p = v; }
+__device__ __forceinline__ void st(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
+
 // ---- forward -------------------------------------------------------------------------------
 
-template <int HSM>
-__global__ void __launch_bounds__(kTile) attention_forward_kernel(float* out, float* lse,
-                                                                  const float* qkv,
+template <typename T, int HSM>
+__global__ void __launch_bounds__(kTile) attention_forward_kernel(T* out, float* lse, const T* qkv,
                                                                   const TileRef* tiles, Geometry g) {
   constexpr int kBc = HSM <= 64 ? 64 : 32;
   __shared__ float Ks[kBc][HSM];
@@ -71,10 +79,10 @@ __global__ void __launch_bounds__(kTile) attention_forward_kernel(float* out, fl
   const int HS = g.HS;
 
   float q[HSM], o[HSM];
-  const float* qrow = qkv + (start + (active ? qi : 0)) * g.C3 + h * HS;
+  const T* qrow = qkv + (start + (active ? qi : 0)) * g.C3 + h * HS;
 #pragma unroll
   for (int d = 0; d < HSM; ++d) {
-    q[d] = (active && d < HS) ? qrow[d] : 0.0f;
+    q[d] = (active && d < HS) ? ld(qrow + d) : 0.0f;
     o[d] = 0.0f;
   }
   const uint64_t rh = active ? row_hash(g, start + qi) : 0;
@@ -86,9 +94,9 @@ __global__ void __launch_bounds__(kTile) attention_forward_kernel(float* out, fl
     for (int e = threadIdx.x; e < kBc * HSM; e += kTile) {
       const int j = e / HSM, d = e % HSM;
       const bool ok = k0 + j < len && d < HS;
-      const float* kr = qkv + (start + k0 + j) * g.C3 + g.C + h * HS;
-      Ks[j][d] = ok ? kr[d] : 0.0f;
-      Vs[j][d] = ok ? kr[g.C + d] : 0.0f;
+      const T* kr = qkv + (start + k0 + j) * g.C3 + g.C + h * HS;
+      Ks[j][d] = ok ? ld(kr + d) : 0.0f;
+      Vs[j][d] = ok ? ld(kr + g.C + d) : 0.0f;
     }
     __syncthreads();
     if (!active) continue;
@@ -124,25 +132,26 @@ __global__ void __launch_bounds__(kTile) attention_forward_kernel(float* out, fl
   }
   if (!active) return;
   const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-  float* orow = out + (start + qi) * g.C + h * HS;
+  T* orow = out + (start + qi) * g.C + h * HS;
 #pragma unroll
   for (int d = 0; d < HSM; ++d)
-    if (d < HS) orow[d] = o[d] * inv;
+    if (d < HS) st(orow + d, o[d] * inv);
   lse[(start + qi) * g.NH + h] = l > 0.0f ? m + logf(l) : -INFINITY;
 }
 
 // ---- backward ------------------------------------------------------------------------------
 
 // D (N, NH) = Σ_d dO · O per token and head.
-__global__ void attention_dot_kernel(float* D, const float* dout, const float* out, long long N,
-                                     int NH, int HS) {
+template <typename T>
+__global__ void attention_dot_kernel(float* D, const T* dout, const T* out, long long N, int NH,
+                                     int HS) {
   const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= N * NH) return;
   const long long n = i / NH;
   const int h = int(i % NH);
   const long long C = (long long)NH * HS;
   float acc = 0.0f;
-  for (int d = 0; d < HS; ++d) acc += dout[n * C + h * HS + d] * out[n * C + h * HS + d];
+  for (int d = 0; d < HS; ++d) acc += ld(dout + n * C + h * HS + d) * ld(out + n * C + h * HS + d);
   D[i] = acc;
 }
 
@@ -151,11 +160,10 @@ constexpr int kKTileB = 32;  // keys per shared tile in the dQ kernel
 
 // One block per key tile: thread j owns key row0 + j; its k and v rows sit in (padded) shared
 // memory, its dk and dv accumulators in registers. Query tiles stream through shared memory.
-template <int HSM>
-__global__ void __launch_bounds__(kTile) attention_dkdv_kernel(float* dqkv, const float* dout,
-                                                               const float* qkv, const float* lse,
-                                                               const float* D, const TileRef* tiles,
-                                                               Geometry g) {
+template <typename T, int HSM>
+__global__ void __launch_bounds__(kTile) attention_dkdv_kernel(T* dqkv, const T* dout, const T* qkv,
+                                                               const float* lse, const float* D,
+                                                               const TileRef* tiles, Geometry g) {
   extern __shared__ float smem[];
   float* Kown = smem;                          // (kTile, HSM + 1)
   float* Vown = Kown + kTile * (HSM + 1);      // (kTile, HSM + 1)
@@ -175,9 +183,9 @@ __global__ void __launch_bounds__(kTile) attention_dkdv_kernel(float* dqkv, cons
   for (int e = threadIdx.x; e < kTile * HSM; e += kTile) {
     const int j = e / HSM, d = e % HSM;
     const bool ok = t.row0 + j < len && d < HS;
-    const float* kr = qkv + (start + t.row0 + j) * g.C3 + g.C + h * HS;
-    Kown[j * (HSM + 1) + d] = ok ? kr[d] : 0.0f;
-    Vown[j * (HSM + 1) + d] = ok ? kr[g.C + d] : 0.0f;
+    const T* kr = qkv + (start + t.row0 + j) * g.C3 + g.C + h * HS;
+    Kown[j * (HSM + 1) + d] = ok ? ld(kr + d) : 0.0f;
+    Vown[j * (HSM + 1) + d] = ok ? ld(kr + g.C + d) : 0.0f;
   }
   float dk[HSM], dv[HSM];
 #pragma unroll
@@ -192,8 +200,8 @@ __global__ void __launch_bounds__(kTile) attention_dkdv_kernel(float* dqkv, cons
       const int i = e / HSM, d = e % HSM;
       const bool ok = q0 + i < len && d < HS;
       const int64_t tok = start + q0 + i;
-      Qs[e] = ok ? qkv[tok * g.C3 + h * HS + d] : 0.0f;
-      dOs[e] = ok ? dout[tok * g.C + h * HS + d] : 0.0f;
+      Qs[e] = ok ? ld(qkv + tok * g.C3 + h * HS + d) : 0.0f;
+      dOs[e] = ok ? ld(dout + tok * g.C + h * HS + d) : 0.0f;
     }
     for (int i = threadIdx.x; i < kQTileB; i += kTile) {
       const bool ok = q0 + i < len;
@@ -227,23 +235,22 @@ __global__ void __launch_bounds__(kTile) attention_dkdv_kernel(float* dqkv, cons
     }
   }
   if (!active) return;
-  float* dkrow = dqkv + (start + kj) * g.C3 + g.C + h * HS;
+  T* dkrow = dqkv + (start + kj) * g.C3 + g.C + h * HS;
 #pragma unroll
   for (int d = 0; d < HSM; ++d) {
     if (d < HS) {
-      dkrow[d] += dk[d];
-      dkrow[g.C + d] += dv[d];
+      st(dkrow + d, ld(dkrow + d) + dk[d]);
+      st(dkrow + g.C + d, ld(dkrow + g.C + d) + dv[d]);
     }
   }
 }
 
 // One block per query tile: thread i owns query row0 + i (q and dO in padded shared memory, dq in
 // registers); key tiles stream through shared memory.
-template <int HSM>
-__global__ void __launch_bounds__(kTile) attention_dq_kernel(float* dqkv, const float* dout,
-                                                             const float* qkv, const float* lse,
-                                                             const float* D, const TileRef* tiles,
-                                                             Geometry g) {
+template <typename T, int HSM>
+__global__ void __launch_bounds__(kTile) attention_dq_kernel(T* dqkv, const T* dout, const T* qkv,
+                                                             const float* lse, const float* D,
+                                                             const TileRef* tiles, Geometry g) {
   extern __shared__ float smem[];
   float* Qown = smem;                       // (kTile, HSM + 1)
   float* dOown = Qown + kTile * (HSM + 1);  // (kTile, HSM + 1)
@@ -261,8 +268,8 @@ __global__ void __launch_bounds__(kTile) attention_dq_kernel(float* dqkv, const 
     const int i = e / HSM, d = e % HSM;
     const bool ok = t.row0 + i < len && d < HS;
     const int64_t tok = start + t.row0 + i;
-    Qown[i * (HSM + 1) + d] = ok ? qkv[tok * g.C3 + h * HS + d] : 0.0f;
-    dOown[i * (HSM + 1) + d] = ok ? dout[tok * g.C + h * HS + d] : 0.0f;
+    Qown[i * (HSM + 1) + d] = ok ? ld(qkv + tok * g.C3 + h * HS + d) : 0.0f;
+    dOown[i * (HSM + 1) + d] = ok ? ld(dout + tok * g.C + h * HS + d) : 0.0f;
   }
   const float* qmine = Qown + threadIdx.x * (HSM + 1);
   const float* domine = dOown + threadIdx.x * (HSM + 1);
@@ -278,9 +285,9 @@ __global__ void __launch_bounds__(kTile) attention_dq_kernel(float* dqkv, const 
     for (int e = threadIdx.x; e < kKTileB * HSM; e += kTile) {
       const int j = e / HSM, d = e % HSM;
       const bool ok = k0 + j < len && d < HS;
-      const float* kr = qkv + (start + k0 + j) * g.C3 + g.C + h * HS;
-      Ks[e] = ok ? kr[d] : 0.0f;
-      Vs[e] = ok ? kr[g.C + d] : 0.0f;
+      const T* kr = qkv + (start + k0 + j) * g.C3 + g.C + h * HS;
+      Ks[e] = ok ? ld(kr + d) : 0.0f;
+      Vs[e] = ok ? ld(kr + g.C + d) : 0.0f;
     }
     __syncthreads();
     if (!active) continue;
@@ -303,10 +310,10 @@ __global__ void __launch_bounds__(kTile) attention_dq_kernel(float* dqkv, const 
     }
   }
   if (!active) return;
-  float* dqrow = dqkv + (start + qi) * g.C3 + h * HS;
+  T* dqrow = dqkv + (start + qi) * g.C3 + h * HS;
 #pragma unroll
   for (int d = 0; d < HSM; ++d)
-    if (d < HS) dqrow[d] += dq[d];
+    if (d < HS) st(dqrow + d, ld(dqrow + d) + dq[d]);
 }
 
 // ---- host side -------------------------------------------------------------------------------
@@ -381,38 +388,37 @@ size_t dq_smem() {
   return (2 * kTile * (HSM + 1) + 2 * kKTileB * HSM) * sizeof(float);
 }
 
-template <int HSM>
-void launch_forward(float* out, float* lse, const float* qkv, const TileRef* tiles, int ntiles,
+template <typename T, int HSM>
+void launch_forward(T* out, float* lse, const T* qkv, const TileRef* tiles, int ntiles,
                     const Geometry& g) {
   const dim3 grid(unsigned(ntiles), unsigned(g.NH));
-  attention_forward_kernel<HSM><<<grid, kTile, 0, cuda_stream()>>>(out, lse, qkv, tiles, g);
+  attention_forward_kernel<T, HSM><<<grid, kTile, 0, cuda_stream()>>>(out, lse, qkv, tiles, g);
   CUDA_CHECK_LAUNCH(attention_forward_kernel);
 }
 
-template <int HSM>
-void launch_backward(float* dqkv, const float* dout, const float* qkv, const float* lse,
-                     const float* D, const TileRef* tiles, int ntiles, const Geometry& g) {
+template <typename T, int HSM>
+void launch_backward(T* dqkv, const T* dout, const T* qkv, const float* lse, const float* D,
+                     const TileRef* tiles, int ntiles, const Geometry& g) {
   static const bool configured = [] {
-    CUDA_CHECK(cudaFuncSetAttribute(attention_dkdv_kernel<HSM>,
+    CUDA_CHECK(cudaFuncSetAttribute(attention_dkdv_kernel<T, HSM>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, int(dkdv_smem<HSM>())));
-    CUDA_CHECK(cudaFuncSetAttribute(attention_dq_kernel<HSM>,
+    CUDA_CHECK(cudaFuncSetAttribute(attention_dq_kernel<T, HSM>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, int(dq_smem<HSM>())));
     return true;
   }();
   (void)configured;
   const dim3 grid(unsigned(ntiles), unsigned(g.NH));
-  attention_dkdv_kernel<HSM><<<grid, kTile, dkdv_smem<HSM>(), cuda_stream()>>>(dqkv, dout, qkv, lse,
-                                                                              D, tiles, g);
+  attention_dkdv_kernel<T, HSM><<<grid, kTile, dkdv_smem<HSM>(), cuda_stream()>>>(dqkv, dout, qkv,
+                                                                                 lse, D, tiles, g);
   CUDA_CHECK_LAUNCH(attention_dkdv_kernel);
-  attention_dq_kernel<HSM><<<grid, kTile, dq_smem<HSM>(), cuda_stream()>>>(dqkv, dout, qkv, lse, D,
-                                                                          tiles, g);
+  attention_dq_kernel<T, HSM><<<grid, kTile, dq_smem<HSM>(), cuda_stream()>>>(dqkv, dout, qkv, lse,
+                                                                             D, tiles, g);
   CUDA_CHECK_LAUNCH(attention_dq_kernel);
 }
 
-}  // namespace
-
-void attention_forward_cuda(float* out, float* lse, const float* qkv, const AttentionShape& s,
-                            const DropoutSpec& drop, const uint64_t* token_keys) {
+template <typename T>
+void forward_impl(T* out, float* lse, const T* qkv, const AttentionShape& s, const DropoutSpec& drop,
+                  const uint64_t* token_keys) {
   cuda_require("attention_forward");
   const Plan pl = plan("attention_forward", s, drop, token_keys);
   if (pl.tiles.empty()) return;
@@ -421,16 +427,16 @@ void attention_forward_cuda(float* out, float* lse, const float* qkv, const Atte
   const TileRef* tiles = dt.tiles.as<TileRef>();
   const int nt = int(pl.tiles.size());
   if (s.HS <= 32)
-    launch_forward<32>(out, lse, qkv, tiles, nt, g);
+    launch_forward<T, 32>(out, lse, qkv, tiles, nt, g);
   else if (s.HS <= 64)
-    launch_forward<64>(out, lse, qkv, tiles, nt, g);
+    launch_forward<T, 64>(out, lse, qkv, tiles, nt, g);
   else
-    launch_forward<128>(out, lse, qkv, tiles, nt, g);
+    launch_forward<T, 128>(out, lse, qkv, tiles, nt, g);
 }
 
-void attention_backward_cuda(float* dqkv, const float* dout, const float* qkv, const float* out,
-                             const float* lse, const AttentionShape& s, const DropoutSpec& drop,
-                             const uint64_t* token_keys) {
+template <typename T>
+void backward_impl(T* dqkv, const T* dout, const T* qkv, const T* out, const float* lse,
+                   const AttentionShape& s, const DropoutSpec& drop, const uint64_t* token_keys) {
   cuda_require("attention_backward");
   const Plan pl = plan("attention_backward", s, drop, token_keys);
   if (pl.tiles.empty()) return;
@@ -438,17 +444,45 @@ void attention_backward_cuda(float* dqkv, const float* dout, const float* qkv, c
   const Geometry g = geometry(s, drop, token_keys, dt.cu.as<int64_t>());
   CudaBuffer D(size_t(pl.N) * size_t(s.NH) * sizeof(float));  // (N, NH)
   const long long nd = pl.N * s.NH;
-  attention_dot_kernel<<<grid_for(nd, 256), 256, 0, cuda_stream()>>>(D.as<float>(), dout, out, pl.N,
-                                                                      s.NH, s.HS);
+  attention_dot_kernel<T><<<grid_for(nd, 256), 256, 0, cuda_stream()>>>(D.as<float>(), dout, out,
+                                                                         pl.N, s.NH, s.HS);
   CUDA_CHECK_LAUNCH(attention_dot_kernel);
   const TileRef* tiles = dt.tiles.as<TileRef>();
   const int nt = int(pl.tiles.size());
   if (s.HS <= 32)
-    launch_backward<32>(dqkv, dout, qkv, lse, D.as<float>(), tiles, nt, g);
+    launch_backward<T, 32>(dqkv, dout, qkv, lse, D.as<float>(), tiles, nt, g);
   else if (s.HS <= 64)
-    launch_backward<64>(dqkv, dout, qkv, lse, D.as<float>(), tiles, nt, g);
+    launch_backward<T, 64>(dqkv, dout, qkv, lse, D.as<float>(), tiles, nt, g);
   else
-    launch_backward<128>(dqkv, dout, qkv, lse, D.as<float>(), tiles, nt, g);
+    launch_backward<T, 128>(dqkv, dout, qkv, lse, D.as<float>(), tiles, nt, g);
+}
+
+__nv_bfloat16* dev_bf16(bf16* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
+const __nv_bfloat16* dev_bf16(const bf16* p) { return reinterpret_cast<const __nv_bfloat16*>(p); }
+
+}  // namespace
+
+void attention_forward_cuda(float* out, float* lse, const float* qkv, const AttentionShape& s,
+                            const DropoutSpec& drop, const uint64_t* token_keys) {
+  forward_impl(out, lse, qkv, s, drop, token_keys);
+}
+
+void attention_backward_cuda(float* dqkv, const float* dout, const float* qkv, const float* out,
+                             const float* lse, const AttentionShape& s, const DropoutSpec& drop,
+                             const uint64_t* token_keys) {
+  backward_impl(dqkv, dout, qkv, out, lse, s, drop, token_keys);
+}
+
+void attention_forward_cuda(bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
+                            const DropoutSpec& drop, const uint64_t* token_keys) {
+  forward_impl(dev_bf16(out), lse, dev_bf16(qkv), s, drop, token_keys);
+}
+
+void attention_backward_cuda(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
+                             const float* lse, const AttentionShape& s, const DropoutSpec& drop,
+                             const uint64_t* token_keys) {
+  backward_impl(dev_bf16(dqkv), dev_bf16(dout), dev_bf16(qkv), dev_bf16(out), lse, s, drop,
+                token_keys);
 }
 
 }  // namespace seqmend

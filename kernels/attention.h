@@ -21,6 +21,7 @@
 
 #include <cstdint>
 
+#include "kernels/bf16.h"
 #include "kernels/device.h"
 #include "kernels/dropout.h"
 
@@ -42,5 +43,14 @@ void attention_forward(Device dev, float* out, float* lse, const float* qkv, con
 void attention_backward(Device dev, float* dqkv, const float* dout, const float* qkv,
                         const float* out, const float* lse, const AttentionShape& s,
                         const DropoutSpec& drop, const uint64_t* token_keys);
+
+// bf16 activations (qkv, out, dout, dqkv), f32 arithmetic and f32 lse: every output element is the
+// f32 result rounded once to bf16 (dqkv: its old value plus the f32 gradient, rounded). The CPU
+// versions widen to f32 and run the f32 ops above (the reference the CUDA kernels are held to).
+void attention_forward(Device dev, bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
+                       const DropoutSpec& drop, const uint64_t* token_keys);
+void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
+                        const float* lse, const AttentionShape& s, const DropoutSpec& drop,
+                        const uint64_t* token_keys);
 
 }  // namespace seqmend

@@ -21,6 +21,11 @@ void attention_forward_cuda(float* out, float* lse, const float* qkv, const Atte
 void attention_backward_cuda(float* dqkv, const float* dout, const float* qkv, const float* out,
                              const float* lse, const AttentionShape& s, const DropoutSpec& drop,
                              const uint64_t* token_keys);
+void attention_forward_cuda(bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
+                            const DropoutSpec& drop, const uint64_t* token_keys);
+void attention_backward_cuda(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
+                             const float* lse, const AttentionShape& s, const DropoutSpec& drop,
+                             const uint64_t* token_keys);
 
 void dropout_forward_cuda(float* out, const float* inp, const uint64_t* token_keys, int64_t N,
                           int C, const DropoutSpec& d);

@@ -59,13 +59,26 @@ class Mem {
   float* in(int64_t n, float lo = -1.0f, float hi = 1.0f) {
     std::vector<float> h(static_cast<size_t>(n));
     for (auto& x : h) {
-      do x = lo + (hi - lo) * rng_.uniform();
-      while (x == 0.0f);
+      do {
+        x = lo + (hi - lo) * rng_.uniform();
+      } while (x == 0.0f);
     }
     return upload(h);
   }
   // Accumulated into by a backward op: random start values.
   float* grad(int64_t n) { return in(n, -0.5f, 0.5f); }
+  // bf16 versions: the same draws, rounded to bf16; the poison is a bf16 NaN.
+  bf16* in_bf16(int64_t n, float lo = -1.0f, float hi = 1.0f) {
+    std::vector<bf16> h(static_cast<size_t>(n));
+    for (auto& x : h) {
+      do {
+        x = to_bf16(lo + (hi - lo) * rng_.uniform());
+      } while (to_float(x) == 0.0f);
+    }
+    return upload(h);
+  }
+  bf16* grad_bf16(int64_t n) { return in_bf16(n, -0.5f, 0.5f); }
+  bf16* out_bf16(int64_t n) { return upload(std::vector<bf16>(size_t(n), bf16{0x7fc0})); }
   // Written by a forward op: NaN until the op writes it.
   float* out(int64_t n) {
     return upload(std::vector<float>(size_t(n), std::numeric_limits<float>::quiet_NaN()));
@@ -99,25 +112,34 @@ class Mem {
 
   // Registers an output to compare (read back after the row has run).
   void result(const std::string& name, const float* p, int64_t n) { results_.push_back({name, p, n, {}}); }
+  void result(const std::string& name, const bf16* p, int64_t n) {
+    results_.push_back({name, reinterpret_cast<const float*>(p), n, {}, true});
+  }
   void scalar(const std::string& name, double v) { scalars_.push_back({name, v}); }
 
   struct Result {
     std::string name;
-    const float* ptr;
+    const float* ptr;  // bf16 data when is_bf16 (widened to f32 when fetched)
     int64_t n;
     std::vector<float> host;
+    bool is_bf16 = false;
   };
   std::vector<Result>& fetch() {
     for (auto& r : results_) {
-      r.host.resize(size_t(r.n));
+      const size_t bytes = size_t(r.n) * (r.is_bf16 ? sizeof(bf16) : sizeof(float));
+      std::vector<char> raw(bytes);
       if (dev_ == Device::CPU) {
-        std::memcpy(r.host.data(), r.ptr, size_t(r.n) * sizeof(float));
+        std::memcpy(raw.data(), r.ptr, bytes);
       } else {
 #ifdef SEQMEND_WITH_CUDA
-        EXPECT_EQ(cudaMemcpy(r.host.data(), r.ptr, size_t(r.n) * sizeof(float), cudaMemcpyDeviceToHost),
-                  cudaSuccess);
+        EXPECT_EQ(cudaMemcpy(raw.data(), r.ptr, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
 #endif
       }
+      r.host.resize(size_t(r.n));
+      if (r.is_bf16)
+        r.host = to_float(reinterpret_cast<const bf16*>(raw.data()), r.n);
+      else
+        std::memcpy(r.host.data(), raw.data(), bytes);
     }
     return results_;
   }
@@ -445,6 +467,48 @@ void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int H
                }});
 }
 
+// The bf16 attention against its CPU twin (f32 arithmetic on the same bf16 inputs): outputs may
+// differ by one bf16 rounding, so the tolerance is 1e-2.
+void add_attention_bf16(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int HS, bool causal,
+                        float p) {
+  std::string s = "B" + std::to_string(lens.size()) + "_NH" + std::to_string(NH) + "_HS" +
+                  std::to_string(HS) + (causal ? "_causal" : "") + "_p" + std::to_string(int(p * 100));
+  for (int64_t l : lens) s += "_" + std::to_string(l);
+  std::vector<int64_t> cu(lens.size() + 1, 0);
+  for (size_t b = 0; b < lens.size(); ++b) cu[b + 1] = cu[b] + lens[b];
+  const int64_t N = cu.back();
+  const int C = NH * HS;
+  auto shape = [=](const std::vector<int64_t>& cu_host) {
+    AttentionShape sh;
+    sh.B = int(lens.size());
+    sh.NH = NH;
+    sh.HS = HS;
+    sh.causal = causal;
+    sh.cu_seqlens = cu_host.data();
+    return sh;
+  };
+  t.push_back({"attention_bf16_forward_" + s, [=](Mem& m) {
+                 bf16* out = m.out_bf16(N * C);
+                 float* lse = m.out(N * NH);
+                 bf16* qkv = m.in_bf16(N * 3 * C, -2.0f, 2.0f);
+                 uint64_t* keys = m.keys(N);
+                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
+                 m.result("out", out, N * C);
+                 m.result("lse", lse, N * NH);
+               }, 1e-2});
+  t.push_back({"attention_bf16_backward_" + s, [=](Mem& m) {
+                 bf16* out = m.out_bf16(N * C);
+                 float* lse = m.out(N * NH);
+                 bf16* qkv = m.in_bf16(N * 3 * C, -2.0f, 2.0f);
+                 uint64_t* keys = m.keys(N);
+                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
+                 bf16* dqkv = m.grad_bf16(N * 3 * C);
+                 bf16* dout = m.in_bf16(N * C);
+                 attention_backward(m.dev(), dqkv, dout, qkv, out, lse, shape(cu), {p, 99}, keys);
+                 m.result("dqkv", dqkv, N * 3 * C);
+               }, 1e-2});
+}
+
 std::vector<Row> make_table() {
   std::vector<Row> t;
   using MatmulShape = std::tuple<int64_t, int, int>;
@@ -482,6 +546,11 @@ std::vector<Row> make_table() {
     add_attention(t, {90, 0}, 1, 100, causal, 0.2f);
   }
   add_attention(t, {0, 0}, 2, 16, false, 0.0f);  // every sequence empty: nothing to write
+  for (bool causal : {false, true}) {
+    add_attention_bf16(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
+    add_attention_bf16(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);
+    add_attention_bf16(t, {90, 0}, 1, 128, causal, 0.2f);
+  }
   return t;
 }
 
