@@ -51,8 +51,10 @@ class ParamBuffer {
 
   void zero_grads() { grads_.zero_(); }
 
- private:
+  // Parameter `name` inside any flat buffer laid out like params() (e.g. a host copy of it).
   Tensor view(const Tensor& flat, const std::string& name) const;
+
+ private:
 
   std::vector<ParamEntry> entries_;
   std::unordered_map<std::string, size_t> index_;

@@ -169,6 +169,8 @@ Tensor Tensor::to(Device dev) const {
 
 Tensor Tensor::clone() const { return to(device()); }
 
+Tensor Tensor::cpu() const { return device() == Device::CPU ? *this : to(Device::CPU); }
+
 void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
   if (bytes == 0) return;
   if (dst_dev == Device::CPU && src_dev == Device::CPU) {

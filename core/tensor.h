@@ -72,6 +72,7 @@ class Tensor {
   Tensor rows(int64_t begin, int64_t end) const;  // slice along dim 0
   void zero_();
   Tensor to(Device dev) const;          // copy (CPU↔CUDA)
+  Tensor cpu() const;                   // this tensor when on the host, else a host copy
   Tensor clone() const;
 
   // Throws "op: name has shape [..], expected [..]" unless shapes match (-1 matches anything).

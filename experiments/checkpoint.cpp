@@ -283,9 +283,11 @@ void write_checkpoint(const std::string& path, ParamBuffer& pb, const TrainingSt
   TrainingState st = st_in;
   st.version = SEQMEND_VERSION;
   const int64_t n = pb.numel();
-  const float* p = pb.params().data<float>();
-  const float* m = pb.adam_m().data<float>();  // zeros before the first optimizer step
-  const float* v = pb.adam_v().data<float>();
+  // Written from host memory: a model on the GPU is staged through host copies.
+  const Tensor hp = pb.params().cpu(), hm = pb.adam_m().cpu(), hv = pb.adam_v().cpu();
+  const float* p = hp.data<float>();
+  const float* m = hm.data<float>();  // zeros before the first optimizer step
+  const float* v = hv.data<float>();
   const Tables t = tables_of(pb, st);
   const uint32_t crc = content_crc(p, m, v, n, t, st);
 
@@ -395,15 +397,25 @@ TrainingState read_checkpoint(const std::string& path, ParamBuffer& pb) {
   for (size_t i = 0; i < keys.size(); ++i) st.counters[keys[i]] = t.values[i];
 
   const int64_t n = pb.numel();
-  float* p = pb.params().data<float>();
-  float* m = pb.adam_m().data<float>();
-  float* v = pb.adam_v().data<float>();
+  // Read into host memory (the buffers themselves on the CPU), checked, then copied to a GPU model.
+  const bool host = pb.params().device() == Device::CPU;
+  Tensor hp = host ? pb.params() : Tensor::empty({n}), hm = host ? pb.adam_m() : Tensor::empty({n}),
+         hv = host ? pb.adam_v() : Tensor::empty({n});
+  float* p = hp.data<float>();
+  float* m = hm.data<float>();
+  float* v = hv.data<float>();
   read_floats_into(file, "params", p, n, path);
   read_floats_into(file, "adam_m", m, n, path);
   read_floats_into(file, "adam_v", v, n, path);
   const uint32_t actual = content_crc(p, m, v, n, t, st);
   if (actual != stored)
     SEQ_FAIL("checksum mismatch in ", path, ": stored crc32 ", stored, ", contents give ", actual);
+  if (!host) {
+    const Device dev = pb.params().device();
+    copy_bytes(pb.params().raw(), dev, p, Device::CPU, hp.nbytes());
+    copy_bytes(pb.adam_m().raw(), dev, m, Device::CPU, hm.nbytes());
+    copy_bytes(pb.adam_v().raw(), dev, v, Device::CPU, hv.nbytes());
+  }
   return st;
 }
 

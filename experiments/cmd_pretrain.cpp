@@ -34,7 +34,7 @@ void add_pretrain_command(CLI::App& app, CommandBody& body) {
       Trainer trainer(cfg, *group, &run);
       PretrainConfig resolved = trainer.config();  // num_items and total_steps filled in
       run.write_config(resolved);
-      run.write_run_info({{"stage", "pretrain"}, {"threads", num_threads()}});
+      run.write_run_info({{"stage", "pretrain"}, {"threads", num_threads()}, {"device", cfg.device}});
       PretrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
       if (cfg.resume) ckpts.resume();
       ckpts.install();

@@ -8,6 +8,9 @@
 #include "distributed/fingerprint.h"
 #include "distributed/grad_bucketer.h"
 #include "distributed/mpi_communicator.h"
+#ifdef SEQMEND_WITH_NCCL
+#include "distributed/nccl_communicator.h"
+#endif
 
 namespace seqmend {
 
@@ -20,6 +23,17 @@ std::unique_ptr<DataParallelGroup> DataParallelGroup::world() {
   auto g = std::make_unique<DataParallelGroup>(*comm);
   g->owned_ = std::move(comm);
   return g;
+}
+
+std::unique_ptr<DataParallelGroup> DataParallelGroup::world_gpu() {
+#ifdef SEQMEND_WITH_NCCL
+  auto comm = std::make_unique<NcclCommunicator>();
+  auto g = std::make_unique<DataParallelGroup>(*comm);
+  g->owned_ = std::move(comm);
+  return g;
+#else
+  SEQ_FAIL("device cuda: this build has no CUDA/NCCL backend (configure with nvcc and NCCL present)");
+#endif
 }
 
 DataParallelGroup::DataParallelGroup(Communicator& comm) : comm_(&comm), impl_(std::make_unique<Impl>()) {}

@@ -20,6 +20,9 @@ class DataParallelGroup {
  public:
   // All ranks of the MPI job (MPI must be initialised: MpiEnv).
   static std::unique_ptr<DataParallelGroup> world();
+  // The same ranks with device buffers reduced over NCCL (host buffers still over MPI), each rank
+  // bound to its node-local GPU (distributed/nccl_communicator.h). An error in a build without NCCL.
+  static std::unique_ptr<DataParallelGroup> world_gpu();
   explicit DataParallelGroup(Communicator& comm);  // not owned
   ~DataParallelGroup();
 

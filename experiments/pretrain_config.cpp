@@ -30,6 +30,7 @@ void PretrainConfig::visit(ConfigVisitor& v) {
   v.field("patience", patience, "evaluations without improvement before stopping (0: never)", 0);
   v.section("eval", eval, "evaluation protocol (experiments/rec_eval.h); eval.split is ignored");
   v.field("eval_test", eval_test, "evaluate the test split with the best parameters at the end");
+  v.field("device", device, "cpu | cuda: where the model trains (cuda: one GPU per node-local rank, NCCL)");
   v.field("threads", threads, "OpenMP threads per rank (0: SEQMEND_THREADS or default)", 0, 4096);
   v.field("seed", seed, "data order, masking and dropout seed");
   v.field("log_every", log_every, "steps between progress lines and metrics records", 1);
@@ -48,6 +49,7 @@ void PretrainConfig::validate() const {
   eval.validate();
   SEQ_CHECK(!(model.causal && last_item_prob > 0.0), "pretrain: last_item_prob ", last_item_prob,
             " needs the cloze objective; with model.causal every event is already a next-item target");
+  SEQ_CHECK(device == "cpu" || device == "cuda", "pretrain: device `", device, "` is not cpu or cuda");
   SEQ_CHECK(eval_metric.find('@') != std::string::npos || eval_metric == "mrr",
             "pretrain: eval_metric `", eval_metric, "` is not of the form hr@K, ndcg@K or mrr");
 }

@@ -49,6 +49,9 @@ struct PretrainConfig {
   EvalConfig eval;                     // protocol (eval.split is ignored: valid, then test)
   bool eval_test = true;               // test split with the best parameters at the end
 
+  // Where the model trains: cpu (OpenBLAS + OpenMP, gradients over MPI) or cuda (one GPU per
+  // node-local rank, gradients over NCCL, everything else over MPI).
+  std::string device = "cpu";
   int64_t threads = 0;     // OpenMP threads per rank; 0: SEQMEND_THREADS or the runtime default
   uint64_t seed = 1;       // data order, masking and dropout (model.seed initialises parameters)
   int64_t log_every = 10;  // steps between progress lines and metrics.jsonl records

@@ -165,8 +165,10 @@ std::vector<UserRank> RecEvaluator::rank_users(Bert4Rec& model) const {
             " but the ", cfg_.split, " data has ", V_, " items");
   const int C = mc.d_model;
   const int64_t V = V_;
-  const float* table = model.params().param_ptr("emb.item") + C;  // (V, C) rows of items 1..V
-  const float* bias = model.params().param_ptr("out.bias") + 1;   // (V)
+  // Scored on the host: a model on the GPU lends a host copy of its parameters.
+  const Tensor params = model.params().params().cpu();
+  const float* table = model.params().view(params, "emb.item").data<float>() + C;  // items 1..V
+  const float* bias = model.params().view(params, "out.bias").data<float>() + 1;   // (V)
   const bool sampled = cfg_.protocol == "sampled";
   // Scores buffer per thread: chunk × V floats, capped at 64 MiB for large vocabularies (ranks do
   // not depend on the chunking).

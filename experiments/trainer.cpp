@@ -10,6 +10,7 @@
 #include "core/base/error.h"
 #include "core/base/rng.h"
 #include "core/train_step.h"
+#include "kernels/elementwise.h"
 #include "experiments/rec_eval.h"
 #include "experiments/run_dir.h"
 #include "io/atomic_file.h"
@@ -120,17 +121,28 @@ Trainer::Trainer(const PretrainConfig& cfg, DataParallelGroup& comm, RunDir* run
   if (cfg_.optim.total_steps == 0) cfg_.optim.total_steps = total_steps_;
   config_hash_ = DataParallelGroup::hash(config_to_yaml(cfg_));
 
-  model_ = std::make_unique<Bert4Rec>(cfg_.model);
+  grads_ = &comm_;
+  if (cfg_.device == "cuda") {
+    SEQ_CHECK(cuda_compiled(), "pretrain: device cuda, but this build has no CUDA backend (nvcc was not "
+              "found at configure time); use device=cpu");
+    SEQ_CHECK(cuda_device_count() > 0, "pretrain: device cuda, but this process sees no usable GPU (no "
+              "driver or no device); use device=cpu");
+    // Before the model: the NCCL communicator binds this rank to its GPU, where the model lives.
+    gpu_group_ = DataParallelGroup::world_gpu();
+    grads_ = gpu_group_.get();
+    dev_ = Device::CUDA;
+  }
+  model_ = std::make_unique<Bert4Rec>(cfg_.model, dev_);
   opt_ = std::make_unique<AdamWOptimizer>(model_->params(), cfg_.optim);
   Tensor& g = model_->params().grads();
-  comm_.bind_gradients(g.data<float>(), size_t(g.numel()), cfg_.bucket_mb);
+  grads_->bind_gradients(g.data<float>(), size_t(g.numel()), cfg_.bucket_mb);
   evaluate_ = make_split_evaluator(set_, cfg_.eval, comm_.comm());
 }
 
 Trainer::~Trainer() = default;
 
 void Trainer::check_fingerprint() {
-  Tensor& p = model_->params().params();
+  const Tensor p = model_->params().params().cpu();
   comm_.check_fingerprint(config_hash_, p.data<float>(), size_t(p.numel()));
 }
 
@@ -138,14 +150,21 @@ void Trainer::mark_ready_from(size_t first_entry) {
   const auto& entries = model_->params().entries();
   const size_t begin = first_entry == 0 ? 0 : size_t(entries[first_entry].offset);
   if (begin < marked_from_) {  // alignment gaps ride along with the parameter before them
+    float* g = model_->params().grads().data<float>();
     if (inject_nan_) {  // fault injection: a final gradient element of this rank goes NaN
-      model_->params().grads().data<float>()[marked_from_ - 1] = std::nanf("");
+      const float nan = std::nanf("");
+      copy_bytes(g + marked_from_ - 1, dev_, &nan, Device::CPU, sizeof nan);
       inject_nan_ = false;
     }
-    // Checked before the all-reduce spreads it, so the error names the rank a NaN came from.
-    const float* g = model_->params().grads().data<float>();
-    for (size_t i = begin; i < marked_from_ && local_finite_; ++i) local_finite_ = std::isfinite(g[i]);
-    comm_.mark_ready(begin, marked_from_ - begin);
+    // Checked before the all-reduce spreads it, so the error names the rank a NaN came from. On a
+    // GPU one reduction per range (Σ g² is finite: also false for |g| beyond ~1e19, no gradient a
+    // healthy run has).
+    if (dev_ == Device::CPU) {
+      for (size_t i = begin; i < marked_from_ && local_finite_; ++i) local_finite_ = std::isfinite(g[i]);
+    } else if (local_finite_) {
+      local_finite_ = std::isfinite(sum_squares(dev_, g + begin, int64_t(marked_from_ - begin)));
+    }
+    grads_->mark_ready(begin, marked_from_ - begin);
     marked_from_ = begin;
   }
 }
@@ -196,8 +215,8 @@ StepReport Trainer::train_step() {
     model_->set_grad_ready_hook(nullptr);
   }
   mark_ready_from(0);  // a rank without samples in this batch contributes zeros
-  comm_.finish();
-  comm_s += comm_.last_comm_seconds();
+  grads_->finish();
+  comm_s += grads_->last_comm_seconds();
 
   const double tl = now_s();
   StepReport r;
@@ -215,7 +234,7 @@ StepReport Trainer::train_step() {
   r.targets = counts[0];
   r.seconds = now_s() - t0;
   r.comm_seconds = comm_s;
-  r.wait_seconds = comm_.last_wait_seconds();
+  r.wait_seconds = grads_->last_wait_seconds();
   state_.step = step + 1;
   state_.train_seconds += r.seconds;
   state_.comm_seconds += r.comm_seconds;
@@ -250,7 +269,7 @@ nlohmann::json Trainer::run() {
       state_.best_step = state_.step;
       state_.best_valid = m;
       state_.evals_since_best = 0;
-      Tensor& p = model_->params().params();
+      const Tensor p = model_->params().params().cpu();
       state_.best_params.assign(p.data<float>(), p.data<float>() + p.numel());
     } else {
       ++state_.evals_since_best;
@@ -341,11 +360,11 @@ nlohmann::json Trainer::run() {
     if (cfg_.eval_test && set_.has_split("test")) {
       // Test with the parameters that scored best on valid (the current ones stay for the caller).
       Tensor& p = model_->params().params();
-      std::vector<float> current(p.data<float>(), p.data<float>() + p.numel());
+      const Tensor current = p.clone();
       if (!state_.best_params.empty())
-        std::memcpy(p.data<float>(), state_.best_params.data(), sizeof(float) * current.size());
+        copy_bytes(p.raw(), dev_, state_.best_params.data(), Device::CPU, p.nbytes());
       results["test"] = evaluate("test");
-      std::memcpy(p.data<float>(), current.data(), sizeof(float) * current.size());
+      copy_bytes(p.raw(), dev_, current.raw(), dev_, p.nbytes());
       if (rank0)
         std::printf("test (best step %lld): hr@10 %.4f ndcg@10 %.4f\n", (long long)state_.best_step,
                     results["test"].value("hr@10", 0.0), results["test"].value("ndcg@10", 0.0));

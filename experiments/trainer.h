@@ -97,7 +97,10 @@ class Trainer {
   void mark_ready_from(size_t first_entry);  // grad-ready hook → bucketer
 
   PretrainConfig cfg_;
-  DataParallelGroup& comm_;
+  DataParallelGroup& comm_;   // counts, losses, evaluation, agreement: host buffers
+  std::unique_ptr<DataParallelGroup> gpu_group_;  // device: cuda — the same ranks over NCCL
+  DataParallelGroup* grads_;  // the gradient all-reduce: comm_, or gpu_group_ on GPUs
+  Device dev_ = Device::CPU;
   RunDir* run_;
   ShardSet set_;
   std::unique_ptr<DataParallelLoader> loader_;

@@ -23,6 +23,7 @@
 #include "tests/support/shell.h"
 #include "experiments/data_parallel_loader.h"
 #include "io/shard_set.h"
+#include "kernels/device.h"
 
 namespace seqmend {
 namespace {
@@ -293,6 +294,32 @@ TEST_F(PretrainTest, RankThatThrowsEndsTheJob) {
   EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
   EXPECT_NE(r.output.find("injected failure at step 4"), std::string::npos) << r.output;
   EXPECT_LT(r.seconds, 30.0);
+}
+
+TEST_F(PretrainTest, GpuTrainingMatchesTheCpuOrSaysWhyItCannot) {
+  Ran bad = run_shell(alone() + tiny(data(), path("tpu")) + " device=tpu");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("device `tpu`"), std::string::npos) << bad.output;
+
+  const std::string cpu = path("dev_cpu"), gpu = path("dev_cuda");
+  Ran g = run_shell(alone() + tiny(data(), gpu) + " device=cuda");
+  if (cuda_device_count() == 0) {
+    // No GPU here: the run must stop at once and say why, not fall back silently.
+    EXPECT_NE(g.status, 0) << g.output;
+    EXPECT_NE(g.status, 124) << "hung:\n" << g.output;
+    EXPECT_NE(g.output.find("device cuda, but this"), std::string::npos) << g.output;
+    GTEST_SKIP() << "no usable GPU: checked the refusal only, not GPU training";
+  }
+  ASSERT_EQ(g.status, 0) << g.output;
+  Ran c = run_shell(alone() + tiny(data(), cpu));
+  ASSERT_EQ(c.status, 0) << c.output;
+  // Same batches, masks, dropout and initial weights: only float rounding differs.
+  const auto lc = losses(cpu), lg = losses(gpu);
+  ASSERT_EQ(lc.size(), lg.size());
+  for (size_t i = 0; i < lc.size(); ++i) EXPECT_NEAR(lg[i], lc[i], 1e-3 * std::fabs(lc[i])) << "step " << i;
+  std::ifstream f1(cpu + "/results.json"), f2(gpu + "/results.json");
+  auto j1 = nlohmann::json::parse(f1), j2 = nlohmann::json::parse(f2);
+  EXPECT_NEAR(j1["test"]["ndcg@10"].get<double>(), j2["test"]["ndcg@10"].get<double>(), 0.02);
 }
 
 TEST_F(PretrainTest, ConfigErrorsNameTheKey) {
