@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
@@ -46,6 +48,60 @@ std::string num(const nlohmann::json& x, int digits = 4) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// Test NDCG@10 of every training of `set`, in seed order (empty when absent).
+std::vector<double> ndcg_by_seed(const nlohmann::json& rec, const char* set) {
+  std::vector<double> out;
+  for (const auto& run : at(at(at(rec, "sets"), set), "runs")) {
+    const nlohmann::json v = at(at(run, "test"), "ndcg@10");
+    if (v.is_number()) out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+// Mean and standard error of the per-seed differences a_k − b_k (seed k of each set shares data
+// order and initial weights, so pairing removes part of the training luck).
+std::pair<double, double> paired_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  double mean = 0.0, var = 0.0;
+  for (size_t k = 0; k < n; ++k) mean += (a[k] - b[k]) / double(n);
+  for (size_t k = 0; k < n; ++k) var += (a[k] - b[k] - mean) * (a[k] - b[k] - mean) / double(n - 1);
+  return {mean, std::sqrt(var / double(n))};
+}
+
+// Says whether the corruption's cost (clean − raw) stands out from the noise the recovered share
+// divides by: with several seeds, from the spread of the paired per-seed NDCG@10 differences; with
+// one, from the standard error of HR@10 over the test users.
+void recommendation_noise_note(std::ostringstream& md, const nlohmann::json& rec) {
+  const std::vector<double> raw = ndcg_by_seed(rec, "raw"), rep = ndcg_by_seed(rec, "repaired"),
+                            clean = ndcg_by_seed(rec, "clean");
+  if (raw.size() >= 2 && clean.size() == raw.size()) {
+    const auto [cost, cost_se] = paired_difference(clean, raw);
+    md << "\nNDCG@10 differences over " << raw.size() << " seeds (mean ± standard error, paired by seed): "
+       << "clean − raw " << num(cost) << " ± " << num(cost_se);
+    if (rep.size() == raw.size()) {
+      const auto [gain, gain_se] = paired_difference(rep, raw);
+      md << ", repaired − raw " << num(gain) << " ± " << num(gain_se);
+    }
+    md << ".\n";
+    if (cost <= 2.0 * cost_se)
+      md << "\nNote: the corruption's cost is within two standard errors of zero, so the recovered share is "
+            "mostly training noise here; more seeds (evaluate.seeds) or more test users make it meaningful.\n";
+    return;
+  }
+  const nlohmann::json raw_t = at(at(at(rec, "sets"), "raw"), "test"), clean_t = at(at(at(rec, "sets"), "clean"), "test");
+  const nlohmann::json raw_hr = at(raw_t, "hr@10"), clean_hr = at(clean_t, "hr@10"), users = at(clean_t, "num_users");
+  if (raw_hr.is_number() && clean_hr.is_number() && users.is_number() && users.get<double>() > 0) {
+    // The standard error of one HR@10 over the test users: a raw-to-clean difference within two of
+    // them is what another seed could give, and the share divides by it.
+    const double p = clean_hr.get<double>(), gap = p - raw_hr.get<double>();
+    const double se = std::sqrt(p * (1.0 - p) / users.get<double>());
+    if (gap <= 2.0 * se)
+      md << "\nNote: the clean data beat the raw data by " << num(gap) << " HR@10, within two standard errors of "
+         << "HR@10 over " << users.get<int64_t>() << " test users (" << num(se) << " each), so the recovered "
+         << "share is mostly run-to-run noise here; more users, or evaluate.seeds > 1, make it meaningful.\n";
+  }
 }
 
 std::string default_script() {
@@ -193,18 +249,7 @@ std::string format_report_md(const nlohmann::json& r) {
       }
       md << "\n";
     }
-    const nlohmann::json raw = at(at(at(rec, "sets"), "raw"), "test"), clean = at(at(at(rec, "sets"), "clean"), "test");
-    const nlohmann::json raw_hr = at(raw, "hr@10"), clean_hr = at(clean, "hr@10"), users = at(clean, "num_users");
-    if (raw_hr.is_number() && clean_hr.is_number() && users.is_number() && users.get<double>() > 0) {
-      // The standard error of one HR@10 over the test users: a raw-to-clean difference within two of
-      // them is what another seed could give, and the share divides by it.
-      const double p = clean_hr.get<double>(), gap = p - raw_hr.get<double>();
-      const double se = std::sqrt(p * (1.0 - p) / users.get<double>());
-      if (gap <= 2.0 * se)
-        md << "\nNote: the clean data beat the raw data by " << num(gap) << " HR@10, within two standard errors of "
-           << "HR@10 over " << users.get<int64_t>() << " test users (" << num(se) << " each), so the recovered "
-           << "share is mostly run-to-run noise here; more users, or evaluate.seeds > 1, make it meaningful.\n";
-    }
+    recommendation_noise_note(md, rec);
   }
 
   md << "\n## Plots\n\n";
