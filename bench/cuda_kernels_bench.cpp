@@ -166,6 +166,16 @@ void bench_all() {
            4.0 * 7 * n, 0);
   }
   {
+    // The GPU's copy bandwidth, the yardstick of the memory-bound kernels (bytes read + written).
+    const int64_t n = 40'000'000;
+    float *src = A.f(n), *dst = A.f(n);
+    record("copy", "n40000000 device to device", time_ms([&] {
+             check(cudaMemcpyAsync(dst, src, size_t(n) * sizeof(float), cudaMemcpyDeviceToDevice, 0),
+                   "cudaMemcpyAsync");
+           }),
+           8.0 * n, 0);
+  }
+  {
     const int64_t n = 10'000'000;
     float *x = A.f(n, -10, 10), *y = A.f(n, 0, 1), *d = A.f(n);
     FocalArgs f;
@@ -231,6 +241,21 @@ void bench_attention() {
       const double bwd16 = time_ms(
           [&] { attention_backward(D, dqkv16, dout16, qkv16, out16, lse, s, {}, nullptr); });
       record("attention_backward", shape + " bf16", bwd16, 2.0 * N * 9 * C + 4.0 * N * NH,
+             2.5 * flops);
+
+      // The same bf16 call on cuDNN's fused attention (AttentionBackend::cudnn): the bar's peer.
+      std::string why;
+      if (!cudnn_attention_available(&why)) {
+        std::printf("attention cudnn backend unavailable: %s\n", why.c_str());
+        continue;
+      }
+      AttentionShape sc = s;
+      sc.backend = AttentionBackend::cudnn;
+      const double fwdc = time_ms([&] { attention_forward(D, out16, lse, qkv16, sc, {}, nullptr); });
+      record("attention_forward", shape + " bf16 cudnn", fwdc, 2.0 * N * (3 * C + C) + 4.0 * N * NH, flops);
+      const double bwdc = time_ms(
+          [&] { attention_backward(D, dqkv16, dout16, qkv16, out16, lse, sc, {}, nullptr); });
+      record("attention_backward", shape + " bf16 cudnn", bwdc, 2.0 * N * 9 * C + 4.0 * N * NH,
              2.5 * flops);
     }
   }

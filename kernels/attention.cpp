@@ -242,4 +242,13 @@ void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qk
   to_bf16(dqkv, dqkv32.data(), N * 3 * C);
 }
 
+bool cudnn_attention_available(std::string* why) {
+#ifdef SEQMEND_WITH_CUDA
+  return cudnn_attention_available_cuda(why);
+#else
+  if (why) *why = "this build has no CUDA backend";
+  return false;
+#endif
+}
+
 }  // namespace seqmend

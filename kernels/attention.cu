@@ -464,23 +464,30 @@ const __nv_bfloat16* dev_bf16(const bf16* p) { return reinterpret_cast<const __n
 
 void attention_forward_cuda(float* out, float* lse, const float* qkv, const AttentionShape& s,
                             const DropoutSpec& drop, const uint64_t* token_keys) {
+  SEQ_CHECK(s.backend == AttentionBackend::seqmend,
+            "attention_forward: the cudnn backend takes bf16 activations (cuDNN's fused attention has no f32)");
   forward_impl(out, lse, qkv, s, drop, token_keys);
 }
 
 void attention_backward_cuda(float* dqkv, const float* dout, const float* qkv, const float* out,
                              const float* lse, const AttentionShape& s, const DropoutSpec& drop,
                              const uint64_t* token_keys) {
+  SEQ_CHECK(s.backend == AttentionBackend::seqmend,
+            "attention_backward: the cudnn backend takes bf16 activations (cuDNN's fused attention has no f32)");
   backward_impl(dqkv, dout, qkv, out, lse, s, drop, token_keys);
 }
 
 void attention_forward_cuda(bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
                             const DropoutSpec& drop, const uint64_t* token_keys) {
+  if (s.backend == AttentionBackend::cudnn) return attention_forward_cudnn(out, lse, qkv, s, drop);
   forward_impl(dev_bf16(out), lse, dev_bf16(qkv), s, drop, token_keys);
 }
 
 void attention_backward_cuda(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
                              const float* lse, const AttentionShape& s, const DropoutSpec& drop,
                              const uint64_t* token_keys) {
+  if (s.backend == AttentionBackend::cudnn)
+    return attention_backward_cudnn(dqkv, dout, qkv, out, lse, s, drop);
   backward_impl(dev_bf16(dqkv), dev_bf16(dout), dev_bf16(qkv), dev_bf16(out), lse, s, drop,
                 token_keys);
 }

@@ -20,12 +20,19 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "kernels/bf16.h"
 #include "kernels/device.h"
 #include "kernels/dropout.h"
 
 namespace seqmend {
+
+// Which implementation runs the CUDA op. cudnn = cuDNN's fused flash attention through the cuDNN
+// frontend (kernels/attention_cudnn.cu): bf16 only, its own dropout masks (Philox, seeded from
+// DropoutSpec::seed), so with p > 0 it differs from the other backends by the masks drawn. The CPU
+// has one implementation and ignores the choice.
+enum class AttentionBackend { seqmend, cudnn };
 
 struct AttentionShape {
   int B = 0;                              // sequences
@@ -34,7 +41,12 @@ struct AttentionShape {
   bool causal = false;                    // token q sees keys j <= q only
   const int64_t* cu_seqlens = nullptr;    // (B + 1), host memory, cu_seqlens[0] = 0
   float scale = 0.0f;                     // 0 → 1 / sqrt(HS)
+  AttentionBackend backend = AttentionBackend::seqmend;
 };
+
+// Whether AttentionBackend::cudnn can run in this process (a CUDA build with the cuDNN frontend, a
+// GPU, libcudnn loadable); when not, *why says which is missing.
+bool cudnn_attention_available(std::string* why = nullptr);
 
 void attention_forward(Device dev, float* out, float* lse, const float* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys);

@@ -21,6 +21,12 @@ void attention_forward_cuda(float* out, float* lse, const float* qkv, const Atte
 void attention_backward_cuda(float* dqkv, const float* dout, const float* qkv, const float* out,
                              const float* lse, const AttentionShape& s, const DropoutSpec& drop,
                              const uint64_t* token_keys);
+bool cudnn_attention_available_cuda(std::string* why);
+// AttentionBackend::cudnn (kernels/attention_cudnn.cu), reached from the bf16 twins below.
+void attention_forward_cudnn(bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
+                             const DropoutSpec& drop);
+void attention_backward_cudnn(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
+                              const float* lse, const AttentionShape& s, const DropoutSpec& drop);
 void attention_forward_cuda(bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
                             const DropoutSpec& drop, const uint64_t* token_keys);
 void attention_backward_cuda(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,

@@ -14,6 +14,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev        # command line, JSON manifests and metrics
   zlib1g-dev
   python3 python3-numpy python3-h5py     # tests that read shards the way a user would
+  python3-pip                            # fetches the cuDNN frontend headers from PyPI (below)
   python3-torch                          # tools/: PyTorch twin for reference values and speed peers
   python3-matplotlib                     # report plots
   slurmctld slurmd slurm-client munge    # one-node Slurm for tests/slurm (slurm/local-cluster.sh; ~4 MB)
@@ -23,11 +24,30 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# With the CUDA toolkit present: the header-only cuDNN frontend for cuDNN's fused attention
+# (kernels/attention_cudnn.cu), unpacked from its PyPI wheel (the headers are the same in every
+# wheel) into ~/.cache/seqmend/cudnn-frontend, where CMake looks. Without it (offline) the build
+# goes on and that one backend reports itself unavailable.
+CUDNN_FRONTEND_VERSION=1.32.0
+fe_dir=${SEQMEND_CUDNN_FRONTEND_HOME:-$HOME/.cache/seqmend/cudnn-frontend}
+if { command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; } &&
+   [ ! -f "$fe_dir/include/cudnn_frontend.h" ]; then
+  tmp=$(mktemp -d)
+  if python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" \
+       "nvidia-cudnn-frontend==$CUDNN_FRONTEND_VERSION" >/dev/null 2>&1 &&
+     python3 -m zipfile -e "$tmp"/*.whl "$tmp/wheel" && [ -f "$tmp/wheel/include/cudnn_frontend.h" ]; then
+    mkdir -p "$fe_dir" && rm -rf "$fe_dir/include" && cp -r "$tmp/wheel/include" "$fe_dir/include"
+    echo "install-deps: cuDNN frontend $CUDNN_FRONTEND_VERSION headers in $fe_dir/include"
+  else
+    echo "install-deps: could not fetch the cuDNN frontend from PyPI; the cudnn attention backend will be unavailable"
+  fi
+  rm -rf "$tmp"
+fi

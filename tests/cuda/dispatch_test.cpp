@@ -14,6 +14,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 #include "kernels/focal_loss.h"
+#include "kernels/gather_rows.h"
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
 #include "kernels/matmul.h"
@@ -28,11 +29,16 @@ TEST(CudaDispatch, EveryOpWithoutGpuNamesTheOp) {
   int32_t ids[2] = {0, 1};
   uint64_t keys[2] = {1, 2};
   int64_t cu[2] = {0, 2};
+  int64_t rows[1] = {0};
+  bf16 h[8] = {};
   AttentionShape s;
   s.B = 1;
   s.NH = 1;
   s.HS = 1;
   s.cu_seqlens = cu;
+  AttentionShape sc = s;  // cuDNN's backend: head sizes must be multiples of 8
+  sc.HS = 8;
+  sc.backend = AttentionBackend::cudnn;
   const Device D = Device::CUDA;
   const std::vector<std::pair<std::string, std::function<void()>>> calls = {
       {"matmul_forward", [&] { matmul_forward(D, f, f, f, f, 1, 1, 1); }},
@@ -69,6 +75,12 @@ TEST(CudaDispatch, EveryOpWithoutGpuNamesTheOp) {
        }},
       {"attention_forward", [&] { attention_forward(D, f, f, f, s, {}, keys); }},
       {"attention_backward", [&] { attention_backward(D, f, f, f, f, f, s, {}, keys); }},
+      {"attention_forward", [&] { attention_forward(D, h, f, h, s, {}, keys); }},
+      {"attention_backward", [&] { attention_backward(D, h, h, h, h, f, s, {}, keys); }},
+      {"attention_forward", [&] { attention_forward(D, h, f, h, sc, {}, keys); }},
+      {"attention_backward", [&] { attention_backward(D, h, h, h, h, f, sc, {}, keys); }},
+      {"gather_rows", [&] { gather_rows(D, f, f, rows, 1, 1, 2); }},
+      {"scatter_rows", [&] { scatter_rows(D, f, f, rows, 1, 1, 2); }},
   };
   for (const auto& [op, call] : calls) {
     try {
@@ -80,6 +92,29 @@ TEST(CudaDispatch, EveryOpWithoutGpuNamesTheOp) {
       EXPECT_NE(msg.find("no usable GPU"), std::string::npos) << msg;
     }
   }
+}
+
+TEST(CudaDispatch, CudnnAttentionTakesBf16AndSaysWhenItCannotRun) {
+  ASSERT_TRUE(cuda_compiled());
+  float f[48] = {};
+  int64_t cu[2] = {0, 2};
+  AttentionShape s;
+  s.B = 1;
+  s.NH = 1;
+  s.HS = 8;
+  s.cu_seqlens = cu;
+  s.backend = AttentionBackend::cudnn;
+  try {
+    attention_forward(Device::CUDA, f, f, f, s, {}, nullptr);
+    ADD_FAILURE() << "f32 activations on the cudnn backend did not throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bf16"), std::string::npos) << e.what();
+  }
+  std::string why;
+  const bool ok = cudnn_attention_available(&why);
+  if (cuda_device_count() == 0) EXPECT_FALSE(ok);
+  if (!ok) EXPECT_FALSE(why.empty());
+  if (ok) EXPECT_TRUE(why.empty()) << why;
 }
 
 }  // namespace seqmend

@@ -166,6 +166,7 @@ struct Row {
   std::string name;  // op and shape, a valid test-name suffix
   std::function<void(Mem&)> run;
   double tol = 1e-5;
+  bool needs_cudnn = false;  // AttentionBackend::cudnn: skipped, with the reason, where it cannot run
 };
 
 // gtest would otherwise print each row as raw bytes in test listings.
@@ -470,8 +471,9 @@ void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int H
 // The bf16 attention against its CPU twin (f32 arithmetic on the same bf16 inputs): outputs may
 // differ by one bf16 rounding, so the tolerance is 1e-2.
 void add_attention_bf16(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int HS, bool causal,
-                        float p) {
-  std::string s = "B" + std::to_string(lens.size()) + "_NH" + std::to_string(NH) + "_HS" +
+                        float p, AttentionBackend backend = AttentionBackend::seqmend) {
+  const bool cudnn = backend == AttentionBackend::cudnn;
+  std::string s = std::string(cudnn ? "cudnn_" : "") + "B" + std::to_string(lens.size()) + "_NH" + std::to_string(NH) + "_HS" +
                   std::to_string(HS) + (causal ? "_causal" : "") + "_p" + std::to_string(int(p * 100));
   for (int64_t l : lens) s += "_" + std::to_string(l);
   std::vector<int64_t> cu(lens.size() + 1, 0);
@@ -485,6 +487,7 @@ void add_attention_bf16(std::vector<Row>& t, std::vector<int64_t> lens, int NH, 
     sh.HS = HS;
     sh.causal = causal;
     sh.cu_seqlens = cu_host.data();
+    sh.backend = backend;
     return sh;
   };
   t.push_back({"attention_bf16_forward_" + s, [=](Mem& m) {
@@ -495,7 +498,7 @@ void add_attention_bf16(std::vector<Row>& t, std::vector<int64_t> lens, int NH, 
                  attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
                  m.result("out", out, N * C);
                  m.result("lse", lse, N * NH);
-               }, 1e-2});
+               }, 1e-2, cudnn});
   t.push_back({"attention_bf16_backward_" + s, [=](Mem& m) {
                  bf16* out = m.out_bf16(N * C);
                  float* lse = m.out(N * NH);
@@ -506,7 +509,7 @@ void add_attention_bf16(std::vector<Row>& t, std::vector<int64_t> lens, int NH, 
                  bf16* dout = m.in_bf16(N * C);
                  attention_backward(m.dev(), dqkv, dout, qkv, out, lse, shape(cu), {p, 99}, keys);
                  m.result("dqkv", dqkv, N * 3 * C);
-               }, 1e-2});
+               }, 1e-2, cudnn});
 }
 
 std::vector<Row> make_table() {
@@ -550,6 +553,9 @@ std::vector<Row> make_table() {
     add_attention_bf16(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
     add_attention_bf16(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);
     add_attention_bf16(t, {90, 0}, 1, 128, causal, 0.2f);
+    // cuDNN's fused attention behind the same declaration: without dropout (it draws its own masks).
+    add_attention_bf16(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f, AttentionBackend::cudnn);
+    add_attention_bf16(t, {200, 37, 0, 129}, 4, 64, causal, 0.0f, AttentionBackend::cudnn);
   }
   return t;
 }
@@ -582,6 +588,9 @@ TEST_P(OpsTable, CudaMatchesCpu) {
   if (!cuda_compiled()) GTEST_SKIP() << "this build has no CUDA backend: CPU side only";
   if (cuda_device_count() == 0)
     GTEST_SKIP() << "no usable GPU (no driver or no device): CPU side only, CUDA twin not exercised";
+  std::string why;
+  if (row.needs_cudnn && !cudnn_attention_available(&why))
+    GTEST_SKIP() << "cuDNN attention backend unavailable (" << why << "): CPU side only";
   const Ran gpu = run_row(row, Device::CUDA);
   const Ran gpu2 = run_row(row, Device::CUDA);
   ASSERT_EQ(gpu.results.size(), cpu.results.size());

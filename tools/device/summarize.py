@@ -55,6 +55,27 @@ def main():
                      f"torch {t:.4f} ms" if t else "", f"x{t / ours:.2f}" if t else ""))
     if not kernels:
         rows.append(("kernels", "(no kernels.tsv: benchmark did not run)", "", "", "", "", ""))
+    # Focal loss forward + backward against the copy bandwidth measured in the same run (bar: 80 %).
+    gbs = {k["kernel"]: float(k["GB/s"]) for k in kernels}
+    if gbs.get("copy", 0) > 0 and "sigmoid_focal_loss" in gbs:
+        share = gbs["sigmoid_focal_loss"] / gbs["copy"]
+        rows.append(("focal loss vs copy", f"{gbs['sigmoid_focal_loss']:.0f} of {gbs['copy']:.0f} GB/s", "", "", "",
+                     f"{share:.0%}", "ok (bar 80%)" if share >= 0.8 else "BELOW bar 80%"))
+    # Our bf16 attention against cuDNN's fused attention on the same call (bar: at least as fast at
+    # T 200, head size 64, forward + backward).
+    ms = {(k["kernel"], k["shape"]): float(k["ms"]) for k in kernels}
+    for (kernel, shape), ours in sorted(ms.items()):
+        if kernel != "attention_forward" or not shape.endswith(" bf16"):
+            continue
+        cf, cb = ms.get((kernel, shape + " cudnn")), ms.get(("attention_backward", shape + " cudnn"))
+        ob = ms.get(("attention_backward", shape))
+        if cf is None or cb is None or ob is None:
+            continue
+        ratio = (cf + cb) / (ours + ob)
+        bar = "HS64" in shape.split()
+        verdict = ("ok (bar 1.0)" if ratio >= 1.0 else "BELOW bar 1.0") if bar else ""
+        rows.append(("attention fwd+bwd vs cuDNN", shape, f"{ours + ob:.4f} ms", f"cudnn {cf + cb:.4f} ms",
+                     "", f"x{ratio:.2f}", verdict))
     ours_train = read_tsv(os.path.join(d, "train.tsv"))
     twin = {r["config"]: r for r in read_tsv(os.path.join(d, "train_torch.tsv"))}
     for r in ours_train:
