@@ -17,6 +17,7 @@
 #include <ostream>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -77,7 +78,6 @@ class Mem {
     }
     return upload(h);
   }
-  bf16* grad_bf16(int64_t n) { return in_bf16(n, -0.5f, 0.5f); }
   bf16* out_bf16(int64_t n) { return upload(std::vector<bf16>(size_t(n), bf16{0x7fc0})); }
   // Written by a forward op: NaN until the op writes it.
   float* out(int64_t n) {
@@ -428,53 +428,16 @@ void add_gather_rows(std::vector<Row>& t, int64_t R, int C, int64_t N) {
                }});
 }
 
+// Attention rows in f32 (tolerance 1e-5) or bf16 (T = bf16: the CPU twin does f32 arithmetic on the
+// same bf16 inputs, so outputs may differ by one bf16 rounding: 1e-2), on either CUDA backend.
+template <typename T>
 void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int HS, bool causal,
-                   float p) {
-  std::string s = "B" + std::to_string(lens.size()) + "_NH" + std::to_string(NH) + "_HS" +
-                  std::to_string(HS) + (causal ? "_causal" : "") + "_p" + std::to_string(int(p * 100));
-  for (int64_t l : lens) s += "_" + std::to_string(l);
-  std::vector<int64_t> cu(lens.size() + 1, 0);
-  for (size_t b = 0; b < lens.size(); ++b) cu[b + 1] = cu[b] + lens[b];
-  const int64_t N = cu.back();
-  const int C = NH * HS;
-  auto shape = [=](const std::vector<int64_t>& cu_host) {
-    AttentionShape sh;
-    sh.B = int(lens.size());
-    sh.NH = NH;
-    sh.HS = HS;
-    sh.causal = causal;
-    sh.cu_seqlens = cu_host.data();
-    return sh;
-  };
-  t.push_back({"attention_forward_" + s, [=](Mem& m) {
-                 float* out = m.out(N * C);
-                 float* lse = m.out(N * NH);
-                 float* qkv = m.in(N * 3 * C, -2.0f, 2.0f);
-                 uint64_t* keys = m.keys(N);
-                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
-                 m.result("out", out, N * C);
-                 m.result("lse", lse, N * NH);
-               }});
-  t.push_back({"attention_backward_" + s, [=](Mem& m) {
-                 float* out = m.out(N * C);
-                 float* lse = m.out(N * NH);
-                 float* qkv = m.in(N * 3 * C, -2.0f, 2.0f);
-                 uint64_t* keys = m.keys(N);
-                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
-                 float* dqkv = m.grad(N * 3 * C);
-                 float* dout = m.in(N * C);
-                 attention_backward(m.dev(), dqkv, dout, qkv, out, lse, shape(cu), {p, 99}, keys);
-                 m.result("dqkv", dqkv, N * 3 * C);
-               }});
-}
-
-// The bf16 attention against its CPU twin (f32 arithmetic on the same bf16 inputs): outputs may
-// differ by one bf16 rounding, so the tolerance is 1e-2.
-void add_attention_bf16(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int HS, bool causal,
-                        float p, AttentionBackend backend = AttentionBackend::seqmend) {
+                   float p, AttentionBackend backend = AttentionBackend::seqmend) {
+  constexpr bool kBf16 = std::is_same_v<T, bf16>;
   const bool cudnn = backend == AttentionBackend::cudnn;
-  std::string s = std::string(cudnn ? "cudnn_" : "") + "B" + std::to_string(lens.size()) + "_NH" + std::to_string(NH) + "_HS" +
-                  std::to_string(HS) + (causal ? "_causal" : "") + "_p" + std::to_string(int(p * 100));
+  std::string s = std::string(cudnn ? "cudnn_" : "") + "B" + std::to_string(lens.size()) + "_NH" +
+                  std::to_string(NH) + "_HS" + std::to_string(HS) + (causal ? "_causal" : "") + "_p" +
+                  std::to_string(int(p * 100));
   for (int64_t l : lens) s += "_" + std::to_string(l);
   std::vector<int64_t> cu(lens.size() + 1, 0);
   for (size_t b = 0; b < lens.size(); ++b) cu[b + 1] = cu[b] + lens[b];
@@ -490,26 +453,36 @@ void add_attention_bf16(std::vector<Row>& t, std::vector<int64_t> lens, int NH, 
     sh.backend = backend;
     return sh;
   };
-  t.push_back({"attention_bf16_forward_" + s, [=](Mem& m) {
-                 bf16* out = m.out_bf16(N * C);
+  auto in = [](Mem& m, int64_t n, float lo, float hi) -> T* {
+    if constexpr (kBf16) return m.in_bf16(n, lo, hi);
+    else return m.in(n, lo, hi);
+  };
+  auto out = [](Mem& m, int64_t n) -> T* {
+    if constexpr (kBf16) return m.out_bf16(n);
+    else return m.out(n);
+  };
+  const std::string kind = kBf16 ? "attention_bf16_" : "attention_";
+  const double tol = kBf16 ? 1e-2 : 1e-5;
+  t.push_back({kind + "forward_" + s, [=](Mem& m) {
+                 T* o = out(m, N * C);
                  float* lse = m.out(N * NH);
-                 bf16* qkv = m.in_bf16(N * 3 * C, -2.0f, 2.0f);
+                 T* qkv = in(m, N * 3 * C, -2.0f, 2.0f);
                  uint64_t* keys = m.keys(N);
-                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
-                 m.result("out", out, N * C);
+                 attention_forward(m.dev(), o, lse, qkv, shape(cu), {p, 99}, keys);
+                 m.result("out", o, N * C);
                  m.result("lse", lse, N * NH);
-               }, 1e-2, cudnn});
-  t.push_back({"attention_bf16_backward_" + s, [=](Mem& m) {
-                 bf16* out = m.out_bf16(N * C);
+               }, tol, cudnn});
+  t.push_back({kind + "backward_" + s, [=](Mem& m) {
+                 T* o = out(m, N * C);
                  float* lse = m.out(N * NH);
-                 bf16* qkv = m.in_bf16(N * 3 * C, -2.0f, 2.0f);
+                 T* qkv = in(m, N * 3 * C, -2.0f, 2.0f);
                  uint64_t* keys = m.keys(N);
-                 attention_forward(m.dev(), out, lse, qkv, shape(cu), {p, 99}, keys);
-                 bf16* dqkv = m.grad_bf16(N * 3 * C);
-                 bf16* dout = m.in_bf16(N * C);
-                 attention_backward(m.dev(), dqkv, dout, qkv, out, lse, shape(cu), {p, 99}, keys);
+                 attention_forward(m.dev(), o, lse, qkv, shape(cu), {p, 99}, keys);
+                 T* dqkv = in(m, N * 3 * C, -0.5f, 0.5f);  // accumulated into: random start values
+                 T* dout = in(m, N * C, -1.0f, 1.0f);
+                 attention_backward(m.dev(), dqkv, dout, qkv, o, lse, shape(cu), {p, 99}, keys);
                  m.result("dqkv", dqkv, N * 3 * C);
-               }, 1e-2, cudnn});
+               }, tol, cudnn});
 }
 
 std::vector<Row> make_table() {
@@ -543,19 +516,19 @@ std::vector<Row> make_table() {
   add_xent(t, 300, 64, 5003, true);
   add_xent(t, 6, 32, 1000000, true);  // a million-item vocabulary
   for (bool causal : {false, true}) {
-    add_attention(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
-    add_attention(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);
-    add_attention(t, {17, 3}, 3, 8, causal, 0.0f);
-    add_attention(t, {90, 0}, 1, 100, causal, 0.2f);
+    add_attention<float>(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
+    add_attention<float>(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);
+    add_attention<float>(t, {17, 3}, 3, 8, causal, 0.0f);
+    add_attention<float>(t, {90, 0}, 1, 100, causal, 0.2f);
   }
-  add_attention(t, {0, 0}, 2, 16, false, 0.0f);  // every sequence empty: nothing to write
+  add_attention<float>(t, {0, 0}, 2, 16, false, 0.0f);  // every sequence empty: nothing to write
   for (bool causal : {false, true}) {
-    add_attention_bf16(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
-    add_attention_bf16(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);
-    add_attention_bf16(t, {90, 0}, 1, 128, causal, 0.2f);
+    add_attention<bf16>(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
+    add_attention<bf16>(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);
+    add_attention<bf16>(t, {90, 0}, 1, 128, causal, 0.2f);
     // cuDNN's fused attention behind the same declaration: without dropout (it draws its own masks).
-    add_attention_bf16(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f, AttentionBackend::cudnn);
-    add_attention_bf16(t, {200, 37, 0, 129}, 4, 64, causal, 0.0f, AttentionBackend::cudnn);
+    add_attention<bf16>(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f, AttentionBackend::cudnn);
+    add_attention<bf16>(t, {200, 37, 0, 129}, 4, 64, causal, 0.0f, AttentionBackend::cudnn);
   }
   return t;
 }
