@@ -3,6 +3,7 @@
 // bench/synthetic_batches.h that tools/device/train_bench_torch.py regenerates for the PyTorch twin
 // on the same GPU. A plain program for the device bundle (no Google Benchmark there).
 //   bench_cuda_train [out.tsv] [seconds per config, default 3]
+// Each config runs in f32 (the twin's precision) and with model.precision bf16 (config name "<c>_bf16").
 // Columns: config, ms_per_step (mean over the timed steps: every step reads its loss back, as
 // training does), tokens_per_s (valid tokens), TFLOP_per_s (Bert4Rec::train_flops), loss (of the
 // last step), batch_sum (checked by the twin's script against its own batches).
@@ -25,8 +26,9 @@ struct Line {
   double ms, tokens_per_s, tflops, loss, batch_sum;
 };
 
-Line bench_config(const bench::BenchConfig& bc, double seconds) {
-  const ModelConfig cfg = bench::model_config(bc);
+Line bench_config(const bench::BenchConfig& bc, const std::string& precision, double seconds) {
+  ModelConfig cfg = bench::model_config(bc);
+  cfg.precision = precision;
   Bert4Rec model(cfg, Device::CUDA);
   OptimizerConfig oc;
   oc.lr = 1e-3;
@@ -50,7 +52,8 @@ Line bench_config(const bench::BenchConfig& bc, double seconds) {
     ++steps;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  return {bc.name, elapsed * 1e3 / double(steps), tokens / elapsed, flops / elapsed * 1e-12, loss,
+  const std::string name = std::string(bc.name) + (precision == "f32" ? "" : "_" + precision);
+  return {name, elapsed * 1e3 / double(steps), tokens / elapsed, flops / elapsed * 1e-12, loss,
           bench::checksum(batches)};
 }
 
@@ -67,11 +70,13 @@ int main(int argc, char** argv) {
   std::vector<Line> lines;
   try {
     for (const bench::BenchConfig& c : bench::kConfigs) {
-      lines.push_back(bench_config(c, seconds));
-      const Line& l = lines.back();
-      std::printf("train_step/%s on cuda: %.3f ms/step, %.0f tokens/s, %.2f TFLOP/s, loss %.4f\n",
-                  l.config.c_str(), l.ms, l.tokens_per_s, l.tflops, l.loss);
-      std::fflush(stdout);
+      for (const char* precision : {"f32", "bf16"}) {
+        lines.push_back(bench_config(c, precision, seconds));
+        const Line& l = lines.back();
+        std::printf("train_step/%s on cuda: %.3f ms/step, %.0f tokens/s, %.2f TFLOP/s, loss %.4f\n",
+                    l.config.c_str(), l.ms, l.tokens_per_s, l.tflops, l.loss);
+        std::fflush(stdout);
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_cuda_train: %s\n", e.what());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/base/error.h"
 
@@ -24,6 +25,9 @@ struct ModelConfig {
   float layernorm_eps = 1e-5f;
   float init_std = 0.02f;       // N(0, init_std²) for embeddings and weight matrices
   bool causal = false;          // BERT4Rec is bidirectional; causal gives a SASRec-style encoder
+  // f32, or bf16: the block GEMMs and attention compute on bf16-rounded inputs (f32 sums); weights,
+  // gradients, optimizer state and every other op stay f32 (kernels/matmul.h MatmulPrecision).
+  std::string precision = "f32";
   uint64_t seed = 42;           // parameter init
 
   int ffn_dim() const { return 4 * d_model; }
@@ -49,6 +53,8 @@ struct ModelConfig {
     SEQ_CHECK(num_layers >= 0, "model config: num_layers must be >= 0, got ", num_layers);
     SEQ_CHECK(num_heads >= 1 && d_model % num_heads == 0, "model config: d_model ", d_model,
               " is not divisible by num_heads ", num_heads);
+    SEQ_CHECK(precision == "f32" || precision == "bf16", "model config: precision `", precision,
+              "` is not f32 or bf16");
     for (float p : {emb_dropout, hidden_dropout, attn_dropout})
       SEQ_CHECK(p >= 0.0f && p < 1.0f, "model config: dropout rates must be in [0, 1), got ", p);
     SEQ_CHECK(num_actions >= 1, "model config: num_actions must be >= 1, got ", num_actions);

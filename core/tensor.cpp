@@ -17,6 +17,7 @@ size_t dtype_size(DType t) {
     case DType::F32: return 4;
     case DType::I32: return 4;
     case DType::I64: return 8;
+    case DType::BF16: return 2;
   }
   return 0;
 }
@@ -26,6 +27,7 @@ const char* dtype_name(DType t) {
     case DType::F32: return "f32";
     case DType::I32: return "i32";
     case DType::I64: return "i64";
+    case DType::BF16: return "bf16";
   }
   return "?";
 }

@@ -1,6 +1,7 @@
 #include "core/transformer_block.h"
 
 #include "kernels/attention.h"
+#include "kernels/cast.h"
 #include "kernels/elementwise.h"
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
@@ -46,6 +47,8 @@ void TransformerBlock::bind(ParamBuffer& pb, const ModelConfig& cfg, int layer, 
   dln1_w_ = g("ln1.w"), dln1_b_ = g("ln1.b"), dqkv_w_ = g("qkv.w"), dqkv_b_ = g("qkv.b");
   dproj_w_ = g("proj.w"), dproj_b_ = g("proj.b"), dln2_w_ = g("ln2.w"), dln2_b_ = g("ln2.b");
   dfc_w_ = g("fc.w"), dfc_b_ = g("fc.b"), dfc2_w_ = g("fc2.w"), dfc2_b_ = g("fc2.b");
+  bf16_ = cfg.precision == "bf16";
+  mp_ = bf16_ ? MatmulPrecision::bf16 : MatmulPrecision::f32;
 }
 
 static AttentionShape attention_shape(const ModelConfig& cfg, const Batch& b) {
@@ -79,18 +82,28 @@ void TransformerBlock::forward(const float* x, const Batch& b, const BatchArrays
   out_.ensure(N, C, DType::F32, dev_);
 
   layernorm_forward(dev_, ln1_.f(), ln1_mean_.f(), ln1_rstd_.f(), x, ln1_w_, ln1_b_, N, C, eps);
-  matmul_forward(dev_, qkv_.f(), ln1_.f(), qkv_w_, qkv_b_, N, C, 3 * C);
-  attention_forward(dev_, atty_.f(), lse_.f(), qkv_.f(), attention_shape(cfg_, b), drop.attn, keys);
+  matmul_forward(dev_, qkv_.f(), ln1_.f(), qkv_w_, qkv_b_, N, C, 3 * C, mp_);
+  if (bf16_) {
+    qkv16_.ensure(N, 3 * C, DType::BF16, dev_);
+    atty16_.ensure(N, C, DType::BF16, dev_);
+    bf16* q16 = qkv16_.t.data<bf16>();
+    bf16* o16 = atty16_.t.data<bf16>();
+    cast_to_bf16(dev_, q16, qkv_.f(), N * 3 * C);
+    attention_forward(dev_, o16, lse_.f(), q16, attention_shape(cfg_, b), drop.attn, keys);
+    cast_to_f32(dev_, atty_.f(), o16, N * C);
+  } else {
+    attention_forward(dev_, atty_.f(), lse_.f(), qkv_.f(), attention_shape(cfg_, b), drop.attn, keys);
+  }
   // The projection is written straight into the residual buffer, dropped in place, then x added:
   // backward needs neither the projection output nor its pre-dropout value.
-  matmul_forward(dev_, res2_.f(), atty_.f(), proj_w_, proj_b_, N, C, C);
+  matmul_forward(dev_, res2_.f(), atty_.f(), proj_w_, proj_b_, N, C, C, mp_);
   if (drop.attn_out.p > 0.0f) dropout_forward(dev_, res2_.f(), res2_.f(), keys, N, C, drop.attn_out);
   add_inplace(dev_, res2_.f(), x, N * C);
 
   layernorm_forward(dev_, ln2_.f(), ln2_mean_.f(), ln2_rstd_.f(), res2_.f(), ln2_w_, ln2_b_, N, C, eps);
-  matmul_forward(dev_, fch_.f(), ln2_.f(), fc_w_, fc_b_, N, C, F);
+  matmul_forward(dev_, fch_.f(), ln2_.f(), fc_w_, fc_b_, N, C, F, mp_);
   gelu_forward(dev_, fch_gelu_.f(), fch_.f(), N * F);
-  matmul_forward(dev_, out_.f(), fch_gelu_.f(), fc2_w_, fc2_b_, N, F, C);
+  matmul_forward(dev_, out_.f(), fch_gelu_.f(), fc2_w_, fc2_b_, N, F, C, mp_);
   if (drop.ffn_out.p > 0.0f) dropout_forward(dev_, out_.f(), out_.f(), keys, N, C, drop.ffn_out);
   add_inplace(dev_, out_.f(), res2_.f(), N * C);
 }
@@ -111,13 +124,13 @@ void TransformerBlock::backward(float* dresid, const float* x, const Batch& b, c
   }
   float* dgelu = s.d4C.f();  // (N, 4C)
   fill(dev_, dgelu, N * F, 0.0f);
-  matmul_backward(dev_, dgelu, dfc2_w_, dfc2_b_, dfc2_out, fch_gelu_.f(), fc2_w_, N, F, C);
+  matmul_backward(dev_, dgelu, dfc2_w_, dfc2_b_, dfc2_out, fch_gelu_.f(), fc2_w_, N, F, C, mp_);
   float* dfch = s.d4C2.f();  // (N, 4C)
   fill(dev_, dfch, N * F, 0.0f);
   gelu_backward(dev_, dfch, fch_.f(), dgelu, N * F);
   float* dln2 = s.dC2.f();   // (N, C)
   fill(dev_, dln2, N * C, 0.0f);
-  matmul_backward(dev_, dln2, dfc_w_, dfc_b_, dfch, ln2_.f(), fc_w_, N, C, F);
+  matmul_backward(dev_, dln2, dfc_w_, dfc_b_, dfch, ln2_.f(), fc_w_, N, C, F, mp_);
   layernorm_backward(dev_, dresid, dln2_w_, dln2_b_, dln2, res2_.f(), ln2_w_, ln2_mean_.f(),
                      ln2_rstd_.f(), N, C);  // dresid is now d res2
 
@@ -129,14 +142,26 @@ void TransformerBlock::backward(float* dresid, const float* x, const Batch& b, c
   }
   float* datty = s.dC2.f();  // (N, C)
   fill(dev_, datty, N * C, 0.0f);
-  matmul_backward(dev_, datty, dproj_w_, dproj_b_, dproj_out, atty_.f(), proj_w_, N, C, C);
+  matmul_backward(dev_, datty, dproj_w_, dproj_b_, dproj_out, atty_.f(), proj_w_, N, C, C, mp_);
   float* dqkv = s.d3C.f();   // (N, 3C)
   fill(dev_, dqkv, N * 3 * C, 0.0f);
-  attention_backward(dev_, dqkv, datty, qkv_.f(), atty_.f(), lse_.f(), attention_shape(cfg_, b),
-                     drop.attn, keys);
+  if (bf16_) {
+    s.dC16.ensure(N, C, DType::BF16, dev_);
+    s.d3C16.ensure(N, 3 * C, DType::BF16, dev_);
+    bf16* dout16 = s.dC16.t.data<bf16>();
+    bf16* dqkv16 = s.d3C16.t.data<bf16>();
+    cast_to_bf16(dev_, dout16, datty, N * C);
+    s.d3C16.t.zero_();
+    attention_backward(dev_, dqkv16, dout16, qkv16_.t.data<bf16>(), atty16_.t.data<bf16>(), lse_.f(),
+                       attention_shape(cfg_, b), drop.attn, keys);
+    add_bf16(dev_, dqkv, dqkv16, N * 3 * C);
+  } else {
+    attention_backward(dev_, dqkv, datty, qkv_.f(), atty_.f(), lse_.f(), attention_shape(cfg_, b),
+                       drop.attn, keys);
+  }
   float* dln1 = s.dC.f();    // (N, C)
   fill(dev_, dln1, N * C, 0.0f);
-  matmul_backward(dev_, dln1, dqkv_w_, dqkv_b_, dqkv, ln1_.f(), qkv_w_, N, C, 3 * C);
+  matmul_backward(dev_, dln1, dqkv_w_, dqkv_b_, dqkv, ln1_.f(), qkv_w_, N, C, 3 * C, mp_);
   layernorm_backward(dev_, dresid, dln1_w_, dln1_b_, dln1, x, ln1_w_, ln1_mean_.f(), ln1_rstd_.f(), N,
                      C);  // dresid is now d x
 }

@@ -11,6 +11,7 @@
 #include "core/model_config.h"
 #include "core/param_buffer.h"
 #include "kernels/dropout.h"
+#include "kernels/matmul.h"
 
 namespace seqmend {
 
@@ -21,6 +22,7 @@ struct BlockScratch {
   Activation d3C;   // (N, 3C)
   Activation d4C;   // (N, 4C)
   Activation d4C2;  // (N, 4C)
+  Activation dC16, d3C16;  // precision bf16: (N, C), (N, 3C) bf16 attention gradients
   void ensure(int64_t N, int C, Device dev);
 };
 
@@ -56,6 +58,8 @@ class TransformerBlock {
   ModelConfig cfg_;
   int layer_ = 0;
   Device dev_ = Device::CPU;
+  MatmulPrecision mp_ = MatmulPrecision::f32;
+  bool bf16_ = false;  // precision bf16: attention runs on bf16 copies (qkv16_, atty16_)
   // parameters (views into the flat buffer) and, with a d prefix, their gradients
   float *ln1_w_, *ln1_b_;     // (C), (C)
   float *qkv_w_, *qkv_b_;     // (3C, C), (3C)
@@ -71,6 +75,7 @@ class TransformerBlock {
   Activation qkv_;            // (N, 3C)
   Activation atty_;           // (N, C) attention output, heads concatenated
   Activation lse_;            // (N, NH) softmax log-sum-exp per head
+  Activation qkv16_, atty16_; // precision bf16: (N, 3C), (N, C) bf16 copies attention reads/writes
   Activation res2_;           // (N, C) x + attention branch
   Activation ln2_;            // (N, C)
   Activation ln2_mean_, ln2_rstd_;  // (N, 1)

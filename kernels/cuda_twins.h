@@ -9,6 +9,7 @@
 #include "kernels/attention.h"
 #include "kernels/dropout.h"
 #include "kernels/focal_loss.h"
+#include "kernels/matmul.h"
 #include "kernels/softmax_xent.h"
 
 namespace seqmend {
@@ -32,6 +33,10 @@ void attention_forward_cuda(bf16* out, float* lse, const bf16* qkv, const Attent
 void attention_backward_cuda(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
                              const float* lse, const AttentionShape& s, const DropoutSpec& drop,
                              const uint64_t* token_keys);
+
+void cast_to_bf16_cuda(bf16* dst, const float* src, int64_t n);
+void cast_to_f32_cuda(float* dst, const bf16* src, int64_t n);
+void add_bf16_cuda(float* dst, const bf16* src, int64_t n);
 
 void dropout_forward_cuda(float* out, const float* inp, const uint64_t* token_keys, int64_t N,
                           int C, const DropoutSpec& d);
@@ -66,9 +71,10 @@ void layernorm_backward_cuda(float* dinp, float* dweight, float* dbias, const fl
                              const float* rstd, int64_t N, int C);
 
 void matmul_forward_cuda(float* out, const float* inp, const float* weight, const float* bias,
-                         int64_t N, int C, int OC);
+                         int64_t N, int C, int OC, MatmulPrecision prec);
 void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout,
-                          const float* inp, const float* weight, int64_t N, int C, int OC);
+                          const float* inp, const float* weight, int64_t N, int C, int OC,
+                          MatmulPrecision prec);
 
 double softmax_xent_cuda(const XentArgs& a, const XentGrads& g);
 

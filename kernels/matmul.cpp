@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "core/base/error.h"
+#include "kernels/bf16.h"
 #include "kernels/blas_single_thread.h"
 #include "kernels/dispatch.h"
 #include "kernels/parallel_grain.h"
@@ -44,13 +46,24 @@ void for_row_blocks(int64_t N, bool team, F&& f) {
 // the slots (one (OC, C) block per chunk) stay small next to the inputs.
 constexpr int64_t kRowChunk = 2048;
 
+// A copy of x[0, n) with every value rounded to bf16 (MatmulPrecision::bf16's inputs).
+std::vector<float> bf16_rounded(const float* x, int64_t n) {
+  std::vector<float> r(size_t(n < 0 ? 0 : n));
+  for (int64_t i = 0; i < n; ++i) r[size_t(i)] = to_float(to_bf16(x[i]));
+  return r;
+}
+
 }  // namespace
 
 void matmul_forward(Device dev, float* out, const float* inp, const float* weight,
-                    const float* bias, int64_t N, int C, int OC) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC);
+                    const float* bias, int64_t N, int C, int OC, MatmulPrecision prec) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, prec);
   check_shape("matmul_forward", N, C, OC);
   if (N == 0) return;
+  if (prec == MatmulPrecision::bf16) {
+    const std::vector<float> x = bf16_rounded(inp, N * C), w = bf16_rounded(weight, int64_t(OC) * C);
+    return matmul_forward(dev, out, x.data(), w.data(), bias, N, C, OC, MatmulPrecision::f32);
+  }
   BlasSingleThread single;
   for_row_blocks(N, N * std::max(C, OC) >= kParallelMinWork, [&](int64_t n0, int64_t rows) {
     float* o = out + n0 * OC;
@@ -67,10 +80,19 @@ void matmul_forward(Device dev, float* out, const float* inp, const float* weigh
 }
 
 void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
-                     const float* inp, const float* weight, int64_t N, int C, int OC) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+                     const float* inp, const float* weight, int64_t N, int C, int OC,
+                     MatmulPrecision prec) {
+  if (dev == Device::CUDA)
+    SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC, prec);
   check_shape("matmul_backward", N, C, OC);
   if (N == 0) return;
+  if (prec == MatmulPrecision::bf16) {
+    // The bias gradient sums dout itself (no product), so it keeps the unrounded values.
+    if (dbias) matmul_backward(dev, nullptr, nullptr, dbias, dout, inp, weight, N, C, OC);
+    const std::vector<float> d = bf16_rounded(dout, N * OC), x = bf16_rounded(inp, N * C),
+                             w = bf16_rounded(weight, int64_t(OC) * C);
+    return matmul_backward(dev, dinp, dweight, nullptr, d.data(), x.data(), w.data(), N, C, OC);
+  }
   BlasSingleThread single;
   const bool team = N * std::max(C, OC) >= kParallelMinWork;
   // Tasks, handed out dynamically in one parallel region: first the row chunks of dweight/dbias

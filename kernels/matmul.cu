@@ -4,6 +4,11 @@
 //   dinp (N, C) += dout · W      →  dinpᵀ (C, N)  = W_cm (C, OC) · dout_cm (OC, N)
 //   dW (OC, C)  += doutᵀ · inp   →  dWᵀ (C, OC)   = inp_cm (C, N) · dout_cm (OC, N)ᵀ
 // cuBLAS without atomics-mode gives the same bits on every run; dbias is a fixed-order column sum.
+// MatmulPrecision::bf16: the operands are rounded into bf16 scratch copies and multiplied by
+// cublasGemmEx (bf16 in, f32 out, f32 compute: the tensor cores' bf16 path).
+#include <cuda_bf16.h>
+
+#include "kernels/cuda_allocator.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_context.h"
 #include "kernels/cuda_twins.h"
@@ -23,10 +28,25 @@ void check_shape(const char* op, int64_t N, int C, int OC) {
   SEQ_CHECK(N <= INT32_MAX, op, ": N=", N, " exceeds the cuBLAS int range");
 }
 
+// A bf16 copy of n floats (rounded to nearest even), in scratch memory.
+CudaBuffer bf16_copy(const float* x, int64_t n) {
+  CudaBuffer b(size_t(n) * sizeof(bf16));
+  cast_to_bf16_cuda(b.as<bf16>(), x, n);
+  return b;
+}
+
+// C (m, n, column-major, f32) = alpha · op(A) · op(B) + beta · C with bf16 A and B.
+void gemm_bf16(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const void* A, int lda,
+               const void* B, int ldb, float beta, float* Cm, int ldc) {
+  const float one = 1.0f;
+  CUBLAS_CHECK(cublasGemmEx(cublas_handle(), ta, tb, m, n, k, &one, A, CUDA_R_16BF, lda, B, CUDA_R_16BF,
+                            ldb, &beta, Cm, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace
 
 void matmul_forward_cuda(float* out, const float* inp, const float* weight, const float* bias,
-                         int64_t N, int C, int OC) {
+                         int64_t N, int C, int OC, MatmulPrecision prec) {
   cuda_require("matmul_forward");
   check_shape("matmul_forward", N, C, OC);
   if (N == 0) return;
@@ -36,16 +56,35 @@ void matmul_forward_cuda(float* out, const float* inp, const float* weight, cons
     CUDA_CHECK_LAUNCH(broadcast_rows);
     beta = 1.0f;
   }
+  if (prec == MatmulPrecision::bf16) {
+    const CudaBuffer w = bf16_copy(weight, int64_t(OC) * C), x = bf16_copy(inp, N * C);
+    gemm_bf16(CUBLAS_OP_T, CUBLAS_OP_N, OC, int(N), C, w.as<void>(), C, x.as<void>(), C, beta, out, OC);
+    return;
+  }
   const float one = 1.0f;
   CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_T, CUBLAS_OP_N, OC, int(N), C, &one, weight, C,
                            inp, C, &beta, out, OC));
 }
 
 void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout,
-                          const float* inp, const float* weight, int64_t N, int C, int OC) {
+                          const float* inp, const float* weight, int64_t N, int C, int OC,
+                          MatmulPrecision prec) {
   cuda_require("matmul_backward");
   check_shape("matmul_backward", N, C, OC);
   if (N == 0) return;
+  if (prec == MatmulPrecision::bf16) {
+    const CudaBuffer d = bf16_copy(dout, N * OC);
+    if (dinp) {
+      const CudaBuffer w = bf16_copy(weight, int64_t(OC) * C);
+      gemm_bf16(CUBLAS_OP_N, CUBLAS_OP_N, C, int(N), OC, w.as<void>(), C, d.as<void>(), OC, 1.0f, dinp, C);
+    }
+    if (dweight) {
+      const CudaBuffer x = bf16_copy(inp, N * C);
+      gemm_bf16(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, int(N), x.as<void>(), C, d.as<void>(), OC, 1.0f, dweight, C);
+    }
+    if (dbias) cuda_column_sums_add(dbias, dout, N, OC, OC);  // a sum of dout itself: unrounded
+    return;
+  }
   const float one = 1.0f;
   if (dinp)
     CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_N, C, int(N), OC, &one, weight,

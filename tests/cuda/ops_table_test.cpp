@@ -24,6 +24,7 @@
 #include "core/base/rng.h"
 #include "kernels/adamw.h"
 #include "kernels/attention.h"
+#include "kernels/cast.h"
 #include "kernels/device.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
@@ -174,15 +175,16 @@ void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
 
 // ---- rows ------------------------------------------------------------------------------------
 
-void add_matmul(std::vector<Row>& t, int64_t N, int C, int OC, bool bias) {
+void add_matmul(std::vector<Row>& t, int64_t N, int C, int OC, bool bias,
+                MatmulPrecision prec = MatmulPrecision::f32) {
   const std::string shape = std::to_string(N) + "x" + std::to_string(C) + "x" + std::to_string(OC) +
-                            (bias ? "_bias" : "_nobias");
+                            (bias ? "_bias" : "_nobias") + (prec == MatmulPrecision::bf16 ? "_bf16" : "");
   t.push_back({"matmul_forward_" + shape, [=](Mem& m) {
                  float* out = m.out(N * OC);
                  float* inp = m.in(N * C);
                  float* w = m.in(int64_t(OC) * C);
                  float* b = bias ? m.in(OC) : nullptr;
-                 matmul_forward(m.dev(), out, inp, w, b, N, C, OC);
+                 matmul_forward(m.dev(), out, inp, w, b, N, C, OC, prec);
                  m.result("out", out, N * OC);
                }});
   t.push_back({"matmul_backward_" + shape, [=](Mem& m) {
@@ -192,7 +194,7 @@ void add_matmul(std::vector<Row>& t, int64_t N, int C, int OC, bool bias) {
                  float* dout = m.in(N * OC);
                  float* inp = m.in(N * C);
                  float* w = m.in(int64_t(OC) * C);
-                 matmul_backward(m.dev(), dinp, dw, db, dout, inp, w, N, C, OC);
+                 matmul_backward(m.dev(), dinp, dw, db, dout, inp, w, N, C, OC, prec);
                  m.result("dinp", dinp, N * C);
                  m.result("dweight", dw, int64_t(OC) * C);
                  if (db) m.result("dbias", db, OC);
@@ -490,6 +492,27 @@ std::vector<Row> make_table() {
   using MatmulShape = std::tuple<int64_t, int, int>;
   for (auto [N, C, OC] : std::vector<MatmulShape>{{1, 1, 1}, {7, 13, 5}, {257, 64, 192}, {1000, 33, 17}})
     for (bool bias : {false, true}) add_matmul(t, N, C, OC, bias);
+  // bf16 GEMMs: both sides multiply the same rounded inputs, so f32's tolerance holds.
+  add_matmul(t, 257, 64, 192, true, MatmulPrecision::bf16);
+  add_matmul(t, 1000, 33, 17, false, MatmulPrecision::bf16);
+  for (int64_t n : {int64_t(1), int64_t(100003)}) {
+    const std::string s = "n" + std::to_string(n);
+    t.push_back({"cast_to_bf16_" + s, [=](Mem& m) {
+                   bf16* out = m.out_bf16(n);
+                   cast_to_bf16(m.dev(), out, m.in(n, -100.0f, 100.0f), n);
+                   m.result("out", out, n);
+                 }});
+    t.push_back({"cast_to_f32_" + s, [=](Mem& m) {
+                   float* out = m.out(n);
+                   cast_to_f32(m.dev(), out, m.in_bf16(n, -100.0f, 100.0f), n);
+                   m.result("out", out, n);
+                 }});
+    t.push_back({"add_bf16_" + s, [=](Mem& m) {
+                   float* acc = m.grad(n);
+                   add_bf16(m.dev(), acc, m.in_bf16(n), n);
+                   m.result("acc", acc, n);
+                 }});
+  }
   for (auto [N, C] : std::vector<std::pair<int64_t, int>>{{1, 1}, {5, 7}, {300, 64}, {1025, 129}})
     add_layernorm(t, N, C);
   for (int64_t n : {int64_t(1), int64_t(1000), int64_t(100003)}) add_gelu(t, n);
