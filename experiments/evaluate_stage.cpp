@@ -166,7 +166,8 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
   }
   out["seeds"] = cfg.seeds;
   out["sets"] = sets;
-  nlohmann::json share = nlohmann::json::object(), by_seed = nlohmann::json::object();
+  nlohmann::json share = nlohmann::json::object(), by_seed = nlohmann::json::object(),
+                 share_valid = nlohmann::json::object();
   auto share_json = [](const nlohmann::json& raw, const nlohmann::json& rep, const nlohmann::json& cln,
                        const std::string& k) {
     const double s = recovered_share(raw.value(k, std::nan("")), rep.value(k, std::nan("")), cln.value(k, std::nan("")));
@@ -176,6 +177,9 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
     for (const auto& [k, v] : sets["raw"]["test"].items()) {
       if (!v.is_number() || (k.rfind("hr@", 0) != 0 && k.rfind("ndcg@", 0) != 0 && k != "mrr")) continue;
       share[k] = share_json(sets["raw"]["test"], sets["repaired"]["test"], sets["clean"]["test"], k);
+      // The valid targets (held out from training like the test ones, and the split early stopping
+      // picks the checkpoint on, for every set alike) are a second, often steadier, reading.
+      share_valid[k] = share_json(sets["raw"]["valid"], sets["repaired"]["valid"], sets["clean"]["valid"], k);
       // Seed k of every set shares its data order and initial weights: the spread of these shows
       // how much of the mean share is training luck.
       by_seed[k] = nlohmann::json::array();
@@ -186,6 +190,7 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
   }
   out["recovered_share"] = share;
   out["recovered_share_by_seed"] = by_seed;
+  out["recovered_share_valid"] = share_valid;
   if (group.rank() == 0) write_file_atomic(cfg.run_dir + "/evaluate.json", out.dump(2) + "\n");
   return out;
 }

@@ -50,11 +50,11 @@ std::string num(const nlohmann::json& x, int digits = 4) {
   return buf;
 }
 
-// Test NDCG@10 of every training of `set`, in seed order (empty when absent).
-std::vector<double> ndcg_by_seed(const nlohmann::json& rec, const char* set) {
+// NDCG@10 on `split` of every training of `set`, in seed order (empty when absent).
+std::vector<double> ndcg_by_seed(const nlohmann::json& rec, const char* set, const char* split) {
   std::vector<double> out;
   for (const auto& run : at(at(at(rec, "sets"), set), "runs")) {
-    const nlohmann::json v = at(at(run, "test"), "ndcg@10");
+    const nlohmann::json v = at(at(run, split), "ndcg@10");
     if (v.is_number()) out.push_back(v.get<double>());
   }
   return out;
@@ -74,20 +74,24 @@ std::pair<double, double> paired_difference(const std::vector<double>& a, const 
 // divides by: with several seeds, from the spread of the paired per-seed NDCG@10 differences; with
 // one, from the standard error of HR@10 over the test users.
 void recommendation_noise_note(std::ostringstream& md, const nlohmann::json& rec) {
-  const std::vector<double> raw = ndcg_by_seed(rec, "raw"), rep = ndcg_by_seed(rec, "repaired"),
-                            clean = ndcg_by_seed(rec, "clean");
-  if (raw.size() >= 2 && clean.size() == raw.size()) {
-    const auto [cost, cost_se] = paired_difference(clean, raw);
-    md << "\nNDCG@10 differences over " << raw.size() << " seeds (mean ± standard error, paired by seed): "
-       << "clean − raw " << num(cost) << " ± " << num(cost_se);
-    if (rep.size() == raw.size()) {
-      const auto [gain, gain_se] = paired_difference(rep, raw);
-      md << ", repaired − raw " << num(gain) << " ± " << num(gain_se);
+  if (ndcg_by_seed(rec, "raw", "test").size() >= 2) {
+    for (const char* split : {"test", "valid"}) {
+      const std::vector<double> raw = ndcg_by_seed(rec, "raw", split), rep = ndcg_by_seed(rec, "repaired", split),
+                                clean = ndcg_by_seed(rec, "clean", split);
+      if (raw.size() < 2 || clean.size() != raw.size()) continue;
+      const auto [cost, cost_se] = paired_difference(clean, raw);
+      md << "\n" << split << " NDCG@10 differences over " << raw.size()
+         << " seeds (mean ± standard error, paired by seed): clean − raw " << num(cost) << " ± " << num(cost_se);
+      if (rep.size() == raw.size()) {
+        const auto [gain, gain_se] = paired_difference(rep, raw);
+        md << ", repaired − raw " << num(gain) << " ± " << num(gain_se);
+      }
+      md << ".\n";
+      if (cost <= 2.0 * cost_se)
+        md << "\nNote: on the " << split << " split the corruption's cost is within two standard errors of zero, "
+           << "so the recovered share there is mostly training noise; more seeds (evaluate.seeds) or more "
+              "users make it meaningful.\n";
     }
-    md << ".\n";
-    if (cost <= 2.0 * cost_se)
-      md << "\nNote: the corruption's cost is within two standard errors of zero, so the recovered share is "
-            "mostly training noise here; more seeds (evaluate.seeds) or more test users make it meaningful.\n";
     return;
   }
   const nlohmann::json raw_t = at(at(at(rec, "sets"), "raw"), "test"), clean_t = at(at(at(rec, "sets"), "clean"), "test");
@@ -226,16 +230,21 @@ std::string format_report_md(const nlohmann::json& r) {
        << (text_at(rec, "test_inputs") == "own"
                ? ", each model predicting them from its own data's histories (raw for raw, repaired for repaired)"
                : std::string())
-       << ".\n\n| training data | HR@10 | NDCG@10 |\n|---|---|---|\n";
+       << ". The valid targets are held out too (and pick each training's best checkpoint, for every "
+          "set alike).\n\n| training data | HR@10 | NDCG@10 | valid HR@10 | valid NDCG@10 |\n|---|---|---|---|---|\n";
     for (const char* set : {"raw", "repaired", "clean"}) {
       if (at(at(rec, "sets"), set).is_null()) continue;
-      const nlohmann::json t = at(at(at(rec, "sets"), set), "test");
-      md << "| " << set << " | " << num(at(t, "hr@10")) << " | "
-         << num(at(t, "ndcg@10")) << " |\n";
+      const nlohmann::json t = at(at(at(rec, "sets"), set), "test"), v = at(at(at(rec, "sets"), set), "valid");
+      md << "| " << set << " | " << num(at(t, "hr@10")) << " | " << num(at(t, "ndcg@10")) << " | "
+         << num(at(v, "hr@10")) << " | " << num(at(v, "ndcg@10")) << " |\n";
     }
-    const nlohmann::json share = at(rec, "recovered_share");
+    const nlohmann::json share = at(rec, "recovered_share"), share_valid = at(rec, "recovered_share_valid");
     md << "\nRecovered share (repaired − raw) / (clean − raw): HR@10 " << num(at(share, "hr@10"))
-       << ", NDCG@10 " << num(at(share, "ndcg@10")) << "\n";
+       << ", NDCG@10 " << num(at(share, "ndcg@10"));
+    if (share_valid.is_object())
+      md << " (valid split: HR@10 " << num(at(share_valid, "hr@10")) << ", NDCG@10 "
+         << num(at(share_valid, "ndcg@10")) << ")";
+    md << "\n";
     const nlohmann::json by_seed = at(rec, "recovered_share_by_seed");
     if (at(by_seed, "ndcg@10").size() > 1) {
       md << "\nPer seed (seed k of each set shares data order and initial weights):";

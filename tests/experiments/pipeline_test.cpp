@@ -186,6 +186,17 @@ TEST_F(PipelineTest, EvaluateAveragesOverSeeds) {
     }
   }
   EXPECT_NE(read_text(run_dir + "/report.md").find("Per seed"), std::string::npos);
+  // The same share on the valid split's means (held-out targets too, often steadier).
+  for (const char* k : {"hr@10", "ndcg@10"}) {
+    const double want = recovered_share(ev["sets"]["raw"]["valid"][k].get<double>(),
+                                        ev["sets"]["repaired"]["valid"][k].get<double>(),
+                                        ev["sets"]["clean"]["valid"][k].get<double>());
+    if (std::isfinite(want))
+      EXPECT_DOUBLE_EQ(ev["recovered_share_valid"][k].get<double>(), want) << k;
+    else
+      EXPECT_TRUE(ev["recovered_share_valid"][k].is_null()) << k;
+  }
+  EXPECT_NE(read_text(run_dir + "/report.md").find("valid NDCG@10 differences over 2 seeds"), std::string::npos);
 
   // test_inputs = own (the default): the raw and repaired models are served their own histories
   // for the clean users, with the clean targets.
