@@ -41,7 +41,7 @@ fe_dir=${SEQMEND_CUDNN_FRONTEND_HOME:-$HOME/.cache/seqmend/cudnn-frontend}
 if { command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; } &&
    [ ! -f "$fe_dir/include/cudnn_frontend.h" ]; then
   tmp=$(mktemp -d)
-  if python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" \
+  if python3 -m pip download --quiet --no-deps --only-binary=:all: --timeout 20 --retries 1 -d "$tmp" \
        "nvidia-cudnn-frontend==$CUDNN_FRONTEND_VERSION" >/dev/null 2>&1 &&
      python3 -m zipfile -e "$tmp"/*.whl "$tmp/wheel" && [ -f "$tmp/wheel/include/cudnn_frontend.h" ]; then
     mkdir -p "$fe_dir" && rm -rf "$fe_dir/include" && cp -r "$tmp/wheel/include" "$fe_dir/include"
