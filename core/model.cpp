@@ -70,7 +70,9 @@ void Bert4Rec::gather_final_ln(const Batch& b, const std::vector<int64_t>& rows)
   for (int64_t r = 0; r < R; ++r)  // here, so the CUDA gather can trust the list
     SEQ_CHECK(rows[size_t(r)] >= 0 && rows[size_t(r)] < b.N, "Bert4Rec: row ", r, " asks for token ",
               rows[size_t(r)], " of a batch with N=", b.N, " tokens");
-  gather_rows(dev_, head_in_.f(), encoder_out(), db_.rows(rows, dev_), R, C, b.N);
+  gathered_rows_ = db_.rows(rows, dev_);
+  gathered_count_ = R;
+  gather_rows(dev_, head_in_.f(), encoder_out(), gathered_rows_, R, C, b.N);
   layernorm_forward(dev_, head_.f(), head_mean_.f(), head_rstd_.f(), head_in_.f(), lnf_w_, lnf_b_, R, C,
                     cfg_.layernorm_eps);
 }
@@ -127,15 +129,15 @@ void Bert4Rec::backward(const Batch& b) {
             "Bert4Rec backward: the batch differs from the one given to forward (M ", b.M(), " vs ", M_,
             ")");
   have_grads_ = false;
-  backward_rows(b, b.target_rows);
+  backward_rows(b);
 }
 
-void Bert4Rec::backward_rows(const Batch& b, const std::vector<int64_t>& rows) {
-  const int64_t N = b.N, M = int64_t(rows.size());
+void Bert4Rec::backward_rows(const Batch& b) {
+  const int64_t N = b.N, M = gathered_count_;
   const int C = cfg_.d_model;
   scratch_.ensure(N, C, dev_);
 
-  // Final LayerNorm at the given rows, then scatter into the (otherwise zero) residual gradient.
+  // Final LayerNorm at the gathered rows, then scatter into the (otherwise zero) residual gradient.
   dhead_in_.ensure(M, C, DType::F32, dev_);
   dhead_in_.t.zero_();
   layernorm_backward(dev_, dhead_in_.f(), dlnf_w_, dlnf_b_, dhead_.f(), head_in_.f(), lnf_w_,
@@ -143,7 +145,7 @@ void Bert4Rec::backward_rows(const Batch& b, const std::vector<int64_t>& rows) {
   dresid_.ensure(N, C, DType::F32, dev_);
   dresid_.t.zero_();
   float* dres = dresid_.f();
-  scatter_rows(dev_, dres, dhead_in_.f(), db_.rows(rows, dev_), M, C, N);  // distinct rows: copy = sum
+  scatter_rows(dev_, dres, dhead_in_.f(), gathered_rows_, M, C, N);  // distinct rows: copy = sum
   if (grad_ready_) grad_ready_(final_first_entry_);  // final LN done; out.bias was done in forward
 
   for (int l = cfg_.num_layers - 1; l >= 0; --l) {
@@ -179,7 +181,7 @@ void Bert4Rec::backward_from_hidden(const Batch& b, const float* dH) {
   const int C = cfg_.d_model;
   dhead_.ensure(b.N, C, DType::F32, dev_);
   copy_bytes(dhead_.f(), dev_, dH, dev_, sizeof(float) * size_t(b.N) * size_t(C));
-  backward_rows(b, all_rows_);
+  backward_rows(b);
 }
 
 Tensor Bert4Rec::hidden_at(const Batch& b, const std::vector<int64_t>& rows) {
@@ -207,7 +209,7 @@ void Bert4Rec::report_nonfinite(const std::string& what) {
   std::string where;
   auto scan = [&](const std::string& name, const Activation& a) {
     if (!where.empty() || !a.t.defined()) return;
-    const Tensor host = a.t.to(Device::CPU);
+    const Tensor host = a.t.cpu();
     const float* p = host.data<float>();
     const int64_t n = a.t.numel(), cols = a.t.size(1);
     for (int64_t i = 0; i < n; ++i) {

@@ -73,7 +73,9 @@ class Bert4Rec {
   const float* encoder_out() const;                                // (N, C)
   void gather_final_ln(const Batch& b, const std::vector<int64_t>& rows);
   [[noreturn]] void report_nonfinite(const std::string& what);
-  void backward_rows(const Batch& b, const std::vector<int64_t>& rows);  // from dhead_ at `rows`
+  // From dhead_ at the rows the last gather_final_ln took (the same rows: backward needs the
+  // forward or encode_hidden that gathered them, with nothing in between).
+  void backward_rows(const Batch& b);
 
   ModelConfig cfg_;
   Device dev_;
@@ -93,6 +95,8 @@ class Bert4Rec {
   Activation dresid_;           // (N, C) backward residual stream
   DeviceBatch db_;              // the batch's arrays where the ops read them
   std::vector<int64_t> all_rows_;  // (N) 0..N−1: encode_hidden's rows
+  const int64_t* gathered_rows_ = nullptr;  // the last gather's rows where the ops read them (db_)
+  int64_t gathered_count_ = 0;
   // what forward saw, for backward
   bool train_ = false;
   bool have_grads_ = false;
