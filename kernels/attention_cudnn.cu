@@ -300,12 +300,20 @@ struct Call {
   }
 
   int64_t padded_elems(int64_t width) const { return key.B * key.S * width; }
+  // Scratch for a (B, S, width) bf16 tensor and for cuDNN's (B, H, S) stats.
+  CudaBuffer padded_buffer(int64_t width) const {
+    return CudaBuffer(size_t(padded_elems(width)) * sizeof(__nv_bfloat16));
+  }
+  CudaBuffer stats_buffer() const { return CudaBuffer(size_t(key.B * key.H * key.S) * sizeof(float)); }
 
-  void pad(__nv_bfloat16* dst, const __nv_bfloat16* src, int64_t width) const {
+  // The packed rows of src (N, width) in a new (B, S, width) buffer.
+  CudaBuffer padded(const __nv_bfloat16* src, int64_t width) const {
+    CudaBuffer dst = padded_buffer(width);
     const long long n = padded_elems(width);
-    pad_rows_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(dst, src, cu.as<int64_t>(),
-                                                                           key.B, key.S, width);
+    pad_rows_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(
+        dst.as<__nv_bfloat16>(), src, cu.as<int64_t>(), key.B, key.S, width);
     CUDA_CHECK_LAUNCH(pad_rows_kernel);
+    return dst;
   }
   template <bool kAccumulate>
   void unpad(__nv_bfloat16* dst, const __nv_bfloat16* src, int64_t width) const {
@@ -360,11 +368,8 @@ void attention_forward_cudnn(bf16* out, float* lse, const bf16* qkv, const Atten
   if (c.N == 0) return;
   const int64_t C = int64_t(s.NH) * s.HS;
   const Graph g = graph_for(c.key, op);
-  CudaBuffer P(size_t(c.padded_elems(3 * C)) * sizeof(__nv_bfloat16));
-  CudaBuffer O(size_t(c.padded_elems(C)) * sizeof(__nv_bfloat16));
-  CudaBuffer stats(size_t(c.key.B * c.key.H * c.key.S) * sizeof(float));
+  const CudaBuffer P = c.padded(bf(qkv), 3 * C), O = c.padded_buffer(C), stats = c.stats_buffer();
   __nv_bfloat16* p = P.as<__nv_bfloat16>();
-  c.pad(p, bf(qkv), 3 * C);
   std::unordered_map<int64_t, void*> pack = {
       {kQ, p}, {kK, p + C}, {kV, p + 2 * C}, {kO, O.as<void>()}, {kStats, stats.as<void>()}};
   c.execute(g, pack, op);
@@ -380,15 +385,9 @@ void attention_backward_cudnn(bf16* dqkv, const bf16* dout, const bf16* qkv, con
   if (c.N == 0) return;
   const int64_t C = int64_t(s.NH) * s.HS;
   const Graph g = graph_for(c.key, op);
-  CudaBuffer P(size_t(c.padded_elems(3 * C)) * sizeof(__nv_bfloat16));
-  CudaBuffer dP(size_t(c.padded_elems(3 * C)) * sizeof(__nv_bfloat16));
-  CudaBuffer O(size_t(c.padded_elems(C)) * sizeof(__nv_bfloat16));
-  CudaBuffer dO(size_t(c.padded_elems(C)) * sizeof(__nv_bfloat16));
-  CudaBuffer stats(size_t(c.key.B * c.key.H * c.key.S) * sizeof(float));
+  const CudaBuffer P = c.padded(bf(qkv), 3 * C), O = c.padded(bf(out), C), dO = c.padded(bf(dout), C),
+                   dP = c.padded_buffer(3 * C), stats = c.stats_buffer();
   __nv_bfloat16 *p = P.as<__nv_bfloat16>(), *dp = dP.as<__nv_bfloat16>();
-  c.pad(p, bf(qkv), 3 * C);
-  c.pad(O.as<__nv_bfloat16>(), bf(out), C);
-  c.pad(dO.as<__nv_bfloat16>(), bf(dout), C);
   c.lse_to_stats(stats.as<float>(), lse);
   std::unordered_map<int64_t, void*> pack = {{kQ, p},
                                              {kK, p + C},
