@@ -48,6 +48,15 @@ Injector::Injector(const SequenceSet& clean, InjectionConfig config, InjectionCo
   SEQ_CHECK(c.bot_rate == 0 || mix > 0, "inject: bot_rate ", c.bot_rate, " > 0 but bot_mix is all zero");
   for (double r : {c.noise_rate, c.substitution_rate, c.burst_rate, c.drop_rate})
     SEQ_CHECK(r >= 0 && r <= 1, "inject: rates must be in [0, 1], got ", r);
+  SEQ_CHECK(c.mode == "rates" || c.mode == "edit", "inject: mode must be rates or edit, got '", c.mode, "'");
+  const EditCorruption& ed = c.edit;
+  SEQ_CHECK(ed.delete_prob >= 0 && ed.insert_prob >= 0 && ed.delete_prob + ed.insert_prob <= 1,
+            "inject: edit.delete_prob + edit.insert_prob must be in [0, 1], got ", ed.delete_prob, " + ",
+            ed.insert_prob);
+  SEQ_CHECK(ed.delete_cascade >= 0 && ed.delete_cascade <= 1 && ed.insert_cascade >= 0 && ed.insert_cascade <= 1,
+            "inject: edit cascades must be in [0, 1], got ", ed.delete_cascade, " and ", ed.insert_cascade);
+  SEQ_CHECK(ed.max_delete_run >= 1 && ed.max_insert_run >= 1, "inject: edit runs must be >= 1, got ",
+            ed.max_delete_run, " and ", ed.max_insert_run);
 
   int32_t max_id = 0;
   for (int32_t it : clean.item) max_id = std::max(max_id, it);
@@ -90,8 +99,9 @@ int32_t Injector::draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_it
   for (int tries = 0; tries < 32; ++tries) {
     cand = cfg_.noise_items == "uniform" ? int32_t(1 + rng.below(uint64_t(num_items_)))
                                          : int32_t(1 + popularity_.draw(rng));
-    bool inside = ctx_.item_cluster.empty() ? contains(avoid_items, cand)
-                                            : contains(avoid_clusters, ctx_.item_cluster[size_t(cand)]);
+    // No clusters to avoid (real data, or edit mode's "outside the user's sequence"): avoid the items.
+    bool inside = avoid_clusters.empty() ? contains(avoid_items, cand)
+                                         : contains(avoid_clusters, ctx_.item_cluster[size_t(cand)]);
     if (!inside) return cand;
   }
   return cand;  // the user touched nearly everything: any item is as good as another
@@ -204,15 +214,21 @@ InjectionResult Injector::run(const SequenceSet& in, uint64_t seed, int threads)
   if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
   threads = int(std::clamp<int64_t>(threads, 1, std::max<int64_t>(1, n / 64)));
   std::vector<InjectionResult> parts(static_cast<size_t>(threads));
+  auto corrupt = [this](const SequenceSet& set, uint64_t sd, int64_t b, int64_t e, InjectionResult& out) {
+    if (cfg_.mode == "edit")
+      edit_sequences(set, sd, b, e, out);
+    else
+      corrupt_sequences(set, sd, b, e, out);
+  };
   if (threads == 1) {
-    corrupt_sequences(in, seed, 0, n, parts[0]);
+    corrupt(in, seed, 0, n, parts[0]);
   } else {
     std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
     std::vector<std::thread> pool;
     for (int i = 0; i < threads; ++i)
       pool.emplace_back([&, i] {
         try {
-          corrupt_sequences(in, seed, n * i / threads, n * (i + 1) / threads, parts[size_t(i)]);
+          corrupt(in, seed, n * i / threads, n * (i + 1) / threads, parts[size_t(i)]);
         } catch (...) {
           errors[size_t(i)] = std::current_exception();
         }

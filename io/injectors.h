@@ -19,6 +19,12 @@
 //   gap after     — events deleted; the first surviving event after a deleted run is labelled, and
 //                   the deleted items are listed in the result (never the last event of a sequence,
 //                   so every gap has a labelled event after it; sequences keep >= 3 events).
+// Edit mode (`mode: edit`, io/edit_corruption.cpp) replaces the four event-level injectors above with
+// the corruption process of noisy-log benchmarks: each event, left to right, is kept, deleted or gets
+// noise items inserted before it (then kept), with the given probabilities; a deletion cascades to
+// the next events and an insertion to more items, each with its own probability and cap. Insertions
+// are items outside the user's sequence (uniform, or by popularity), labelled noise clicks; the first
+// kept event after a deleted run is labelled gap-after (also when insertions sit between them).
 // Sequence-level anomalies (new users appended after the clean ones; seq_label and every event):
 //   bot uniform   — uniformly random items;   bot popular — flooding of the top popular items;
 //   bot push      — shilling: target items (from the less popular 80 %) mixed with popular fillers;
@@ -47,7 +53,37 @@
 
 namespace seqmend {
 
+// The keep / delete / insert process of `mode: edit`; keep = 1 − delete_prob − insert_prob.
+struct EditCorruption {
+  double delete_prob = 0.1;     // an event starts a deleted run
+  double insert_prob = 0.1;     // noise items are inserted before an event
+  double delete_cascade = 0.3;  // each further event of a deleted run, until max_delete_run
+  double insert_cascade = 0.3;  // each further noise item of an insertion, until max_insert_run
+  int64_t max_delete_run = 3;
+  int64_t max_insert_run = 3;
+
+  // Expected events inserted and deleted per clean event, far from the protected tail of a long
+  // sequence: an op is drawn per event not consumed by a deletion cascade.
+  double expected_insert_run() const;
+  double expected_delete_run() const;
+  double inserted_per_event() const;
+  double deleted_per_event() const;
+
+  void visit(ConfigVisitor& v) {
+    v.field("delete_prob", delete_prob, "probability that an event is deleted (starting a run)", 0.0, 1.0);
+    v.field("insert_prob", insert_prob, "probability that noise items are inserted before an event", 0.0, 1.0);
+    v.field("delete_cascade", delete_cascade, "probability that a deleted run takes the next event too", 0.0, 1.0);
+    v.field("insert_cascade", insert_cascade, "probability that an insertion adds one more item", 0.0, 1.0);
+    v.field("max_delete_run", max_delete_run, "most events one deletion removes", 1, 1000);
+    v.field("max_insert_run", max_insert_run, "most items one insertion adds", 1, 1000);
+  }
+};
+
 struct InjectionConfig {
+  // rates: the independent injectors below; edit: the keep / delete / insert process (`edit`), with
+  // noise_items choosing how inserted items are drawn. Bots come from bot_rate in both modes.
+  std::string mode = "rates";
+  EditCorruption edit;
   double noise_rate = 0.02;                // noise events inserted per clean event
   std::string noise_items = "popularity";  // how noise candidates are drawn: popularity | uniform
   double substitution_rate = 0.02;         // fraction of clean events whose item is replaced
@@ -70,6 +106,8 @@ struct InjectionConfig {
   int64_t protect_last = 0;
 
   void visit(ConfigVisitor& v) {
+    v.choice("mode", mode, {"rates", "edit"}, "event-level corruption: independent rates, or keep/delete/insert edits");
+    v.section("edit", edit, "the keep/delete/insert process of mode: edit");
     v.field("noise_rate", noise_rate, "noise clicks inserted per clean event", 0.0, 1.0);
     v.choice("noise_items", noise_items, {"popularity", "uniform"}, "distribution noise items are drawn from");
     v.field("substitution_rate", substitution_rate, "fraction of events whose item is substituted", 0.0, 1.0);
@@ -138,6 +176,8 @@ class Injector {
   // to `out`; run() shifts them when it joins the parts of several threads).
   void corrupt_sequences(const SequenceSet& in, uint64_t seed, int64_t begin, int64_t end,
                          InjectionResult& out) const;
+  // The same for mode: edit (io/edit_corruption.cpp).
+  void edit_sequences(const SequenceSet& in, uint64_t seed, int64_t begin, int64_t end, InjectionResult& out) const;
   int32_t draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_items,
                           const std::vector<int32_t>& avoid_clusters) const;
   void add_bots(const SequenceSet& in, uint64_t seed, InjectionResult& r) const;
