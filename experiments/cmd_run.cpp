@@ -20,7 +20,7 @@ void add_run_command(CLI::App& app, CommandBody& body) {
   auto opts = std::make_shared<PipelineOptions>();
   cmd->add_option("FILE", *file, "pipeline YAML (see experiments/quickstart.yaml)")->required();
   cmd->add_flag("--force", opts->force, "run every stage even when its inputs and config are unchanged");
-  cmd->add_option("--stop-after", opts->stop_after, "last stage to run (data, pretrain, finetune, detect, repair, "
+  cmd->add_option("--stop-after", opts->stop_after, "last stage to run (data, pretrain, finetune, detect, repair, audit, "
                                                     "evaluate, report)");
   cmd->callback([&body, file, opts] {
     body = [file, opts](MpiEnv& env) {

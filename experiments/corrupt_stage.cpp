@@ -47,6 +47,8 @@ std::vector<int64_t> count_items(const SequenceSet& s, int64_t num_items) {
 nlohmann::json run_corrupt(CorruptConfig& cfg, const std::string& input_dir, const std::string& out_dir) {
   SEQ_CHECK(!input_dir.empty(), "corrupt: no input shard set (--input DIR)");
   check_output_dir("corrupt", out_dir, cfg.overwrite);
+  SEQ_CHECK(!cfg.hide_truth || cfg.inject.bot_rate == 0, "corrupt: hide_truth with inject.bot_rate ", cfg.inject.bot_rate,
+            " > 0: bot users would stand out by their ids and their place after every real user. HINT: inject.bot_rate=0");
   std::error_code ec;
   SEQ_CHECK(!fs::exists(out_dir, ec) || !fs::equivalent(input_dir, out_dir, ec),
             "corrupt: --out '", out_dir, "' is the input directory; write the corrupted set elsewhere");
@@ -102,9 +104,10 @@ nlohmann::json run_corrupt(CorruptConfig& cfg, const std::string& input_dir, con
                                  {"input", input_dir}, {"corrupted_dir", ".."}};
 
   const CorruptedSetOptions opts = cfg.options();
-  write_corrupted_set(out_dir, clean, r, std::move(info), std::move(clean_info), opts);
+  write_corrupted_set(out_dir, clean, r, std::move(info), std::move(clean_info), opts, "corrupt");
 
-  RunDir run(out_dir);
+  // The config holds the injection seed, from which the truth could be rebuilt: it stays with the truth.
+  RunDir run(cfg.hide_truth ? truth_dir_of(out_dir) : out_dir);
   run.write_config(cfg);
   run.write_run_info({{"stage", "corrupt"}, {"input", input_dir}, {"summary", summary}});
   return summary;

@@ -81,17 +81,43 @@ void write_splits(const std::string& dir, ManifestInfo info, SplitSets& splits, 
 
 }  // namespace
 
+std::string truth_dir_of(const std::string& out_dir) {
+  std::string d = out_dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return d + ".truth";
+}
+
 void write_corrupted_set(const std::string& out_dir, const SequenceSet& clean, const InjectionResult& r,
-                         ManifestInfo corrupted, ManifestInfo clean_info, const CorruptedSetOptions& opts) {
+                         ManifestInfo corrupted, ManifestInfo clean_info, const CorruptedSetOptions& opts,
+                         const std::string& summary_key) {
+  namespace fs = std::filesystem;
+  const std::string truth_dir = opts.hide_truth ? truth_dir_of(out_dir) : out_dir;
+  // A layout of an earlier run in the other mode must not survive: a stale clean/ in DIR would hand
+  // the truth to the stages, a stale DIR.truth would be read as this run's truth.
+  fs::remove_all(opts.hide_truth ? out_dir + "/clean" : truth_dir_of(out_dir));
+  fs::remove(out_dir + "/repair_truth.tsv");
+  if (opts.hide_truth) {
+    check_output_dir("corrupt", truth_dir, true);
+    SequenceSet log = r.data;
+    log.label.clear();
+    log.seq_label.clear();
+    ManifestInfo info = corrupted;
+    info.extra.erase(summary_key);
+    info.extra["noisy_log"] = {{"users", clean.num_sequences()},
+                               {"events", log.num_events()},
+                               {"note", "anomaly labels withheld: the truth of this set is kept apart"}};
+    SplitSets splits = leave_one_out(log);
+    write_splits(out_dir, std::move(info), splits, opts);
+  }
   {
     SplitSets splits = leave_one_out(r.data);
-    write_splits(out_dir, std::move(corrupted), splits, opts);
+    write_splits(truth_dir, std::move(corrupted), splits, opts);
   }
   if (opts.write_clean) {
     SplitSets splits = leave_one_out(clean);
-    write_splits(out_dir + "/clean", std::move(clean_info), splits, opts);
+    write_splits(truth_dir + "/clean", std::move(clean_info), splits, opts);
   }
-  write_file_atomic(out_dir + "/repair_truth.tsv", repair_truth_tsv(clean, r));
+  write_file_atomic(truth_dir + "/repair_truth.tsv", repair_truth_tsv(clean, r));
 }
 
 }  // namespace seqmend

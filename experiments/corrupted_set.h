@@ -9,6 +9,10 @@
 //                                               gap event's position in the user's full (test) sequence
 //                                               and the deleted item; for each substitution the
 //                                               substituted event's position and the original item
+//
+// With hide_truth (a noisy log whose truth no stage may see): DIR holds the corrupted set without
+// label columns and nothing else; the labelled set, clean/ and repair_truth.tsv go to DIR.truth
+// (truth_dir_of), beside DIR, which only an evaluation against the truth opens.
 #pragma once
 
 #include <array>
@@ -29,7 +33,11 @@ struct CorruptedSetOptions {
   int64_t max_events_per_shard = 400000;
   bool fsync = true;
   bool write_clean = true;  // DIR/clean
+  bool hide_truth = false;  // labels, clean/ and repair_truth.tsv in DIR.truth, DIR unlabelled
 };
+
+// Where hide_truth puts the truth of DIR: the sibling DIR.truth.
+std::string truth_dir_of(const std::string& out_dir);
 
 // The output settings of `seqmend simulate` and `seqmend corrupt` (both configs derive from it).
 struct CorruptedSetOutput {
@@ -38,8 +46,9 @@ struct CorruptedSetOutput {
   int64_t threads = 0;
   int64_t max_events_per_shard = 400000;
   bool fsync = true;
+  bool hide_truth = false;
 
-  CorruptedSetOptions options() const { return {max_events_per_shard, fsync, write_clean}; }
+  CorruptedSetOptions options() const { return {max_events_per_shard, fsync, write_clean, hide_truth}; }
   void visit_output(ConfigVisitor& v) {
     v.field("write_clean", write_clean, "also write the uncorrupted sequences to DIR/clean");
     v.field("overwrite", overwrite, "replace the contents of a non-empty output directory");
@@ -47,6 +56,8 @@ struct CorruptedSetOutput {
     v.field("max_events_per_shard", max_events_per_shard, "events per shard file before a new one starts", 0,
             int64_t(1) << 40);
     v.field("fsync", fsync, "fsync written files (off only for throw-away data)");
+    v.field("hide_truth", hide_truth,
+            "write DIR as a noisy log without labels; labels, clean/ and repair_truth.tsv go to DIR.truth");
   }
 };
 
@@ -69,9 +80,12 @@ SplitSets leave_one_out(const SequenceSet& all);
 void check_output_dir(const std::string& stage, const std::string& out_dir, bool overwrite);
 
 // Writes DIR (r.data split leave-one-out, described by `corrupted`), DIR/clean (`clean`, described by
-// `clean_info`) when opts.write_clean, and DIR/repair_truth.tsv. The manifests' extra.split is filled
-// here. Replaces what DIR held (check_output_dir first).
+// `clean_info`) when opts.write_clean, and DIR/repair_truth.tsv; with opts.hide_truth those three go
+// to DIR.truth and DIR gets the unlabelled log, its manifest stripped of the injection summary
+// (`summary_key` of extra). The manifests' extra.split is filled here. Replaces what DIR (and
+// DIR.truth) held (check_output_dir first); the layout not written is removed.
 void write_corrupted_set(const std::string& out_dir, const SequenceSet& clean, const InjectionResult& r,
-                         ManifestInfo corrupted, ManifestInfo clean_info, const CorruptedSetOptions& opts);
+                         ManifestInfo corrupted, ManifestInfo clean_info, const CorruptedSetOptions& opts,
+                         const std::string& summary_key);
 
 }  // namespace seqmend

@@ -21,7 +21,7 @@ namespace seqmend {
 
 const std::vector<std::string>& pipeline_stage_order() {
   static const std::vector<std::string> order = {"data",   "pretrain", "finetune", "detect",
-                                                 "repair", "evaluate", "report"};
+                                                 "repair", "audit",    "evaluate", "report"};
   return order;
 }
 
@@ -48,7 +48,7 @@ PipelineSpec read_pipeline_spec(const std::string& path) {
   PipelineSpec spec;
   spec.file = path;
   static const std::set<std::string> sections = {"simulate", "ingest", "corrupt",  "pretrain", "finetune",
-                                                 "detect",   "repair", "evaluate", "report"};
+                                                 "detect",   "repair", "audit",    "evaluate", "report"};
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     int line = kv.first.Mark().line + 1;
@@ -104,6 +104,7 @@ const PipelineStage* stage_for(const std::string& name, const PipelineSpec& spec
   if (name == "finetune") return &(storage = finetune_pipeline_stage());
   if (name == "detect") return &(storage = detect_pipeline_stage());
   if (name == "repair") return &(storage = repair_pipeline_stage());
+  if (name == "audit") return &(storage = audit_pipeline_stage());
   if (name == "evaluate") return &(storage = evaluate_pipeline_stage());
   if (name == "report") return &(storage = report_pipeline_stage());
   return find_pipeline_stage(name);

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/base/error.h"
+#include "experiments/audit_stage.h"
 #include "experiments/corrupt_stage.h"
 #include "experiments/dp_group.h"
 #include "experiments/pretrain_checkpoint.h"
@@ -13,6 +14,7 @@
 #include "experiments/report.h"
 #include "experiments/simulate_stage.h"
 #include "experiments/trainer.h"
+#include "io/atomic_file.h"
 #include "io/ingest.h"
 #include "io/ingest_options.h"
 #include "kernels/threads.h"
@@ -22,6 +24,8 @@ namespace fs = std::filesystem;
 namespace seqmend {
 
 std::string pipeline_data_set(const StageContext& ctx) { return ctx.stage_dirs.at("data") + "/set"; }
+
+std::string pipeline_truth_dir(const StageContext& ctx) { return truth_dir_of(pipeline_data_set(ctx)); }
 
 std::string pipeline_corrupt_section(const std::string& data_stage_dir) { return data_stage_dir + "/corrupt.yaml"; }
 
@@ -83,7 +87,9 @@ EvaluateConfig load_evaluate(const StageContext& ctx) {
   if (cfg.pretrain_config.empty()) cfg.pretrain_config = pipeline_pretrain_config(ctx);
   cfg.raw_dir = pipeline_data_set(ctx);
   cfg.repaired_dir = ctx.stage_dirs.at("repair") + "/set";
-  if (fs::is_regular_file(pipeline_data_set(ctx) + "/clean/manifest.json")) cfg.clean_dir = pipeline_data_set(ctx) + "/clean";
+  // The clean ceiling is truth: beside the data, or kept apart in data/set.truth for a noisy log.
+  for (const std::string& dir : {pipeline_data_set(ctx), pipeline_truth_dir(ctx)})
+    if (cfg.clean_dir.empty() && fs::is_regular_file(dir + "/clean/manifest.json")) cfg.clean_dir = dir + "/clean";
   cfg.run_dir = ctx.dir + "/run";
   return cfg;
 }
@@ -128,10 +134,30 @@ PipelineStage evaluate_pipeline_stage() {
   return s;
 }
 
-// The report has no settings; its section must be empty.
+// The report and the audit have no settings; their sections must be empty.
 struct ReportConfig {
   void visit(ConfigVisitor&) {}
 };
+
+PipelineStage audit_pipeline_stage() {
+  PipelineStage s;
+  s.resolve = [](const StageContext& ctx) {
+    auto cfg = load_config<ReportConfig>(ctx.config_file);
+    return config_to_yaml(cfg);
+  };
+  s.run = [](const StageContext& ctx) {
+    AuditPaths p;
+    p.data_dir = pipeline_data_set(ctx);
+    p.truth_dir = pipeline_truth_dir(ctx);
+    p.detect_dir = ctx.stage_dirs.at("detect");
+    p.repair_dir = ctx.stage_dirs.at("repair") + "/set";
+    nlohmann::json r = run_audit(p);
+    write_file_atomic(ctx.dir + "/audit.json", r.dump(2) + "\n");
+    return nlohmann::json{{"truth", r["truth"]}};
+  };
+  s.outputs = {"audit.json"};
+  return s;
+}
 
 PipelineStage report_pipeline_stage() {
   PipelineStage s;
@@ -159,7 +185,8 @@ PipelineStage simulate_pipeline_stage() {
     write_config(cfg, ctx.dir + "/simulate.yaml");  // the detector's injector reads the item clusters from it
     return r;
   };
-  s.outputs = {"set/manifest.json", "set/clean/manifest.json", "set/repair_truth.tsv"};
+  s.outputs = {"set/manifest.json", "set/clean/manifest.json", "set/repair_truth.tsv", "set.truth/manifest.json",
+               "set.truth/repair_truth.tsv"};
   return s;
 }
 
@@ -197,7 +224,8 @@ PipelineStage ingest_corrupt_pipeline_stage() {
         {"ingest", manifest.value("extra", nlohmann::json::object()).value("ingest", nlohmann::json::object())},
         {"corrupt", summary}};
   };
-  s.outputs = {"set/manifest.json", "set/clean/manifest.json", "set/repair_truth.tsv"};
+  s.outputs = {"set/manifest.json", "set/clean/manifest.json", "set/repair_truth.tsv", "set.truth/manifest.json",
+               "set.truth/repair_truth.tsv"};
   return s;
 }
 

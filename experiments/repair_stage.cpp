@@ -54,6 +54,7 @@ ScoresFile read_scores_h5(const std::string& path) {
     out.scores.gap = read_float_1d(f, "gap_score", path);
     out.scores.sequence = read_float_1d(f, "sequence_score", path);
     out.num_sequences = int64_t(out.scores.sequence.size());
+    if (H5LTfind_dataset(f, "surprisal") > 0) out.surprisal = read_float_1d(f, "surprisal", path);
     out.thresholds.event = read_threshold(f, "threshold_event", path);
     out.thresholds.gap = read_threshold(f, "threshold_gap", path);
     out.thresholds.sequence = read_threshold(f, "threshold_sequence", path);

@@ -58,6 +58,7 @@ struct ScoresFile {
   Thresholds thresholds;
   std::string split;
   int64_t num_sequences = 0;
+  std::vector<float> surprisal;  // the encoder's masked-item surprisal per event; empty when not scored
 };
 ScoresFile read_scores_h5(const std::string& path);
 

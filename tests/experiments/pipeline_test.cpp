@@ -139,7 +139,7 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   ASSERT_EQ(third.status, 0) << third.output;
   acts = stage_actions(third.output);
   for (const char* name : {"data", "pretrain", "finetune", "detect"}) EXPECT_EQ(acts[name], "skipped") << name;
-  for (const char* name : {"repair", "evaluate", "report"}) EXPECT_EQ(acts[name], "running") << name;
+  for (const char* name : {"repair", "audit", "evaluate", "report"}) EXPECT_EQ(acts[name], "running") << name;
   nlohmann::json rep = nlohmann::json::parse(read_text(run_dir + "/repair/set/repair.json"));
   EXPECT_EQ(rep["stats"]["test"]["counts"]["quarantine"].get<int64_t>(), 0);
   // `seqmend run` installs the encoder's masked-item predictor; with backfill_min_prob 0 (the
@@ -148,6 +148,75 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   int64_t flagged_gaps_inserted = 0;
   for (const auto& [split, st] : rep["stats"].items()) flagged_gaps_inserted += st["counts"]["insert"].get<int64_t>();
   EXPECT_GT(flagged_gaps_inserted, 0) << rep["stats"].dump();
+}
+
+// A noisy log: the data stage hides the truth in data/set.truth, and no stage before the audit may
+// open it. Between the data stage and the audit the truth directory is replaced by files that fail
+// to parse; the stages must run regardless, and after the real truth is back the audit and evaluate
+// grade against it.
+TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
+  const std::string run_dir = (dir_ / "noisy").string();
+  std::string yaml = tiny_pipeline(run_dir);
+  const std::string from = "  inject: {noise_rate: 0.05, drop_rate: 0.03, bot_rate: 0.05, protect_last: 2}\n";
+  const size_t at = yaml.find(from);
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, from.size(),
+               "  inject: {mode: edit, noise_items: uniform, bot_rate: 0, protect_last: 2}\n  hide_truth: true\n");
+  const std::string file = (dir_ / "noisy.yaml").string();
+  std::ofstream(file) << yaml;
+  const std::string cmd = "timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file;
+  Ran data = run_shell(cmd + " --stop-after data");
+  ASSERT_EQ(data.status, 0) << data.output;
+
+  const std::string set = run_dir + "/data/set", truth = set + ".truth", kept = (dir_ / "kept_truth").string();
+  ASSERT_TRUE(fs::is_regular_file(truth + "/manifest.json"));
+  ASSERT_TRUE(fs::is_regular_file(truth + "/repair_truth.tsv"));
+  ASSERT_TRUE(fs::is_regular_file(truth + "/clean/manifest.json"));
+  // What the stages see holds no truth: no labels, no clean copy, no repair truth, no seed.
+  EXPECT_FALSE(fs::exists(set + "/clean"));
+  EXPECT_FALSE(fs::exists(set + "/repair_truth.tsv"));
+  EXPECT_FALSE(fs::exists(set + "/config.yaml"));
+  SequenceSet seen = load_split(set, "train");
+  EXPECT_FALSE(seen.has_labels());
+  const std::string manifest = read_text(set + "/manifest.json");
+  EXPECT_EQ(manifest.find("label_events"), std::string::npos);
+  EXPECT_EQ(manifest.find("inject_seed"), std::string::npos);
+  SequenceSet labelled = load_split(truth, "train");
+  ASSERT_TRUE(labelled.has_labels());
+  EXPECT_EQ(labelled.item, seen.item);
+
+  fs::rename(truth, kept);
+  for (const char* f : {"/manifest.json", "/clean/manifest.json", "/repair_truth.tsv", "/clean/test-00000.h5",
+                        "/train-00000.h5"}) {
+    fs::create_directories(fs::path(truth + f).parent_path());
+    std::ofstream(truth + f) << "poison: any stage that reads this fails\n";
+  }
+  Ran blind = run_shell(cmd + " --stop-after repair");
+  ASSERT_EQ(blind.status, 0) << blind.output;
+  EXPECT_EQ(stage_actions(blind.output)["data"], "skipped") << blind.output;
+  EXPECT_EQ(stage_actions(blind.output)["repair"], "running") << blind.output;
+  // The detector trained on the log alone: it labels only what it injected itself.
+  EXPECT_FALSE(fs::exists(run_dir + "/detect/test/detection.json"));
+
+  fs::remove_all(truth);
+  fs::rename(kept, truth);
+  Ran rest = run_shell(cmd);
+  ASSERT_EQ(rest.status, 0) << rest.output;
+  auto acts = stage_actions(rest.output);
+  for (const char* name : {"data", "pretrain", "finetune", "detect", "repair"}) EXPECT_EQ(acts[name], "skipped") << name;
+  nlohmann::json audit = nlohmann::json::parse(read_text(run_dir + "/audit/audit.json"));
+  EXPECT_EQ(audit["truth"], "hidden");
+  for (const char* split : {"train", "valid", "test"}) {
+    const nlohmann::json ev = audit["splits"][split]["detection"]["event"]["overall"];
+    EXPECT_GT(ev["positives"].get<int64_t>(), 0) << split;
+    EXPECT_TRUE(ev["roc_auc"].is_number()) << split;
+    EXPECT_TRUE(audit["splits"][split]["floors"]["popularity"]["event"]["overall"]["roc_auc"].is_number()) << split;
+  }
+  EXPECT_TRUE(audit["repair"]["train"]["labels"].contains("delete_precision")) << audit["repair"].dump();
+  nlohmann::json ev = nlohmann::json::parse(read_text(run_dir + "/evaluate/run/evaluate.json"));
+  EXPECT_TRUE(ev["sets"].contains("clean")) << "the clean ceiling comes from the hidden truth";
+  const std::string md = read_text(run_dir + "/report.md");
+  EXPECT_NE(md.find("**Hidden truth.**"), std::string::npos) << md;
 }
 
 // evaluate.seeds = 2: each set trained twice with different seeds, the reported metric their mean.
