@@ -12,6 +12,7 @@
 #include "core/base/error.h"
 #include "experiments/dp_group.h"
 #include "experiments/finetune_stage.h"
+#include "experiments/item_cooccurrence.h"
 #include "experiments/run_dir.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
@@ -181,7 +182,10 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
       summary["surprisal_forward_passes"] = sr.forward_passes;
     }
     // The thresholds were calibrated on fused scores (experiments/score_fusion.h).
-    fusion.apply(sc, surprisal, repeat_flags(data));
+    const std::vector<float> repeat = repeat_flags(data);
+    CooccurrenceFeatures co;
+    if (fusion.cooccurrence) co = cooccurrence_features(data, det.encoder().config().num_items);
+    fusion.apply(sc, FusionInputs{surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count});
     const Thresholds th = ld.info.thresholds;
     write_scores_h5(run.file("scores.h5"), data, sc, surprisal, cfg, th);
 

@@ -52,6 +52,7 @@ struct FinetuneConfig {
   // Fuse the event and gap heads with the pretrained encoder's masked-item surprisal
   // (experiments/score_fusion.h), fitted on the calibration data; needs encoder_checkpoint.
   bool fuse_surprisal = true;
+  bool fuse_cooccurrence = true;  // with fuse_surprisal: the log's item co-occurrence joins the regression
   int64_t surprisal_passes = 4;  // interleaved masking passes (experiments/surprisal.h)
 
   void visit(ConfigVisitor& v);

@@ -18,6 +18,7 @@
 #include "experiments/checkpoint.h"
 #include "experiments/data_parallel_loader.h"
 #include "experiments/detect_stage.h"
+#include "experiments/item_cooccurrence.h"
 #include "experiments/dp_group.h"
 #include "experiments/run_dir.h"
 #include "experiments/simulate_stage.h"
@@ -402,10 +403,15 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       const SurprisalResult sr = event_surprisal(lm, calib, {int(cfg.surprisal_passes), 128});
       results["valid_heads_alone"] = detection_report(sc, calib, INFINITY, INFINITY, INFINITY);
       const std::vector<float> repeat = repeat_flags(calib);
-      fusion.event = fit_fusion(sc.event, sr.surprisal, repeat, calib.label, event_head_codes());
-      fusion.gap = fit_fusion(sc.gap, sr.surprisal, repeat, calib.label, gap_head_codes());
+      // Counted over the calibration log itself, as detect counts over the split it scores.
+      CooccurrenceFeatures co;
+      if (cfg.fuse_cooccurrence) co = cooccurrence_features(calib, det.encoder().config().num_items);
+      const FusionInputs in{sr.surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count};
+      fusion.event = fit_fusion(sc.event, in, calib.label, event_head_codes());
+      fusion.gap = fit_fusion(sc.gap, in, calib.label, gap_head_codes());
       fusion.surprisal_passes = int(cfg.surprisal_passes);
-      fusion.apply(sc, sr.surprisal, repeat);
+      fusion.cooccurrence = cfg.fuse_cooccurrence;
+      fusion.apply(sc, in);
       results["fusion"] = fusion.to_json();
     }
     HeadThresholds ht = calibrate_thresholds(sc, calib, cfg.thresholds);

@@ -220,6 +220,11 @@ PipelineStage ingest_corrupt_pipeline_stage() {
     const std::string ingested = ctx.dir + "/ingest";
     nlohmann::json manifest = ingest_to_dir(ingest, ingested, /*overwrite=*/true);
     nlohmann::json summary = run_corrupt(corrupt, ingested, pipeline_data_set(ctx));
+    // The ingested log is the clean truth of a hidden-truth run: it joins the rest of the truth.
+    if (corrupt.hide_truth) {
+      fs::remove_all(pipeline_truth_dir(ctx) + "/ingest");
+      fs::rename(ingested, pipeline_truth_dir(ctx) + "/ingest");
+    }
     return nlohmann::json{
         {"ingest", manifest.value("extra", nlohmann::json::object()).value("ingest", nlohmann::json::object())},
         {"corrupt", summary}};

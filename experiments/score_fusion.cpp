@@ -43,14 +43,17 @@ void solve(double (&A)[K][K], double (&b)[K], double (&x)[K]) {
 
 }  // namespace
 
-float FusionWeights::apply(float p, float s, float r) const {
+float FusionWeights::apply(float p, float s, float r, float cm, float ct, float lc) const {
   if (!fitted) return p;
-  return float(sigmoid(score * logit(p) + surprisal * double(s) + repeat * double(r) + bias));
+  return float(sigmoid(score * logit(p) + surprisal * double(s) + repeat * double(r) + cosine_mean * double(cm) +
+                       cosine_top * double(ct) + log_count * double(lc) + bias));
 }
 
 nlohmann::json FusionWeights::to_json() const {
   if (!fitted) return nullptr;
-  return {{"score", score}, {"surprisal", surprisal}, {"repeat", repeat}, {"bias", bias}};
+  return {{"score", score},           {"surprisal", surprisal},   {"repeat", repeat},
+          {"cosine_mean", cosine_mean}, {"cosine_top", cosine_top}, {"log_count", log_count},
+          {"bias", bias}};
 }
 
 FusionWeights FusionWeights::from_json(const nlohmann::json& j) {
@@ -62,23 +65,44 @@ FusionWeights FusionWeights::from_json(const nlohmann::json& j) {
   w.score = j["score"].get<double>();
   w.surprisal = j["surprisal"].get<double>();
   w.repeat = j.value("repeat", 0.0);
+  w.cosine_mean = j.value("cosine_mean", 0.0);
+  w.cosine_top = j.value("cosine_top", 0.0);
+  w.log_count = j.value("log_count", 0.0);
   w.bias = j["bias"].get<double>();
   return w;
 }
 
+namespace {
+
+float at_or_zero(std::span<const float> v, size_t e) { return v.empty() ? 0.0f : v[e]; }
+
+}  // namespace
+
 void ScoreFusion::apply(DetectorScores& sc, std::span<const float> surprisal, std::span<const float> repeat) const {
+  apply(sc, FusionInputs{surprisal, repeat, {}, {}, {}});
+}
+
+void ScoreFusion::apply(DetectorScores& sc, const FusionInputs& in) const {
   auto one = [&](std::vector<float>& s, const FusionWeights& w, const char* head) {
     if (!w.fitted || s.empty()) return;
-    SEQ_CHECK(s.size() == surprisal.size() && s.size() == repeat.size(), "score fusion: ", s.size(), " ", head,
-              " scores but ", surprisal.size(), " surprisal values and ", repeat.size(), " repeat flags");
-    for (size_t e = 0; e < s.size(); ++e) s[e] = w.apply(s[e], surprisal[e], repeat[e]);
+    SEQ_CHECK(s.size() == in.surprisal.size() && s.size() == in.repeat.size(), "score fusion: ", s.size(), " ", head,
+              " scores but ", in.surprisal.size(), " surprisal values and ", in.repeat.size(), " repeat flags");
+    for (auto span : {in.cosine_mean, in.cosine_top, in.log_count})
+      SEQ_CHECK(span.empty() || span.size() == s.size(), "score fusion: ", s.size(), " ", head, " scores but ",
+                span.size(), " co-occurrence values");
+    for (size_t e = 0; e < s.size(); ++e)
+      s[e] = w.apply(s[e], in.surprisal[e], in.repeat[e], at_or_zero(in.cosine_mean, e), at_or_zero(in.cosine_top, e),
+                     at_or_zero(in.log_count, e));
   };
   one(sc.event, event, "event");
   one(sc.gap, gap, "gap");
 }
 
 nlohmann::json ScoreFusion::to_json() const {
-  return {{"event", event.to_json()}, {"gap", gap.to_json()}, {"surprisal_passes", surprisal_passes}};
+  return {{"event", event.to_json()},
+          {"gap", gap.to_json()},
+          {"surprisal_passes", surprisal_passes},
+          {"cooccurrence", cooccurrence}};
 }
 
 ScoreFusion ScoreFusion::from_json(const nlohmann::json& j) {
@@ -87,6 +111,7 @@ ScoreFusion ScoreFusion::from_json(const nlohmann::json& j) {
   f.event = FusionWeights::from_json(j.value("event", nlohmann::json()));
   f.gap = FusionWeights::from_json(j.value("gap", nlohmann::json()));
   f.surprisal_passes = j.value("surprisal_passes", 0);
+  f.cooccurrence = j.value("cooccurrence", false);
   return f;
 }
 
@@ -103,17 +128,31 @@ std::vector<float> repeat_flags(const SequenceSet& set) {
 
 FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> surprisal,
                          std::span<const float> repeat, std::span<const int8_t> codes, const HeadCodes& head) {
-  SEQ_CHECK(scores.size() == surprisal.size() && scores.size() == repeat.size() && scores.size() == codes.size(),
-            "fit_fusion: ", scores.size(), " scores, ", surprisal.size(), " surprisal values, ", repeat.size(),
+  return fit_fusion(scores, FusionInputs{surprisal, repeat, {}, {}, {}}, codes, head);
+}
+
+FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& in, std::span<const int8_t> codes,
+                         const HeadCodes& head) {
+  SEQ_CHECK(scores.size() == in.surprisal.size() && scores.size() == in.repeat.size() && scores.size() == codes.size(),
+            "fit_fusion: ", scores.size(), " scores, ", in.surprisal.size(), " surprisal values, ", in.repeat.size(),
             " repeat flags and ", codes.size(), " labels");
-  constexpr int F = 3, K = F + 1;  // features; parameters = bias + one slope per feature
+  for (auto span : {in.cosine_mean, in.cosine_top, in.log_count})
+    SEQ_CHECK(span.empty() || span.size() == scores.size(), "fit_fusion: ", scores.size(), " scores but ",
+              span.size(), " co-occurrence values");
+  constexpr int F = 6, K = F + 1;  // features; parameters = bias + one slope per feature
   const HeadItems items = head_items(codes, head);
   const std::vector<uint8_t>& y = items.positive;
   std::vector<std::array<double, F>> x;
   for (size_t e : items.index) {
-    SEQ_CHECK(std::isfinite(scores[e]) && std::isfinite(surprisal[e]) && std::isfinite(repeat[e]),
-              "fit_fusion: non-finite input at event ", e);
-    x.push_back({logit(scores[e]), double(surprisal[e]), double(repeat[e])});
+    std::array<double, F> v = {logit(scores[e]),
+                               double(in.surprisal[e]),
+                               double(in.repeat[e]),
+                               double(at_or_zero(in.cosine_mean, e)),
+                               double(at_or_zero(in.cosine_top, e)),
+                               double(at_or_zero(in.log_count, e))};
+    for (int f = 1; f < F; ++f) SEQ_CHECK(std::isfinite(v[size_t(f)]), "fit_fusion: non-finite input at event ", e);
+    SEQ_CHECK(std::isfinite(scores[e]), "fit_fusion: non-finite input at event ", e);
+    x.push_back(v);
   }
   const size_t n = y.size();
   const size_t npos = size_t(std::count(y.begin(), y.end(), uint8_t(1)));
@@ -165,7 +204,11 @@ FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> s
   w.score = beta[1] / sd[0];
   w.surprisal = beta[2] / sd[1];
   w.repeat = beta[3] / sd[2];
-  w.bias = beta[0] - w.score * mean[0] - w.surprisal * mean[1] - w.repeat * mean[2];
+  w.cosine_mean = beta[4] / sd[3];
+  w.cosine_top = beta[5] / sd[4];
+  w.log_count = beta[6] / sd[5];
+  w.bias = beta[0] - w.score * mean[0] - w.surprisal * mean[1] - w.repeat * mean[2] - w.cosine_mean * mean[3] -
+           w.cosine_top * mean[4] - w.log_count * mean[5];
   return w;
 }
 

@@ -104,8 +104,9 @@ TEST(ScoreFusion, CodesOutsideTheHeadAreLeftOutAndOneClassIsNotFitted) {
 
 TEST(ScoreFusion, JsonRoundTrip) {
   ScoreFusion f;
-  f.event = {true, 0.5, 1.25, 2.0, -3.0};
+  f.event = {true, 0.5, 1.25, 2.0, -3.0, 0.25, -0.5, 0.125};
   f.surprisal_passes = 4;
+  f.cooccurrence = true;
   const ScoreFusion g = ScoreFusion::from_json(nlohmann::json::parse(f.to_json().dump()));
   EXPECT_TRUE(g.event.fitted);
   EXPECT_FALSE(g.gap.fitted);
@@ -113,13 +114,21 @@ TEST(ScoreFusion, JsonRoundTrip) {
   EXPECT_EQ(g.event.surprisal, 1.25);
   EXPECT_EQ(g.event.repeat, 2.0);
   EXPECT_EQ(g.event.bias, -3.0);
+  EXPECT_EQ(g.event.cosine_mean, 0.25);
+  EXPECT_EQ(g.event.cosine_top, -0.5);
+  EXPECT_EQ(g.event.log_count, 0.125);
   EXPECT_EQ(g.surprisal_passes, 4);
+  EXPECT_TRUE(g.cooccurrence);
   EXPECT_FLOAT_EQ(g.event.apply(0.5f, 2.0f, 1.0f), float(sigmoid(1.25 * 2.0 + 2.0 - 3.0)));
+  EXPECT_FLOAT_EQ(g.event.apply(0.5f, 2.0f, 1.0f, 1.0f, 2.0f, 4.0f),
+                  float(sigmoid(1.25 * 2.0 + 2.0 - 3.0 + 0.25 - 1.0 + 0.5)));
   EXPECT_THROW(ScoreFusion::from_json({{"event", {{"score", 1}}}}), Error);
   // A detector written before the repeat flag reads with no weight on it.
   const ScoreFusion old = ScoreFusion::from_json(
       nlohmann::json::parse(R"({"event": {"score": 1, "surprisal": 0.5, "bias": -1}, "gap": null})"));
   EXPECT_EQ(old.event.repeat, 0.0);
+  EXPECT_EQ(old.event.cosine_top, 0.0);
+  EXPECT_FALSE(old.cooccurrence);
 }
 
 }  // namespace
