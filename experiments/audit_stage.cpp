@@ -115,8 +115,8 @@ nlohmann::json run_audit(const AuditPaths& p) {
         if (e.op == EditOp::kQuarantine) ++quarantined, quarantined_events += labelled.length(e.sequence);
       }
       r.repaired.offsets.assign(size_t(labelled.num_sequences() - quarantined) + 1, 0);
-      r.repaired.item.assign(size_t(labelled.num_events() - removed + added - quarantined_events), 0);
-      r.quarantine.item.assign(size_t(quarantined_events), 0);
+      r.repaired.offsets.back() = labelled.num_events() - removed + added - quarantined_events;
+      r.quarantine.offsets = {0, quarantined_events};
       out["repair"][split] = repair_stats(labelled, r, have_tsv ? &repair_truth : nullptr);
     }
   }
