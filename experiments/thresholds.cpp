@@ -57,8 +57,11 @@ ThresholdChoice degenerate() {
 }  // namespace
 
 nlohmann::json ThresholdChoice::to_json() const {
-  return {{"threshold", json_number(threshold)}, {"precision", precision}, {"recall", recall}, {"f1", f1},
-          {"flagged", flagged}, {"target_reached", target_reached}, {"degenerate", degenerate}};
+  nlohmann::json j = {{"threshold", json_number(threshold)}, {"precision", precision}, {"recall", recall},
+                      {"f1", f1},           {"flagged", flagged},     {"target_reached", target_reached},
+                      {"degenerate", degenerate}};
+  if (hidden_share >= 0) j["hidden_share"] = hidden_share;
+  return j;
 }
 
 nlohmann::json Thresholds::to_json() const {
@@ -101,18 +104,56 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
   return c;
 }
 
+ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                        double target_precision, int64_t min_tail) {
+  SEQ_CHECK(target_precision >= 0 && target_precision <= 1, "log_precision_threshold: target precision ",
+            target_precision, " is outside [0, 1]");
+  int64_t num_pos = 0;
+  std::vector<SweepPoint> pts = sweep("log_precision_threshold", scores, positive, num_pos);
+  const int64_t num_neg = int64_t(scores.size()) - num_pos;
+  if (num_pos == 0 || num_neg == 0) return degenerate();
+  auto f_pos = [&](const SweepPoint& p) { return double(p.tp) / double(num_pos); };
+  auto f_neg = [&](const SweepPoint& p) { return double(p.flagged - p.tp) / double(num_neg); };
+  double share = 1.0;
+  for (const SweepPoint& p : pts)
+    // A tail of a tenth of the positives at least: the ratio over a handful of flags is noise, and
+    // the smallest of many noisy ratios would sit below the share.
+    if (p.tp >= std::min(std::max(min_tail, num_pos / 10), num_pos)) share = std::min(share, f_neg(p) / f_pos(p));
+  auto expected = [&](const SweepPoint& p) {
+    return p.flagged - p.tp == 0 ? 1.0 : std::min(1.0, share * f_pos(p) / f_neg(p));
+  };
+  int64_t reached = -1;
+  for (size_t k = 0; k < pts.size(); ++k)
+    if (pts[k].flagged > pts[k].tp && expected(pts[k]) >= target_precision) reached = int64_t(k);
+  ThresholdChoice c;
+  if (reached >= 0) {
+    const SweepPoint& p = pts[size_t(reached)];
+    c = choice_at(p, num_pos);
+    c.precision = expected(p);
+    c.recall = f_pos(p);
+    c.f1 = 2 * c.precision * c.recall / (c.precision + c.recall);
+  } else {
+    c = precision_threshold(scores, positive, target_precision);
+    c.target_reached = false;
+  }
+  c.hidden_share = share;
+  return c;
+}
+
 HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
                                     const ThresholdConfig& cfg) {
   auto calibrate = [&](const char* head, const std::string& head_method, const std::vector<float>& s,
                        const std::vector<int8_t>& codes, const HeadCodes& hc, size_t expected) {
     const std::string& method = cfg.method_for(head_method);
-    SEQ_CHECK(method == "best_f1" || method == "precision", "calibrate_thresholds: unknown method '", method,
-              "' for the ", head, " head (best_f1 | precision)");
+    SEQ_CHECK(method == "best_f1" || method == "precision" || method == "log_precision",
+              "calibrate_thresholds: unknown method '", method, "' for the ", head,
+              " head (best_f1 | precision | log_precision)");
     if (s.empty() || codes.empty()) return degenerate();
     SEQ_CHECK(s.size() == expected && codes.size() == expected, "calibrate_thresholds: ", head, " head has ",
               s.size(), " scores and ", codes.size(), " labels, expected ", expected);
     const HeadItems items = head_items(codes, hc);
     const std::vector<float> kept = items.scores_of(s);
+    if (method == "log_precision") return log_precision_threshold(kept, items.positive, cfg.target_precision);
     return method == "best_f1" ? best_f1_threshold(kept, items.positive)
                                : precision_threshold(kept, items.positive, cfg.target_precision);
   };

@@ -9,6 +9,10 @@
 // precision: the smallest threshold whose precision reaches target_precision (the most recall at
 //            that precision); when no threshold reaches it, the threshold of the largest precision
 //            (among equal precision the smallest) and target_reached = false.
+// log_precision: for calibration data whose negatives hold unlabelled anomalies of the positives'
+//            kind (anomalies injected into a log that was already noisy, where the log's own noise
+//            is labelled clean): the smallest threshold whose expected precision on the log's own
+//            events reaches target_precision (log_precision_threshold below).
 // A head without positives or without scores cannot be calibrated: its threshold is +inf (flags
 // nothing) and degenerate = true. Everything is a pure function of the inputs.
 #pragma once
@@ -31,12 +35,23 @@ struct ThresholdChoice {
   int64_t flagged = 0;
   bool target_reached = true;  // precision method: false when the target was out of reach
   bool degenerate = false;     // no positives or no scores: threshold +inf
+  double hidden_share = -1;    // log_precision: estimated share of hidden anomalies among the negatives
   nlohmann::json to_json() const;
 };
 
 ThresholdChoice best_f1_threshold(std::span<const float> scores, std::span<const uint8_t> positive);
 ThresholdChoice precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
                                     double target_precision);
+// The negatives are a mixture: a share π of hidden anomalies that score like the positives, the rest
+// genuine. For every threshold t with at least max(`min_tail`, a tenth of the positives) flagged, F_neg(t) / F_pos(t) >= π
+// (F = share flagged; genuine events only add to F_neg), so π̂ = the smallest such ratio. Flagging
+// the negatives at t then has expected precision π̂ · F_pos(t) / F_neg(t) and expected recall
+// F_pos(t) of the hidden anomalies; the smallest threshold whose expected precision reaches the
+// target is chosen (precision, recall and hidden_share of the result are these estimates). If the
+// positives outscore the hidden anomalies (a detector that learnt the log's noise as normal), π̂
+// shrinks with them and the estimate stays close; where it cannot be reached, as precision_threshold.
+ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                        double target_precision, int64_t min_tail = 50);
 
 struct ThresholdConfig {
   std::string method = "best_f1";  // best_f1 | precision
@@ -49,12 +64,15 @@ struct ThresholdConfig {
     return head_method.empty() ? method : head_method;
   }
   void visit(ConfigVisitor& v) {
-    v.choice("method", method, {"best_f1", "precision"},
-             "best_f1: largest F1; precision: smallest threshold reaching target_precision");
+    v.choice("method", method, {"best_f1", "precision", "log_precision"},
+             "best_f1: largest F1; precision: smallest threshold reaching target_precision; log_precision: the "
+             "same for the expected precision on the log's own events (negatives hold hidden anomalies)");
     v.field("target_precision", target_precision, "precision the precision method aims for", 0.0, 1.0);
-    v.choice("event_method", event_method, {"", "best_f1", "precision"}, "event head's method (\"\" = method)");
-    v.choice("gap_method", gap_method, {"", "best_f1", "precision"}, "gap head's method (\"\" = method)");
-    v.choice("sequence_method", sequence_method, {"", "best_f1", "precision"},
+    v.choice("event_method", event_method, {"", "best_f1", "precision", "log_precision"},
+             "event head's method (\"\" = method)");
+    v.choice("gap_method", gap_method, {"", "best_f1", "precision", "log_precision"},
+             "gap head's method (\"\" = method)");
+    v.choice("sequence_method", sequence_method, {"", "best_f1", "precision", "log_precision"},
              "sequence head's method (\"\" = method)");
   }
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "core/base/rng.h"
 #include "experiments/thresholds.h"
 
 namespace seqmend {
@@ -190,6 +191,44 @@ TEST(Thresholds, PerHeadMethodsOverrideTheCommonOne) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("sequence head"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace seqmend
+
+namespace seqmend {
+namespace {
+
+// Negatives that hide anomalies of the positives' kind: 9,000 genuine ~ N(0, 1) and 1,000 hidden ~
+// N(2.5, 1) among them, 3,000 labelled positives ~ N(2.5, 1). The estimated share and the expected
+// precision on the negatives must match what the hidden labels say.
+TEST(LogPrecisionThreshold, EstimatesTheHiddenShareAndThePrecisionOnTheLog) {
+  Rng rng(11, 0);
+  auto normal = [&](double mu) {
+    const double u1 = std::max(rng.uniform_double(), 1e-12), u2 = rng.uniform_double();
+    return float(mu + std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+  };
+  std::vector<float> s;
+  std::vector<uint8_t> pos, hidden;
+  for (int i = 0; i < 3000; ++i) s.push_back(normal(2.5)), pos.push_back(1), hidden.push_back(0);
+  for (int i = 0; i < 9000; ++i) s.push_back(normal(0.0)), pos.push_back(0), hidden.push_back(0);
+  for (int i = 0; i < 1000; ++i) s.push_back(normal(2.5)), pos.push_back(0), hidden.push_back(1);
+  const ThresholdChoice c = log_precision_threshold(s, pos, 0.8);
+  ASSERT_TRUE(c.target_reached);
+  EXPECT_NEAR(c.hidden_share, 0.1, 0.03);
+  int64_t flagged = 0, hits = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (!pos[i] && s[i] >= float(c.threshold)) ++flagged, hits += hidden[i];
+  const double truth = double(hits) / double(flagged);
+  EXPECT_NEAR(c.precision, truth, 0.06);
+  EXPECT_GE(truth, 0.74);
+  // The plain precision method counts the hidden anomalies as false positives: far fewer flags.
+  const ThresholdChoice plain = precision_threshold(s, pos, 0.8);
+  EXPECT_GT(plain.threshold, c.threshold);
+  // Without hidden anomalies the share is ~0 and nothing but the top can reach the target.
+  std::vector<float> s2(s.begin(), s.begin() + 12000);
+  std::vector<uint8_t> p2(pos.begin(), pos.begin() + 12000);
+  EXPECT_LT(log_precision_threshold(s2, p2, 0.8).hidden_share, 0.02);
 }
 
 }  // namespace
