@@ -1,5 +1,6 @@
 #include "core/detector.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/base/error.h"
@@ -143,6 +144,20 @@ void Detector::backward(const Batch& b) {
 
 static void sigmoid_into(float* out, const float* logits, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = float(1.0 / (1.0 + std::exp(-double(logits[i]))));
+}
+
+void drop_top_negatives(std::span<const float> y, std::span<float> w, std::span<const float> p, double share) {
+  SEQ_CHECK(y.size() == w.size() && y.size() == p.size(), "drop_top_negatives: ", y.size(), " targets, ", w.size(),
+            " weights, ", p.size(), " probabilities");
+  SEQ_CHECK(share >= 0 && share <= 1, "drop_top_negatives: share ", share, " is outside [0, 1]");
+  std::vector<size_t> neg;
+  for (size_t i = 0; i < y.size(); ++i)
+    if (w[i] > 0 && y[i] == 0) neg.push_back(i);
+  const size_t k = size_t(std::floor(share * double(neg.size())));
+  if (k == 0) return;
+  std::partial_sort(neg.begin(), neg.begin() + std::ptrdiff_t(k), neg.end(),
+                    [&](size_t a, size_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+  for (size_t j = 0; j < k; ++j) w[neg[j]] = 0;
 }
 
 void Detector::score(const Batch& b, float* event_p, float* gap_p, float* seq_p) {

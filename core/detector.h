@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/detector_heads.h"
@@ -48,6 +49,13 @@ struct DetectorTargets {
 // set's sequence seqs[s], truncated to its newest events as make_plain_batch does). Without a label
 // column every weight is 0; without seq_label the sequence weights are 0.
 DetectorTargets detector_targets(const Batch& b, const SequenceSet& set, const std::vector<int64_t>& seqs);
+
+// Leaves out of the loss the `share` of the labelled negatives (y = 0, w > 0) with the highest
+// current probability p: their weight becomes 0 (ties broken by index). Why: in data that was noisy
+// before the injection, the negatives hold unlabelled anomalies; they score high while the model has
+// not learnt them as normal, and a model trained to call them normal learns the log's noise as
+// behaviour (noisy labels are fitted late; the small-loss selection keeps them out).
+void drop_top_negatives(std::span<const float> y, std::span<float> w, std::span<const float> p, double share);
 
 struct DetectorForward {
   bool train = true;

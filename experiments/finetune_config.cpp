@@ -32,6 +32,9 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
   v.section("thresholds", thresholds, "threshold calibration per head (experiments/thresholds.h)");
   v.field("fuse_surprisal", fuse_surprisal,
           "combine the event and gap heads with the pretrained encoder's surprisal (fitted on the calibration data)");
+  v.field("drop_top_negatives", drop_top_negatives,
+          "share of each step's negatives with the highest score left out of the loss (a log noisy before injection)",
+          0.0, 0.9);
   v.field("fuse_cooccurrence", fuse_cooccurrence,
           "with fuse_surprisal: also fuse how well each item co-occurs with its user's other items in the log");
   v.field("surprisal_passes", surprisal_passes, "interleaved masking passes for the surprisal", 1, 1024);

@@ -52,7 +52,10 @@ struct FinetuneConfig {
   // Fuse the event and gap heads with the pretrained encoder's masked-item surprisal
   // (experiments/score_fusion.h), fitted on the calibration data; needs encoder_checkpoint.
   bool fuse_surprisal = true;
-  bool fuse_cooccurrence = true;  // with fuse_surprisal: the log's item co-occurrence joins the regression
+  bool fuse_cooccurrence = true;
+  // Share of each step's negatives (event and gap heads) with the highest current score left out of
+  // the loss: on a log that was noisy before the injection they hold its own anomalies (core/detector.h).
+  double drop_top_negatives = 0.0;  // with fuse_surprisal: the log's item co-occurrence joins the regression
   int64_t surprisal_passes = 4;  // interleaved masking passes (experiments/surprisal.h)
 
   void visit(ConfigVisitor& v);

@@ -305,6 +305,13 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
     }
     Batch b = make_plain_batch(views, cfg.model);
     DetectorTargets y = detector_targets(b, data, seqs);
+    if (cfg.drop_top_negatives > 0 && b.B > 0) {
+      // The current scores, without dropout, pick the negatives left out of this step's loss.
+      std::vector<float> pe(size_t(b.N)), pg(size_t(b.N));
+      det.score(b, pe.data(), pg.data(), nullptr);
+      drop_top_negatives(y.event_y, y.event_w, pe, cfg.drop_top_negatives);
+      drop_top_negatives(y.gap_y, y.gap_w, pg, cfg.drop_top_negatives);
+    }
     double counts[3] = {y.event_count(), y.gap_count(), y.seq_count()};
     if (dp) group.sum_ordered(counts, 3);
     det.encoder().params().zero_grads();
