@@ -185,7 +185,7 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
     const std::vector<float> repeat = repeat_flags(data);
     CooccurrenceFeatures co;
     if (fusion.cooccurrence) co = cooccurrence_features(data, det.encoder().config().num_items);
-    fusion.apply(sc, FusionInputs{surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count});
+    fusion.apply(sc, FusionInputs{surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count, co.jaccard_near});
     const Thresholds th = ld.info.thresholds;
     write_scores_h5(run.file("scores.h5"), data, sc, surprisal, cfg, th);
 

@@ -413,7 +413,7 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       // Counted over the calibration log itself, as detect counts over the split it scores.
       CooccurrenceFeatures co;
       if (cfg.fuse_cooccurrence) co = cooccurrence_features(calib, det.encoder().config().num_items);
-      const FusionInputs in{sr.surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count};
+      const FusionInputs in{sr.surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count, co.jaccard_near};
       fusion.event = fit_fusion(sc.event, in, calib.label, event_head_codes());
       fusion.gap = fit_fusion(sc.gap, in, calib.label, gap_head_codes());
       fusion.surprisal_passes = int(cfg.surprisal_passes);

@@ -64,6 +64,7 @@ CooccurrenceFeatures cooccurrence_features(const SequenceSet& set, int64_t num_i
   f.cosine_mean.assign(E, 0.0f);
   f.cosine_top.assign(E, 0.0f);
   f.log_count.assign(E, 0.0f);
+  f.jaccard_near.assign(E, 0.0f);
   std::vector<double> sims;
   for (int64_t s = 0; s < n_seq; ++s) {
     const auto& d = distinct[size_t(s)];
@@ -80,6 +81,20 @@ CooccurrenceFeatures cooccurrence_features(const SequenceSet& set, int64_t num_i
         sims.push_back(c > 0 && nx > 0 && ny > 0 ? c / std::sqrt(nx * ny) : 0.0);
       }
       f.log_count[size_t(e)] = float(std::log1p(std::max(0.0, nx)));
+      const int64_t b = set.offsets[size_t(s)], end = set.offsets[size_t(s) + 1];
+      double jsum = 0;
+      int64_t jn = 0;
+      for (int64_t j = std::max(b, e - o.window); j < std::min(end, e + o.window + 1); ++j) {
+        const int32_t y = set.item[size_t(j)];
+        if (y == x) continue;
+        const int self = self_x && own(y) ? 1 : 0;  // this sequence counted the pair only if it counted both
+        const double ny = double(users[size_t(y)] - own(y));
+        const double c = double(co(x, y) - self);
+        const double denom = nx + ny - c;
+        jsum += c > 0 && denom > 0 ? c / denom : 0.0;
+        ++jn;
+      }
+      if (jn > 0) f.jaccard_near[size_t(e)] = float(jsum / double(jn));
       if (sims.empty()) continue;
       double sum = 0;
       for (double v : sims) sum += v;

@@ -43,16 +43,17 @@ void solve(double (&A)[K][K], double (&b)[K], double (&x)[K]) {
 
 }  // namespace
 
-float FusionWeights::apply(float p, float s, float r, float cm, float ct, float lc) const {
+float FusionWeights::apply(float p, float s, float r, float cm, float ct, float lc, float jn) const {
   if (!fitted) return p;
   return float(sigmoid(score * logit(p) + surprisal * double(s) + repeat * double(r) + cosine_mean * double(cm) +
-                       cosine_top * double(ct) + log_count * double(lc) + bias));
+                       cosine_top * double(ct) + log_count * double(lc) + jaccard_near * double(jn) + bias));
 }
 
 nlohmann::json FusionWeights::to_json() const {
   if (!fitted) return nullptr;
   return {{"score", score},           {"surprisal", surprisal},   {"repeat", repeat},
           {"cosine_mean", cosine_mean}, {"cosine_top", cosine_top}, {"log_count", log_count},
+          {"jaccard_near", jaccard_near},
           {"bias", bias}};
 }
 
@@ -68,6 +69,7 @@ FusionWeights FusionWeights::from_json(const nlohmann::json& j) {
   w.cosine_mean = j.value("cosine_mean", 0.0);
   w.cosine_top = j.value("cosine_top", 0.0);
   w.log_count = j.value("log_count", 0.0);
+  w.jaccard_near = j.value("jaccard_near", 0.0);
   w.bias = j["bias"].get<double>();
   return w;
 }
@@ -79,7 +81,7 @@ float at_or_zero(std::span<const float> v, size_t e) { return v.empty() ? 0.0f :
 }  // namespace
 
 void ScoreFusion::apply(DetectorScores& sc, std::span<const float> surprisal, std::span<const float> repeat) const {
-  apply(sc, FusionInputs{surprisal, repeat, {}, {}, {}});
+  apply(sc, FusionInputs{surprisal, repeat, {}, {}, {}, {}});
 }
 
 void ScoreFusion::apply(DetectorScores& sc, const FusionInputs& in) const {
@@ -87,12 +89,12 @@ void ScoreFusion::apply(DetectorScores& sc, const FusionInputs& in) const {
     if (!w.fitted || s.empty()) return;
     SEQ_CHECK(s.size() == in.surprisal.size() && s.size() == in.repeat.size(), "score fusion: ", s.size(), " ", head,
               " scores but ", in.surprisal.size(), " surprisal values and ", in.repeat.size(), " repeat flags");
-    for (auto span : {in.cosine_mean, in.cosine_top, in.log_count})
+    for (auto span : {in.cosine_mean, in.cosine_top, in.log_count, in.jaccard_near})
       SEQ_CHECK(span.empty() || span.size() == s.size(), "score fusion: ", s.size(), " ", head, " scores but ",
                 span.size(), " co-occurrence values");
     for (size_t e = 0; e < s.size(); ++e)
       s[e] = w.apply(s[e], in.surprisal[e], in.repeat[e], at_or_zero(in.cosine_mean, e), at_or_zero(in.cosine_top, e),
-                     at_or_zero(in.log_count, e));
+                     at_or_zero(in.log_count, e), at_or_zero(in.jaccard_near, e));
   };
   one(sc.event, event, "event");
   one(sc.gap, gap, "gap");
@@ -128,7 +130,7 @@ std::vector<float> repeat_flags(const SequenceSet& set) {
 
 FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> surprisal,
                          std::span<const float> repeat, std::span<const int8_t> codes, const HeadCodes& head) {
-  return fit_fusion(scores, FusionInputs{surprisal, repeat, {}, {}, {}}, codes, head);
+  return fit_fusion(scores, FusionInputs{surprisal, repeat, {}, {}, {}, {}}, codes, head);
 }
 
 FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& in, std::span<const int8_t> codes,
@@ -136,10 +138,10 @@ FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& in, 
   SEQ_CHECK(scores.size() == in.surprisal.size() && scores.size() == in.repeat.size() && scores.size() == codes.size(),
             "fit_fusion: ", scores.size(), " scores, ", in.surprisal.size(), " surprisal values, ", in.repeat.size(),
             " repeat flags and ", codes.size(), " labels");
-  for (auto span : {in.cosine_mean, in.cosine_top, in.log_count})
+  for (auto span : {in.cosine_mean, in.cosine_top, in.log_count, in.jaccard_near})
     SEQ_CHECK(span.empty() || span.size() == scores.size(), "fit_fusion: ", scores.size(), " scores but ",
               span.size(), " co-occurrence values");
-  constexpr int F = 6, K = F + 1;  // features; parameters = bias + one slope per feature
+  constexpr int F = 7, K = F + 1;  // features; parameters = bias + one slope per feature
   const HeadItems items = head_items(codes, head);
   const std::vector<uint8_t>& y = items.positive;
   std::vector<std::array<double, F>> x;
@@ -149,7 +151,8 @@ FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& in, 
                                double(in.repeat[e]),
                                double(at_or_zero(in.cosine_mean, e)),
                                double(at_or_zero(in.cosine_top, e)),
-                               double(at_or_zero(in.log_count, e))};
+                               double(at_or_zero(in.log_count, e)),
+                               double(at_or_zero(in.jaccard_near, e))};
     for (int f = 1; f < F; ++f) SEQ_CHECK(std::isfinite(v[size_t(f)]), "fit_fusion: non-finite input at event ", e);
     SEQ_CHECK(std::isfinite(scores[e]), "fit_fusion: non-finite input at event ", e);
     x.push_back(v);
@@ -207,8 +210,9 @@ FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& in, 
   w.cosine_mean = beta[4] / sd[3];
   w.cosine_top = beta[5] / sd[4];
   w.log_count = beta[6] / sd[5];
+  w.jaccard_near = beta[7] / sd[6];
   w.bias = beta[0] - w.score * mean[0] - w.surprisal * mean[1] - w.repeat * mean[2] - w.cosine_mean * mean[3] -
-           w.cosine_top * mean[4] - w.log_count * mean[5];
+           w.cosine_top * mean[4] - w.log_count * mean[5] - w.jaccard_near * mean[6];
   return w;
 }
 

@@ -2,7 +2,8 @@
 // surprisal (experiments/surprisal.h) and an exact-repeat flag into one score per head:
 //
 //   fused = σ(w_score · logit(p) + w_surprisal · surprisal + w_repeat · repeat
-//             + w_mean · cosine_mean + w_top · cosine_top + w_count · log_count + bias)
+//             + w_mean · cosine_mean + w_top · cosine_top + w_count · log_count
+//             + w_near · jaccard_near + bias)
 //
 // Why: they see different things. The surprisal of an event with that event masked is what a
 // masked-item model is trained for, and ranks out-of-place items (noise clicks, substitutions)
@@ -33,7 +34,7 @@ namespace seqmend {
 // empty co-occurrence span counts as all zero (the feature then gets no weight).
 struct FusionInputs {
   std::span<const float> surprisal, repeat;
-  std::span<const float> cosine_mean, cosine_top, log_count;
+  std::span<const float> cosine_mean, cosine_top, log_count, jaccard_near;
 };
 
 struct FusionWeights {
@@ -42,10 +43,10 @@ struct FusionWeights {
   double surprisal = 0.0;
   double repeat = 0.0;  // absent in detectors written before the flag existed: 0
   double bias = 0.0;
-  double cosine_mean = 0.0, cosine_top = 0.0, log_count = 0.0;  // absent before co-occurrence: 0
+  double cosine_mean = 0.0, cosine_top = 0.0, log_count = 0.0, jaccard_near = 0.0;  // absent before: 0
 
   float apply(float p, float surprisal, float repeat, float cosine_mean = 0, float cosine_top = 0,
-              float log_count = 0) const;
+              float log_count = 0, float jaccard_near = 0) const;
   nlohmann::json to_json() const;
   static FusionWeights from_json(const nlohmann::json& j);
 };

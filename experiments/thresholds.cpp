@@ -114,11 +114,18 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
   if (num_pos == 0 || num_neg == 0) return degenerate();
   auto f_pos = [&](const SweepPoint& p) { return double(p.tp) / double(num_pos); };
   auto f_neg = [&](const SweepPoint& p) { return double(p.flagged - p.tp) / double(num_neg); };
-  double share = 1.0;
-  for (const SweepPoint& p : pts)
-    // A tail of a tenth of the positives at least: the ratio over a handful of flags is noise, and
-    // the smallest of many noisy ratios would sit below the share.
-    if (p.tp >= std::min(std::max(min_tail, num_pos / 10), num_pos)) share = std::min(share, f_neg(p) / f_pos(p));
+  // The ratio at the thresholds flagging 10, 15, ..., 30 % of the positives (and min_tail of them at
+  // least), their median: the smallest ratio of many would sit below the share by their noise, and
+  // tails thinner than a tenth are mostly noise.
+  std::vector<double> ratios;
+  size_t k = 0;
+  for (double level : {0.10, 0.15, 0.20, 0.25, 0.30}) {
+    const int64_t need = std::min(std::max(min_tail, int64_t(std::ceil(level * double(num_pos)))), num_pos);
+    while (k + 1 < pts.size() && pts[k].tp < need) ++k;
+    ratios.push_back(f_neg(pts[k]) / f_pos(pts[k]));
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const double share = std::min(1.0, ratios[ratios.size() / 2]);
   auto expected = [&](const SweepPoint& p) {
     return p.flagged - p.tp == 0 ? 1.0 : std::min(1.0, share * f_pos(p) / f_neg(p));
   };

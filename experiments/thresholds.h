@@ -43,13 +43,13 @@ ThresholdChoice best_f1_threshold(std::span<const float> scores, std::span<const
 ThresholdChoice precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
                                     double target_precision);
 // The negatives are a mixture: a share π of hidden anomalies that score like the positives, the rest
-// genuine. For every threshold t with at least max(`min_tail`, a tenth of the positives) flagged, F_neg(t) / F_pos(t) >= π
-// (F = share flagged; genuine events only add to F_neg), so π̂ = the smallest such ratio. Flagging
-// the negatives at t then has expected precision π̂ · F_pos(t) / F_neg(t) and expected recall
-// F_pos(t) of the hidden anomalies; the smallest threshold whose expected precision reaches the
-// target is chosen (precision, recall and hidden_share of the result are these estimates). If the
-// positives outscore the hidden anomalies (a detector that learnt the log's noise as normal), π̂
-// shrinks with them and the estimate stays close; where it cannot be reached, as precision_threshold.
+// genuine. At every threshold t, F_neg(t) / F_pos(t) >= π (F = share flagged; genuine events only
+// add to F_neg), close to π where the positives' tail is thick and the genuine one thin: π̂ = the
+// median of that ratio at the thresholds flagging 10, 15, 20, 25 and 30 % of the positives (at least
+// `min_tail` of them). Flagging the negatives at t then has expected precision π̂ · F_pos(t) /
+// F_neg(t) and expected recall F_pos(t) of the hidden anomalies; the smallest threshold whose
+// expected precision reaches the target is chosen (precision, recall and hidden_share of the result
+// are these estimates); where none does, as precision_threshold.
 ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
                                         double target_precision, int64_t min_tail = 50);
 

@@ -31,6 +31,9 @@ TEST(ItemCooccurrence, CountsOverOtherUsersOnly) {
   EXPECT_FLOAT_EQ(f.cosine_mean[0], 0.5f);
   EXPECT_FLOAT_EQ(f.cosine_top[0], 1.0f);
   EXPECT_FLOAT_EQ(f.log_count[0], float(std::log(3.0)));
+  // Jaccard to the neighbours (all within ±5): beside 2, 2 / (2 + 2 − 2) = 1; beside 3, 0.
+  EXPECT_FLOAT_EQ(f.jaccard_near[0], 0.5f);
+  EXPECT_FLOAT_EQ(f.jaccard_near[2], 0.0f);
   // A's item 3 shares no other user with 1 or 2: the out-of-place item.
   EXPECT_FLOAT_EQ(f.cosine_mean[2], 0.0f);
   EXPECT_FLOAT_EQ(f.cosine_top[2], 0.0f);
@@ -39,6 +42,10 @@ TEST(ItemCooccurrence, CountsOverOtherUsersOnly) {
   EXPECT_FLOAT_EQ(f.cosine_mean[7], 0.0f);
   // C's item 1 beside 2: A and B hold both → 2 / sqrt(2 · 2) = 1; beside 4: 0.
   EXPECT_FLOAT_EQ(f.cosine_mean[5], 0.5f);
+  // Jaccard with a window of 1: C's item 1 (position 0) sees only item 2 → 1.
+  CooccurrenceOptions narrow;
+  narrow.window = 1;
+  EXPECT_FLOAT_EQ(cooccurrence_features(set, 5, narrow).jaccard_near[5], 1.0f);
   // D's item 3 beside 4: nobody else holds both.
   EXPECT_FLOAT_EQ(f.cosine_top[8], 0.0f);
 }
