@@ -342,6 +342,44 @@ TEST_F(CorruptTest, PipelineDataStageIngestsThenCorruptsAndKeysOnTheCorruptSecti
   EXPECT_NE(r.output.find("inject_rate"), std::string::npos) << r.output;
 }
 
+// hide_truth on the pipeline's corrupt section: data/set is the unlabelled log alone; the labelled
+// set, the clean copy, the repair truth, the corrupt config (its seed) and the ingested log itself
+// all sit in data/set.truth.
+TEST_F(CorruptTest, PipelineWithHiddenTruthKeepsEveryTruthOutOfTheDataSet) {
+  std::ofstream(path("log.csv")) << small_log();
+  std::ofstream(path("p.yaml")) << "run_dir: " + path("run") + "\ndata: ingest\ningest:\n  format: csv\n  input: " +
+                                        path("log.csv") +
+                                        "\n  parse: {string_ids: true}\n  fsync: false\ncorrupt:\n  inject: {mode: "
+                                        "edit, bot_rate: 0}\n  seed: 5\n  fsync: false\n  hide_truth: true\n";
+  Ran r = run_seqmend("run " + path("p.yaml") + " --stop-after data");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string set = path("run/data/set"), truth = path("run/data/set.truth");
+  for (const char* f : {"/clean", "/repair_truth.tsv", "/config.yaml", "/run.json"})
+    EXPECT_FALSE(fs::exists(set + f)) << f;
+  EXPECT_FALSE(fs::exists(path("run/data/ingest")));
+  for (const char* f : {"/manifest.json", "/clean/manifest.json", "/repair_truth.tsv", "/config.yaml",
+                        "/ingest/manifest.json"})
+    EXPECT_TRUE(fs::is_regular_file(truth + f)) << f;
+  ShardSet seen = ShardSet::open(set);
+  EXPECT_FALSE(seen.has_column("label"));
+  EXPECT_FALSE(seen.extra().contains("corrupt"));
+  EXPECT_TRUE(seen.extra().contains("noisy_log"));
+  ShardSet labelled = ShardSet::open(truth);
+  EXPECT_TRUE(labelled.has_column("label"));
+  EXPECT_EQ(labelled.extra()["corrupt"]["inject_seed"], 5);
+  EXPECT_EQ(load_split(set, "test").item, load_split(truth, "test").item);
+  EXPECT_TRUE(same_sequences(load_split(truth + "/ingest", "test"), load_split(truth + "/clean", "test")));
+
+  // Bots would give themselves away by their ids and place: refused.
+  std::ofstream(path("bots.yaml")) << "run_dir: " + path("run3") + "\ndata: ingest\ningest:\n  format: csv\n  input: " +
+                                          path("log.csv") +
+                                          "\n  parse: {string_ids: true}\ncorrupt:\n  inject: {bot_rate: 0.1}\n  "
+                                          "hide_truth: true\n";
+  r = run_seqmend("run " + path("bots.yaml") + " --stop-after data");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("hide_truth with inject.bot_rate"), std::string::npos) << r.output;
+}
+
 // The pipeline sections after `ingest:` for the whole-pipeline tests: 10 % noise and 5 % drops, a
 // one-layer d=16 model, a few steps per stage; `repair_policies` goes into repair.repair.
 std::string tiny_stages_after_ingest(const std::string& repair_policies) {
@@ -450,6 +488,29 @@ TEST_F(CorruptTest, ShippedMl100kRepairConfigResolvesEverySection) {
       {"detect --config " + path("run/detect/section.yaml"), "surprisal_passes: 4"},
       {"repair --config " + path("run/repair/section.yaml"), "backfill_min_prob: 0.3"},
       {"evaluate --config " + path("run/evaluate/section.yaml"), ""}};
+  for (const auto& [args, needle] : expect) {
+    Ran p = run_seqmend(args + " --print-config");
+    EXPECT_EQ(p.status, 0) << args << "\n" << p.output;
+    EXPECT_NE(p.output.find(needle), std::string::npos) << args << "\n" << p.output;
+  }
+}
+
+TEST_F(CorruptTest, ShippedNoisyLogConfigResolvesEverySection) {
+  std::string text = read_text(SEQMEND_SOURCE_DIR "/experiments/ml100k_noisy_log.yaml");
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"run_dir: runs/ml100k_noisy_log", "run_dir: " + path("run")},
+        {"input: ../shared/data/ml-100k", "input: " + path("missing")}}) {
+    ASSERT_NE(text.find(from), std::string::npos) << from;
+    text.replace(text.find(from), from.size(), to);
+  }
+  std::ofstream(path("p.yaml")) << text;
+  Ran r = run_seqmend("run " + path("p.yaml"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
+  const std::map<std::string, std::string> expect = {
+      {"corrupt --config " + path("run/data/corrupt.yaml"), "hide_truth: true"},
+      {"finetune --config " + path("run/finetune/section.yaml"), "event_method: log_precision"},
+      {"repair --config " + path("run/repair/section.yaml"), "protect_last: 2"}};
   for (const auto& [args, needle] : expect) {
     Ran p = run_seqmend(args + " --print-config");
     EXPECT_EQ(p.status, 0) << args << "\n" << p.output;
