@@ -48,13 +48,7 @@ void Injector::edit_sequences(const SequenceSet& in, uint64_t seed, int64_t begi
   SequenceSet& o = out.data;
   const std::vector<int32_t> no_clusters;
 
-  auto emit = [&](int32_t item, int64_t ts, int8_t act, int8_t lab, int64_t src) {
-    o.item.push_back(item);
-    if (has_ts) o.timestamp.push_back(ts);
-    if (has_act) o.action.push_back(act);
-    o.label.push_back(lab);
-    out.source_event.push_back(src);
-  };
+  const EventSink emit{out, has_ts, has_act};
 
   for (int64_t s = begin; s < end; ++s) {
     Rng rng(hash_combine(seed, kStreamEdits), uint64_t(in.user[size_t(s)]));

@@ -107,6 +107,14 @@ int32_t Injector::draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_it
   return cand;  // the user touched nearly everything: any item is as good as another
 }
 
+void Injector::EventSink::operator()(int32_t item, int64_t ts, int8_t act, int8_t lab, int64_t src) const {
+  out.data.item.push_back(item);
+  if (has_ts) out.data.timestamp.push_back(ts);
+  if (has_act) out.data.action.push_back(act);
+  out.data.label.push_back(lab);
+  out.source_event.push_back(src);
+}
+
 void Injector::corrupt_sequences(const SequenceSet& in, uint64_t seed, int64_t begin, int64_t end,
                                  InjectionResult& out) const {
   const auto& c = cfg_;
@@ -114,13 +122,7 @@ void Injector::corrupt_sequences(const SequenceSet& in, uint64_t seed, int64_t b
   SequenceSet& o = out.data;
   const int64_t V = num_items_;
 
-  auto emit = [&](int32_t item, int64_t ts, int8_t act, int8_t lab, int64_t src) {
-    o.item.push_back(item);
-    if (has_ts) o.timestamp.push_back(ts);
-    if (has_act) o.action.push_back(act);
-    o.label.push_back(lab);
-    out.source_event.push_back(src);
-  };
+  const EventSink emit{out, has_ts, has_act};
 
   for (int64_t s = begin; s < end; ++s) {
     // Keyed by user id, not position: a user's sequence is corrupted the same way whichever batch

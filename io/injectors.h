@@ -176,6 +176,12 @@ class Injector {
   // to `out`; run() shifts them when it joins the parts of several threads).
   void corrupt_sequences(const SequenceSet& in, uint64_t seed, int64_t begin, int64_t end,
                          InjectionResult& out) const;
+  // Appends one output event (the columns the input has) and the clean event it copies (-1: inserted).
+  struct EventSink {
+    InjectionResult& out;
+    bool has_ts, has_act;
+    void operator()(int32_t item, int64_t ts, int8_t act, int8_t lab, int64_t src) const;
+  };
   // The same for mode: edit (io/edit_corruption.cpp).
   void edit_sequences(const SequenceSet& in, uint64_t seed, int64_t begin, int64_t end, InjectionResult& out) const;
   int32_t draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_items,

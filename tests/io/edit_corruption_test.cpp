@@ -105,7 +105,9 @@ TEST(EditCorruption, ACertainCascadeDeletesWholeRuns) {
       while (end < r.dropped_offsets[size_t(s) + 1] && r.dropped_before[size_t(end)] == r.dropped_before[size_t(d)]) ++end;
       // Runs that reach the protected tail are cut short there.
       const int64_t src = r.source_event[size_t(r.dropped_before[size_t(d)])];
-      if (src < clean.offsets[size_t(s) + 1] - cfg.protect_last) EXPECT_EQ((end - d) % 3, 0) << "user " << s;
+      if (src < clean.offsets[size_t(s) + 1] - cfg.protect_last) {
+        EXPECT_EQ((end - d) % 3, 0) << "user " << s;
+      }
       ++gaps;
       d = end;
     }
@@ -131,7 +133,9 @@ TEST(EditCorruption, InsertionsComeFromOutsideTheSequenceAndEverythingElseIsReco
     std::vector<int32_t> rebuilt;
     int64_t d = r.dropped_offsets[size_t(s)];
     for (int64_t i = o.offsets[size_t(s)]; i < o.offsets[size_t(s) + 1]; ++i) {
-      if (i > o.offsets[size_t(s)]) ASSERT_GE(o.timestamp[size_t(i)], o.timestamp[size_t(i - 1)]);
+      if (i > o.offsets[size_t(s)]) {
+        ASSERT_GE(o.timestamp[size_t(i)], o.timestamp[size_t(i - 1)]);
+      }
       const int64_t e = r.source_event[size_t(i)];
       if (e < 0) {
         ASSERT_EQ(o.label[size_t(i)], kLabelNoiseClick);
