@@ -106,4 +106,10 @@ std::vector<int64_t> DataParallelLoader::local_ids() const {
   return out;
 }
 
+void DataParallelLoader::replace_data(SequenceSet data) {
+  SEQ_CHECK(data.num_sequences() == data_.num_sequences(), "DataParallelLoader: replacing ", data_.num_sequences(),
+            " sequences with ", data.num_sequences());
+  data_ = std::move(data);
+}
+
 }  // namespace seqmend

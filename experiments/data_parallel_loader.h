@@ -48,6 +48,9 @@ class DataParallelLoader {
   // Events of sample `id` as counted in its shard (any rank: from the manifest for shard sizes
   // only; the length itself is known only where it is stored).
   const SequenceSet& data() const { return data_; }
+  // Swaps this rank's sequences for a transformed copy with the same sequences in the same order
+  // (e.g. with canaries injected); sample ids stay.
+  void replace_data(SequenceSet data);
 
  private:
   int64_t local_index(int64_t id) const;  // -1 when not on this rank

@@ -32,6 +32,8 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
   v.section("thresholds", thresholds, "threshold calibration per head (experiments/thresholds.h)");
   v.field("fuse_surprisal", fuse_surprisal,
           "combine the event and gap heads with the pretrained encoder's surprisal (fitted on the calibration data)");
+  v.field("calibrate_on_canaries", calibrate_on_canaries,
+          "calibrate on the encoder's pretraining canaries (when it has them) instead of fresh injections");
   v.field("drop_top_negatives", drop_top_negatives,
           "share of each step's negatives with the highest score left out of the loss (a log noisy before injection)",
           0.0, 0.9);

@@ -55,7 +55,10 @@ struct FinetuneConfig {
   bool fuse_cooccurrence = true;
   // Share of each step's negatives (event and gap heads) with the highest current score left out of
   // the loss: on a log that was noisy before the injection they hold its own anomalies (core/detector.h).
-  double drop_top_negatives = 0.0;  // with fuse_surprisal: the log's item co-occurrence joins the regression
+  double drop_top_negatives = 0.0;
+  // With an encoder pretrained with canaries (experiments/canaries.h) and labels injected: calibrate
+  // (fusion and thresholds) on the valid split with those canaries instead of fresh injections.
+  bool calibrate_on_canaries = true;  // with fuse_surprisal: the log's item co-occurrence joins the regression
   int64_t surprisal_passes = 4;  // interleaved masking passes (experiments/surprisal.h)
 
   void visit(ConfigVisitor& v);

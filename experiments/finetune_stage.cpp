@@ -18,6 +18,7 @@
 #include "experiments/checkpoint.h"
 #include "experiments/data_parallel_loader.h"
 #include "experiments/detect_stage.h"
+#include "experiments/canaries.h"
 #include "experiments/item_cooccurrence.h"
 #include "experiments/dp_group.h"
 #include "experiments/run_dir.h"
@@ -67,6 +68,18 @@ static S section_from_yaml(const std::string& path, const char* key) {
 
 ModelConfig model_config_from_run_config(const std::string& config_yaml_path) {
   return section_from_yaml<ModelConfig>(config_yaml_path, "model");
+}
+
+// Pretrain runs written before canaries existed have no such section: none.
+static CanaryConfig encoder_canaries(const std::string& config_yaml_path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(config_yaml_path);
+  } catch (const std::exception& e) {
+    SEQ_FAIL("cannot read '", config_yaml_path, "': ", e.what());
+  }
+  if (!root["canaries"]) return {};
+  return section_from_yaml<CanaryConfig>(config_yaml_path, "canaries");
 }
 
 std::string resolve_encoder_checkpoint(const std::string& path) {
@@ -205,9 +218,11 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
 
   // Encoder shape and weights.
   std::string enc_file;
+  CanaryConfig canaries;  // the encoder's pretraining canaries, if any
   if (!cfg.encoder_checkpoint.empty()) {
     enc_file = resolve_encoder_checkpoint(cfg.encoder_checkpoint);
     cfg.model = model_config_from_run_config((fs::path(enc_file).parent_path() / "config.yaml").string());
+    canaries = encoder_canaries((fs::path(enc_file).parent_path() / "config.yaml").string());
   }
   cfg.model.require_cloze("finetune");
   if (cfg.model.num_items == 0) cfg.model.num_items = set.num_items();
@@ -397,6 +412,11 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
     SequenceSet calib;
     if (valid_stored) {
       calib = std::move(valid);
+    } else if (canaries.enabled && cfg.calibrate_on_canaries) {
+      // The encoder saw these anomalies in pretraining as often as the log's own: positives that
+      // score the way the log's noise does (experiments/canaries.h).
+      calib = with_canaries(without_labels(std::move(valid)), canaries, set.num_items(), set.item_counts());
+      results["valid_labels_from"] = "canaries";
     } else {
       SequenceSet clean = without_labels(std::move(valid));
       calib = Injector(clean, cfg.inject, ctx).run(cfg.valid_seed).data;

@@ -38,6 +38,7 @@ void PretrainConfig::visit(ConfigVisitor& v) {
   v.field("resume", resume, "continue from the newest checkpoint in run_dir (none: start at step 0)");
   v.section("checkpoint", checkpoint, "checkpoint files in run_dir (experiments/checkpoint.h)");
   v.section("debug", debug, "fault injection for tests");
+  v.section("canaries", canaries, "known anomalies in the pretraining copy of the data, for calibrating the detector");
 }
 
 void PretrainConfig::validate() const {

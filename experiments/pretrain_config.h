@@ -8,8 +8,9 @@
 
 #include "core/adamw_optimizer.h"
 #include "core/model_config.h"
-#include "experiments/rec_eval.h"
+#include "experiments/canaries.h"
 #include "experiments/checkpoint.h"
+#include "experiments/rec_eval.h"
 
 namespace seqmend {
 
@@ -62,6 +63,7 @@ struct PretrainConfig {
   CheckpointConfig checkpoint;  // experiments/checkpoint.h
 
   PretrainDebugConfig debug;
+  CanaryConfig canaries;  // experiments/canaries.h
 
   void visit(ConfigVisitor& v);
   // Throws seqmend::Error naming the key when settings contradict each other.

@@ -45,8 +45,8 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 // The negatives are a mixture: a share π of hidden anomalies that score like the positives, the rest
 // genuine. At every threshold t, F_neg(t) / F_pos(t) >= π (F = share flagged; genuine events only
 // add to F_neg), close to π where the positives' tail is thick and the genuine one thin: π̂ = the
-// median of that ratio at the thresholds flagging 10, 15, 20, 25 and 30 % of the positives (at least
-// `min_tail` of them). Flagging the negatives at t then has expected precision π̂ · F_pos(t) /
+// smallest of that ratio at the thresholds flagging 10, 15, 20, 25 and 30 % of the positives (at
+// least `min_tail` of them). Flagging the negatives at t then has expected precision π̂ · F_pos(t) /
 // F_neg(t) and expected recall F_pos(t) of the hidden anomalies; the smallest threshold whose
 // expected precision reaches the target is chosen (precision, recall and hidden_share of the result
 // are these estimates); where none does, as precision_threshold.

@@ -162,6 +162,10 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   ASSERT_NE(at, std::string::npos);
   yaml.replace(at, from.size(),
                "  inject: {mode: edit, noise_items: uniform, bot_rate: 0, protect_last: 2}\n  hide_truth: true\n");
+  // Canaries in the pretraining copy, for fine-tuning to calibrate on (experiments/canaries.h).
+  const std::string threads = "  threads: 1\n";
+  ASSERT_NE(yaml.find(threads), std::string::npos);
+  yaml.insert(yaml.find(threads) + threads.size(), "  canaries: {enabled: true, inject: {edit: {delete_prob: 0.1}}}\n");
   const std::string file = (dir_ / "noisy.yaml").string();
   std::ofstream(file) << yaml;
   const std::string cmd = "timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file;
@@ -197,6 +201,7 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   EXPECT_EQ(stage_actions(blind.output)["repair"], "running") << blind.output;
   // The detector trained on the log alone: it labels only what it injected itself.
   EXPECT_FALSE(fs::exists(run_dir + "/detect/test/detection.json"));
+  EXPECT_EQ(nlohmann::json::parse(read_text(run_dir + "/finetune/run/results.json"))["valid_labels_from"], "canaries");
 
   fs::remove_all(truth);
   fs::rename(kept, truth);
