@@ -73,7 +73,10 @@ class CorruptTest : public ::testing::Test {
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
+ public:
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+ protected:
 
   // Ingests small_log() into <dir>/in (leave-one-out, string ids kept in the manifest).
   std::string ingest_small() {
@@ -467,55 +470,47 @@ TEST_F(CorruptTest, WholePipelineOnSequencesWithoutTimestamps) {
     EXPECT_TRUE(same_sequences(load_split(path("run/data/set"), split), load_split(path("undone"), split))) << split;
 }
 
-// experiments/ml100k_repair.yaml: every section resolves with its stage's config (the pipeline writes
-// the section files before the data stage, which fails here on a missing input).
-TEST_F(CorruptTest, ShippedMl100kRepairConfigResolvesEverySection) {
-  std::string text = read_text(SEQMEND_SOURCE_DIR "/experiments/ml100k_repair.yaml");
-  for (auto [from, to] : {std::pair<std::string, std::string>{"run_dir: runs/ml100k_repair", "run_dir: " + path("run")},
-                          {"input: ../shared/data/ml-100k", "input: " + path("missing")}}) {
+// A shipped ML-100K pipeline file: every section resolves with its stage's config (the pipeline
+// writes the section files before the data stage, which fails here on a missing input), and each
+// `seqmend <stage> --config <section> --print-config` shows its needle.
+void expect_shipped_config_resolves(CorruptTest& t, const std::string& file, const std::string& run_dir_line,
+                                    const std::map<std::string, std::string>& needles) {
+  std::string text = read_text(std::string(SEQMEND_SOURCE_DIR "/experiments/") + file);
+  for (auto [from, to] : {std::pair<std::string, std::string>{run_dir_line, "run_dir: " + t.path("run")},
+                          {"input: ../shared/data/ml-100k", "input: " + t.path("missing")}}) {
     ASSERT_NE(text.find(from), std::string::npos) << from;
     text.replace(text.find(from), from.size(), to);
   }
-  std::ofstream(path("p.yaml")) << text;
-  Ran r = run_seqmend("run " + path("p.yaml"));
+  std::ofstream(t.path("p.yaml")) << text;
+  Ran r = run_seqmend("run " + t.path("p.yaml"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
-  const std::map<std::string, std::string> expect = {
-      {"ingest --out " + path("unused") + " --config " + path("run/data/section.yaml"), "rating: ignore"},
-      {"corrupt --config " + path("run/data/corrupt.yaml"), "noise_items: uniform"},
-      {"pretrain --config " + path("run/pretrain/section.yaml"), "max_len: 50"},
-      {"finetune --config " + path("run/finetune/section.yaml"), "max_steps: 1500"},
-      {"detect --config " + path("run/detect/section.yaml"), "surprisal_passes: 4"},
-      {"repair --config " + path("run/repair/section.yaml"), "backfill_min_prob: 0.3"},
-      {"evaluate --config " + path("run/evaluate/section.yaml"), ""}};
-  for (const auto& [args, needle] : expect) {
+  for (const auto& [args, needle] : needles) {
     Ran p = run_seqmend(args + " --print-config");
     EXPECT_EQ(p.status, 0) << args << "\n" << p.output;
     EXPECT_NE(p.output.find(needle), std::string::npos) << args << "\n" << p.output;
   }
 }
 
+TEST_F(CorruptTest, ShippedMl100kRepairConfigResolvesEverySection) {
+  expect_shipped_config_resolves(
+      *this, "ml100k_repair.yaml", "run_dir: runs/ml100k_repair",
+      {{"ingest --out " + path("unused") + " --config " + path("run/data/section.yaml"), "rating: ignore"},
+       {"corrupt --config " + path("run/data/corrupt.yaml"), "noise_items: uniform"},
+       {"pretrain --config " + path("run/pretrain/section.yaml"), "max_len: 50"},
+       {"finetune --config " + path("run/finetune/section.yaml"), "max_steps: 1500"},
+       {"detect --config " + path("run/detect/section.yaml"), "surprisal_passes: 4"},
+       {"repair --config " + path("run/repair/section.yaml"), "backfill_min_prob: 0.3"},
+       {"evaluate --config " + path("run/evaluate/section.yaml"), ""}});
+}
+
 TEST_F(CorruptTest, ShippedNoisyLogConfigResolvesEverySection) {
-  std::string text = read_text(SEQMEND_SOURCE_DIR "/experiments/ml100k_noisy_log.yaml");
-  for (auto [from, to] :
-       {std::pair<std::string, std::string>{"run_dir: runs/ml100k_noisy_log", "run_dir: " + path("run")},
-        {"input: ../shared/data/ml-100k", "input: " + path("missing")}}) {
-    ASSERT_NE(text.find(from), std::string::npos) << from;
-    text.replace(text.find(from), from.size(), to);
-  }
-  std::ofstream(path("p.yaml")) << text;
-  Ran r = run_seqmend("run " + path("p.yaml"));
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
-  const std::map<std::string, std::string> expect = {
-      {"corrupt --config " + path("run/data/corrupt.yaml"), "hide_truth: true"},
-      {"finetune --config " + path("run/finetune/section.yaml"), "event_method: log_precision"},
-      {"repair --config " + path("run/repair/section.yaml"), "protect_last: 2"}};
-  for (const auto& [args, needle] : expect) {
-    Ran p = run_seqmend(args + " --print-config");
-    EXPECT_EQ(p.status, 0) << args << "\n" << p.output;
-    EXPECT_NE(p.output.find(needle), std::string::npos) << args << "\n" << p.output;
-  }
+  expect_shipped_config_resolves(
+      *this, "ml100k_noisy_log.yaml", "run_dir: runs/ml100k_noisy_log",
+      {{"corrupt --config " + path("run/data/corrupt.yaml"), "hide_truth: true"},
+       {"pretrain --config " + path("run/pretrain/section.yaml"), "enabled: true"},
+       {"finetune --config " + path("run/finetune/section.yaml"), "event_method: log_precision"},
+       {"repair --config " + path("run/repair/section.yaml"), "protect_last: 2"}});
 }
 
 // MovieLens-100K, as experiments/ml100k_repair.yaml uses it.
