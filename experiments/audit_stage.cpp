@@ -2,9 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "core/base/error.h"
 #include "experiments/detection_metrics.h"
@@ -20,22 +18,6 @@ namespace seqmend {
 namespace {
 
 const char* const kSplits[] = {"train", "valid", "test"};
-
-bool has_anomaly_labels(const SequenceSet& s) {
-  for (int8_t c : s.label)
-    if (c != kLabelClean) return true;
-  for (int8_t c : s.seq_label)
-    if (c != kLabelClean) return true;
-  return false;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SEQ_CHECK(bool(f), "audit: cannot open '", path, "'");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // The two label-free floors on the event and gap heads' label splits: the encoder's surprisal and
 // the rarity of the item in the log (−log(1 + count)).
@@ -67,7 +49,7 @@ nlohmann::json run_audit(const AuditPaths& p) {
   std::string mode = "none";
   if (!p.truth_dir.empty() && fs::is_regular_file(p.truth_dir + "/manifest.json")) {
     truth_dir = p.truth_dir, mode = "hidden";
-  } else if (data.has_split("train") && has_anomaly_labels(load_split(data, "train"))) {
+  } else if (data.has_split("train") && count_anomaly_labels(load_split(data, "train")) > 0) {
     truth_dir = p.data_dir, mode = "visible";
   }
   nlohmann::json out = {{"truth", mode}, {"truth_dir", truth_dir}};
@@ -84,7 +66,7 @@ nlohmann::json run_audit(const AuditPaths& p) {
 
   EditLog edits;
   const std::string edits_csv = p.repair_dir.empty() ? "" : p.repair_dir + "/edits.csv";
-  if (!edits_csv.empty() && fs::is_regular_file(edits_csv)) edits = parse_edit_log_csv(read_text(edits_csv), edits_csv);
+  if (!edits_csv.empty() && fs::is_regular_file(edits_csv)) edits = read_edit_log(edits_csv);
 
   out["splits"] = nlohmann::json::object();
   out["repair"] = nlohmann::json::object();

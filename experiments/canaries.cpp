@@ -8,9 +8,7 @@ SequenceSet with_canaries(const SequenceSet& set, const CanaryConfig& cfg, int64
                           const std::vector<int64_t>& item_counts) {
   SEQ_CHECK(cfg.inject.bot_rate == 0, "canaries.inject.bot_rate must be 0 (bots are new users, not canaries), got ",
             cfg.inject.bot_rate);
-  SequenceSet plain = set;
-  plain.label.clear();
-  plain.seq_label.clear();
+  const SequenceSet plain = without_labels(set);
   InjectionContext ctx;
   ctx.num_items = num_items;
   ctx.item_counts = item_counts;

@@ -26,8 +26,7 @@ SequenceSet full_clean_sequences(const ShardSet& in) {
   SequenceSet s = load_split(in, "test");
   SEQ_CHECK(s.num_sequences() > 0, "corrupt: input '", dir, "' has no sequences in its test split");
   int64_t labelled = 0;
-  for (int8_t c : s.label) labelled += c != kLabelClean;
-  for (int8_t c : s.seq_label) labelled += c != kLabelClean;
+  labelled += count_anomaly_labels(s);
   SEQ_CHECK(labelled == 0, "corrupt: input '", dir, "' already has ", labelled,
             " anomaly labels; corrupt a clean set (e.g. an ingested one, or a simulated DIR/clean)");
   // An all-clean label column, as the simulator's clean set has: DIR/clean then reads like simulate's.

@@ -98,9 +98,7 @@ void write_corrupted_set(const std::string& out_dir, const SequenceSet& clean, c
   fs::remove(out_dir + "/repair_truth.tsv");
   if (opts.hide_truth) {
     check_output_dir("corrupt", truth_dir, true);
-    SequenceSet log = r.data;
-    log.label.clear();
-    log.seq_label.clear();
+    SequenceSet log = without_labels(r.data);
     ManifestInfo info = corrupted;
     info.extra.erase(summary_key);
     info.extra["noisy_log"] = {{"users", clean.num_sequences()},

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "core/base/error.h"
@@ -107,6 +108,14 @@ EditLog parse_edit_log_csv(const std::string& text, const std::string& what) {
     log[f[0]].push_back(e);
   }
   return log;
+}
+
+EditLog read_edit_log(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  SEQ_CHECK(bool(f), "cannot open '", path, "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_edit_log_csv(ss.str(), path);
 }
 
 }  // namespace seqmend

@@ -49,5 +49,7 @@ using EditLog = std::map<std::string, std::vector<Edit>>;
 std::string edit_log_csv(const EditLog& log);
 // Parses edit_log_csv's output; errors name the file (`what`), the line and the bad field.
 EditLog parse_edit_log_csv(const std::string& text, const std::string& what = "edits.csv");
+// Reads and parses the file at `path` (errors name it).
+EditLog read_edit_log(const std::string& path);
 
 }  // namespace seqmend

@@ -203,12 +203,6 @@ std::vector<int32_t> simulator_clusters(const std::string& simulate_yaml) {
   return sim.item_cluster();
 }
 
-SequenceSet without_labels(SequenceSet s) {
-  s.label.clear();
-  s.seq_label.clear();
-  return s;
-}
-
 }  // namespace
 
 nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDir* run) {
@@ -240,8 +234,7 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   // A clean set may carry an all-zero label column (the simulator's DIR/clean): stored labels count
   // only when some event or sequence is an anomaly.
   int64_t anomalies = 0;
-  for (int8_t c : loader.data().label) anomalies += c != kLabelClean;
-  for (int8_t c : loader.data().seq_label) anomalies += c != kLabelClean;
+  anomalies += count_anomaly_labels(loader.data());
   if (group.size() > 1) group.sum(&anomalies, 1);
   const bool stored = cfg.labels == "stored" || (cfg.labels == "auto" && anomalies > 0);
   SEQ_CHECK(!stored || anomalies > 0, "finetune: labels=stored but the train split of '", cfg.data_dir,

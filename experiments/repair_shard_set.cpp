@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
@@ -25,14 +23,6 @@ ManifestInfo info_of(const ShardSet& set) {
   info.user_ids = set.user_ids();
   info.extra = set.extra();
   return info;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SEQ_CHECK(bool(f), "cannot open '", path, "'");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 // Writes one shard set with every split of `sets` (empty ones declared, so the splits match).
@@ -131,7 +121,7 @@ void unrepair_shard_set(const std::string& repaired_dir, const std::string& out_
             "' is not a repaired shard set (its manifest has no extra.repair)");
   ShardSet quar = ShardSet::open(repaired_dir + "/" + kQuarantineDir);
   const std::string edits_path = repaired_dir + "/" + kEditsFile;
-  EditLog log = parse_edit_log_csv(read_text(edits_path), edits_path);
+  EditLog log = read_edit_log(edits_path);
   for (const auto& [split, e] : log)
     SEQ_CHECK(rep.has_split(split), "unrepair: ", edits_path, " has edits for split '", split, "' which '",
               repaired_dir, "' lacks");

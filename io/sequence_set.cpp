@@ -63,4 +63,17 @@ void SequenceSet::validate(int64_t num_items) const {
               item[size_t(i)], " outside [1, ", num_items, "]");
 }
 
+int64_t count_anomaly_labels(const SequenceSet& s) {
+  int64_t n = 0;
+  for (int8_t c : s.label) n += c != kLabelClean;
+  for (int8_t c : s.seq_label) n += c != kLabelClean;
+  return n;
+}
+
+SequenceSet without_labels(SequenceSet s) {
+  s.label.clear();
+  s.seq_label.clear();
+  return s;
+}
+
 }  // namespace seqmend

@@ -58,4 +58,9 @@ struct SequenceSet {
   void validate(int64_t num_items) const;
 };
 
+// Events and sequences whose label is not clean (a set with an all-clean label column has none).
+int64_t count_anomaly_labels(const SequenceSet& s);
+// The set without its label and seq_label columns.
+SequenceSet without_labels(SequenceSet s);
+
 }  // namespace seqmend
