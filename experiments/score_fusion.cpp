@@ -80,10 +80,6 @@ float at_or_zero(std::span<const float> v, size_t e) { return v.empty() ? 0.0f :
 
 }  // namespace
 
-void ScoreFusion::apply(DetectorScores& sc, std::span<const float> surprisal, std::span<const float> repeat) const {
-  apply(sc, FusionInputs{surprisal, repeat, {}, {}, {}, {}});
-}
-
 void ScoreFusion::apply(DetectorScores& sc, const FusionInputs& in) const {
   auto one = [&](std::vector<float>& s, const FusionWeights& w, const char* head) {
     if (!w.fitted || s.empty()) return;
@@ -126,11 +122,6 @@ std::vector<float> repeat_flags(const SequenceSet& set) {
       r[size_t(e)] = same_item && same_action ? 1.0f : 0.0f;
     }
   return r;
-}
-
-FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> surprisal,
-                         std::span<const float> repeat, std::span<const int8_t> codes, const HeadCodes& head) {
-  return fit_fusion(scores, FusionInputs{surprisal, repeat, {}, {}, {}, {}}, codes, head);
 }
 
 FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& in, std::span<const int8_t> codes,

@@ -59,7 +59,6 @@ struct ScoreFusion {
   bool any() const { return event.fitted || gap.fitted; }
   // In place over the event and gap scores of one split; the inputs aligned with them.
   void apply(DetectorScores& scores, const FusionInputs& inputs) const;
-  void apply(DetectorScores& scores, std::span<const float> surprisal, std::span<const float> repeat) const;
   nlohmann::json to_json() const;  // {"event": {...}, "gap": {...}, "surprisal_passes": k}
   static ScoreFusion from_json(const nlohmann::json& j);
 };
@@ -69,11 +68,9 @@ struct ScoreFusion {
 std::vector<float> repeat_flags(const SequenceSet& set);
 
 // Logistic regression of the head's labels (positive / negative codes as in detection_metrics.h;
-// other codes left out) on (logit(p), surprisal, repeat), by Newton's method on standardised
+// other codes left out) on logit(p) and the inputs (absent co-occurrence: zero), by Newton's method on standardised
 // features with a small ridge penalty. Not fitted (fitted = false) when a class is missing.
 FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& inputs, std::span<const int8_t> codes,
                          const HeadCodes& head);
-FusionWeights fit_fusion(std::span<const float> scores, std::span<const float> surprisal,
-                         std::span<const float> repeat, std::span<const int8_t> codes, const HeadCodes& head);
 
 }  // namespace seqmend

@@ -43,7 +43,7 @@ Data draw(double a, double b, double d_r, double c, int n, unsigned seed) {
 
 TEST(ScoreFusion, RecoversTheWeightsOfALogisticModel) {
   const Data d = draw(0.8, 1.2, 2.5, -6.0, 60000, 7);
-  const FusionWeights w = fit_fusion(d.p, d.s, d.r, d.codes, event_head_codes());
+  const FusionWeights w = fit_fusion(d.p, FusionInputs{d.s, d.r}, d.codes, event_head_codes());
   ASSERT_TRUE(w.fitted);
   EXPECT_NEAR(w.score, 0.8, 0.06);
   EXPECT_NEAR(w.surprisal, 1.2, 0.08);
@@ -54,10 +54,10 @@ TEST(ScoreFusion, RecoversTheWeightsOfALogisticModel) {
 TEST(ScoreFusion, FusedScoreRanksBetterThanAnyInput) {
   const Data d = draw(1.0, 1.0, 2.0, -4.5, 20000, 3);
   ScoreFusion f;
-  f.event = fit_fusion(d.p, d.s, d.r, d.codes, event_head_codes());
+  f.event = fit_fusion(d.p, FusionInputs{d.s, d.r}, d.codes, event_head_codes());
   DetectorScores sc;
   sc.event = d.p;
-  f.apply(sc, d.s, d.r);
+  f.apply(sc, FusionInputs{d.s, d.r});
   const double fused = roc_auc(sc.event, d.positive);
   EXPECT_GT(fused, roc_auc(d.p, d.positive) + 0.02);
   EXPECT_GT(fused, roc_auc(d.s, d.positive) + 0.02);
@@ -65,10 +65,10 @@ TEST(ScoreFusion, FusedScoreRanksBetterThanAnyInput) {
   // Without the flag the same data ranks worse: it carries signal the other two lack.
   const std::vector<float> none(d.r.size(), 0.0f);
   ScoreFusion g;
-  g.event = fit_fusion(d.p, d.s, none, d.codes, event_head_codes());
+  g.event = fit_fusion(d.p, FusionInputs{d.s, none}, d.codes, event_head_codes());
   DetectorScores sg;
   sg.event = d.p;
-  g.apply(sg, d.s, none);
+  g.apply(sg, FusionInputs{d.s, none});
   EXPECT_GT(fused, roc_auc(sg.event, d.positive) + 0.01);
   EXPECT_NEAR(g.event.repeat, 0.0, 1e-9) << "a constant feature gets no weight";
   for (float x : sc.event) ASSERT_TRUE(x >= 0.0f && x <= 1.0f);
@@ -93,11 +93,11 @@ TEST(ScoreFusion, CodesOutsideTheHeadAreLeftOutAndOneClassIsNotFitted) {
   std::vector<int8_t> codes{kLabelClean, kLabelNoiseClick, kLabelClean, kLabelNoiseClick, kLabelBotUniform,
                             kLabelBotUniform};
   const std::vector<float> r(6, 0.0f);
-  const FusionWeights w = fit_fusion(p, s, r, codes, event_head_codes());
+  const FusionWeights w = fit_fusion(p, FusionInputs{s, r}, codes, event_head_codes());
   ASSERT_TRUE(w.fitted);
   EXPECT_NEAR(w.surprisal, 0.0, 1e-6);
   std::vector<int8_t> clean(6, kLabelClean);
-  EXPECT_FALSE(fit_fusion(p, s, r, clean, event_head_codes()).fitted);
+  EXPECT_FALSE(fit_fusion(p, FusionInputs{s, r}, clean, event_head_codes()).fitted);
   // An unfitted head leaves scores as they are.
   EXPECT_EQ(FusionWeights{}.apply(0.37f, 9.0f, 1.0f), 0.37f);
 }
