@@ -125,6 +125,11 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
                 .get<int64_t>());
   EXPECT_TRUE(report["repair"]["stats"].contains("test"));
   EXPECT_TRUE(report["detection"].contains("test"));
+  // The audit grades against the labels the stages could see, and the report says so.
+  nlohmann::json audit = nlohmann::json::parse(read_text(run_dir + "/audit/audit.json"));
+  EXPECT_EQ(audit["truth"], "visible");
+  EXPECT_TRUE(audit["splits"]["test"]["detection"]["event"]["overall"]["roc_auc"].is_number());
+  EXPECT_NE(md.find("**Visible truth.**"), std::string::npos) << md;
   // Plots exist, or the report says why not.
   EXPECT_TRUE(!report["plots"].empty() || !report["plots_note"].get<std::string>().empty());
 
