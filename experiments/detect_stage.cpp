@@ -12,7 +12,6 @@
 #include "core/base/error.h"
 #include "experiments/dp_group.h"
 #include "experiments/finetune_stage.h"
-#include "experiments/item_cooccurrence.h"
 #include "experiments/run_dir.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
@@ -176,16 +175,14 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
       if (!lm)
         std::fprintf(stderr, "detect: encoder checkpoint '%s' not found; surprisal from the detector's encoder\n",
                      enc.c_str());
-      const int passes = fusion.any() ? fusion.surprisal_passes : int(cfg.surprisal_passes);
+      const int passes = fusion.any() ? fusion.features.surprisal_passes : int(cfg.surprisal_passes);
       SurprisalResult sr = event_surprisal(model, data, {passes, cfg.batch_size});
       surprisal = std::move(sr.surprisal);
       summary["surprisal_forward_passes"] = sr.forward_passes;
     }
     // The thresholds were calibrated on fused scores (experiments/score_fusion.h).
-    const std::vector<float> repeat = repeat_flags(data);
-    CooccurrenceFeatures co;
-    if (fusion.cooccurrence) co = cooccurrence_features(data, det.encoder().config().num_items);
-    fusion.apply(sc, FusionInputs{surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count, co.jaccard_near});
+    if (fusion.any())
+      fusion.apply(sc, fusion_inputs(data, surprisal, fusion.features, det.encoder().config().num_items));
     const Thresholds th = ld.info.thresholds;
     write_scores_h5(run.file("scores.h5"), data, sc, surprisal, cfg, th);
 

@@ -39,6 +39,8 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
           0.0, 0.9);
   v.field("fuse_cooccurrence", fuse_cooccurrence,
           "with fuse_surprisal: also fuse how well each item co-occurs with its user's other items in the log");
+  v.field("fuse_time", fuse_time,
+          "with fuse_surprisal: also fuse each event's timing (gaps to its neighbours, against the user's usual gap)");
   v.field("surprisal_passes", surprisal_passes, "interleaved masking passes for the surprisal", 1, 1024);
 }
 

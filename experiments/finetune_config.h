@@ -52,13 +52,14 @@ struct FinetuneConfig {
   // Fuse the event and gap heads with the pretrained encoder's masked-item surprisal
   // (experiments/score_fusion.h), fitted on the calibration data; needs encoder_checkpoint.
   bool fuse_surprisal = true;
-  bool fuse_cooccurrence = true;
+  bool fuse_cooccurrence = true;  // with fuse_surprisal: the log's item co-occurrence joins the regression
+  bool fuse_time = true;          // with fuse_surprisal: the timestamps' pattern joins it (experiments/time_features.h)
   // Share of each step's negatives (event and gap heads) with the highest current score left out of
   // the loss: on a log that was noisy before the injection they hold its own anomalies (core/detector.h).
   double drop_top_negatives = 0.0;
   // With an encoder pretrained with canaries (experiments/canaries.h) and labels injected: calibrate
   // (fusion and thresholds) on the valid split with those canaries instead of fresh injections.
-  bool calibrate_on_canaries = true;  // with fuse_surprisal: the log's item co-occurrence joins the regression
+  bool calibrate_on_canaries = true;
   int64_t surprisal_passes = 4;  // interleaved masking passes (experiments/surprisal.h)
 
   void visit(ConfigVisitor& v);

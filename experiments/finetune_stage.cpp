@@ -19,7 +19,6 @@
 #include "experiments/data_parallel_loader.h"
 #include "experiments/detect_stage.h"
 #include "experiments/canaries.h"
-#include "experiments/item_cooccurrence.h"
 #include "experiments/dp_group.h"
 #include "experiments/run_dir.h"
 #include "experiments/simulate_stage.h"
@@ -422,15 +421,11 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       load_encoder_checkpoint(lm, enc_file, true);
       const SurprisalResult sr = event_surprisal(lm, calib, {int(cfg.surprisal_passes), 128});
       results["valid_heads_alone"] = detection_report(sc, calib, INFINITY, INFINITY, INFINITY);
-      const std::vector<float> repeat = repeat_flags(calib);
       // Counted over the calibration log itself, as detect counts over the split it scores.
-      CooccurrenceFeatures co;
-      if (cfg.fuse_cooccurrence) co = cooccurrence_features(calib, det.encoder().config().num_items);
-      const FusionInputs in{sr.surprisal, repeat, co.cosine_mean, co.cosine_top, co.log_count, co.jaccard_near};
+      fusion.features = {int(cfg.surprisal_passes), cfg.fuse_cooccurrence, cfg.fuse_time};
+      const FusionInputs in = fusion_inputs(calib, sr.surprisal, fusion.features, det.encoder().config().num_items);
       fusion.event = fit_fusion(sc.event, in, calib.label, event_head_codes());
       fusion.gap = fit_fusion(sc.gap, in, calib.label, gap_head_codes());
-      fusion.surprisal_passes = int(cfg.surprisal_passes);
-      fusion.cooccurrence = cfg.fuse_cooccurrence;
       fusion.apply(sc, in);
       results["fusion"] = fusion.to_json();
     }

@@ -1,75 +1,67 @@
-// The detector's event and gap probabilities combined with the pretrained model's masked-item
-// surprisal (experiments/surprisal.h) and an exact-repeat flag into one score per head:
+// The detector's event and gap probabilities combined with label-free evidence about each event
+// into one score per head:
 //
-//   fused = σ(w_score · logit(p) + w_surprisal · surprisal + w_repeat · repeat
-//             + w_mean · cosine_mean + w_top · cosine_top + w_count · log_count
-//             + w_near · jaccard_near + bias)
+//   fused = σ(w_score · logit(p) + Σ_f w_f · x_f + bias)
 //
-// Why: they see different things. The surprisal of an event with that event masked is what a
-// masked-item model is trained for, and ranks out-of-place items (noise clicks, substitutions)
-// well without labels; the heads read the encoder's states at the unmasked event and learn what
-// surprisal misses. An exact repeat of the previous event (same item, same action: a double
-// click, a retried request) is *unsurprising* to a masked-item model, and the encoder sees it
-// only through attention, so the flag is given to the regression directly; its weight is learnt,
-// so data where such repeats are genuine gives it none. The co-occurrence features
-// (experiments/item_cooccurrence.h) say how well the item fits its user's other items by the whole
-// log's counts: a model trained on a log that is already noisy learns some of its noise as normal,
-// the log's co-occurrence hardly does (a noise item adds one user to a few pairs). The weights are a logistic
-// regression fitted on the calibration split (the same labelled data the thresholds are
-// calibrated on), so thresholds are calibrated on fused scores.
+// over named per-event features x_f (experiments/fusion_inputs.h): the pretrained model's
+// masked-item surprisal, an exact-repeat flag, the log's item co-occurrence and the timestamps'
+// pattern. Why: they see different things. The surprisal of an event with that event masked is
+// what a masked-item model is trained for, and ranks out-of-place items (noise clicks,
+// substitutions) well without labels; the heads read the encoder's states at the unmasked event
+// and learn what surprisal misses. An exact repeat of the previous event (same item, same action:
+// a double click, a retried request) is *unsurprising* to a masked-item model, and the encoder sees
+// it only through attention, so the flag is given to the regression directly. The co-occurrence
+// features say how well the item fits its user's other items by the whole log's counts: a model
+// trained on a log that is already noisy learns some of its noise as normal, the log's
+// co-occurrence hardly does. The time features say where an event sits between its neighbours and
+// how long the gap before it is for this user. The weights are a logistic regression fitted on the
+// calibration split (the same labelled data the thresholds are calibrated on), so thresholds are
+// calibrated on fused scores, and a feature that carries no signal there gets ~no weight.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "experiments/detection_metrics.h"
-#include "io/sequence_set.h"
+#include "experiments/fusion_inputs.h"
 
 namespace seqmend {
-
-// What the regression reads besides the head's probability, aligned with a split's events; an
-// empty co-occurrence span counts as all zero (the feature then gets no weight).
-struct FusionInputs {
-  std::span<const float> surprisal, repeat;
-  std::span<const float> cosine_mean, cosine_top, log_count, jaccard_near;
-};
 
 struct FusionWeights {
   bool fitted = false;  // false: the head's score is left as the detector wrote it
   double score = 1.0;   // weight of logit(p)
-  double surprisal = 0.0;
-  double repeat = 0.0;  // absent in detectors written before the flag existed: 0
   double bias = 0.0;
-  double cosine_mean = 0.0, cosine_top = 0.0, log_count = 0.0, jaccard_near = 0.0;  // absent before: 0
+  std::vector<std::pair<std::string, double>> features;  // weight per feature name, in fitting order
 
-  float apply(float p, float surprisal, float repeat, float cosine_mean = 0, float cosine_top = 0,
-              float log_count = 0, float jaccard_near = 0) const;
-  nlohmann::json to_json() const;
+  double weight(const std::string& name) const;  // 0 for a feature the weights do not name
+  // The fused score of one event: p and the inputs' values at `event`. A nonzero weight on a
+  // feature the inputs lack is an error naming it.
+  float apply(float p, const FusionInputs& inputs, size_t event) const;
+  nlohmann::json to_json() const;  // {"score", "bias", one key per feature}; null when not fitted
   static FusionWeights from_json(const nlohmann::json& j);
 };
 
 struct ScoreFusion {
   FusionWeights event, gap;
-  int surprisal_passes = 0;  // the surprisal the weights were fitted on; detection must use the same
-  bool cooccurrence = false;  // the weights read co-occurrence features: detection computes them too
+  FusionFeatureSet features;  // what detection must compute: the set the weights were fitted on
 
   bool any() const { return event.fitted || gap.fitted; }
   // In place over the event and gap scores of one split; the inputs aligned with them.
   void apply(DetectorScores& scores, const FusionInputs& inputs) const;
-  nlohmann::json to_json() const;  // {"event": {...}, "gap": {...}, "surprisal_passes": k}
+  // {"event": {...}, "gap": {...}, "surprisal_passes": k, "cooccurrence": b, "time": b}
+  nlohmann::json to_json() const;
   static ScoreFusion from_json(const nlohmann::json& j);
 };
 
-// 1 for an event whose item and action (when the set has actions) equal the previous event's in
-// its sequence, else 0; aligned with the set's events.
-std::vector<float> repeat_flags(const SequenceSet& set);
-
 // Logistic regression of the head's labels (positive / negative codes as in detection_metrics.h;
-// other codes left out) on logit(p) and the inputs (absent co-occurrence: zero), by Newton's method on standardised
-// features with a small ridge penalty. Not fitted (fitted = false) when a class is missing.
+// other codes left out) on logit(p) and every feature of `inputs`, by Newton's method on
+// standardised features with a small ridge penalty. Not fitted (fitted = false) when a class is
+// missing.
 FusionWeights fit_fusion(std::span<const float> scores, const FusionInputs& inputs, std::span<const int8_t> codes,
                          const HeadCodes& head);
 
