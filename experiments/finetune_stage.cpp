@@ -37,14 +37,16 @@ namespace fs = std::filesystem;
 
 // Reads one section of a run's config.yaml into S. The other keys are not read: the run's own
 // stage config may have gained or lost keys since, which must not stop a later stage from using it.
+// An absent section is an error unless `optional` (then S's defaults).
 template <typename S>
-static S section_from_yaml(const std::string& path, const char* key) {
+static S section_from_yaml(const std::string& path, const char* key, bool optional = false) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const std::exception& e) {
     SEQ_FAIL("cannot read '", path, "': ", e.what());
   }
+  if (optional && !root[key]) return S{};
   SEQ_CHECK(root[key], "'", path, "' has no `", key, ":` section");
   YAML::Emitter out;
   out << root[key];
@@ -67,18 +69,6 @@ static S section_from_yaml(const std::string& path, const char* key) {
 
 ModelConfig model_config_from_run_config(const std::string& config_yaml_path) {
   return section_from_yaml<ModelConfig>(config_yaml_path, "model");
-}
-
-// Pretrain runs written before canaries existed have no such section: none.
-static CanaryConfig encoder_canaries(const std::string& config_yaml_path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(config_yaml_path);
-  } catch (const std::exception& e) {
-    SEQ_FAIL("cannot read '", config_yaml_path, "': ", e.what());
-  }
-  if (!root["canaries"]) return {};
-  return section_from_yaml<CanaryConfig>(config_yaml_path, "canaries");
 }
 
 std::string resolve_encoder_checkpoint(const std::string& path) {
@@ -215,7 +205,9 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   if (!cfg.encoder_checkpoint.empty()) {
     enc_file = resolve_encoder_checkpoint(cfg.encoder_checkpoint);
     cfg.model = model_config_from_run_config((fs::path(enc_file).parent_path() / "config.yaml").string());
-    canaries = encoder_canaries((fs::path(enc_file).parent_path() / "config.yaml").string());
+    // Pretrain runs written before canaries existed have no such section: none.
+    canaries = section_from_yaml<CanaryConfig>((fs::path(enc_file).parent_path() / "config.yaml").string(), "canaries",
+                                               true);
   }
   cfg.model.require_cloze("finetune");
   if (cfg.model.num_items == 0) cfg.model.num_items = set.num_items();

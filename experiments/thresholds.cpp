@@ -61,6 +61,7 @@ nlohmann::json ThresholdChoice::to_json() const {
                       {"f1", f1},           {"flagged", flagged},     {"target_reached", target_reached},
                       {"degenerate", degenerate}};
   if (hidden_share >= 0) j["hidden_share"] = hidden_share;
+  if (best_precision >= 0) j["best_expected_precision"] = best_precision;
   return j;
 }
 
@@ -130,8 +131,12 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
     return p.flagged - p.tp == 0 ? 1.0 : std::min(1.0, share * f_pos(p) / f_neg(p));
   };
   int64_t reached = -1;
-  for (size_t k = 0; k < pts.size(); ++k)
-    if (pts[k].flagged > pts[k].tp && expected(pts[k]) >= target_precision) reached = int64_t(k);
+  double best = 0;
+  for (size_t k = 0; k < pts.size(); ++k) {
+    if (pts[k].flagged == pts[k].tp) continue;  // no negative flagged: nothing of the log's own is edited
+    if (expected(pts[k]) >= target_precision) reached = int64_t(k);
+    best = std::max(best, expected(pts[k]));
+  }
   ThresholdChoice c;
   if (reached >= 0) {
     const SweepPoint& p = pts[size_t(reached)];
@@ -140,8 +145,9 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
     c.recall = f_pos(p);
     c.f1 = 2 * c.precision * c.recall / (c.precision + c.recall);
   } else {
-    c = precision_threshold(scores, positive, target_precision);
+    // Out of reach: an edit below the target precision is not made, so the head flags nothing.
     c.target_reached = false;
+    c.best_precision = best;
   }
   c.hidden_share = share;
   return c;

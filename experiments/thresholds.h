@@ -12,7 +12,7 @@
 // log_precision: for calibration data whose negatives hold unlabelled anomalies of the positives'
 //            kind (anomalies injected into a log that was already noisy, where the log's own noise
 //            is labelled clean): the smallest threshold whose expected precision on the log's own
-//            events reaches target_precision (log_precision_threshold below).
+//            events reaches target_precision, else +inf (log_precision_threshold below).
 // A head without positives or without scores cannot be calibrated: its threshold is +inf (flags
 // nothing) and degenerate = true. Everything is a pure function of the inputs.
 #pragma once
@@ -36,6 +36,7 @@ struct ThresholdChoice {
   bool target_reached = true;  // precision method: false when the target was out of reach
   bool degenerate = false;     // no positives or no scores: threshold +inf
   double hidden_share = -1;    // log_precision: estimated share of hidden anomalies among the negatives
+  double best_precision = -1;  // log_precision out of reach: the highest expected precision of any threshold
   nlohmann::json to_json() const;
 };
 
@@ -49,7 +50,9 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 // least `min_tail` of them). Flagging the negatives at t then has expected precision π̂ · F_pos(t) /
 // F_neg(t) and expected recall F_pos(t) of the hidden anomalies; the smallest threshold whose
 // expected precision reaches the target is chosen (precision, recall and hidden_share of the result
-// are these estimates); where none does, as precision_threshold.
+// are these estimates); where none does, the head flags nothing (threshold +inf, target_reached =
+// false, best_precision = the highest expected precision any threshold gives): an edit whose
+// expected precision is below the target is not made.
 ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
                                         double target_precision, int64_t min_tail = 50);
 

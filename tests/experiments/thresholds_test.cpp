@@ -229,6 +229,21 @@ TEST(LogPrecisionThreshold, EstimatesTheHiddenShareAndThePrecisionOnTheLog) {
   std::vector<float> s2(s.begin(), s.begin() + 12000);
   std::vector<uint8_t> p2(pos.begin(), pos.begin() + 12000);
   EXPECT_LT(log_precision_threshold(s2, p2, 0.8).hidden_share, 0.02);
+  // Positives that every negative scores below: the log hides no anomaly of their kind (share 0),
+  // so no threshold has any expected precision on the log's events, and the head flags nothing.
+  std::vector<float> s3;
+  std::vector<uint8_t> p3;
+  for (int i = 0; i < 100; ++i) s3.push_back(5.0f + 0.01f * float(i)), p3.push_back(1);
+  for (int i = 0; i < 1000; ++i) s3.push_back(float(i % 7) * 0.1f), p3.push_back(0);
+  const ThresholdChoice none = log_precision_threshold(s3, p3, 0.8);
+  EXPECT_EQ(none.hidden_share, 0.0);
+  EXPECT_FALSE(none.target_reached);
+  EXPECT_TRUE(std::isinf(none.threshold));
+  EXPECT_EQ(none.flagged, 0);
+  EXPECT_EQ(none.best_precision, 0.0);
+  EXPECT_TRUE(none.to_json()["threshold"].is_null()) << none.to_json().dump();
+  EXPECT_EQ(none.to_json()["best_expected_precision"], 0.0);
+  EXPECT_FALSE(c.to_json().contains("best_expected_precision"));
 }
 
 }  // namespace
