@@ -8,6 +8,7 @@
 #include "io/cleaning.h"
 #include "io/config.h"
 #include "io/log_parsers.h"
+#include "io/published_dir.h"
 
 namespace seqmend {
 namespace {
@@ -120,16 +121,14 @@ IngestResult ingest_prepare(const IngestOptions& opts) {
 }
 
 nlohmann::json ingest_to_dir(const IngestOptions& opts, const std::string& out_dir, bool overwrite) {
-  namespace fs = std::filesystem;
   SEQ_CHECK(!out_dir.empty(), "ingest: no output directory given (--out DIR)");
-  std::error_code ec;
-  bool existed = fs::exists(out_dir, ec);
-  // Fail before the (possibly long) parse rather than after it.
-  if (existed) {
-    SEQ_CHECK(fs::is_directory(out_dir, ec), "ingest: output '", out_dir, "' exists and is not a directory");
-    SEQ_CHECK(overwrite || fs::is_empty(out_dir, ec), "ingest: output directory '", out_dir,
-              "' is not empty (pass --overwrite to replace it)");
-  }
+  PublishOptions po;
+  po.overwrite = overwrite;
+  po.fsync = opts.fsync;
+  po.what = "ingest";
+  po.hint = "choose a new directory or pass --overwrite to replace it";
+  // Locked and checked before the (possibly long) parse rather than after it.
+  PublishedDir out(out_dir, po);
   Prepared p = prepare(opts);
   const SequenceSet& all = p.sequences;
   // The manifest (fixed when the writer is made) carries the split counts: count first, then split
@@ -137,33 +136,29 @@ nlohmann::json ingest_to_dir(const IngestOptions& opts, const std::string& out_d
   SplitBuilder counter(all, opts.split);
   counter.add(0, all.num_sequences(), nullptr);
   p.info.extra["split"] = counter.info();
-  try {
-    ShardOptions so;
-    so.max_events_per_shard = opts.events_per_shard;
-    so.overwrite = overwrite;
-    so.fsync = opts.fsync;
-    so.compression_level = int(opts.compression_level);
-    ShardSetWriter writer(out_dir, p.info, so);
-    SplitBuilder builder(all, opts.split);
-    SplitSets chunk;
-    constexpr int64_t kChunkEvents = 1 << 18;
-    for (int64_t begin = 0, n = all.num_sequences(); begin < n;) {
-      int64_t end = begin;
-      while (end < n && all.offsets[size_t(end)] - all.offsets[size_t(begin)] < kChunkEvents) ++end;
-      builder.add(begin, end, &chunk);
-      writer.add("train", chunk.train);
-      writer.add("valid", chunk.valid);
-      writer.add("test", chunk.test);
-      clear_keep_capacity(chunk.train);
-      clear_keep_capacity(chunk.valid);
-      clear_keep_capacity(chunk.test);
-      begin = end;
-    }
-    return writer.finish();
-  } catch (...) {
-    if (!existed) fs::remove_all(out_dir, ec);
-    throw;
+  ShardOptions so;
+  so.max_events_per_shard = opts.events_per_shard;
+  so.fsync = opts.fsync;
+  so.compression_level = int(opts.compression_level);
+  ShardSetWriter writer(out.path(), p.info, so);
+  SplitBuilder builder(all, opts.split);
+  SplitSets chunk;
+  constexpr int64_t kChunkEvents = 1 << 18;
+  for (int64_t begin = 0, n = all.num_sequences(); begin < n;) {
+    int64_t end = begin;
+    while (end < n && all.offsets[size_t(end)] - all.offsets[size_t(begin)] < kChunkEvents) ++end;
+    builder.add(begin, end, &chunk);
+    writer.add("train", chunk.train);
+    writer.add("valid", chunk.valid);
+    writer.add("test", chunk.test);
+    clear_keep_capacity(chunk.train);
+    clear_keep_capacity(chunk.valid);
+    clear_keep_capacity(chunk.test);
+    begin = end;
   }
+  nlohmann::json manifest = writer.finish();
+  out.commit();
+  return manifest;
 }
 
 std::string format_ingest_report(const nlohmann::json& report) {

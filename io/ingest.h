@@ -21,8 +21,11 @@ struct IngestResult {
 
 IngestResult ingest_prepare(const IngestOptions& opts);
 
-// Writes the shard set to `out_dir` and returns its manifest. `out_dir` must not exist or be empty
-// unless `overwrite`. On any failure a directory this call created is removed again.
+// Writes the shard set to `out_dir` and returns its manifest, published whole (io/published_dir.h):
+// `out_dir` must not exist or be empty unless `overwrite`, and a previous set there stays intact
+// until the new one is complete; a concurrent writer of the same directory is refused; a failure
+// or a signal leaves the previous state (and at most a hidden temporary sibling, removed by the
+// next writer).
 nlohmann::json ingest_to_dir(const IngestOptions& opts, const std::string& out_dir, bool overwrite = false);
 
 // The report as an aligned table for the terminal.

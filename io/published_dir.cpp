@@ -75,7 +75,12 @@ PublishedDir::PublishedDir(std::string dir, PublishOptions options) : options_(s
     ::close(lock_fd_);
     lock_fd_ = -1;
     if (err == EWOULDBLOCK) {
-      const std::string pid = read_small(lock_path_);
+      // The holder writes its pid just after it takes the lock: give it a moment to.
+      std::string pid = read_small(lock_path_);
+      for (int i = 0; i < 20 && pid.empty(); ++i) {
+        ::usleep(5000);
+        pid = read_small(lock_path_);
+      }
       SEQ_FAIL(what, ": '", dir_, "' is being written by ", pid.empty() ? std::string("another process") : "pid " + pid,
                " (lock '", lock_path_, "')");
     }

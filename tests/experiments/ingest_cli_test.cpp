@@ -1,6 +1,7 @@
 // `seqmend ingest` as a user runs it: the built binary on small files in every format, the shard set
 // it writes read back (with seqmend's reader, and with h5py through tools/read_shard_h5py.py), and
-// failures that must exit non-zero with a message and no output directory.
+// failures that must exit non-zero with a message and no output directory; concurrent writers, a
+// failing --overwrite and SIGTERM mid-write leave a whole set or none (io/published_dir.h).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,7 +9,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "io/shard_set.h"
 
@@ -219,6 +222,107 @@ TEST_F(IngestCli, BadInputExitsNonZeroWithoutOutput) {
   r = run("ingest --format csv --input " + path("ok.csv"));  // no --out
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;
+}
+
+
+// A CSV log big enough that ingest takes a while: `rows` events of 2,000 users over 500 items.
+std::string big_log(int rows) {
+  std::mt19937 g(5);
+  std::string text = "user_id,item_id,timestamp\n";
+  for (int r = 0; r < rows; ++r)
+    text += std::to_string(r % 2000) + "," + std::to_string(1 + g() % 500) + "," + std::to_string(1000 + r) + "\n";
+  return text;
+}
+
+// Entries of `dir` that are neither the output nor its lock file.
+std::vector<std::string> leftovers(const fs::path& dir, const std::string& out) {
+  std::vector<std::string> v;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    if (f != out && f != "." + out + ".lock" && e.is_directory()) v.push_back(f);
+  }
+  return v;
+}
+
+// Two ingests into one --out started 0-0.1 s apart, twenty times: exactly one writes the set, the
+// other exits non-zero saying why, and the set that remains is whole.
+TEST_F(IngestCli, ConcurrentIngestsIntoOneDirectoryLeaveOneWholeSet) {
+  const std::string in = write("log.csv", big_log(20000));
+  for (int trial = 0; trial < 20; ++trial) {
+    const std::string out = path("out");
+    fs::remove_all(out);
+    const std::string one = std::string(SEQMEND_BINARY) + " ingest --format csv --input " + in + " --out " + out +
+                            " fsync=false";
+    const std::string script = one + " >" + path("o1") + " 2>&1 & p1=$!; sleep 0.0" + std::to_string(trial % 10) +
+                               "; " + one + " >" + path("o2") + " 2>&1 & p2=$!; wait $p1; echo rc1=$?; wait $p2; echo rc2=$?";
+    FILE* p = popen(("sh -c '" + script + "'").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string rcs;
+    char buf[256];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) rcs.append(buf, n);
+    pclose(p);
+    const bool first_ok = rcs.find("rc1=0") != std::string::npos, second_ok = rcs.find("rc2=0") != std::string::npos;
+    auto slurp = [&](const std::string& f) {
+      std::ifstream s(path(f));
+      return std::string(std::istreambuf_iterator<char>(s), {});
+    };
+    ASSERT_NE(first_ok, second_ok) << "trial " << trial << ": " << rcs << slurp("o1") << slurp("o2");
+    const std::string loser = slurp(first_ok ? "o2" : "o1");
+    EXPECT_TRUE(loser.find("is being written by") != std::string::npos ||
+                loser.find("is not empty") != std::string::npos)
+        << loser;
+    ShardSet set = ShardSet::open(out);
+    EXPECT_EQ(load_split(set, "test").num_sequences(), 2000) << "trial " << trial;
+    EXPECT_TRUE(leftovers(dir_, "out").empty());
+  }
+}
+
+// --overwrite with an input that fails after the new shards were written: the old set is still
+// there, whole and unchanged.
+TEST_F(IngestCli, FailingOverwriteKeepsThePreviousSet) {
+  ingest_ok("--format csv --input " + write("good.csv", "user_id,item_id,timestamp\n1,a,1\n1,b,2\n1,c,3\n2,a,4\n2,c,5\n2,d,6\n") +
+            " parse.string_ids=true");
+  std::ifstream m0(path("out/manifest.json"));
+  const std::string before(std::istreambuf_iterator<char>(m0), {});
+  const std::string bad = write("bad.csv", "user_id,item_id,timestamp\n1,a,1\n1,\xff\xfe,2\n1,c,3\n");
+  CliRun r = run("ingest --format csv --input " + bad + " --out " + path("out") + " parse.string_ids=true --overwrite fsync=false");
+  EXPECT_NE(r.rc, 0) << r.output;
+  std::ifstream m1(path("out/manifest.json"));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(m1), {}), before) << r.output;
+  EXPECT_EQ(load_split(ShardSet::open(path("out")), "test").num_sequences(), 2);
+  EXPECT_TRUE(leftovers(dir_, "out").empty());
+}
+
+// SIGTERM at several moments of an ingest: afterwards --out is absent or whole, never partial, and
+// the next ingest removes what the killed one left and says so.
+TEST_F(IngestCli, SigtermMidWriteLeavesAWholeSetOrNone) {
+  const std::string in = write("log.csv", big_log(400000));
+  int interrupted = 0;
+  for (const char* delay : {"0.05", "0.15", "0.3", "0.5", "0.8"}) {
+    const std::string out = path("out");
+    fs::remove_all(out);
+    const std::string script = std::string(SEQMEND_BINARY) + " ingest --format csv --input " + in + " --out " + out +
+                               " fsync=false >/dev/null 2>&1 & p=$!; sleep " + delay + "; kill -TERM $p; wait $p; echo rc=$?";
+    FILE* p = popen(("sh -c '" + script + "'").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string rc;
+    char buf[256];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) rc.append(buf, n);
+    pclose(p);
+    if (rc.find("rc=0") == std::string::npos) ++interrupted;
+    if (fs::exists(out)) {
+      EXPECT_EQ(load_split(ShardSet::open(out), "test").num_sequences(), 2000) << "delay " << delay;
+      continue;
+    }
+    const bool left = !leftovers(dir_, "out").empty();
+    CliRun again = run("ingest --format csv --input " + in + " --out " + out + " fsync=false");
+    EXPECT_EQ(again.rc, 0) << again.output;
+    if (left) EXPECT_NE(again.output.find("did not finish"), std::string::npos) << again.output;
+    EXPECT_TRUE(leftovers(dir_, "out").empty());
+  }
+  EXPECT_GT(interrupted, 0) << "no SIGTERM arrived before ingest finished: the test proved nothing";
 }
 
 }  // namespace
