@@ -45,7 +45,7 @@ std::vector<int64_t> count_items(const SequenceSet& s, int64_t num_items) {
 
 nlohmann::json run_corrupt(CorruptConfig& cfg, const std::string& input_dir, const std::string& out_dir) {
   SEQ_CHECK(!input_dir.empty(), "corrupt: no input shard set (--input DIR)");
-  check_output_dir("corrupt", out_dir, cfg.overwrite);
+  CorruptedSetDirs dirs("corrupt", out_dir, cfg.options());  // locked and checked before the work
   SEQ_CHECK(!cfg.hide_truth || cfg.inject.bot_rate == 0, "corrupt: hide_truth with inject.bot_rate ", cfg.inject.bot_rate,
             " > 0: bot users would stand out by their ids and their place after every real user. HINT: inject.bot_rate=0");
   std::error_code ec;
@@ -102,13 +102,13 @@ nlohmann::json run_corrupt(CorruptConfig& cfg, const std::string& input_dir, con
   clean_info.extra["corrupt"] = {{"users", clean.num_sequences()}, {"events", clean.num_events()},
                                  {"input", input_dir}, {"corrupted_dir", ".."}};
 
-  const CorruptedSetOptions opts = cfg.options();
-  write_corrupted_set(out_dir, clean, r, std::move(info), std::move(clean_info), opts, "corrupt");
+  write_corrupted_set(dirs, clean, r, std::move(info), std::move(clean_info), cfg.options(), "corrupt");
 
   // The config holds the injection seed, from which the truth could be rebuilt: it stays with the truth.
-  RunDir run(cfg.hide_truth ? truth_dir_of(out_dir) : out_dir);
+  RunDir run(dirs.truth_path());
   run.write_config(cfg);
   run.write_run_info({{"stage", "corrupt"}, {"input", input_dir}, {"summary", summary}});
+  dirs.commit();
   return summary;
 }
 

@@ -57,24 +57,12 @@ SplitSets leave_one_out(const SequenceSet& all) {
   return make_splits(all, opts);
 }
 
-void check_output_dir(const std::string& stage, const std::string& out_dir, bool overwrite) {
-  namespace fs = std::filesystem;
-  SEQ_CHECK(!out_dir.empty(), stage, ": no output directory (--out DIR)");
-  std::error_code ec;
-  if (fs::exists(out_dir, ec)) {
-    SEQ_CHECK(fs::is_directory(out_dir, ec), stage, ": --out '", out_dir, "' exists and is not a directory");
-    SEQ_CHECK(overwrite || fs::is_empty(out_dir, ec), stage, ": output directory '", out_dir,
-              "' is not empty. HINT: choose a new directory or pass overwrite=true");
-  }
-}
-
 namespace {
 
 void write_splits(const std::string& dir, ManifestInfo info, SplitSets& splits, const CorruptedSetOptions& o) {
   info.extra["split"] = splits.info;
   ShardOptions opts;
   opts.max_events_per_shard = o.max_events_per_shard;
-  opts.overwrite = true;  // emptiness was checked (or overwriting allowed) before anything was written
   opts.fsync = o.fsync;
   write_shard_set(dir, info, {{"train", splits.train}, {"valid", splits.valid}, {"test", splits.test}}, opts);
 }
@@ -87,17 +75,34 @@ std::string truth_dir_of(const std::string& out_dir) {
   return d + ".truth";
 }
 
-void write_corrupted_set(const std::string& out_dir, const SequenceSet& clean, const InjectionResult& r,
+CorruptedSetDirs::CorruptedSetDirs(const std::string& stage, const std::string& out_dir, const CorruptedSetOptions& o)
+    : out_dir_(out_dir) {
+  SEQ_CHECK(!out_dir.empty(), stage, ": no output directory (--out DIR)");
+  PublishOptions po;
+  po.overwrite = o.overwrite;
+  po.fsync = o.fsync;
+  po.what = stage;
+  po.hint = "choose a new directory or pass overwrite=true";
+  log_ = std::make_unique<PublishedDir>(out_dir, po);
+  if (o.hide_truth) truth_ = std::make_unique<PublishedDir>(truth_dir_of(out_dir), po);
+}
+
+void CorruptedSetDirs::commit() {
+  if (truth_) {
+    truth_->commit();
+  } else {
+    // A truth an earlier hide_truth run left beside DIR would be read as this run's.
+    std::error_code ec;
+    std::filesystem::remove_all(truth_dir_of(out_dir_), ec);
+  }
+  log_->commit();
+}
+
+void write_corrupted_set(const CorruptedSetDirs& dirs, const SequenceSet& clean, const InjectionResult& r,
                          ManifestInfo corrupted, ManifestInfo clean_info, const CorruptedSetOptions& opts,
                          const std::string& summary_key) {
-  namespace fs = std::filesystem;
-  const std::string truth_dir = opts.hide_truth ? truth_dir_of(out_dir) : out_dir;
-  // A layout of an earlier run in the other mode must not survive: a stale clean/ in DIR would hand
-  // the truth to the stages, a stale DIR.truth would be read as this run's truth.
-  fs::remove_all(opts.hide_truth ? out_dir + "/clean" : truth_dir_of(out_dir));
-  fs::remove(out_dir + "/repair_truth.tsv");
+  const std::string& truth_dir = dirs.truth_path();
   if (opts.hide_truth) {
-    check_output_dir("corrupt", truth_dir, true);
     SequenceSet log = without_labels(r.data);
     ManifestInfo info = corrupted;
     info.extra.erase(summary_key);
@@ -105,7 +110,7 @@ void write_corrupted_set(const std::string& out_dir, const SequenceSet& clean, c
                                {"events", log.num_events()},
                                {"note", "anomaly labels withheld: the truth of this set is kept apart"}};
     SplitSets splits = leave_one_out(log);
-    write_splits(out_dir, std::move(info), splits, opts);
+    write_splits(dirs.log_path(), std::move(info), splits, opts);
   }
   {
     SplitSets splits = leave_one_out(r.data);

@@ -17,12 +17,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "io/config.h"
 #include "io/injectors.h"
+#include "io/published_dir.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
 #include "io/splits.h"
@@ -34,6 +36,7 @@ struct CorruptedSetOptions {
   bool fsync = true;
   bool write_clean = true;  // DIR/clean
   bool hide_truth = false;  // labels, clean/ and repair_truth.tsv in DIR.truth, DIR unlabelled
+  bool overwrite = false;   // replace a non-empty DIR (and DIR.truth), once the new ones are complete
 };
 
 // Where hide_truth puts the truth of DIR: the sibling DIR.truth.
@@ -48,7 +51,7 @@ struct CorruptedSetOutput {
   bool fsync = true;
   bool hide_truth = false;
 
-  CorruptedSetOptions options() const { return {max_events_per_shard, fsync, write_clean, hide_truth}; }
+  CorruptedSetOptions options() const { return {max_events_per_shard, fsync, write_clean, hide_truth, overwrite}; }
   void visit_output(ConfigVisitor& v) {
     v.field("write_clean", write_clean, "also write the uncorrupted sequences to DIR/clean");
     v.field("overwrite", overwrite, "replace the contents of a non-empty output directory");
@@ -75,16 +78,29 @@ std::string repair_truth_tsv(const SequenceSet& clean, const InjectionResult& r)
 // Leave-one-out splits exactly as ingest makes them (io/splits.h).
 SplitSets leave_one_out(const SequenceSet& all);
 
-// Refuses an output path that is a file, or a non-empty directory unless `overwrite`; `stage` names
-// the command in the message.
-void check_output_dir(const std::string& stage, const std::string& out_dir, bool overwrite);
+// DIR, and DIR.truth with hide_truth, as simulate and corrupt publish them (io/published_dir.h):
+// made before the work, so a second writer or a non-empty DIR without overwrite fails at once;
+// written under log_path() and truth_path() (the same directory without hide_truth); commit()
+// publishes the truth first, then the log, and removes a DIR.truth an earlier run in the other mode
+// left. Destroyed uncommitted (an error), DIR and DIR.truth are as they were.
+class CorruptedSetDirs {
+ public:
+  CorruptedSetDirs(const std::string& stage, const std::string& out_dir, const CorruptedSetOptions& opts);
+  const std::string& log_path() const { return log_->path(); }
+  const std::string& truth_path() const { return truth_ ? truth_->path() : log_->path(); }
+  void commit();
 
-// Writes DIR (r.data split leave-one-out, described by `corrupted`), DIR/clean (`clean`, described by
-// `clean_info`) when opts.write_clean, and DIR/repair_truth.tsv; with opts.hide_truth those three go
-// to DIR.truth and DIR gets the unlabelled log, its manifest stripped of the injection summary
-// (`summary_key` of extra). The manifests' extra.split is filled here. Replaces what DIR (and
-// DIR.truth) held (check_output_dir first); the layout not written is removed.
-void write_corrupted_set(const std::string& out_dir, const SequenceSet& clean, const InjectionResult& r,
+ private:
+  std::string out_dir_;
+  std::unique_ptr<PublishedDir> log_, truth_;
+};
+
+// Writes the log (r.data split leave-one-out, described by `corrupted`) and the truth: the clean
+// copy (`clean`, described by `clean_info`) when opts.write_clean and repair_truth.tsv, into `dirs`.
+// With opts.hide_truth the log has no labels and its manifest lacks the injection summary
+// (`summary_key` of extra), and the labelled set goes with the truth. The manifests' extra.split is
+// filled here.
+void write_corrupted_set(const CorruptedSetDirs& dirs, const SequenceSet& clean, const InjectionResult& r,
                          ManifestInfo corrupted, ManifestInfo clean_info, const CorruptedSetOptions& opts,
                          const std::string& summary_key);
 

@@ -5,6 +5,7 @@
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
+#include "io/published_dir.h"
 
 namespace seqmend {
 namespace {
@@ -44,17 +45,15 @@ nlohmann::json write_repaired_shard_set(const std::string& out_dir, const ShardS
   for (const std::string& split : input.split_names())
     SEQ_CHECK(results.count(split), "repair: no result for split '", split, "' of '", input.dir(), "'");
   std::error_code ec;
-  if (fs::exists(out_dir, ec)) {
-    SEQ_CHECK(fs::is_directory(out_dir, ec), "repair: output '", out_dir, "' exists and is not a directory");
-    SEQ_CHECK(fs::is_empty(out_dir, ec) || options.shards.overwrite, "repair: output directory '", out_dir,
-              "' is not empty. HINT: choose a new directory or allow overwriting");
-    SEQ_CHECK(fs::weakly_canonical(out_dir) != fs::weakly_canonical(input.dir()), "repair: output '", out_dir,
-              "' is the input shard set");
-    // From here on the old contents no longer look like a whole repaired set.
-    fs::remove(fs::path(out_dir) / "manifest.json", ec);
-  }
-  fs::create_directories(out_dir, ec);
-  SEQ_CHECK(!ec, "repair: cannot create '", out_dir, "': ", ec.message());
+  SEQ_CHECK(!fs::exists(out_dir, ec) || fs::weakly_canonical(out_dir) != fs::weakly_canonical(input.dir()),
+            "repair: output '", out_dir, "' is the input shard set");
+  PublishOptions po;
+  po.overwrite = options.shards.overwrite;
+  po.fsync = options.shards.fsync;
+  po.what = "repair";
+  po.hint = "choose a new directory or allow overwriting";
+  PublishedDir out(out_dir, po);  // an earlier repair there stays whole until this one is complete
+  const std::string dir = out.path();
 
   std::map<std::string, SequenceSet> repaired, quarantined;
   EditLog log;
@@ -64,14 +63,14 @@ nlohmann::json write_repaired_shard_set(const std::string& out_dir, const ShardS
     log[split] = r.edits;
   }
   ShardOptions opts = options.shards;
-  opts.overwrite = true;  // emptiness (or permission to overwrite) was checked above
+  opts.overwrite = true;  // the fresh temporary tree holds only what is written here
 
   ManifestInfo qinfo = info_of(input);
   qinfo.source = "sequences quarantined by seqmend repair from: " + input.source();
   qinfo.extra = {{"quarantine_of", ".."}};
-  write_set(out_dir + "/" + kQuarantineDir, qinfo, quarantined, opts);
-  write_file_atomic(out_dir + "/" + kEditsFile, edit_log_csv(log));
-  write_file_atomic(out_dir + "/" + kRepairFile, repair_record.dump(1) + "\n");
+  write_set(dir + "/" + kQuarantineDir, qinfo, quarantined, opts);
+  write_file_atomic(dir + "/" + kEditsFile, edit_log_csv(log));
+  write_file_atomic(dir + "/" + kRepairFile, repair_record.dump(1) + "\n");
 
   ManifestInfo info = info_of(input);
   nlohmann::json record = repair_record;
@@ -79,7 +78,8 @@ nlohmann::json write_repaired_shard_set(const std::string& out_dir, const ShardS
   record["input_source"] = input.source();
   record["input_columns"] = input.columns();  // the repaired shards may have lost event columns with their events
   info.extra["repair"] = record;
-  write_set(out_dir, info, repaired, opts);  // manifest last: the whole output is now in place
+  write_set(dir, info, repaired, opts);
+  out.commit();
   return repair_record;
 }
 
@@ -116,6 +116,12 @@ nlohmann::json repair_shard_set(const std::string& input_dir, const std::string&
 }
 
 void unrepair_shard_set(const std::string& repaired_dir, const std::string& out_dir, const ShardOptions& options) {
+  PublishOptions po;
+  po.overwrite = options.overwrite;
+  po.fsync = options.fsync;
+  po.what = "unrepair";
+  po.hint = "choose a new directory or pass --overwrite";
+  PublishedDir out(out_dir, po);
   ShardSet rep = ShardSet::open(repaired_dir);
   SEQ_CHECK(rep.extra().contains("repair"), "unrepair: '", repaired_dir,
             "' is not a repaired shard set (its manifest has no extra.repair)");
@@ -143,7 +149,10 @@ void unrepair_shard_set(const std::string& repaired_dir, const std::string& out_
   const nlohmann::json& record = rep.extra().at("repair");
   if (record.contains("input_source")) info.source = record.at("input_source").get<std::string>();
   info.extra.erase("repair");
-  write_set(out_dir, info, original, options);
+  ShardOptions fresh = options;
+  fresh.overwrite = false;
+  write_set(out.path(), info, original, fresh);
+  out.commit();
 }
 
 }  // namespace seqmend

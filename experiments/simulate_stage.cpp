@@ -15,7 +15,7 @@ constexpr uint64_t kInjectSeedTag = 0x696e6a656374;
 }  // namespace
 
 nlohmann::json run_simulate(SimulateConfig& cfg, const std::string& out_dir) {
-  check_output_dir("simulate", out_dir, cfg.overwrite);
+  CorruptedSetDirs dirs("simulate", out_dir, cfg.options());  // locked and checked before the work
   SEQ_CHECK(!cfg.hide_truth || cfg.inject.bot_rate == 0, "simulate: hide_truth with inject.bot_rate ", cfg.inject.bot_rate,
             " > 0: bot users would stand out by their ids and their place after every real user. HINT: inject.bot_rate=0");
 
@@ -44,13 +44,13 @@ nlohmann::json run_simulate(SimulateConfig& cfg, const std::string& out_dir) {
                           "), before anomaly injection");
   clean_info.extra["simulate"] = {{"users", clean.num_sequences()}, {"events", clean.num_events()},
                                   {"simulator_seed", cfg.simulator.seed}, {"corrupted_dir", ".."}};
-  const CorruptedSetOptions opts = cfg.options();
-  write_corrupted_set(out_dir, clean, r, std::move(info), std::move(clean_info), opts, "simulate");
+  write_corrupted_set(dirs, clean, r, std::move(info), std::move(clean_info), cfg.options(), "simulate");
 
   // The config holds the injection seed, from which the truth could be rebuilt: it stays with the truth.
-  RunDir run(cfg.hide_truth ? truth_dir_of(out_dir) : out_dir);
+  RunDir run(dirs.truth_path());
   run.write_config(cfg);
   run.write_run_info({{"stage", "simulate"}, {"summary", summary}});
+  dirs.commit();
   return summary;
 }
 

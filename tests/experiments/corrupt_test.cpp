@@ -253,6 +253,35 @@ TEST_F(CorruptTest, BadConfigAndBadInputFailNamingTheCause) {
   EXPECT_NE(r.output.find("--input"), std::string::npos) << r.output;
 }
 
+// A re-run with overwrite that fails stays away from the previous output: here the hidden truth's
+// place is taken by a file, and the earlier visible-truth output (clean/, repair_truth.tsv) must
+// survive whole. Then a good overwrite replaces it with nothing of the old layout left.
+TEST_F(CorruptTest, FailingOverwriteKeepsThePreviousOutputWhole) {
+  const std::string in = ingest_small();
+  ASSERT_EQ(run_seqmend("corrupt --input " + in + " --out " + path("out") + " fsync=false " + kRates).status, 0);
+  std::ofstream(path("out.truth")) << "not a directory";
+  Ran r = run_seqmend("corrupt --input " + in + " --out " + path("out") + " fsync=false overwrite=true hide_truth=true " +
+                      kRates + " inject.bot_rate=0");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("is not a directory"), std::string::npos) << r.output;
+  EXPECT_TRUE(ShardSet::open(path("out")).has_column("label"));
+  EXPECT_NO_THROW(ShardSet::open(path("out/clean")));
+  EXPECT_TRUE(fs::is_regular_file(path("out/repair_truth.tsv")));
+  fs::remove(path("out.truth"));
+  r = run_seqmend("corrupt --input " + in + " --out " + path("out") + " fsync=false overwrite=true hide_truth=true " +
+                  kRates + " inject.bot_rate=0");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(ShardSet::open(path("out")).has_column("label"));
+  EXPECT_FALSE(fs::exists(path("out/clean"))) << "the old layout's truth went with the old output";
+  EXPECT_FALSE(fs::exists(path("out/repair_truth.tsv")));
+  EXPECT_NO_THROW(ShardSet::open(path("out.truth/clean")));
+  // Back to visible truth: the hidden truth of the run before is not left beside DIR.
+  ASSERT_EQ(run_seqmend("corrupt --input " + in + " --out " + path("out") + " fsync=false overwrite=true " + kRates).status,
+            0);
+  EXPECT_FALSE(fs::exists(path("out.truth")));
+  EXPECT_TRUE(ShardSet::open(path("out")).has_column("label"));
+}
+
 // The simulator's clean copy as input: no user or item tables, bots numbered after the users.
 TEST_F(CorruptTest, InProcessOnASimulatedCleanSet) {
   Ran sim = run_seqmend("simulate --out " + path("sim") +
