@@ -443,7 +443,10 @@ std::string Checkpointer::save(ParamBuffer& pb, const TrainingState& st) const {
   // The marker is for people and tools (restore lists the directory): it can lag the newest file by
   // one if the process dies here, never point at a torn one.
   write_file_atomic((fs::path(dir_) / "latest").string(), checkpoint_file_name(st.step) + "\n");
+  // Files newer than this one are not this run's to prune (restore ignores them: `latest` is older).
   auto files = list_checkpoints(dir_);
+  files.erase(std::remove_if(files.begin(), files.end(), [&](const CheckpointFile& c) { return c.step > st.step; }),
+              files.end());
   for (size_t i = size_t(std::max<int64_t>(cfg_.keep, 1)); i < files.size(); ++i) {
     std::error_code ec;
     fs::remove(files[i].path, ec);
@@ -463,7 +466,23 @@ std::optional<TrainingState> Checkpointer::restore(ParamBuffer& pb, const std::s
         if (name.rfind(".ckpt-", 0) == 0 && name.find(".h5.tmp.") != std::string::npos) fs::remove(de.path(), ec);
       }
   }
-  const auto files = list_checkpoints(dir_);
+  std::vector<CheckpointFile> files = list_checkpoints(dir_);
+  // `latest` names this run's newest checkpoint. A newer file than that one was renamed into place
+  // by a writer that died before updating the marker, or belongs to another run: never resumed from.
+  std::string latest;
+  {
+    std::ifstream f((fs::path(dir_) / "latest").string());
+    std::getline(f, latest);
+  }
+  const auto named = std::find_if(files.begin(), files.end(),
+                                  [&](const CheckpointFile& c) { return fs::path(c.path).filename() == latest; });
+  if (named != files.end() && named != files.begin()) {
+    if (rank_ == 0)
+      for (auto it = files.begin(); it != named; ++it)
+        std::fprintf(stderr, "seqmend: warning: ignoring %s, newer than the checkpoint `latest` names (%s)\n",
+                     it->path.c_str(), latest.c_str());
+    files.erase(files.begin(), named);
+  }
   for (size_t i = 0; i < files.size(); ++i) {
     TrainingState st;
     try {

@@ -94,8 +94,8 @@ class Checkpointer {
   // (the caller puts a barrier after it before anyone exits). Returns the path written.
   std::string save(ParamBuffer& pb, const TrainingState& st) const;
 
-  // Loads the newest checkpoint of the run directory into `pb`; nullopt when there is none (a
-  // fresh start). A damaged newest one throws (naming it and the intact one before it), or with
+  // Loads the checkpoint `latest` names (files newer than it are ignored with a warning; without a
+  // usable marker, the newest) into `pb`; nullopt when there is none (a fresh start). A damaged newest one throws (naming it and the intact one before it), or with
   // fallback_on_damage warns on stderr and takes the next. `model_yaml` must equal the stored one.
   // Also removes temporaries that a killed writer left behind (rank 0).
   std::optional<TrainingState> restore(ParamBuffer& pb, const std::string& model_yaml) const;

@@ -22,14 +22,19 @@ void add_pretrain_command(CLI::App& app, CommandBody& body) {
   auto args = add_stage_args<PretrainConfig>(*cmd);
   auto resume = std::make_shared<bool>(false);
   cmd->add_flag("--resume", *resume, "continue from the newest checkpoint in run_dir (same as resume=true)");
-  cmd->callback([&body, args, resume] {
-    body = [args, resume](MpiEnv& env) {
+  auto overwrite = std::make_shared<bool>(false);
+  cmd->add_flag("--overwrite", *overwrite,
+                "start afresh in a run_dir that holds another run, removing its files (same as overwrite=true)");
+  cmd->callback([&body, args, resume, overwrite] {
+    body = [args, resume, overwrite](MpiEnv& env) {
       auto cfg = args->load<PretrainConfig>();
       if (*resume) cfg.resume = true;
+      if (*overwrite) cfg.overwrite = true;
       if (args->print_config) return print_config(cfg, env);
       cfg.validate();
       apply_threads_setting(cfg.threads);
       auto group = DataParallelGroup::world();
+      if (!cfg.resume) claim_run_dir(cfg.run_dir, cfg.overwrite, env.rank());
       RunDir run(cfg.run_dir, env);
       Trainer trainer(cfg, *group, &run);
       PretrainConfig resolved = trainer.config();  // num_items and total_steps filled in

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <vector>
 
 #include "core/base/error.h"
 #include "experiments/dp_group.h"
@@ -111,6 +113,27 @@ void PretrainCheckpoints::install() {
   t_.set_step_boundary_hook([this](Trainer& t) {
     if (ckpt_.due(t.state().step)) save_now();
   });
+  t_.set_finish_hook([this](Trainer&) { save_now(); });
+}
+
+void claim_run_dir(const std::string& run_dir, bool overwrite, int rank) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& c : list_checkpoints(run_dir)) found.push_back(c.path);
+  for (const char* f : {"latest", "metrics.jsonl", "results.json"})
+    if (fs::exists(fs::path(run_dir) / f, ec)) found.push_back((fs::path(run_dir) / f).string());
+  if (found.empty()) return;
+  if (!overwrite) {
+    std::string list;
+    for (size_t i = 0; i < found.size() && i < 4; ++i) list += (i ? ", " : "") + fs::path(found[i]).filename().string();
+    if (found.size() > 4) list += ", ...";
+    SEQ_FAIL("pretrain: run_dir '", run_dir, "' holds another run (", list,
+             "). HINT: --resume continues it; --overwrite (overwrite=true) starts afresh and removes those files");
+  }
+  if (rank != 0) return;
+  for (const std::string& f : found) fs::remove(f, ec);
+  std::printf("pretrain: overwrite: removed %zu files of the earlier run in %s\n", found.size(), run_dir.c_str());
 }
 
 void PretrainCheckpoints::save_now() {

@@ -4,8 +4,8 @@
 //   Trainer trainer(cfg, comm, &run);
 //   PretrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
 //   if (cfg.resume) ckpts.resume();   // every rank loads the newest checkpoint of run_dir
-//   ckpts.install();                  // saves at step boundaries every checkpoint.every steps
-//   auto results = trainer.run();
+//   ckpts.install();                  // saves every checkpoint.every steps and after the last one
+//   auto results = trainer.run();     // results.json written after that last checkpoint
 //   if (results["stopped"]) { ckpts.save_now(); return kExitStoppedForRequeue; }
 //
 // What is saved: parameters and AdamW moments (the ParamBuffer), TrainState (step, evaluation and
@@ -30,6 +30,13 @@ class Trainer;
 TrainingState pretrain_training_state(Trainer& t);
 void apply_pretrain_training_state(Trainer& t, const TrainingState& st, const std::string& from);
 
+// A start without resume into `run_dir`: another run's checkpoints, `latest`, metrics.jsonl or
+// results.json there would mix with this run's (metrics appended to the other's, a later --resume
+// from the other run's checkpoint, pruning that deletes this run's own). Refused, naming what is
+// there, unless `overwrite`, which removes them (rank 0) first. Every rank looks: a refusal is
+// unanimous on a shared directory, and with overwrite nobody refuses.
+void claim_run_dir(const std::string& run_dir, bool overwrite, int rank);
+
 class PretrainCheckpoints {
  public:
   PretrainCheckpoints(Trainer& t, RunDir& run, DataParallelGroup& group, const CheckpointConfig& cfg);
@@ -38,7 +45,8 @@ class PretrainCheckpoints {
   // stdout) and cuts metrics.jsonl back to the restored step, so the repeated steps are logged
   // once. Returns the restored step, or -1.
   int64_t resume();
-  // Installs the trainer's step-boundary hook: a checkpoint every `checkpoint.every` steps.
+  // Installs the trainer's hooks: a checkpoint every `checkpoint.every` steps, and one after the
+  // last step before results.json is written (a failing write leaves no results claiming it).
   void install();
   // Collective: rank 0 writes the checkpoint of the current step (unless it was just written or
   // restored); every rank waits for it, so no rank exits while rank 0 is still writing.

@@ -36,6 +36,8 @@ void PretrainConfig::visit(ConfigVisitor& v) {
   v.field("log_every", log_every, "steps between progress lines and metrics records", 1);
   v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size in MB", 0.001, 4096.0);
   v.field("resume", resume, "continue from the newest checkpoint in run_dir (none: start at step 0)");
+  v.field("overwrite", overwrite,
+          "without resume: start afresh in a run_dir that holds another run, removing its checkpoints and logs");
   v.section("checkpoint", checkpoint, "checkpoint files in run_dir (experiments/checkpoint.h)");
   v.section("debug", debug, "fault injection for tests");
   v.section("canaries", canaries, "known anomalies in the pretraining copy of the data, for calibrating the detector");

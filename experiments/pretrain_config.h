@@ -60,6 +60,8 @@ struct PretrainConfig {
 
   // Continue from the newest checkpoint in run_dir (none there: start at step 0); `--resume`.
   bool resume = false;
+  // Without resume, a run_dir holding another run is refused unless overwrite (claim_run_dir).
+  bool overwrite = false;
   CheckpointConfig checkpoint;  // experiments/checkpoint.h
 
   PretrainDebugConfig debug;

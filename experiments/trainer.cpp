@@ -373,6 +373,7 @@ nlohmann::json Trainer::run() {
                     results["test"].value("hr@10", 0.0), results["test"].value("ndcg@10", 0.0));
     }
   }
+  if (finish_) finish_(*this);
   if (run_ && run_->is_writer()) write_file_atomic(run_->file("results.json"), results.dump(2) + "\n");
   if (rank0)
     std::printf("pretrain: %lld steps in %s, %.0f tokens/s, comm %.1f%% of step time (wait %.1f%%)\n",

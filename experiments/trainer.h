@@ -72,6 +72,9 @@ class Trainer {
   void set_evaluator(SplitEvaluator ev) { evaluate_ = std::move(ev); }
   // Called at every step boundary of run(), before the step: checkpoints go here.
   void set_step_boundary_hook(std::function<void(Trainer&)> hook) { boundary_ = std::move(hook); }
+  // Called on every rank after the last step and evaluation, before results.json is written: the
+  // final checkpoint goes here, so results.json never claims a step that was not saved.
+  void set_finish_hook(std::function<void(Trainer&)> hook) { finish_ = std::move(hook); }
 
   // Collective start-up agreement (config hash, parameter count and checksum, world size).
   void check_fingerprint();
@@ -108,6 +111,7 @@ class Trainer {
   std::unique_ptr<AdamWOptimizer> opt_;
   SplitEvaluator evaluate_;
   std::function<void(Trainer&)> boundary_;
+  std::function<void(Trainer&)> finish_;
   TrainState state_;
   int64_t total_steps_ = 0, eval_every_ = 0;
   uint64_t config_hash_ = 0;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -292,6 +293,53 @@ TEST_F(ResumeTest, SigusrToMpirunStopsBothRanksAndTheResumedJobMatches) {
   const std::string run = path("usr1_np2");
   stop_and_resume(run, true);
   expect_same_run(run, 2);
+}
+
+
+// A run directory knows its run: a fresh start into another run's directory is refused (nothing
+// touched) unless --overwrite, which starts clean; --resume follows `latest`, ignoring (and never
+// pruning) a newer checkpoint some other writer left.
+TEST_F(ResumeTest, AnotherRunsDirectoryIsRefusedOverwrittenOrResumedFromLatest) {
+  const std::string run = path("claimed"), log = run + ".log";
+  ASSERT_EQ(wait_for(spawn(pretrain(run, {"max_steps=40"}), log)), 0) << slurp(log);
+  const std::string results_before = slurp(run + "/results.json");
+  fs::remove(log);
+  EXPECT_NE(wait_for(spawn(pretrain(run, {"max_steps=40"}), log)), 0);
+  EXPECT_NE(slurp(log).find("holds another run"), std::string::npos) << slurp(log);
+  EXPECT_EQ(slurp(run + "/results.json"), results_before) << "the refused start touched nothing";
+
+  fs::remove(log);
+  ASSERT_EQ(wait_for(spawn(pretrain(run, {"max_steps=40", "--overwrite"}), log)), 0) << slurp(log);
+  std::vector<int64_t> steps;
+  for (const std::string& line : reproducible_metrics(run)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) steps.push_back(j["step"].get<int64_t>());
+  }
+  ASSERT_FALSE(steps.empty());
+  EXPECT_TRUE(std::is_sorted(steps.begin(), steps.end()) &&
+              std::adjacent_find(steps.begin(), steps.end()) == steps.end())
+      << "metrics.jsonl holds this run's steps once each, none of the earlier run's";
+
+  // Another writer's newer checkpoint appears; resume takes the one `latest` names.
+  fs::copy_file(ckpt(run, 40), ckpt(run, 999));
+  fs::remove(log);
+  ASSERT_EQ(wait_for(spawn(pretrain(run, {"max_steps=80", "--resume"}), log)), 0) << slurp(log);
+  EXPECT_NE(slurp(log).find("ignoring " + ckpt(run, 999)), std::string::npos) << slurp(log);
+  EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, 40) + " at step 40"), std::string::npos) << slurp(log);
+  EXPECT_EQ(slurp(run + "/latest"), "ckpt-000080.h5\n");
+  EXPECT_TRUE(fs::exists(ckpt(run, 80)) && fs::exists(ckpt(run, 60))) << "keep=2 counts this run's own";
+  EXPECT_TRUE(fs::exists(ckpt(run, 999))) << "the other writer's file is not this run's to prune";
+}
+
+// The last checkpoint cannot be written (its name is taken by a directory that cannot be removed):
+// the run fails, naming it, and leaves no results.json claiming the unsaved step.
+TEST_F(ResumeTest, AFailedFinalCheckpointLeavesNoResultsClaimingIt) {
+  const std::string run = path("unsaved"), log = run + ".log";
+  fs::create_directories(ckpt(run, 40) + "/blocker");
+  const int rc = wait_for(spawn(pretrain(run, {"max_steps=40", "checkpoint.every=0", "--overwrite"}), log));
+  EXPECT_NE(rc, 0) << slurp(log);
+  EXPECT_NE(slurp(log).find("ckpt-000040.h5"), std::string::npos) << slurp(log);
+  EXPECT_FALSE(fs::exists(run + "/results.json")) << slurp(run + "/results.json");
 }
 
 }  // namespace
