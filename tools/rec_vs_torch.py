@@ -245,7 +245,7 @@ def main():
     if not a.skip_seqmend:
         env = dict(os.environ, OMP_WAIT_POLICY="passive")
         subprocess.run([a.binary, "pretrain", "--config", a.config, f"data_dir={a.data}", f"run_dir={run}",
-                        f"threads={a.threads}"] + a.overrides, check=True, env=env)
+                        f"threads={a.threads}", "--overwrite"] + a.overrides, check=True, env=env)
     with open(os.path.join(run, "config.yaml")) as f:
         rc = yaml.safe_load(f)
     with open(os.path.join(run, "results.json")) as f:
