@@ -1,9 +1,12 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 
 #include "core/base/error.h"
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
+#include "io/hdf5_support.h"
 
 int main(int argc, char** argv) {
   seqmend::MpiEnv env(&argc, &argv);
@@ -32,6 +35,12 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     if (env.world() > 1) seqmend::MpiEnv::abort_job(e.what());
     std::fprintf(stderr, "seqmend: error: %s\n", e.what());
+    if (seqmend::hdf5::open_files() > 0) {
+      // A file whose last write failed (a full disk) cannot be closed; HDF5's shutdown inside
+      // MPI_Finalize would crash on it. Everything of ours is written or removed: leave now.
+      std::fflush(nullptr);
+      _exit(1);
+    }
     return 1;
   }
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -40,6 +41,16 @@ void fsync_path(const std::string& path, int flags, const char* what) {
     SEQ_FAIL(what, ": fsync ", path, ": ", std::strerror(err));
 }
 
+// A full or read-only file system is what a user must act on: it comes first in the message.
+[[noreturn]] void fail_writing(const char* call, const std::string& temp, const std::string& path, int err) {
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS) {
+    std::string cause = std::strerror(err);
+    if (!cause.empty()) cause[0] = char(std::tolower(static_cast<unsigned char>(cause[0])));
+    SEQ_FAIL(cause, " writing ", path, " (write_file_atomic: ", call, " ", temp, ")");
+  }
+  SEQ_FAIL("write_file_atomic: ", call, " ", temp, " (for ", path, "): ", std::strerror(err));
+}
+
 }  // namespace
 
 void fsync_directory(const std::string& dir) { fsync_path(dir, O_RDONLY | O_DIRECTORY, "fsync_directory"); }
@@ -48,12 +59,12 @@ void write_file_atomic(const std::string& path, std::string_view data) {
   SEQ_CHECK(!path.empty(), "write_file_atomic: empty path");
   const std::string temp = temp_name(path);
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) SEQ_FAIL("write_file_atomic: cannot create ", temp, " (for ", path, "): ", std::strerror(errno));
+  if (fd < 0) fail_writing("cannot create", temp, path, errno);
   auto fail = [&](const char* call) {
     int err = errno;
     if (fd >= 0) ::close(fd);
     ::unlink(temp.c_str());
-    SEQ_FAIL("write_file_atomic: ", call, " ", temp, " (for ", path, "): ", std::strerror(err));
+    fail_writing(call, temp, path, err);
   };
   const char* p = data.data();
   size_t left = data.size();

@@ -1,6 +1,37 @@
 #include "io/hdf5_support.h"
 
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
 namespace seqmend::hdf5 {
+
+namespace {
+
+// HDF5's file drivers put the system's errno into their message ("errno = 28, error message =
+// 'No space left on device'"); 0 when the stack carries none.
+int errno_in(const std::string& stack) {
+  const size_t at = stack.find("errno = ");
+  return at == std::string::npos ? 0 : std::atoi(stack.c_str() + at + 8);
+}
+
+}  // namespace
+
+std::string failure(const std::string& where, const std::string& what) {
+  const std::string stack = error_stack();
+  const int err = errno_in(stack);
+  if (err == 0) return str(where, ": ", what, ": ", stack);
+  // The cause a user can act on comes first; HDF5's own account follows.
+  std::string cause = std::strerror(err);
+  if (!cause.empty()) cause[0] = char(std::tolower(static_cast<unsigned char>(cause[0])));
+  const bool writing = err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS;
+  return str(cause, writing ? " writing " : " with ", where, " (", what, "; HDF5: ", stack, ")");
+}
+
+int open_files() {
+  const ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  return n > 0 ? int(n) : 0;
+}
 
 std::string error_stack() {
   std::string out;

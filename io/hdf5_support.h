@@ -57,12 +57,21 @@ class Quiet {
 // read"); clears the stack.
 std::string error_stack();
 
-// Returns `result`, or throws "<where>: <what>: <HDF5's error stack>" when it is negative.
+// The message of a failed call, clearing the stack: "<where>: <what>: <HDF5's error stack>", or,
+// when a system call failed underneath, that cause first ("no space left on device writing
+// <where> (<what>; HDF5: ...)").
+std::string failure(const std::string& where, const std::string& what);
+
+// Returns `result`, or throws failure(where, what) when it is negative.
 template <typename R>
 R check(R result, const std::string& where, const std::string& what) {
-  if (result < 0) SEQ_FAIL(where, ": ", what, ": ", error_stack());
+  if (result < 0) SEQ_FAIL(failure(where, what));
   return result;
 }
+
+// HDF5 files still open in this process. One whose final flush failed (a full disk) cannot be
+// closed, and HDF5's own shutdown at MPI_Finalize then crashes on it: an error exit checks this.
+int open_files();
 
 // Scalar attributes: a little-endian int64, or a variable-length UTF-8 string (h5py reads it back
 // as a Python str). Errors name `where` and the attribute.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/shard_set.h"
+#include "tests/support/tmpfs.h"
 
 namespace seqmend {
 namespace {
@@ -323,6 +324,22 @@ TEST_F(IngestCli, SigtermMidWriteLeavesAWholeSetOrNone) {
     EXPECT_TRUE(leftovers(dir_, "out").empty());
   }
   EXPECT_GT(interrupted, 0) << "no SIGTERM arrived before ingest finished: the test proved nothing";
+}
+
+
+// A real full disk: a 300 KB tmpfs as --out. The error is ours, cause first, the exit code 1 (not a
+// crash in HDF5's shutdown), and nothing but the lock file is left on the full file system.
+TEST_F(IngestCli, FullDiskIsAnOrdinaryError) {
+  test_support::Tmpfs disk(path("full"), "300k");
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  const std::string in = write("log.csv", big_log(60000));
+  CliRun r = run("ingest --format csv --input " + in + " --out " + path("full/out"));
+  EXPECT_EQ(r.rc, 1) << r.output;
+  EXPECT_EQ(r.output.rfind("seqmend: error: no space left on device writing ", 0), 0u) << r.output;
+  EXPECT_EQ(r.output.find("Segmentation"), std::string::npos) << r.output;
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(path("full"))) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, (std::vector<std::string>{".out.lock"}));
 }
 
 }  // namespace

@@ -22,6 +22,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/tmpfs.h"
+
 namespace seqmend {
 namespace {
 
@@ -340,6 +342,21 @@ TEST_F(ResumeTest, AFailedFinalCheckpointLeavesNoResultsClaimingIt) {
   EXPECT_NE(rc, 0) << slurp(log);
   EXPECT_NE(slurp(log).find("ckpt-000040.h5"), std::string::npos) << slurp(log);
   EXPECT_FALSE(fs::exists(run + "/results.json")) << slurp(run + "/results.json");
+}
+
+
+// A real full disk under run_dir (a 100 KB tmpfs): the checkpoint cannot be written; the run exits 1
+// with the cause first, leaves no temporary checkpoint and no results.json, and does not crash.
+TEST_F(ResumeTest, FullDiskUnderRunDirIsAnOrdinaryError) {
+  test_support::Tmpfs disk(path("full"), "100k");
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  const std::string run = path("full/run"), log = path("full.log");
+  const int rc = wait_for(spawn(pretrain(run, {"max_steps=20", "checkpoint.every=0"}), log));
+  EXPECT_EQ(rc, 1) << slurp(log);
+  EXPECT_NE(slurp(log).find("seqmend: error: no space left on device writing checkpoint"), std::string::npos)
+      << slurp(log);
+  EXPECT_FALSE(fs::exists(run + "/results.json"));
+  EXPECT_FALSE(has_temp_checkpoint(run, 20));
 }
 
 }  // namespace
