@@ -2,11 +2,13 @@
 
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include "core/base/error.h"
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
 #include "io/hdf5_support.h"
+#include "io/utf8.h"
 
 int main(int argc, char** argv) {
   seqmend::MpiEnv env(&argc, &argv);
@@ -24,6 +26,16 @@ int main(int argc, char** argv) {
   seqmend::add_repair_command(app, body);
   seqmend::add_evaluate_command(app, body);
   seqmend::add_run_command(app, body);
+  // Arguments end up in JSON records (run.json, manifests: paths, ids): they must be UTF-8, which a
+  // JSON library would otherwise report without saying which argument.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a(argv[i]);
+    if (const size_t at = seqmend::utf8_error_at(a); at != std::string_view::npos) {
+      std::fprintf(stderr, "seqmend: error: argument %d `%s` is not valid UTF-8 (byte %zu); seqmend records its "
+                           "arguments and paths as UTF-8 text\n", i, seqmend::shown(a).c_str(), at);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

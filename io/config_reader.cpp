@@ -13,6 +13,7 @@
 
 #include "core/base/error.h"
 #include "io/config.h"
+#include "io/utf8.h"
 #include "io/config_text.h"
 
 namespace seqmend::config_detail {
@@ -26,14 +27,14 @@ struct Source {
 namespace {
 
 std::string where(const Source& src, const YAML::Mark& m) {
-  if (!src.override.empty()) return str("override `", src.override, "`");
+  if (!src.override.empty()) return str("override `", shown(src.override), "`");
   if (m.is_null()) return src.file;
   return str(src.file, ":", m.line + 1, ":", m.column + 1);
 }
 
 std::string describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Scalar: return str("`", n.Scalar(), "`");
+    case YAML::NodeType::Scalar: return str("`", shown(n.Scalar()), "`");
     case YAML::NodeType::Sequence: return "a sequence";
     case YAML::NodeType::Map: return "a mapping";
     default: return "an empty value";
@@ -77,7 +78,7 @@ Source parse_override(const std::string& text) {
   src.override = text;
   size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
-    SEQ_FAIL("override `", text, "`: expected key=value, e.g. optim.lr=0.001");
+    SEQ_FAIL("override `", shown(text), "`: expected key=value, e.g. optim.lr=0.001");
   std::string key = text.substr(0, eq);
   std::vector<std::string> parts;
   for (size_t b = 0;;) {
@@ -85,7 +86,7 @@ Source parse_override(const std::string& text) {
     std::string part = key.substr(b, e == std::string::npos ? std::string::npos : e - b);
     if (part.empty() || part.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
                             std::string::npos)
-      SEQ_FAIL("override `", text, "`: bad key `", key, "` (expected names joined by dots, e.g. model.num_heads)");
+      SEQ_FAIL("override `", shown(text), "`: bad key `", shown(key), "` (expected names joined by dots, e.g. model.num_heads)");
     parts.push_back(part);
     if (e == std::string::npos) break;
     b = e + 1;
@@ -94,7 +95,7 @@ Source parse_override(const std::string& text) {
   try {
     value = YAML::Load(text.substr(eq + 1));
   } catch (const YAML::Exception& e) {
-    SEQ_FAIL("override `", text, "`: bad value: ", e.msg);
+    SEQ_FAIL("override `", shown(text), "`: bad value: ", e.msg);
   }
   src.root = YAML::Node(YAML::NodeType::Map);
   YAML::Node cur = src.root;
@@ -284,10 +285,10 @@ static int64_t read_int(Reader::State& st, const Entry& e, const YAML::Node& n, 
   if (r == Parse::bad) {
     double d;
     bool looks_float = parse_double(s, d) == Parse::ok;
-    st.fail(e, n, path, str("expected an integer, got `", s, "`", looks_float ? " (a float)" : ""));
+    st.fail(e, n, path, str("expected an integer, got `", shown(s), "`", looks_float ? " (a float)" : ""));
   }
   if (r == Parse::out_of_range || ((v < lo || v > hi) && v != current))
-    st.fail(e, n, path, str("value ", s, " is out of range ", bounds(lo, hi)));
+    st.fail(e, n, path, str("value ", shown(s), " is out of range ", bounds(lo, hi)));
   return v;
 }
 
@@ -296,16 +297,19 @@ static double read_double(Reader::State& st, const Entry& e, const YAML::Node& n
   const std::string& s = st.scalar(e, n, path, "a number");
   double v = 0;
   Parse r = parse_double(s, v);
-  if (r == Parse::bad) st.fail(e, n, path, str("expected a number, got `", s, "`"));
+  if (r == Parse::bad) st.fail(e, n, path, str("expected a number, got `", shown(s), "`"));
   if (std::isnan(v)) st.fail(e, n, path, "NaN is not a valid setting");
   if (r == Parse::out_of_range || (!(v >= lo && v <= hi) && v != current))
-    st.fail(e, n, path, str("value ", s, " is out of range ", bounds(lo, hi)));
+    st.fail(e, n, path, str("value ", shown(s), " is out of range ", bounds(lo, hi)));
   return v;
 }
 
 static std::string read_string(Reader::State& st, const Entry& e, const YAML::Node& n, const std::string& path) {
   if (n.IsNull()) st.fail(e, n, path, "empty value (write \"\" for an empty string)");
   if (!n.IsScalar()) st.fail(e, n, path, str("expected a string, got ", describe(n)));
+  // Strings end up in JSON records (run.json, manifests) and file names: they must be UTF-8.
+  if (size_t at = utf8_error_at(n.Scalar()); at != std::string_view::npos)
+    st.fail(e, n, path, str("`", shown(n.Scalar()), "` is not valid UTF-8 (byte ", at, ")"));
   return n.Scalar();
 }
 
@@ -331,9 +335,9 @@ void Reader::field_u64(const char* key, uint64_t& x, const char*, uint64_t lo, u
   const std::string& s = st_->scalar(*e, e->value, path, "an unsigned integer");
   uint64_t v = 0;
   Parse r = parse_u64(s, v);
-  if (r == Parse::bad) st_->fail(*e, e->value, path, str("expected an unsigned integer, got `", s, "`"));
+  if (r == Parse::bad) st_->fail(*e, e->value, path, str("expected an unsigned integer, got `", shown(s), "`"));
   if (r == Parse::out_of_range || ((v < lo || v > hi) && v != x))
-    st_->fail(*e, e->value, path, str("value ", s, " is out of range ", bounds(lo, hi)));
+    st_->fail(*e, e->value, path, str("value ", shown(s), " is out of range ", bounds(lo, hi)));
   x = v;
 }
 
@@ -353,10 +357,10 @@ void Reader::field_float(const char* key, float& x, const char*, double lo, doub
   const std::string& s = st_->scalar(*e, e->value, path, "a number");
   float v = 0;
   Parse r = parse_float(s, v);
-  if (r == Parse::bad) st_->fail(*e, e->value, path, str("expected a number, got `", s, "`"));
+  if (r == Parse::bad) st_->fail(*e, e->value, path, str("expected a number, got `", shown(s), "`"));
   if (std::isnan(v)) st_->fail(*e, e->value, path, "NaN is not a valid setting");
   if (r == Parse::out_of_range || (!(v >= lo && v <= hi) && v != x))
-    st_->fail(*e, e->value, path, str("value ", s, " is out of range ", bounds(lo, hi), " (a float)"));
+    st_->fail(*e, e->value, path, str("value ", shown(s), " is out of range ", bounds(lo, hi), " (a float)"));
   x = v;
 }
 
@@ -365,7 +369,7 @@ void Reader::field(const char* key, bool& x, const char*) {
   if (!e) return;
   std::string path = st_->full(key);
   const std::string& s = st_->scalar(*e, e->value, path, "true or false");
-  if (!parse_bool(s, x)) st_->fail(*e, e->value, path, str("expected true or false, got `", s, "`"));
+  if (!parse_bool(s, x)) st_->fail(*e, e->value, path, str("expected true or false, got `", shown(s), "`"));
 }
 
 void Reader::field(const char* key, std::string& x, const char*) {
@@ -415,7 +419,7 @@ void Reader::choice(const char* key, std::string& x, std::initializer_list<const
   if (!allowed(v) && v != x) {  // a sentinel default outside the set reads back, as for numbers
     std::string hint = nearest(v, names);
     st_->fail(*e, e->value, path,
-              str("`", v, "` is not one of: ", join(names, ", "), hint.empty() ? "" : " (did you mean `" + hint + "`?)"));
+              str("`", shown(v), "` is not one of: ", join(names, ", "), hint.empty() ? "" : " (did you mean `" + hint + "`?)"));
   }
   x = std::move(v);
 }

@@ -16,6 +16,7 @@
 #include "core/base/error.h"
 #include "io/ingest_id_map.h"
 #include "io/sequence_set.h"
+#include "io/utf8.h"
 
 namespace seqmend {
 namespace {
@@ -158,16 +159,10 @@ std::string separator_from_option(const std::string& s) {
   return s;
 }
 
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 40)) {
-    if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else out += c;
-  }
-  if (s.size() > 40) out += "...";
-  return out;
-}
+std::string printable(std::string_view s) { return shown(s, 40); }
+
+// Ids are kept as text in the manifest (JSON): a string id must be UTF-8.
+bool utf8_id(std::string_view s) { return utf8_error_at(s) == std::string_view::npos; }
 
 // Collects malformed rows; strict mode turns the first into an error.
 struct MalformedLog {
@@ -373,6 +368,8 @@ EventTable parse_delimited(std::string_view text, const IngestOptions& opts, Par
     std::string_view su = trim(f[L.user]), si = trim(f[L.item]);
     if (p.string_ids) {
       if (su.empty() || si.empty()) return bad.add(number, "empty user or item id");
+      if (!utf8_id(su)) return bad.add(number, str("user id '", printable(su), "' is not valid UTF-8"));
+      if (!utf8_id(si)) return bad.add(number, str("item id '", printable(si), "' is not valid UTF-8"));
       u = users.intern(su);
       it = items.intern(si);
     } else {
@@ -462,6 +459,7 @@ EventTable parse_seqline(std::string_view text, const IngestOptions& opts, Parse
       }
       if (tok.empty()) continue;
       if (p.string_ids) {
+        if (!utf8_id(tok)) return bad.add(number, str("item id '", printable(tok), "' is not valid UTF-8"));
         line_items.push_back(items.intern(tok));
       } else {
         int64_t id;
@@ -476,6 +474,7 @@ EventTable parse_seqline(std::string_view text, const IngestOptions& opts, Parse
     if (!p.user_first) {
       u = users.intern(report.data_lines);
     } else if (p.string_ids) {
+      if (!utf8_id(user_token)) return bad.add(number, str("user id '", printable(user_token), "' is not valid UTF-8"));
       u = users.intern(user_token);
     } else {
       int64_t id;

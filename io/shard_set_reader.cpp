@@ -70,6 +70,7 @@ ShardSet ShardSet::open(const std::string& dir) {
 
   const nlohmann::json& splits = m.contains("splits") ? m.at("splits") : nlohmann::json();
   SEQ_CHECK(splits.is_object(), path, ": missing or malformed field 'splits'");
+  int64_t total_sequences = 0, total_events = 0;
   for (const auto& [name, sj] : splits.items()) {
     const std::string where = str(path, " split '", name, "'");
     SplitInfo info;
@@ -88,6 +89,16 @@ ShardSet ShardSet::open(const std::string& dir) {
       const std::string shard_path = (fs::path(dir) / e.file).string();
       std::error_code ec;
       SEQ_CHECK(fs::exists(shard_path, ec), shard_path, ": shard file listed in ", path, " is missing");
+      // Counts size allocations later: a damaged or hostile manifest must fail here, not in new[].
+      // Deflate shrinks data at most ~1000-fold, and an event stores at least its 4-byte item (a
+      // sequence its 8-byte offset), so no real shard holds more than 300 of either per file byte.
+      SEQ_CHECK(e.sequences >= 0 && e.events >= 0 && e.bytes > 0, w, ": negative count (sequences ", e.sequences,
+                ", events ", e.events, ", bytes ", e.bytes, ")");
+      const auto on_disk = int64_t(fs::file_size(shard_path, ec));
+      SEQ_CHECK(!ec && on_disk == e.bytes, shard_path, ": file is ", ec ? -1 : on_disk, " bytes, the manifest says ",
+                e.bytes, on_disk < e.bytes ? " (truncated file)" : " (file was changed)");
+      SEQ_CHECK(e.events <= 300 * e.bytes && e.sequences <= 300 * e.bytes, w, ": ", e.sequences, " sequences and ",
+                e.events, " events cannot fit in a file of ", e.bytes, " bytes (damaged manifest)");
       info.sequences += e.sequences;
       info.events += e.events;
       info.shards.push_back(e);
@@ -95,8 +106,17 @@ ShardSet ShardSet::open(const std::string& dir) {
     SEQ_CHECK(info.sequences == field<int64_t>(sj, "sequences", where) &&
                   info.events == field<int64_t>(sj, "events", where),
               where, ": totals do not match the sum over its shards");
+    total_sequences += info.sequences;
+    total_events += info.events;
     set.splits_[name] = std::move(info);
   }
+  // The top-level totals are what tools read first; they must agree with the splits.
+  if (m.contains("num_sequences") || m.contains("num_events"))
+    SEQ_CHECK(field<int64_t>(m, "num_sequences", path) == total_sequences &&
+                  field<int64_t>(m, "num_events", path) == total_events,
+              path, ": num_sequences ", m.value("num_sequences", nlohmann::json()).dump(), " and num_events ",
+              m.value("num_events", nlohmann::json()).dump(), " do not match the splits' totals ", total_sequences,
+              " and ", total_events);
   return set;
 }
 

@@ -403,3 +403,30 @@ TEST_F(ConfigTest, AtomicFileCommitsOrCleansUp) {
 
 }  // namespace
 }  // namespace seqmend
+
+namespace seqmend {
+namespace {
+
+// Values echoed into errors stay readable (a 10 MB value is cut, its length given; raw bytes are
+// escaped), and strings that are not UTF-8 are refused with their key path, in a file and in an
+// override, before anything could write them into JSON.
+TEST_F(ConfigTest, HostileValuesGetShortMessagesAndNonUtf8StringsAreRefused) {
+  const std::string big(10 << 20, '9');
+  std::string msg = error_of([&] { load_config<TestConfig>("", {"batch=" + big}); });
+  EXPECT_LT(msg.size(), 1000u);
+  EXPECT_NE(msg.find("(10485766 bytes)"), std::string::npos) << msg.substr(0, 400);
+  EXPECT_NE(msg.find("batch"), std::string::npos) << msg.substr(0, 400);
+  msg = error_of([&] { load_config<TestConfig>("", {"data_dir=/tmp/r\xFF"}); });
+  EXPECT_NE(msg.find("data_dir: `/tmp/r\\xFF` is not valid UTF-8 (byte 6)"), std::string::npos) << msg;
+  msg = error_of([&] { load_config<TestConfig>("", {"tags=[ok, \"b\xC0\xAF\"]"}); });
+  EXPECT_NE(msg.find("tags[1]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not valid UTF-8"), std::string::npos) << msg;
+  const std::string file = write("bytes.yaml", "model:\n  name: \"x\xFE\"\n");
+  msg = error_of([&] { load_config<TestConfig>(file); });
+  EXPECT_NE(msg.find(":2:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model.name"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\\xFE"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace seqmend

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "core/base/error.h"
@@ -210,6 +211,36 @@ TEST_F(ShardDamageTest, TruncatedFileIsNamed) {
   reseal_manifest();  // the size check passes now; HDF5 itself must notice
   err = read_all();
   EXPECT_NE(err.find(shard_ + ": opening shard"), std::string::npos) << err;
+}
+
+// Counts in a damaged or hostile manifest are checked before anything is sized by them: negative
+// counts, counts no file of that size can hold, and top-level totals that disagree with the splits.
+TEST_F(ShardDamageTest, ImpossibleManifestCountsFailBeforeAnyAllocation) {
+  const nlohmann::json good = read_json(dir() + "/manifest.json");
+  auto with = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json m = good;
+    edit(m);
+    write_json(dir() + "/manifest.json", m);
+    return error_of([&] { ShardSet::open(dir()); });
+  };
+  auto shard0 = [](nlohmann::json& m) -> nlohmann::json& { return m["splits"]["train"]["shards"][0]; };
+  std::string err = with([&](nlohmann::json& m) {
+    shard0(m)["events"] = shard0(m)["events"].get<int64_t>() - 1000000;
+    m["splits"]["train"]["events"] = m["splits"]["train"]["events"].get<int64_t>() - 1000000;
+  });
+  EXPECT_NE(err.find("negative count"), std::string::npos) << err;
+  err = with([&](nlohmann::json& m) {
+    shard0(m)["events"] = int64_t(1) << 50;
+    m["splits"]["train"]["events"] = (int64_t(1) << 50) + m["splits"]["train"]["events"].get<int64_t>() -
+                                     good["splits"]["train"]["shards"][0]["events"].get<int64_t>();
+  });
+  EXPECT_NE(err.find("cannot fit in a file of"), std::string::npos) << err;
+  err = with([&](nlohmann::json& m) { m["num_events"] = m["num_events"].get<int64_t>() + 1; });
+  EXPECT_NE(err.find("do not match the splits' totals"), std::string::npos) << err;
+  err = with([&](nlohmann::json& m) { shard0(m)["bytes"] = shard0(m)["bytes"].get<int64_t>() - 7; });
+  EXPECT_NE(err.find("(file was changed)"), std::string::npos) << err;
+  write_json(dir() + "/manifest.json", good);
+  EXPECT_EQ(error_of([&] { ShardSet::open(dir()); }), "(no error)");
 }
 
 TEST_F(ShardDamageTest, WrongShardFormatVersionIsRejected) {
