@@ -126,3 +126,36 @@ TEST(IngestErrors, NothingLeftAfterCleaning) {
 
 }  // namespace
 }  // namespace seqmend
+
+namespace seqmend {
+namespace {
+
+// String ids are stored as JSON text in the manifest: bytes that are not UTF-8 are a malformed row
+// with its file and line (strict) or dropped and counted, never a JSON library's exception.
+TEST(IngestErrors, StringIdsThatAreNotUtf8AreMalformedRows) {
+  test::ScratchDir dir;
+  IngestOptions o;
+  o.parse.string_ids = true;
+  o.parse.strict = true;
+  std::string msg = ingest_error(dir, "csv", "user_id,item_id,timestamp\n1,a,1\n1,\xFF\xFE,2\n1,c,3\n", o);
+  EXPECT_NE(msg.find("in.txt:3: item id '\\xFF\\xFE' is not valid UTF-8"), std::string::npos) << msg;
+  msg = ingest_error(dir, "seqline", "u\xC0\xAF a b c\n", o);
+  EXPECT_NE(msg.find("in.txt:1: item id 'u\\xC0\\xAF' is not valid UTF-8"), std::string::npos) << msg;
+  o.parse.strict = false;  // the row is dropped; the rest is ingested and the ids are clean
+  o.parse.max_malformed_fraction = 0.5;
+  std::string text = "user_id,item_id,timestamp\n";
+  for (int u = 0; u < 3; ++u)
+    for (int i = 0; i < 4; ++i) text += std::to_string(u) + ",i" + std::to_string(i) + "," + std::to_string(i) + "\n";
+  text += "2,\xFF,9\n";
+  o.format = "csv";
+  o.input = test::write_file(dir / "mixed.csv", text);
+  o.fsync = false;
+  const nlohmann::json m = ingest_to_dir(o, dir / "ok");
+  EXPECT_EQ(m["num_items"], 4);
+  const nlohmann::json& parse = m["extra"]["ingest"]["steps"][0];
+  EXPECT_EQ(parse["step"], "parse");
+  EXPECT_EQ(parse["detail"]["malformed"], 1) << parse.dump();
+}
+
+}  // namespace
+}  // namespace seqmend
