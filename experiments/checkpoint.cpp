@@ -326,6 +326,21 @@ void write_checkpoint(const std::string& path, ParamBuffer& pb, const TrainingSt
   out.commit();
 }
 
+void check_checkpoint_file(const std::string& path) {
+  if (!fs::is_regular_file(path)) SEQ_FAIL("checkpoint ", path, ": no such file");
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  H5Quiet quiet;
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    SEQ_FAIL("checkpoint ", path, ": not a seqmend checkpoint (not an HDF5 file)");
+  }
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (file < 0)
+    SEQ_FAIL("checkpoint ", path, ": not a readable HDF5 file (truncated or damaged): ", hdf5::error_stack());
+  if (H5Aexists(file, "format") <= 0 || read_attr_str(file, "format", path) != kFormat)
+    SEQ_FAIL("checkpoint ", path, ": not a seqmend checkpoint (an HDF5 file without format = ", kFormat, ")");
+}
+
 TrainingState read_checkpoint(const std::string& path, ParamBuffer& pb) {
   SEQ_CHECK(pb.allocated(), "read_checkpoint ", path, ": parameters not allocated");
   SEQ_CHECK(fs::exists(path), "checkpoint ", path, ": no such file");

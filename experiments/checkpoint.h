@@ -69,6 +69,10 @@ struct TrainingState {
 void write_checkpoint(const std::string& path, ParamBuffer& pb, const TrainingState& st,
                       int64_t pause_before_rename_ms = 0);
 
+// Throws unless `path` is a seqmend checkpoint file (an HDF5 file whose format attribute says so);
+// reads nothing else. For a path a user gave: the message names what the file is instead.
+void check_checkpoint_file(const std::string& path);
+
 // Reads `path` into `pb` (parameters and moments; the named layout must match pb's exactly) and
 // returns the state. Throws seqmend::Error naming `path` when the file is damaged or truncated
 // ("checksum mismatch in runs/x/ckpt-000200.h5"), or was written for a different model.

@@ -204,6 +204,11 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   CanaryConfig canaries;  // the encoder's pretraining canaries, if any
   if (!cfg.encoder_checkpoint.empty()) {
     enc_file = resolve_encoder_checkpoint(cfg.encoder_checkpoint);
+    try {
+      check_checkpoint_file(enc_file);  // before anything is read beside it
+    } catch (const Error& e) {
+      SEQ_FAIL("finetune: encoder_checkpoint '", cfg.encoder_checkpoint, "': ", e.what());
+    }
     cfg.model = model_config_from_run_config((fs::path(enc_file).parent_path() / "config.yaml").string());
     // Pretrain runs written before canaries existed have no such section: none.
     canaries = section_from_yaml<CanaryConfig>((fs::path(enc_file).parent_path() / "config.yaml").string(), "canaries",

@@ -231,9 +231,15 @@ RunDir::RunDir(std::string path, int rank, int world_size) : path_(std::move(pat
   while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
   if (!is_writer()) return;
   std::error_code ec;
+  created_ = !std::filesystem::exists(path_, ec);
   std::filesystem::create_directories(path_, ec);
   if (ec || !std::filesystem::is_directory(path_))
     SEQ_FAIL("run directory: cannot create ", path_, ": ", ec ? ec.message() : "exists and is not a directory");
+}
+
+RunDir::~RunDir() {
+  std::error_code ec;
+  if (created_ && std::filesystem::is_empty(path_, ec) && !ec) std::filesystem::remove(path_, ec);
 }
 
 RunDir::RunDir(std::string path, const MpiEnv& env) : RunDir(std::move(path), env.rank(), env.world()) {

@@ -55,6 +55,10 @@ class RunDir {
   RunDir(std::string path, const MpiEnv& env);
   // Without MPI (tests, single-process tools): only rank 0 creates, no barrier.
   explicit RunDir(std::string path, int rank = 0, int world_size = 1);
+  // A directory this object created and nothing was written into (the run failed first) is removed.
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
@@ -73,6 +77,7 @@ class RunDir {
  private:
   std::string path_;
   int rank_ = 0, world_ = 1;
+  bool created_ = false;  // rank 0 made the directory (it did not exist before)
   MetricsLog metrics_;
 };
 

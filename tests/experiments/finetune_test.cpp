@@ -148,6 +148,23 @@ TEST_F(FinetuneTest, ConfigErrorsNameTheKey) {
                 " max_steps=5 labels=stored");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("no anomaly labels"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(path("bad2"))) << "a failed run leaves no empty run directory";
+}
+
+// An encoder_checkpoint that is not a checkpoint is named as such (not as a missing config.yaml
+// beside it), for a text file and for another HDF5 file (a shard); no run directory is left.
+TEST_F(FinetuneTest, EncoderCheckpointThatIsNotOneIsSaidToBeSo) {
+  std::ofstream(path("notes.txt")) << "not a checkpoint\n";
+  Ran r = run_shell(bin() + " finetune data_dir=" + path("data") + " run_dir=" + path("nock") +
+                    " max_steps=1 encoder_checkpoint=" + path("notes.txt"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("encoder_checkpoint '" + path("notes.txt") + "'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("not a seqmend checkpoint (not an HDF5 file)"), std::string::npos) << r.output;
+  r = run_shell(bin() + " finetune data_dir=" + path("data") + " run_dir=" + path("nock") +
+                " max_steps=1 encoder_checkpoint=" + path("data/train-00000.h5"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("not a seqmend checkpoint (an HDF5 file without format"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(path("nock")));
 }
 
 }  // namespace
