@@ -18,6 +18,7 @@
 #include "core/base/error.h"
 #include "io/hdf5_support.h"
 #include "io/atomic_file.h"
+#include "io/fault_injection.h"
 #include "io/config.h"
 #include "io/shard_file.h"  // hdf5_mutex
 
@@ -306,7 +307,12 @@ void write_checkpoint(const std::string& path, ParamBuffer& pb, const TrainingSt
     put_attr(file, "config_yaml", st.config_yaml, tmp);
     put_attr(file, "model_yaml", st.model_yaml, tmp);
     put_attr(file, "crc32", int64_t(crc), tmp);
+    auto fault_check = [&](FaultOp op) {
+      if (fault_point(op, path)) SEQ_FAIL("checkpoint ", fault_message(op, path));
+    };
+    fault_check(FaultOp::write);
     write_dataset(file, "params", p, hsize_t(n), tmp);
+    fault_check(FaultOp::write);
     write_dataset(file, "adam_m", m, hsize_t(n), tmp);
     write_dataset(file, "adam_v", v, hsize_t(n), tmp);
     write_dataset(file, "layout/names", t.names.data(), t.names.size(), tmp);
@@ -319,6 +325,7 @@ void write_checkpoint(const std::string& path, ParamBuffer& pb, const TrainingSt
     for (const auto& [k, a] : st.arrays) write_dataset(file, "arrays/" + k, a.data(), a.size(), tmp);
     nlohmann::json texts(st.texts);
     put_attr(file, "texts_json", texts.dump(), tmp);
+    fault_check(FaultOp::close);
     h5(file.close(), tmp, "closing file");
   }
   if (pause_before_rename_ms > 0)

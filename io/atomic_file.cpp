@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/base/error.h"
+#include "io/fault_injection.h"
 
 namespace seqmend {
 namespace {
@@ -31,6 +32,7 @@ std::string temp_name(const std::string& path) {
 }
 
 void fsync_path(const std::string& path, int flags, const char* what) {
+  if (fault_point(FaultOp::fsync, path)) SEQ_FAIL(what, ": ", fault_message(FaultOp::fsync, path));
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) SEQ_FAIL(what, ": cannot open ", path, ": ", std::strerror(errno));
   int rc = ::fsync(fd);
@@ -60,30 +62,35 @@ void write_file_atomic(const std::string& path, std::string_view data) {
   const std::string temp = temp_name(path);
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) fail_writing("cannot create", temp, path, errno);
-  auto fail = [&](const char* call) {
+  auto fail = [&](const char* call, FaultOp op, bool injected) {
     int err = errno;
     if (fd >= 0) ::close(fd);
     ::unlink(temp.c_str());
+    if (injected) SEQ_FAIL("write_file_atomic: ", fault_message(op, path));
     fail_writing(call, temp, path, err);
   };
   const char* p = data.data();
   size_t left = data.size();
+  if (fault_point(FaultOp::write, path)) fail("write", FaultOp::write, true);
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("write");
+      fail("write", FaultOp::write, false);
     }
     p += n;
     left -= size_t(n);
   }
-  if (::fsync(fd) != 0) fail("fsync");
+  if (fault_point(FaultOp::fsync, path)) fail("fsync", FaultOp::fsync, true);
+  if (::fsync(fd) != 0) fail("fsync", FaultOp::fsync, false);
+  if (fault_point(FaultOp::close, path)) fail("close", FaultOp::close, true);
   if (::close(fd) != 0) {
     fd = -1;
-    fail("close");
+    fail("close", FaultOp::close, false);
   }
   fd = -1;
-  if (::rename(temp.c_str(), path.c_str()) != 0) fail("rename");
+  if (fault_point(FaultOp::rename, path)) fail("rename", FaultOp::rename, true);
+  if (::rename(temp.c_str(), path.c_str()) != 0) fail("rename", FaultOp::rename, false);
   fsync_directory(parent_dir(path));
 }
 
@@ -99,6 +106,7 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::commit() {
   SEQ_CHECK(!committed_, "AtomicFile::commit: ", path_, " already committed");
   fsync_path(temp_, O_RDONLY, "AtomicFile::commit");
+  if (fault_point(FaultOp::rename, path_)) SEQ_FAIL("AtomicFile::commit: ", fault_message(FaultOp::rename, path_));
   if (::rename(temp_.c_str(), path_.c_str()) != 0)
     SEQ_FAIL("AtomicFile::commit: rename ", temp_, " -> ", path_, ": ", std::strerror(errno));
   committed_ = true;

@@ -13,6 +13,7 @@
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
+#include "io/fault_injection.h"
 
 namespace seqmend {
 
@@ -28,6 +29,8 @@ std::string unique_suffix() {
 // Every file and directory under `root`, then `root`: the tree is durable before it is renamed.
 void fsync_tree(const fs::path& root) {
   for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (fault_point(FaultOp::fsync, e.path().string()))
+      SEQ_FAIL("publish: ", fault_message(FaultOp::fsync, e.path().string()));
     const int flags = e.is_directory() ? O_RDONLY | O_DIRECTORY : O_RDONLY;
     int fd = ::open(e.path().c_str(), flags | O_CLOEXEC);
     SEQ_CHECK(fd >= 0, "publish: cannot open ", e.path().string(), ": ", std::strerror(errno));
@@ -134,6 +137,7 @@ void PublishedDir::commit() {
   if (options_.fsync) fsync_tree(temp_);
   const std::string parent = fs::path(dir_).parent_path().empty() ? "." : fs::path(dir_).parent_path().string();
   std::error_code ec;
+  if (fault_point(FaultOp::rename, dir_)) SEQ_FAIL(what, ": ", fault_message(FaultOp::rename, dir_));
   if (!fs::exists(dir_, ec)) {
     SEQ_CHECK(::rename(temp_.c_str(), dir_.c_str()) == 0, what, ": cannot rename '", temp_, "' to '", dir_, "': ",
               std::strerror(errno));

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "core/base/error.h"
+#include "io/fault_injection.h"
 #include "io/hdf5_support.h"
 
 namespace seqmend {
@@ -19,6 +20,11 @@ using hdf5::native_type;
 template <typename R>
 R h5(R result, const std::string& path, const std::string& what) {
   return hdf5::check(result, path, what);
+}
+
+// The fault points of an HDF5 file we write: each dataset, the final flush and the close.
+void fault_check(FaultOp op, const std::string& path) {
+  if (fault_point(op, path)) SEQ_FAIL(path, ": ", fault_message(op, path));
 }
 
 template <typename T>
@@ -174,15 +180,21 @@ void write_shard_file(const std::string& path, const SequenceSet& s, const Shard
   write_attr(file, "num_sequences", s.num_sequences(), path);
   write_attr(file, "num_events", s.num_events(), path);
   write_attr(file, "num_items", id.num_items, path);
+  fault_check(FaultOp::write, path);
   write_dataset(file, "offsets", s.offsets, options, path);
+  fault_check(FaultOp::write, path);
   write_dataset(file, "item", s.item, options, path);
   if (fail_midway) SEQ_FAIL(path, ": simulated failure while writing the shard (ShardOptions::fail_in_shard)");
+  fault_check(FaultOp::write, path);
   write_dataset(file, "user", s.user, options, path);
   if (id.columns.timestamp) write_dataset(file, "timestamp", s.timestamp, options, path);
   if (id.columns.action) write_dataset(file, "action", s.action, options, path);
   if (id.columns.label) write_dataset(file, "label", s.label, options, path);
   if (id.columns.seq_label) write_dataset(file, "seq_label", s.seq_label, options, path);
+  fault_check(FaultOp::fsync, path);
   h5(H5Fflush(file, H5F_SCOPE_LOCAL), path, "flushing");
+  fault_check(FaultOp::close, path);
+  h5(file.close(), path, "closing");
 }
 
 SequenceSet read_shard_file(const std::string& path, const ShardIdentity& id) {

@@ -10,6 +10,7 @@
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
+#include "io/fault_injection.h"
 #include "io/file_checksum.h"
 #include "io/shard_file.h"
 #include "io/shard_set.h"
@@ -115,6 +116,7 @@ void ShardSetWriter::State::flush(const std::string& name, Split& sp) {
     file.commit();
   } else {
     // Same rename, no fsync; the AtomicFile's clean-up then finds no temporary file to remove.
+    if (fault_point(FaultOp::rename, file.path())) SEQ_FAIL("ShardSetWriter: ", fault_message(FaultOp::rename, file.path()));
     SEQ_CHECK(std::rename(file.temp_path().c_str(), file.path().c_str()) == 0, "rename '", file.temp_path(),
               "' -> '", file.path(), "' failed");
   }
