@@ -11,6 +11,7 @@ PACKAGES=(
   libopenblas-dev                        # CPU GEMM
   libgtest-dev libgmock-dev              # tests
   libbenchmark-dev                       # benchmarks
+  clang                                  # libFuzzer targets (tests/fuzz, build-fuzz)
   libcli11-dev nlohmann-json3-dev        # command line, JSON manifests and metrics
   zlib1g-dev
   python3 python3-numpy python3-h5py     # tests that read shards the way a user would

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, runs every test, then rebuilds the unit tests
-# under AddressSanitizer + UndefinedBehaviorSanitizer and runs them again.
+# under AddressSanitizer + UndefinedBehaviorSanitizer and runs them again, then runs every libFuzzer
+# target (tests/fuzz, clang) for a fixed number of inputs under the same sanitizers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -19,3 +20,9 @@ cmake --build build-asan -j"$(nproc)" --target test_kernels test_core test_io te
 # OpenMPI's own allocations are not ours to fix.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 (cd build-asan && ctest --output-on-failure -j2 -L unit --timeout 900)
+
+echo "== fuzz targets (libFuzzer, ASan + UBSan), a fixed number of inputs each"
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSEQMEND_FUZZ=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$(nproc)"
+(cd build-fuzz && ctest --output-on-failure -j2 -L fuzz --timeout 900)
