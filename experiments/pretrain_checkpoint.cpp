@@ -123,7 +123,12 @@ void claim_run_dir(const std::string& run_dir, bool overwrite, int rank) {
   for (const auto& c : list_checkpoints(run_dir)) found.push_back(c.path);
   for (const char* f : {"latest", "metrics.jsonl", "results.json"})
     if (fs::exists(fs::path(run_dir) / f, ec)) found.push_back((fs::path(run_dir) / f).string());
-  if (found.empty()) return;
+  // A run.json alone is an earlier start that failed before its first step; with overwrite, the
+  // other run's. Either way this start is a new run with an id of its own.
+  auto new_run = [&] {
+    if (rank == 0) fs::remove(fs::path(run_dir) / "run.json", ec);
+  };
+  if (found.empty()) return new_run();
   if (!overwrite) {
     std::string list;
     for (size_t i = 0; i < found.size() && i < 4; ++i) list += (i ? ", " : "") + fs::path(found[i]).filename().string();
@@ -131,6 +136,7 @@ void claim_run_dir(const std::string& run_dir, bool overwrite, int rank) {
     SEQ_FAIL("pretrain: run_dir '", run_dir, "' holds another run (", list,
              "). HINT: --resume continues it; --overwrite (overwrite=true) starts afresh and removes those files");
   }
+  new_run();
   if (rank != 0) return;
   for (const std::string& f : found) fs::remove(f, ec);
   std::printf("pretrain: overwrite: removed %zu files of the earlier run in %s\n", found.size(), run_dir.c_str());

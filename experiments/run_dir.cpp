@@ -12,6 +12,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <cstdio>
+#include <random>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -251,6 +253,20 @@ void RunDir::write_run_info(const nlohmann::json& extra) const {
   if (!is_writer()) return;
   SEQ_CHECK(extra.is_object(), "run directory ", path_, ": run info extras must be a JSON object");
   json info = collect_run_info(world_);
+  // The run's identity outlives restarts: a resumed run keeps the id of the run.json it finds.
+  std::string id;
+  {
+    std::ifstream f(file("run.json"));
+    const json old = f ? json::parse(f, nullptr, false) : json();
+    if (old.is_object() && old.contains("run_id") && old["run_id"].is_string()) id = old["run_id"].get<std::string>();
+  }
+  if (id.empty()) {
+    std::random_device rd;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%08x%08x", rd(), rd());
+    id = hex;
+  }
+  info["run_id"] = id;
   info.update(extra);
   write_file_atomic(file("run.json"), info.dump(2) + "\n");
 }

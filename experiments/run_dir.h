@@ -70,6 +70,7 @@ class RunDir {
     if (is_writer()) seqmend::write_config(cfg, file("config.yaml"));
   }
   // run.json (rank 0 only); `extra` (a JSON object, e.g. {"stage": "pretrain"}) is merged in.
+  // `run_id` (16 hex digits) is kept from the run.json already there, else new.
   void write_run_info(const nlohmann::json& extra = nlohmann::json::object()) const;
   // One line of metrics.jsonl (rank 0 only; other ranks do nothing).
   void append_metrics(const nlohmann::json& record);

@@ -235,6 +235,18 @@ std::string big_log(int rows) {
   return text;
 }
 
+// What a shell script prints on stdout.
+std::string sh(const std::string& script) {
+  std::string out;
+  FILE* p = popen(("sh -c '" + script + "'").c_str(), "r");
+  if (!p) return out;
+  char buf[256];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
 // Entries of `dir` that are neither the output nor its lock file.
 std::vector<std::string> leftovers(const fs::path& dir, const std::string& out) {
   std::vector<std::string> v;
@@ -256,13 +268,7 @@ TEST_F(IngestCli, ConcurrentIngestsIntoOneDirectoryLeaveOneWholeSet) {
                             " fsync=false";
     const std::string script = one + " >" + path("o1") + " 2>&1 & p1=$!; sleep 0.0" + std::to_string(trial % 10) +
                                "; " + one + " >" + path("o2") + " 2>&1 & p2=$!; wait $p1; echo rc1=$?; wait $p2; echo rc2=$?";
-    FILE* p = popen(("sh -c '" + script + "'").c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string rcs;
-    char buf[256];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) rcs.append(buf, n);
-    pclose(p);
+    const std::string rcs = sh(script);
     const bool first_ok = rcs.find("rc1=0") != std::string::npos, second_ok = rcs.find("rc2=0") != std::string::npos;
     auto slurp = [&](const std::string& f) {
       std::ifstream s(path(f));
@@ -305,13 +311,7 @@ TEST_F(IngestCli, SigtermMidWriteLeavesAWholeSetOrNone) {
     fs::remove_all(out);
     const std::string script = std::string(SEQMEND_BINARY) + " ingest --format csv --input " + in + " --out " + out +
                                " fsync=false >/dev/null 2>&1 & p=$!; sleep " + delay + "; kill -TERM $p; wait $p; echo rc=$?";
-    FILE* p = popen(("sh -c '" + script + "'").c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string rc;
-    char buf[256];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) rc.append(buf, n);
-    pclose(p);
+    const std::string rc = sh(script);
     if (rc.find("rc=0") == std::string::npos) ++interrupted;
     if (fs::exists(out)) {
       EXPECT_EQ(load_split(ShardSet::open(out), "test").num_sequences(), 2000) << "delay " << delay;

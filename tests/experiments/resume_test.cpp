@@ -305,13 +305,19 @@ TEST_F(ResumeTest, AnotherRunsDirectoryIsRefusedOverwrittenOrResumedFromLatest) 
   const std::string run = path("claimed"), log = run + ".log";
   ASSERT_EQ(wait_for(spawn(pretrain(run, {"max_steps=40"}), log)), 0) << slurp(log);
   const std::string results_before = slurp(run + "/results.json");
+  auto run_id = [&] { return nlohmann::json::parse(slurp(run + "/run.json"))["run_id"].get<std::string>(); };
+  const std::string first_id = run_id();
+  EXPECT_EQ(first_id.size(), 16u);
   fs::remove(log);
   EXPECT_NE(wait_for(spawn(pretrain(run, {"max_steps=40"}), log)), 0);
   EXPECT_NE(slurp(log).find("holds another run"), std::string::npos) << slurp(log);
   EXPECT_EQ(slurp(run + "/results.json"), results_before) << "the refused start touched nothing";
 
   fs::remove(log);
+  EXPECT_EQ(run_id(), first_id) << "the refused start did not rewrite run.json";
   ASSERT_EQ(wait_for(spawn(pretrain(run, {"max_steps=40", "--overwrite"}), log)), 0) << slurp(log);
+  const std::string second_id = run_id();
+  EXPECT_NE(second_id, first_id) << "a fresh start is a new run";
   std::vector<int64_t> steps;
   for (const std::string& line : reproducible_metrics(run)) {
     const auto j = nlohmann::json::parse(line);
@@ -329,6 +335,7 @@ TEST_F(ResumeTest, AnotherRunsDirectoryIsRefusedOverwrittenOrResumedFromLatest) 
   EXPECT_NE(slurp(log).find("ignoring " + ckpt(run, 999)), std::string::npos) << slurp(log);
   EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, 40) + " at step 40"), std::string::npos) << slurp(log);
   EXPECT_EQ(slurp(run + "/latest"), "ckpt-000080.h5\n");
+  EXPECT_EQ(run_id(), second_id) << "a resumed run keeps its id";
   EXPECT_TRUE(fs::exists(ckpt(run, 80)) && fs::exists(ckpt(run, 60))) << "keep=2 counts this run's own";
   EXPECT_TRUE(fs::exists(ckpt(run, 999))) << "the other writer's file is not this run's to prune";
 }
