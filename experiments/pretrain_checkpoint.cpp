@@ -23,6 +23,20 @@ void put_data_position(TrainingState& st, Trainer& t) {
   st.counters["data.batches_per_epoch"] = uint64_t(t.loader().batches_per_epoch());
 }
 
+// Which training data: FNV-1a over the train shards' CRC-32s and sizes (the manifest's record of
+// their bytes), so a resume on other data with the same sample count is refused too.
+uint64_t data_fingerprint(Trainer& t) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](uint64_t v) {
+    for (int b = 0; b < 8; ++b) h = (h ^ ((v >> (8 * b)) & 0xff)) * 1099511628211ull;
+  };
+  for (const ShardEntry& e : t.data().split("train").shards) {
+    mix(e.crc32);
+    mix(uint64_t(e.bytes));
+  }
+  return h;
+}
+
 // The group has no barrier; a one-element sum meets every rank just the same.
 void barrier(DataParallelGroup& g) {
   int64_t x = 0;
@@ -40,6 +54,7 @@ TrainingState pretrain_training_state(Trainer& t) {
   st.config_yaml = config_to_yaml(cfg);
   st.model_yaml = config_to_yaml(cfg.model);
   put_data_position(st, t);
+  st.counters["data.fingerprint"] = data_fingerprint(t);
   st.counters["train.evals"] = uint64_t(s.evals);
   st.counters["train.best_step"] = uint64_t(s.best_step);
   st.counters["train.evals_since_best"] = uint64_t(s.evals_since_best);
@@ -62,6 +77,11 @@ void apply_pretrain_training_state(Trainer& t, const TrainingState& st, const st
               " in this run; the data order would not continue where it stopped",
               " (seed and global_batch_size must stay; the data set must be the same)");
   }
+  // Checkpoints written before the fingerprint existed are taken on the data position alone.
+  if (st.counters.count("data.fingerprint"))
+    SEQ_CHECK(st.counter("data.fingerprint") == data_fingerprint(t), "resume from ", from,
+              ": the checkpoint was trained on other data than data_dir '", t.config().data_dir,
+              "' holds (its train shards differ); resume with the data it was trained on, or start afresh with --overwrite");
   TrainState& s = t.state();
   s.step = st.step;
   s.evals = int64_t(st.counter("train.evals"));

@@ -366,5 +366,22 @@ TEST_F(ResumeTest, FullDiskUnderRunDirIsAnOrdinaryError) {
   EXPECT_FALSE(has_temp_checkpoint(run, 20));
 }
 
+
+// --resume on other data of the same size (same sample count, so the data position fits) is
+// refused, naming the data directory.
+TEST_F(ResumeTest, ResumeOnOtherDataIsRefused) {
+  const std::string other = path("other_data"), run = path("other_run"), log = run + ".log";
+  Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/simulate.yaml", "--out", other,
+                     "simulator.seed=99", "simulator.num_users=120", "simulator.num_items=80", "simulator.num_clusters=4",
+                     "simulator.length_min=6", "simulator.length_max=40", "simulator.length_median=15",
+                     "max_events_per_shard=600", "write_clean=false", "fsync=false", "threads=1"},
+                    log);
+  ASSERT_EQ(wait_for(sim), 0) << slurp(log);
+  ASSERT_EQ(wait_for(spawn(pretrain(run, {"max_steps=20"}), log)), 0) << slurp(log);
+  fs::remove(log);
+  EXPECT_NE(wait_for(spawn(pretrain(run, {"max_steps=40", "data_dir=" + other, "--resume"}), log)), 0);
+  EXPECT_NE(slurp(log).find("trained on other data than data_dir '" + other + "'"), std::string::npos) << slurp(log);
+}
+
 }  // namespace
 }  // namespace seqmend
