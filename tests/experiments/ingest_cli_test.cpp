@@ -342,5 +342,18 @@ TEST_F(IngestCli, FullDiskIsAnOrdinaryError) {
   EXPECT_EQ(left, (std::vector<std::string>{".out.lock"}));
 }
 
+
+// Arguments are recorded as UTF-8 text (run.json, manifests): one that is not is refused up front,
+// naming it, before anything is created.
+TEST_F(IngestCli, ArgumentsThatAreNotUtf8AreRefused) {
+  const std::string in = write("ok.csv", "user_id,item_id,timestamp\n1,2,3\n");
+  CliRun r = run("ingest --format csv --input " + in + " --out '" + path("out\xff") + "'");
+  EXPECT_EQ(r.rc, 2) << r.output;
+  EXPECT_NE(r.output.find("is not valid UTF-8"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("out\\xFF"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("json.exception"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(path("out\xff")));
+}
+
 }  // namespace
 }  // namespace seqmend
