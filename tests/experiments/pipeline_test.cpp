@@ -225,6 +225,15 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   EXPECT_TRUE(audit["repair"]["train"]["labels"].contains("delete_precision")) << audit["repair"].dump();
   nlohmann::json ev = nlohmann::json::parse(read_text(run_dir + "/evaluate/run/evaluate.json"));
   EXPECT_TRUE(ev["sets"].contains("clean")) << "the clean ceiling comes from the hidden truth";
+  // Canaries are the detector encoder's; the recommenders compared on raw, repaired and clean data
+  // train without them.
+  EXPECT_NE(read_text(run_dir + "/pretrain/run/config.yaml").find("enabled: true"), std::string::npos);
+  for (const char* set : {"raw", "repaired", "clean"}) {
+    const std::string cfg = read_text(run_dir + "/evaluate/run/" + set + "/config.yaml");
+    const size_t at = cfg.find("canaries:");
+    ASSERT_NE(at, std::string::npos) << set;
+    EXPECT_EQ(cfg.find("enabled: true", at), std::string::npos) << set << ": " << cfg.substr(at, 200);
+  }
   const std::string md = read_text(run_dir + "/report.md");
   EXPECT_NE(md.find("**Hidden truth.**"), std::string::npos) << md;
 }
