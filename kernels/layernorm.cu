@@ -56,7 +56,10 @@ __global__ void layernorm_backward_kernel(float* dinp, float* prod, const float*
   float sd = 0.0f, sdx = 0.0f;
   for (int c = lane; c < C; c += 32) {
     const float xhat = (x[c] - m) * r;
-    const float dn = dy[c] * weight[c];
+    // __fmul_rn: products rounded on their own, never fused into the sums below, so that the CPU
+    // twin (no contraction in ISO C++) gets the same bits; with C = 1 an FMA would keep the
+    // residual dy·w − round(dy·w) where the CPU gets exactly 0.
+    const float dn = __fmul_rn(dy[c], weight[c]);
     sd += dn;
     sdx += dn * xhat;
     pw[c] = dy[c] * xhat;
@@ -66,7 +69,7 @@ __global__ void layernorm_backward_kernel(float* dinp, float* prod, const float*
   float* dx = dinp + n * C;
   for (int c = lane; c < C; c += 32) {
     const float xhat = (x[c] - m) * r;
-    dx[c] += (dy[c] * weight[c] - a - xhat * b) * r;
+    dx[c] += __fmul_rn(__fsub_rn(__fsub_rn(__fmul_rn(dy[c], weight[c]), a), __fmul_rn(xhat, b)), r);
   }
 }
 
