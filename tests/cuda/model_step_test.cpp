@@ -15,9 +15,12 @@
 #include "core/base/rng.h"
 #include "core/model.h"
 #include "core/train_step.h"
+#include "tests/support/step_compare.h"
 
 namespace seqmend {
 namespace {
+
+constexpr double kLr = 3e-3;
 
 struct Data {
   ModelConfig cfg;
@@ -110,7 +113,7 @@ struct Trace {
 Trace run(const Data& d, Device dev, int steps) {
   Bert4Rec m(d.cfg, dev);
   OptimizerConfig oc;
-  oc.lr = 3e-3;
+  oc.lr = kLr;
   oc.clip_norm = 1.0;
   AdamWOptimizer opt(m.params(), oc);
   Trace tr;
@@ -165,8 +168,14 @@ TEST_P(CudaModel, TrainingStepsMatchTheCpu) {
         << "loss at step " << s;
     expect_close(named.params(), gpu.grads[size_t(s)], cpu.grads[size_t(s)], grad_tol,
                  "gradient at step " + std::to_string(s));
-    expect_close(named.params(), gpu.params[size_t(s)], cpu.params[size_t(s)], value_tol,
-                 "parameter after step " + std::to_string(s));
+    // In units of the step size: zero gradients hold device-specific rounding noise that AdamW
+    // turns into ±lr moves (tests/support/step_compare.h; proven on the CPU in
+    // tests/core/step_compare_test.cpp).
+    const std::vector<std::vector<float>> grads_so_far(cpu.grads.begin(), cpu.grads.begin() + s + 1);
+    EXPECT_EQ(test_support::params_after_adamw_mismatch(named.params(), gpu.params[size_t(s)], cpu.params[size_t(s)],
+                                                        grads_so_far, value_tol, kLr),
+              "")
+        << "parameter after step " << s;
   }
   expect_close(gpu.hidden, cpu.hidden, value_tol, "hidden_at");
   expect_close(gpu.enc_hidden, cpu.enc_hidden, value_tol, "encode_hidden");
