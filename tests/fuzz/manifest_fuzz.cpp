@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,7 +17,8 @@ namespace {
 
 std::string set_dir() {
   using namespace seqmend;
-  static const std::string dir = [] {
+  // Never destroyed: the atexit handler below reads it after the static destructors have run.
+  static const std::string& dir = *new std::string([] {
     const std::string d =
         (std::filesystem::temp_directory_path() / ("seqmend_manifest_fuzz_" + std::to_string(getpid()))).string();
     std::filesystem::remove_all(d);
@@ -29,10 +31,9 @@ std::string set_dir() {
     ShardOptions o;
     o.fsync = false;
     write_shard_set(d, info, {{"train", s}, {"test", s}}, o);
-    std::filesystem::copy_file(d + "/manifest.json", d + "/../seqmend_manifest_fuzz_seed.json",
-                               std::filesystem::copy_options::overwrite_existing);  // for the seed corpus
+    std::atexit([] { std::filesystem::remove_all(set_dir()); });
     return d;
-  }();
+  }());
   return dir;
 }
 
