@@ -320,7 +320,9 @@ TEST_F(IngestCli, SigtermMidWriteLeavesAWholeSetOrNone) {
     const bool left = !leftovers(dir_, "out").empty();
     CliRun again = run("ingest --format csv --input " + in + " --out " + out + " fsync=false");
     EXPECT_EQ(again.rc, 0) << again.output;
-    if (left) EXPECT_NE(again.output.find("did not finish"), std::string::npos) << again.output;
+    if (left) {
+      EXPECT_NE(again.output.find("did not finish"), std::string::npos) << again.output;
+    }
     EXPECT_TRUE(leftovers(dir_, "out").empty());
   }
   EXPECT_GT(interrupted, 0) << "no SIGTERM arrived before ingest finished: the test proved nothing";
