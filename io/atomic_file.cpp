@@ -45,15 +45,19 @@ void fsync_path(const std::string& path, int flags, const char* what) {
 
 // A full or read-only file system is what a user must act on: it comes first in the message.
 [[noreturn]] void fail_writing(const char* call, const std::string& temp, const std::string& path, int err) {
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS) {
-    std::string cause = std::strerror(err);
-    if (!cause.empty()) cause[0] = char(std::tolower(static_cast<unsigned char>(cause[0])));
-    SEQ_FAIL(cause, " writing ", path, " (write_file_atomic: ", call, " ", temp, ")");
-  }
+  if (is_out_of_room(err)) SEQ_FAIL(failure_cause(err), " writing ", path, " (write_file_atomic: ", call, " ", temp, ")");
   SEQ_FAIL("write_file_atomic: ", call, " ", temp, " (for ", path, "): ", std::strerror(err));
 }
 
 }  // namespace
+
+std::string failure_cause(int err) {
+  std::string cause = std::strerror(err);
+  if (!cause.empty()) cause[0] = char(std::tolower(static_cast<unsigned char>(cause[0])));
+  return cause;
+}
+
+bool is_out_of_room(int err) { return err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS; }
 
 void fsync_directory(const std::string& dir) { fsync_path(dir, O_RDONLY | O_DIRECTORY, "fsync_directory"); }
 

@@ -35,6 +35,12 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Why a write failed, for the first words of a message: strerror(err) with a lowercase first letter,
+// and whether it is a lack of room or permission the user must fix (full disk, quota, file too
+// large, read-only file system) — such failures say "<cause> writing FILE" before anything else.
+std::string failure_cause(int err);
+bool is_out_of_room(int err);
+
 // fsync on a directory, so that entries created or renamed in it are durable.
 void fsync_directory(const std::string& dir);
 

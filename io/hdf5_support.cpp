@@ -1,8 +1,8 @@
 #include "io/hdf5_support.h"
 
-#include <cctype>
 #include <cstdlib>
-#include <cstring>
+
+#include "io/atomic_file.h"
 
 namespace seqmend::hdf5 {
 
@@ -22,10 +22,8 @@ std::string failure(const std::string& where, const std::string& what) {
   const int err = errno_in(stack);
   if (err == 0) return str(where, ": ", what, ": ", stack);
   // The cause a user can act on comes first; HDF5's own account follows.
-  std::string cause = std::strerror(err);
-  if (!cause.empty()) cause[0] = char(std::tolower(static_cast<unsigned char>(cause[0])));
-  const bool writing = err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS;
-  return str(cause, writing ? " writing " : " with ", where, " (", what, "; HDF5: ", stack, ")");
+  return str(failure_cause(err), is_out_of_room(err) ? " writing " : " with ", where, " (", what, "; HDF5: ", stack,
+             ")");
 }
 
 int open_files() {

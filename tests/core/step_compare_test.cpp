@@ -26,14 +26,19 @@ struct Steps {
 
 std::vector<float> flat(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
 
-// Three AdamW steps of a small cloze model; `tamper(grads)` edits the gradients before each update.
-Steps three_steps(const std::function<void(ParamBuffer&, Rng&)>& tamper) {
+ModelConfig small_model() {
   ModelConfig cfg;
   cfg.num_items = 200;
   cfg.max_len = 24;
   cfg.d_model = 32;
   cfg.num_layers = 1;
   cfg.num_heads = 2;
+  return cfg;
+}
+
+// Three AdamW steps of small_model() in cloze mode; `tamper(grads)` edits the gradients before each update.
+Steps three_steps(const std::function<void(ParamBuffer&, Rng&)>& tamper) {
+  const ModelConfig cfg = small_model();
   std::vector<std::vector<int32_t>> items;
   std::vector<SequenceView> views;
   Rng rng(5, 1);
@@ -78,12 +83,7 @@ void perturb(ParamBuffer& pb, Rng& rng, double scale, const std::function<bool(c
 
 TEST(StepCompare, RoundingNoisePassesAndARealErrorFails) {
   const Steps ref = three_steps([](ParamBuffer&, Rng&) {});
-  ModelConfig cfg;
-  cfg.num_items = 200;
-  cfg.max_len = 24;
-  cfg.d_model = 32;
-  cfg.num_layers = 1;
-  cfg.num_heads = 2;
+  const ModelConfig cfg = small_model();
   Bert4Rec named(cfg);
   auto mismatch = [&](const Steps& got, int s) {
     const std::vector<std::vector<float>> grads(ref.grads.begin(), ref.grads.begin() + s + 1);

@@ -14,27 +14,11 @@
 #include "core/base/error.h"
 #include "io/config.h"
 #include "io/ingest_options.h"
-
-namespace {
-
-// A scratch file of this process, removed when the fuzzer exits (the name outlives the static
-// destructors, which run before atexit handlers registered during the statics' construction).
-const std::string& temp_file() {
-  static const std::string& f = *new std::string([] {
-    const std::string path = (std::filesystem::temp_directory_path() /
-                              ("seqmend_config_fuzz_" + std::to_string(getpid()) + ".yaml"))
-                                 .string();
-    std::atexit([] { std::filesystem::remove(temp_file()); });
-    return path;
-  }());
-  return f;
-}
-
-}  // namespace
+#include "tests/fuzz/scratch.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace seqmend;
-  static const std::string file = temp_file();
+  const std::string& file = fuzz::scratch_path("config_fuzz.yaml");
   const std::string text(reinterpret_cast<const char*>(data), size);
   const size_t cut = text.find("\n--\n");
   std::vector<std::string> overrides;

@@ -12,15 +12,14 @@
 
 #include "core/base/error.h"
 #include "io/shard_set.h"
+#include "tests/fuzz/scratch.h"
 
 namespace {
 
-std::string set_dir() {
+const std::string& set_dir() {
   using namespace seqmend;
-  // Never destroyed: the atexit handler below reads it after the static destructors have run.
-  static const std::string& dir = *new std::string([] {
-    const std::string d =
-        (std::filesystem::temp_directory_path() / ("seqmend_manifest_fuzz_" + std::to_string(getpid()))).string();
+  static const std::string& dir = [] () -> const std::string& {
+    const std::string& d = fuzz::scratch_path("manifest_fuzz");
     std::filesystem::remove_all(d);
     SequenceSet s;
     const int32_t items[] = {1, 2, 3, 2, 4, 1, 3};
@@ -31,9 +30,8 @@ std::string set_dir() {
     ShardOptions o;
     o.fsync = false;
     write_shard_set(d, info, {{"train", s}, {"test", s}}, o);
-    std::atexit([] { std::filesystem::remove_all(set_dir()); });
     return d;
-  }());
+  }();
   return dir;
 }
 
@@ -41,7 +39,7 @@ std::string set_dir() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace seqmend;
-  const std::string dir = set_dir();
+  const std::string& dir = set_dir();
   std::ofstream(dir + "/manifest.json", std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(data), std::streamsize(size));
   try {

@@ -14,6 +14,7 @@
 #include "core/base/error.h"
 #include "io/shard_file.h"
 #include "io/shard_set.h"
+#include "tests/fuzz/scratch.h"
 
 namespace {
 
@@ -33,26 +34,9 @@ struct Bytes {
 
 }  // namespace
 
-namespace {
-
-// A scratch file of this process, removed when the fuzzer exits (the name outlives the static
-// destructors, which run before atexit handlers registered during the statics' construction).
-const std::string& temp_file() {
-  static const std::string& f = *new std::string([] {
-    const std::string path = (std::filesystem::temp_directory_path() /
-                              ("seqmend_shard_fuzz_" + std::to_string(getpid()) + ".h5"))
-                                 .string();
-    std::atexit([] { std::filesystem::remove(temp_file()); });
-    return path;
-  }());
-  return f;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace seqmend;
-  static const std::string file = temp_file();
+  const std::string& file = fuzz::scratch_path("shard_fuzz.h5");
   Bytes b{data, size};
   const uint8_t shape = b.take<uint8_t>();
   const size_t n = b.take<uint8_t>() % 16, e = b.take<uint8_t>() % 64;
