@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <unordered_map>
 
 #include "core/base/error.h"
@@ -11,6 +12,7 @@
 #include "experiments/rec_eval.h"
 #include "experiments/run_dir.h"
 #include "experiments/trainer.h"
+#include "experiments/user_bootstrap.h"
 #include "io/atomic_file.h"
 #include "io/shard_set.h"
 
@@ -26,8 +28,26 @@ double recovered_share(double raw, double repaired, double clean) {
 
 namespace {
 
-nlohmann::json train_and_test(const PretrainConfig& base, const std::string& data_dir, const std::string& test_dir,
-                              const std::string& run_dir, DataParallelGroup& group) {
+struct TrainedSet {
+  nlohmann::json results;
+  std::vector<UserRank> valid, test;  // per-user ranks with the parameters best on valid
+};
+
+// ranks.csv: the final valid and test rank of every user (empty where the user has none), the
+// input of the paired comparison and of any finer look at who gained and who lost.
+void write_ranks_csv(const std::string& path, const TrainedSet& t) {
+  std::map<int64_t, std::pair<int64_t, int64_t>> rows;
+  for (const UserRank& r : t.valid) rows[r.user] = {r.rank, -1};
+  for (const UserRank& r : t.test) rows.try_emplace(r.user, -1, -1).first->second.second = r.rank;
+  std::string out = "user,valid_rank,test_rank\n";
+  for (const auto& [u, vt] : rows)
+    out += std::to_string(u) + "," + (vt.first >= 0 ? std::to_string(vt.first) : "") + "," +
+           (vt.second >= 0 ? std::to_string(vt.second) : "") + "\n";
+  write_file_atomic(path, out);
+}
+
+TrainedSet train_and_test(const PretrainConfig& base, const std::string& data_dir, const std::string& test_dir,
+                          const std::string& run_dir, DataParallelGroup& group) {
   PretrainConfig cfg = base;
   cfg.data_dir = data_dir;
   cfg.run_dir = run_dir;
@@ -42,20 +62,26 @@ nlohmann::json train_and_test(const PretrainConfig& base, const std::string& dat
   group.check_all(true, "evaluate: creating " + run_dir);
   Trainer trainer(cfg, group, &run);
   // Selection on the set's own valid split; the test targets are the same for every set.
-  ShardSet own = ShardSet::open(data_dir);
-  ShardSet test = ShardSet::open(test_dir);
-  auto own_eval = make_split_evaluator(own, cfg.eval, group.comm());
-  auto test_eval = make_split_evaluator(test, cfg.eval, group.comm());
+  EvalConfig valid_cfg = cfg.eval, test_cfg = cfg.eval;
+  valid_cfg.split = "valid";
+  test_cfg.split = "test";
+  const RecEvaluator valid_eval(ShardSet::open(data_dir), valid_cfg, group.comm());
+  const RecEvaluator test_eval(ShardSet::open(test_dir), test_cfg, group.comm());
   trainer.set_evaluator([&](Bert4Rec& model, const std::string& split) {
-    return split == "test" ? test_eval(model, split) : own_eval(model, split);
+    return (split == "test" ? test_eval : valid_eval).evaluate(model, group.comm());
   });
   PretrainConfig resolved = trainer.config();
   run.write_config(resolved);
   run.write_run_info({{"stage", "evaluate"}, {"train_data", data_dir}, {"test_data", test_dir}});
-  nlohmann::json results = trainer.run();
-  SEQ_CHECK(results.contains("test"), "evaluate: training on ", data_dir,
+  TrainedSet t;
+  t.results = trainer.run();
+  SEQ_CHECK(t.results.contains("test"), "evaluate: training on ", data_dir,
             " gave no test metrics (eval_test off, or no test split in ", test_dir, ")");
-  return results;
+  trainer.load_best_params();
+  t.valid = valid_eval.all_ranks(trainer.model(), group.comm());
+  t.test = test_eval.all_ranks(trainer.model(), group.comm());
+  if (group.rank() == 0) write_ranks_csv(run.file("ranks.csv"), t);
+  return t;
 }
 
 // Test sequence of each user in `set` (the last one wins; users are unique per split).
@@ -131,6 +157,7 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
   if (!cfg.clean_dir.empty()) runs.push_back({"clean", cfg.clean_dir});
   const bool served = cfg.test_inputs == "own" && !cfg.clean_dir.empty();
   out["test_inputs"] = served ? "own" : "clean";
+  std::map<std::string, std::map<std::string, SeedRanks>> ranks;  // set → split → per-seed ranks
   for (const auto& [name, dir] : runs) {
     nlohmann::json per_seed = nlohmann::json::array();
     // A run directory of another seed count must not leave its files beside these.
@@ -157,7 +184,10 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
       seeded.seed = base.seed + uint64_t(k);
       seeded.model.seed = base.model.seed + uint64_t(k);
       const std::string sub = set_dir + (cfg.seeds > 1 ? "/seed-" + std::to_string(k) : "");
-      nlohmann::json r = train_and_test(seeded, dir, set_test_dir, sub, group);
+      TrainedSet t = train_and_test(seeded, dir, set_test_dir, sub, group);
+      const nlohmann::json& r = t.results;
+      ranks[name]["valid"].push_back(std::move(t.valid));
+      ranks[name]["test"].push_back(std::move(t.test));
       per_seed.push_back({{"seed", seeded.seed}, {"test", r["test"]}, {"valid", r.value("valid", nlohmann::json())},
                           {"steps", r.value("steps", nlohmann::json())}});
     }
@@ -191,6 +221,22 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
                                         sets["clean"]["runs"][r]["test"], k));
     }
   }
+  // How much of each difference is which users happen to be the targets: a paired bootstrap over
+  // users, on the metric early stopping selects by and on hr@10.
+  nlohmann::json paired = nlohmann::json::object();
+  const std::string selected = base.eval_metric;
+  for (const std::string split : {"valid", "test"}) {
+    for (const std::string& metric : {selected, std::string("hr@10")}) {
+      BootstrapConfig bc;
+      const size_t at = metric.find('@');
+      bc.metric = metric.substr(0, at);
+      if (at != std::string::npos) bc.k = std::stoll(metric.substr(at + 1));
+      if (paired[split].contains(metric)) continue;
+      paired[split][metric] = paired_user_bootstrap(ranks["raw"][split], ranks["repaired"][split],
+                                                     sets.contains("clean") ? ranks["clean"][split] : SeedRanks{}, bc);
+    }
+  }
+  out["paired_users"] = paired;
   out["recovered_share"] = share;
   out["recovered_share_by_seed"] = by_seed;
   out["recovered_share_valid"] = share_valid;

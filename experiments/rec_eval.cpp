@@ -258,6 +258,7 @@ nlohmann::json RecEvaluator::evaluate(Bert4Rec& model, Communicator& comm) const
 
 nlohmann::json RecEvaluator::evaluate(Bert4Rec& model) const { return finish(rank_users(model), nullptr); }
 
+
 std::function<nlohmann::json(Bert4Rec&, const std::string&)> make_split_evaluator(
     const ShardSet& set, const EvalConfig& cfg, Communicator& comm) {
   auto evaluators = std::make_shared<std::map<std::string, std::unique_ptr<RecEvaluator>>>();

@@ -92,6 +92,9 @@ class RecEvaluator {
   // Ranks of this process's users, in load order. Users with an empty stored sequence have no
   // target and are skipped. Not collective.
   std::vector<UserRank> rank_users(Bert4Rec& model) const;
+  // Every process's ranks, sorted by user, on every process: per-user comparisons of two models
+  // (experiments/user_bootstrap.h) need them. Collective.
+  std::vector<UserRank> all_ranks(Bert4Rec& model, Communicator& comm) const;
 
   // Metrics over every process's users — {"hr@K", "ndcg@K" per K, "mrr", "num_users", "split",
   // "protocol": {"name", "negatives", "sampling", "exclude_history"}} — identical on every process

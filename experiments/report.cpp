@@ -108,6 +108,40 @@ void recommendation_noise_note(std::ostringstream& md, const nlohmann::json& rec
   }
 }
 
+// The paired bootstrap over users (evaluate.json "paired_users"): how far the differences could
+// move had other users been the targets, which the seeds' spread does not show.
+void paired_users_note(std::ostringstream& md, const nlohmann::json& rec) {
+  const nlohmann::json paired = at(rec, "paired_users");
+  if (!paired.is_object() || paired.empty()) return;
+  double level = 0.95;
+  for (const auto& [split, metrics] : paired.items())
+    for (const auto& [metric, b] : metrics.items())
+      if (at(b, "level").is_number()) level = at(b, "level").get<double>();
+  md << "\nOver users (paired bootstrap: each user's metric averaged over the seeds, users drawn with "
+        "replacement; mean [" << num(100 * level, 0) << " % interval]). An interval that holds 0 means "
+        "another draw of target users could reverse the sign:\n\n| split | metric | users | repaired − raw | clean − raw | "
+        "recovered share |\n|---|---|---|---|---|---|\n";
+  auto interval = [](const nlohmann::json& d) {
+    if (!d.is_object()) return std::string("–");
+    return num(at(d, "mean")) + " [" + num(at(d, "low")) + ", " + num(at(d, "high")) + "]";
+  };
+  for (const char* split : {"valid", "test"}) {
+    for (const auto& [metric, b] : at(paired, split).items()) {
+      const nlohmann::json share = at(b, "recovered_share");
+      std::string share_text = "–";
+      if (share.is_object()) {
+        share_text = num(at(share, "value"), 2);
+        share_text += at(share, "low").is_number()
+                          ? " [" + num(at(share, "low"), 2) + ", " + num(at(share, "high"), 2) + "]"
+                          : " (cost within noise: no interval)";
+      }
+      md << "| " << split << " | " << metric << " | " << num(at(b, "users")) << " | "
+         << interval(at(b, "repaired_minus_raw")) << " | " << interval(at(b, "clean_minus_raw")) << " | "
+         << share_text << " |\n";
+    }
+  }
+}
+
 std::string default_script() {
   // The source tree's tools/ (the binary lives in <build>/experiments), then the working directory.
   std::error_code ec;
@@ -321,6 +355,7 @@ std::string format_report_md(const nlohmann::json& r) {
       md << "\n";
     }
     recommendation_noise_note(md, rec);
+    paired_users_note(md, rec);
   }
 
   md << "\n## Plots\n\n";

@@ -246,6 +246,11 @@ StepReport Trainer::train_step() {
   return r;
 }
 
+void Trainer::load_best_params() {
+  Tensor& p = model_->params().params();
+  if (!state_.best_params.empty()) copy_bytes(p.raw(), dev_, state_.best_params.data(), Device::CPU, p.nbytes());
+}
+
 nlohmann::json Trainer::evaluate(const std::string& split) {
   SEQ_CHECK(bool(evaluate_), "pretrain: no evaluator set");
   return evaluate_(*model_, split);
@@ -364,8 +369,7 @@ nlohmann::json Trainer::run() {
       // Test with the parameters that scored best on valid (the current ones stay for the caller).
       Tensor& p = model_->params().params();
       const Tensor current = p.clone();
-      if (!state_.best_params.empty())
-        copy_bytes(p.raw(), dev_, state_.best_params.data(), Device::CPU, p.nbytes());
+      load_best_params();
       results["test"] = evaluate("test");
       copy_bytes(p.raw(), dev_, current.raw(), dev_, p.nbytes());
       if (rank0)

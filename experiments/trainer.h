@@ -84,6 +84,9 @@ class Trainer {
   // parameters, results.json. Returns the results object ("stopped": true when a stop signal ended
   // it early, without the test evaluation).
   nlohmann::json run();
+  // Puts the parameters that scored best on valid into the model (after run(): the ones it tested);
+  // nothing before the first evaluation.
+  void load_best_params();
 
   const PretrainConfig& config() const { return cfg_; }
   Bert4Rec& model() { return *model_; }

@@ -120,6 +120,49 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
     EXPECT_GE(hr, 0.0);
     EXPECT_LE(hr, 1.0);
   }
+  // Each training's ranks.csv holds the per-user ranks its metrics came from (the parameters best on
+  // valid, reloaded after training); the paired comparison over users is built from them, over the
+  // users every set ranked (repair's quarantine takes users out of the repaired valid split).
+  auto user_ndcg = [](int64_t r) { return r < 10 ? 1.0 / std::log2(double(r) + 2.0) : 0.0; };
+  std::map<std::string, std::map<std::string, std::map<int64_t, double>>> by_user;  // set → split → user
+  for (const char* set : {"raw", "repaired", "clean"}) {
+    std::istringstream csv(read_text(run_dir + "/evaluate/run/" + set + "/ranks.csv"));
+    std::string line;
+    std::getline(csv, line);
+    EXPECT_EQ(line, "user,valid_rank,test_rank");
+    while (std::getline(csv, line)) {
+      std::stringstream ss(line);
+      std::string user, valid, test;
+      std::getline(ss, user, ',');
+      std::getline(ss, valid, ',');
+      std::getline(ss, test, ',');
+      for (const auto& [split, rank] : {std::pair<std::string, std::string>{"valid", valid}, {"test", test}})
+        if (!rank.empty()) by_user[set][split][std::stoll(user)] = user_ndcg(std::stoll(rank));
+    }
+    for (const char* split : {"valid", "test"}) {
+      const auto& m = by_user[set][split];
+      ASSERT_FALSE(m.empty()) << set << " " << split;
+      double sum = 0;
+      for (const auto& [u, v] : m) sum += v;
+      EXPECT_NEAR(sum / double(m.size()), ev["sets"][set][split]["ndcg@10"].get<double>(), 1e-9) << set << " " << split;
+    }
+  }
+  for (const char* split : {"valid", "test"}) {
+    const nlohmann::json& b = ev["paired_users"][split]["ndcg@10"];
+    ASSERT_TRUE(b.is_object()) << ev["paired_users"].dump();
+    double diff = 0;
+    int64_t common = 0;
+    for (const auto& [u, raw] : by_user["raw"][split]) {
+      if (!by_user["repaired"][split].count(u) || !by_user["clean"][split].count(u)) continue;
+      diff += by_user["clean"][split][u] - raw;
+      ++common;
+    }
+    EXPECT_EQ(b["users"], common) << split;
+    EXPECT_NEAR(b["clean_minus_raw"]["mean"].get<double>(), diff / double(common), 1e-12) << split;
+    EXPECT_LE(b["repaired_minus_raw"]["low"].get<double>(), b["repaired_minus_raw"]["high"].get<double>());
+    EXPECT_TRUE(ev["paired_users"][split].contains("hr@10")) << split;
+  }
+  EXPECT_NE(md.find("paired bootstrap"), std::string::npos) << md;
   EXPECT_EQ(report["data"]["splits"]["test"]["sequences"].get<int64_t>(),
             nlohmann::json::parse(read_text(run_dir + "/data/set/manifest.json"))["splits"]["test"]["sequences"]
                 .get<int64_t>());

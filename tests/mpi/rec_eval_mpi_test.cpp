@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -83,6 +84,16 @@ TEST(RecEvalMpi, EveryWorldSizeReportsIdenticalMetrics) {
     EXPECT_EQ(all["num_users"], users) << what;
     if (world.world() > 1) {
       EXPECT_LT(spread.num_local_users(), users) << "each rank holds a share";
+    }
+    // Every rank gets every user's rank, sorted by user, as one process alone ranks them.
+    const std::vector<UserRank> gathered = spread.all_ranks(*model, world);
+    std::vector<UserRank> alone_ranks = RecEvaluator(set, cfg, alone).rank_users(*model);
+    std::sort(alone_ranks.begin(), alone_ranks.end(),
+              [](const UserRank& a, const UserRank& b) { return a.user < b.user; });
+    ASSERT_EQ(gathered.size(), alone_ranks.size()) << what;
+    for (size_t i = 0; i < gathered.size(); ++i) {
+      EXPECT_EQ(gathered[i].user, alone_ranks[i].user) << what << " #" << i;
+      EXPECT_EQ(gathered[i].rank, alone_ranks[i].rank) << what << " user " << gathered[i].user;
     }
     const auto by_name = make_split_evaluator(set, cfg, world);
     EXPECT_EQ(by_name(*model, c.split), all) << what << ": make_split_evaluator";
