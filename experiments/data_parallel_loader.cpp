@@ -9,23 +9,19 @@
 namespace seqmend {
 
 DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& split, int rank,
-                                       int world, int64_t global_batch, uint64_t seed)
-    : global_batch_(global_batch), seed_(seed) {
+                                       int world, int64_t global_batch, uint64_t seed, int64_t token_cap)
+    : rank_(rank), world_(world), global_batch_(global_batch), token_cap_(token_cap), seed_(seed) {
   SEQ_CHECK(global_batch >= 1, "DataParallelLoader: global batch size must be >= 1, got ", global_batch);
+  SEQ_CHECK(world >= 1 && rank >= 0 && rank < world, "DataParallelLoader: rank ", rank, " of ", world);
+  SEQ_CHECK(token_cap >= 0, "DataParallelLoader: token_cap must be >= 0, got ", token_cap);
   const SplitInfo& info = set.split(split);
-  shard_first_.assign(size_t(info.num_shards()) + 1, 0);
-  for (int64_t k = 0; k < info.num_shards(); ++k)
-    shard_first_[size_t(k) + 1] = shard_first_[size_t(k)] + info.shards[size_t(k)].sequences;
-  total_ = shard_first_.back();
-  SEQ_CHECK(total_ > 0, "DataParallelLoader: split `", split, "` of ", set.dir(), " has no sequences");
-  shards_ = assign_shards(info.num_shards(), rank, world);
-  ShardReader reader(set, split, shards_);
+  std::vector<int64_t> all(size_t(info.num_shards()));
+  std::iota(all.begin(), all.end(), int64_t(0));
+  ShardReader reader(set, split, all);
   SequenceSet part;
-  for (int64_t k : shards_) {
-    local_first_.push_back(data_.num_sequences());
+  for (int64_t k = 0; k < info.num_shards(); ++k) {
     const int64_t want = info.shards[size_t(k)].sequences;
     int64_t got = 0;
-    // One shard at a time, so local_first_ lines up with shard boundaries.
     while (got < want && reader.next(part, want - got)) {
       for (int64_t s = 0; s < part.num_sequences(); ++s) {
         const int64_t lo = part.offsets[size_t(s)], n = part.length(s);
@@ -40,23 +36,16 @@ DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& s
     SEQ_CHECK(got == want, "DataParallelLoader: shard ", shard_file_name(split, k), " of ", set.dir(),
               " gave ", got, " sequences, the manifest lists ", want);
   }
-}
-
-int64_t DataParallelLoader::local_index(int64_t id) const {
-  if (id < 0 || id >= total_) return -1;
-  const int64_t k = int64_t(std::upper_bound(shard_first_.begin(), shard_first_.end(), id) -
-                            shard_first_.begin()) - 1;
-  auto it = std::lower_bound(shards_.begin(), shards_.end(), k);
-  if (it == shards_.end() || *it != k) return -1;
-  return local_first_[size_t(it - shards_.begin())] + (id - shard_first_[size_t(k)]);
+  SEQ_CHECK(num_samples() > 0, "DataParallelLoader: split `", split, "` of ", set.dir(), " has no sequences");
 }
 
 void DataParallelLoader::ensure_epoch(int64_t epoch) {
   if (epoch == perm_epoch_) return;
-  perm_.resize(size_t(total_));
+  const int64_t total = num_samples();
+  perm_.resize(size_t(total));
   std::iota(perm_.begin(), perm_.end(), int64_t(0));
   Rng rng(hash_combine(seed_, uint64_t(epoch)), 0x5a3d1e);  // Fisher–Yates, newest slot first
-  for (int64_t i = total_ - 1; i > 0; --i) std::swap(perm_[size_t(i)], perm_[rng.below(uint64_t(i) + 1)]);
+  for (int64_t i = total - 1; i > 0; --i) std::swap(perm_[size_t(i)], perm_[rng.below(uint64_t(i) + 1)]);
   perm_epoch_ = epoch;
 }
 
@@ -64,24 +53,63 @@ std::vector<int64_t> DataParallelLoader::global_batch_ids(int64_t epoch, int64_t
   SEQ_CHECK(index >= 0 && index < batches_per_epoch(), "DataParallelLoader: batch ", index,
             " outside [0, ", batches_per_epoch(), ")");
   ensure_epoch(epoch);
-  const int64_t lo = index * global_batch_, hi = std::min(total_, lo + global_batch_);
+  const int64_t lo = index * global_batch_, hi = std::min(num_samples(), lo + global_batch_);
   return {perm_.begin() + lo, perm_.begin() + hi};
+}
+
+int64_t DataParallelLoader::tokens(int64_t id) const {
+  SEQ_CHECK(id >= 0 && id < num_samples(), "DataParallelLoader: sample ", id, " outside [0, ", num_samples(), ")");
+  const int64_t n = data_.length(id);
+  return token_cap_ > 0 ? std::min(n, token_cap_) : n;
+}
+
+std::vector<std::vector<int64_t>> DataParallelLoader::deal(const std::vector<int64_t>& ids, int64_t micro,
+                                                           int64_t parts) const {
+  SEQ_CHECK(parts >= 1 && micro >= 0 && micro < parts, "DataParallelLoader: micro-batch ", micro, " of ", parts);
+  const int64_t n = int64_t(ids.size());
+  const int64_t lo = n * micro / parts, hi = n * (micro + 1) / parts;
+  // Longest first, batch position breaking ties: a pure function of the batch.
+  std::vector<int64_t> order(size_t(hi - lo));
+  std::iota(order.begin(), order.end(), lo);
+  std::vector<int64_t> cost(order.size());
+  for (int64_t i = lo; i < hi; ++i) cost[size_t(i - lo)] = tokens(ids[size_t(i)]);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return cost[size_t(a - lo)] > cost[size_t(b - lo)]; });
+  std::vector<int64_t> load(static_cast<size_t>(world_), 0);
+  std::vector<std::vector<int64_t>> positions(static_cast<size_t>(world_));
+  for (int64_t i : order) {
+    const size_t r = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    load[r] += cost[size_t(i - lo)];
+    positions[r].push_back(i);
+  }
+  std::vector<std::vector<int64_t>> out(static_cast<size_t>(world_));
+  for (size_t r = 0; r < out.size(); ++r) {
+    std::sort(positions[r].begin(), positions[r].end());
+    for (int64_t i : positions[r]) out[r].push_back(ids[size_t(i)]);
+  }
+  return out;
 }
 
 std::vector<int64_t> DataParallelLoader::local_part(const std::vector<int64_t>& ids, int64_t micro,
                                                     int64_t parts) const {
-  const int64_t n = int64_t(ids.size());
-  const int64_t lo = n * micro / parts, hi = n * (micro + 1) / parts;
-  std::vector<int64_t> out;
-  for (int64_t i = lo; i < hi; ++i)
-    if (is_local(ids[size_t(i)])) out.push_back(ids[size_t(i)]);
-  return out;
+  return std::move(deal(ids, micro, parts)[size_t(rank_)]);
+}
+
+double DataParallelLoader::token_balance(const std::vector<int64_t>& ids, int64_t parts) const {
+  std::vector<int64_t> load(static_cast<size_t>(world_), 0);
+  for (int64_t m = 0; m < parts; ++m) {
+    const auto dealt = deal(ids, m, parts);
+    for (size_t r = 0; r < dealt.size(); ++r)
+      for (int64_t id : dealt[r]) load[r] += tokens(id);
+  }
+  const int64_t total = std::accumulate(load.begin(), load.end(), int64_t(0));
+  if (total == 0) return 1.0;
+  return double(*std::max_element(load.begin(), load.end())) * double(world_) / double(total);
 }
 
 SequenceView DataParallelLoader::view(int64_t id) const {
-  const int64_t s = local_index(id);
-  SEQ_CHECK(s >= 0, "DataParallelLoader: sample ", id, " is not stored on this rank");
-  const int64_t lo = data_.offsets[size_t(s)], n = data_.length(s);
+  SEQ_CHECK(id >= 0 && id < num_samples(), "DataParallelLoader: sample ", id, " outside [0, ", num_samples(), ")");
+  const int64_t lo = data_.offsets[size_t(id)], n = data_.length(id);
   SequenceView v;
   v.items = {data_.item.data() + lo, size_t(n)};
   if (data_.has_timestamps()) v.timestamps = {data_.timestamp.data() + lo, size_t(n)};
@@ -94,15 +122,6 @@ std::vector<SequenceView> DataParallelLoader::views(const std::vector<int64_t>& 
   std::vector<SequenceView> out;
   out.reserve(ids.size());
   for (int64_t id : ids) out.push_back(view(id));
-  return out;
-}
-
-std::vector<int64_t> DataParallelLoader::local_ids() const {
-  std::vector<int64_t> out;
-  for (size_t j = 0; j < shards_.size(); ++j) {
-    const int64_t k = shards_[j];
-    for (int64_t id = shard_first_[size_t(k)]; id < shard_first_[size_t(k) + 1]; ++id) out.push_back(id);
-  }
   return out;
 }
 

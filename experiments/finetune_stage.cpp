@@ -222,16 +222,15 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   uint32_t enc_crc = 0;
   if (!enc_file.empty()) enc_crc = load_encoder_checkpoint(det.encoder(), enc_file, cfg.encoder_best);
 
-  DataParallelLoader loader(set, "train", group.rank(), group.size(), cfg.global_batch_size, cfg.seed);
+  DataParallelLoader loader(set, "train", group.rank(), group.size(), cfg.global_batch_size, cfg.seed,
+                            det.encoder().config().max_len);
   const int64_t bpe = loader.batches_per_epoch();
   int64_t total = cfg.max_steps > 0 ? cfg.max_steps : cfg.epochs * bpe;
   if (cfg.max_steps > 0 && cfg.epochs > 0) total = std::min(cfg.max_steps, cfg.epochs * bpe);
   if (cfg.optim.total_steps == 0) cfg.optim.total_steps = total;
   // A clean set may carry an all-zero label column (the simulator's DIR/clean): stored labels count
   // only when some event or sequence is an anomaly.
-  int64_t anomalies = 0;
-  anomalies += count_anomaly_labels(loader.data());
-  if (group.size() > 1) group.sum(&anomalies, 1);
+  const int64_t anomalies = count_anomaly_labels(loader.data());  // every rank holds the whole split
   const bool stored = cfg.labels == "stored" || (cfg.labels == "auto" && anomalies > 0);
   SEQ_CHECK(!stored || anomalies > 0, "finetune: labels=stored but the train split of '", cfg.data_dir,
             "' has no anomaly labels (no label column, or all clean). HINT: labels=inject corrupts clean "
@@ -247,7 +246,6 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   ctx.item_counts = set.item_counts();
   const SequenceSet& local = loader.data();
   Injector injector(local, cfg.inject, ctx);
-  const std::vector<int64_t> local_ids = loader.local_ids();  // ascending, aligned with local's rows
 
   std::unique_ptr<AdamWOptimizer> enc_opt;
   if (!cfg.detector.freeze_encoder) enc_opt = std::make_unique<AdamWOptimizer>(det.encoder().params(), cfg.optim);
@@ -278,8 +276,7 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
     const int64_t epoch = step / bpe, index = step % bpe;
     std::vector<int64_t> ids = loader.local_part(loader.global_batch_ids(epoch, index), 0, 1);
     SequenceSet part;
-    for (int64_t id : ids) {
-      const int64_t q = std::lower_bound(local_ids.begin(), local_ids.end(), id) - local_ids.begin();
+    for (int64_t q : ids) {  // sample id = row of the loader's data
       const size_t e = size_t(local.offsets[size_t(q)]);
       const int64_t n = local.length(q);
       part.append(local.user[size_t(q)], local.item.data() + e, n,

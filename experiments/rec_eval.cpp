@@ -86,9 +86,12 @@ RecEvaluator::RecEvaluator(const ShardSet& set, const EvalConfig& cfg, int rank,
                            std::vector<int64_t> train_counts)
     : cfg_(cfg), V_(set.num_items()) {
   cfg_.validate();
-  shards_ = load_shards(set, cfg_.split, assign_shards(set.split(cfg_.split).num_shards(), rank, world));
+  SEQ_CHECK(world >= 1 && rank >= 0 && rank < world, "RecEvaluator: rank ", rank, " of ", world);
+  std::vector<int64_t> all(size_t(set.split(cfg_.split).num_shards()));
+  for (size_t k = 0; k < all.size(); ++k) all[k] = int64_t(k);
+  shards_ = load_shards(set, cfg_.split, all);
   if (needs_train_counts(cfg_) && train_counts.empty()) train_counts = count_split_items(set, "train");
-  prepare(std::move(train_counts));
+  prepare(std::move(train_counts), rank, world);
 }
 
 RecEvaluator::RecEvaluator(std::vector<SequenceSet> shards, int64_t num_items, const EvalConfig& cfg,
@@ -96,10 +99,10 @@ RecEvaluator::RecEvaluator(std::vector<SequenceSet> shards, int64_t num_items, c
     : cfg_(cfg), V_(num_items), shards_(std::move(shards)) {
   cfg_.validate();
   for (const SequenceSet& s : shards_) s.validate(V_);
-  prepare(std::move(train_counts));
+  prepare(std::move(train_counts), 0, 1);
 }
 
-void RecEvaluator::prepare(std::vector<int64_t> train_counts) {
+void RecEvaluator::prepare(std::vector<int64_t> train_counts, int rank, int world) {
   SEQ_CHECK(V_ >= 1, "RecEvaluator: num_items must be >= 1, got ", V_);
   const bool sampled = cfg_.protocol == "sampled";
   const bool exclude = !sampled && cfg_.exclude_history;
@@ -111,11 +114,18 @@ void RecEvaluator::prepare(std::vector<int64_t> train_counts) {
     sampler = std::make_unique<NegativeSampler>(V_, needs_train_counts(cfg_) ? &train_counts : nullptr);
   }
   std::vector<int32_t> hist;
+  // Batches are cut per shard (batch_size users each, a shard's last one short) the same way for any
+  // number of processes, and dealt round-robin: batch b is scored by process b % world, so a
+  // one-shard split is scored by every process and each batch's hidden states are the same bits.
+  int64_t batch = -1;
   for (size_t sh = 0; sh < shards_.size(); ++sh) {
     const SequenceSet& s = shards_[sh];
+    int64_t in_shard = 0;
     for (int64_t q = 0; q < s.num_sequences(); ++q) {
       const int64_t L = s.length(q), off = s.offsets[size_t(q)];
       if (L == 0) continue;  // nothing to predict
+      if (in_shard++ % cfg_.batch_size == 0) ++batch;
+      if (batch % world != rank) continue;
       User u;
       u.shard = int64_t(sh);
       u.seq = q;

@@ -23,9 +23,9 @@
 // Scoring runs over row chunks of score_chunk_rows × V floats per thread; no (users × V) buffer
 // exists. Scores come from kernels/item_scores.h, whose values do not depend on the chunking.
 //
-// Data parallel: each process evaluates the shards that assign_shards gives it; sequences are
-// batched within a shard, so a shard's batches (and so its hidden states) are the same whichever
-// process reads it. The per-user ranks are combined as a histogram summed in int64 (see
+// Data parallel: every process reads the whole split; sequences are batched within a shard and the
+// batches dealt round-robin to the processes, so a batch (and so its hidden states) is the same
+// whichever process scores it. The per-user ranks are combined as a histogram summed in int64 (see
 // experiments/rank_metrics.h): 1 and N processes report identical numbers.
 //
 // Use from a training loop (build once, evaluate every K steps; every process calls evaluate):
@@ -77,7 +77,7 @@ struct UserRank {
 
 class RecEvaluator {
  public:
-  // Reads this process's shards of cfg.split (round-robin assignment over comm's ranks). For the
+  // Reads cfg.split and keeps this process's batches (round-robin over comm's ranks). For the
   // popularity-sampled protocol it also counts items over the train split, each process its own
   // shards, summed over all processes. Collective.
   RecEvaluator(const ShardSet& set, const EvalConfig& cfg, Communicator& comm);
@@ -118,7 +118,7 @@ class RecEvaluator {
     int64_t excluded_begin = 0, excluded_end = 0;  // into excluded_: sorted distinct, no target
     int64_t neg_begin = 0, neg_end = 0;            // into negatives_
   };
-  void prepare(std::vector<int64_t> train_counts);
+  void prepare(std::vector<int64_t> train_counts, int rank, int world);
   nlohmann::json finish(std::vector<UserRank> ranks, Communicator* comm) const;
 
   EvalConfig cfg_;

@@ -113,7 +113,7 @@ Trainer::Trainer(const PretrainConfig& cfg, DataParallelGroup& comm, RunDir* run
             " differs from the data's ", set_.num_items(), " items (", cfg_.data_dir, ")");
   // A rank whose shard is missing or damaged throws here; run_rank/main take the job down.
   loader_ = std::make_unique<DataParallelLoader>(set_, "train", comm.rank(), comm.size(),
-                                                 cfg_.global_batch_size, cfg_.seed);
+                                                 cfg_.global_batch_size, cfg_.seed, cfg_.model.max_len);
   // Canaries go into this run's copy of the train split only (experiments/canaries.h).
   if (cfg_.canaries.enabled)
     loader_->replace_data(with_canaries(loader_->data(), cfg_.canaries, set_.num_items(), set_.item_counts()));
@@ -170,6 +170,14 @@ void Trainer::mark_ready_from(size_t first_entry) {
     grads_->mark_ready(begin, marked_from_ - begin);
     marked_from_ = begin;
   }
+}
+
+// " balance 1.03" on the progress line of a multi-rank run (max / mean tokens per rank).
+static std::string balance_text(int world, double balance) {
+  if (world <= 1) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " balance %.2f", balance);
+  return buf;
 }
 
 StepReport Trainer::train_step() {
@@ -234,6 +242,7 @@ StepReport Trainer::train_step() {
   r.grad_norm = st.grad_norm;
   r.lr = st.lr;
   r.tokens = counts[1];
+  r.token_balance = loader_->token_balance(ids, A);
   r.targets = counts[0];
   r.seconds = now_s() - t0;
   r.comm_seconds = comm_s;
@@ -262,10 +271,9 @@ nlohmann::json Trainer::run() {
   const bool rank0 = comm_.rank() == 0;
   const int64_t bpe = loader_->batches_per_epoch();
   if (rank0)
-    std::printf("pretrain: %lld train sequences (%lld on rank 0), %lld ranks, global batch %lld x %lld "
+    std::printf("pretrain: %lld train sequences dealt to %lld ranks by tokens, global batch %lld x %lld "
                 "micro, %lld steps/epoch, %lld steps, %lld parameters\n",
-                (long long)loader_->num_samples(), (long long)loader_->local_samples(),
-                (long long)comm_.size(), (long long)cfg_.global_batch_size,
+                (long long)loader_->num_samples(), (long long)comm_.size(), (long long)cfg_.global_batch_size,
                 (long long)cfg_.grad_accum_steps, (long long)bpe, (long long)total_steps_,
                 (long long)model_->params().numel());
   const std::string metric = cfg_.eval_metric;
@@ -294,6 +302,7 @@ nlohmann::json Trainer::run() {
   int64_t last_eval_step = -1;
   double window_s = 0.0, window_comm = 0.0, window_wait = 0.0;
   int64_t window_tokens = 0, window_steps = 0;
+  double window_balance = 0.0, window_balance_max = 0.0;
   double window_loss = 0.0;
   while (state_.step < total_steps_) {
     // ---- step boundary: stop agreement, then checkpoint hook ----
@@ -310,6 +319,8 @@ nlohmann::json Trainer::run() {
     window_comm += r.comm_seconds;
     window_wait += r.wait_seconds;
     window_tokens += r.tokens;
+    window_balance += r.token_balance;
+    window_balance_max = std::max(window_balance_max, r.token_balance);
     window_loss += r.loss;
     ++window_steps;
     const int64_t s = state_.step;
@@ -322,18 +333,22 @@ nlohmann::json Trainer::run() {
                               {"grad_norm", r.grad_norm}, {"tokens_per_s", tps},
                               {"step_s", window_s / double(window_steps)},
                               {"comm_share", window_comm / window_s},
-                              {"comm_wait_share", window_wait / window_s}});
+                              {"comm_wait_share", window_wait / window_s},
+                              {"token_balance", window_balance / double(window_steps)},
+                              {"token_balance_max", window_balance_max}});
       if (rank0) {
         std::printf("step %lld/%lld epoch %.2f loss %.4f lr %.3g gnorm %.3f tok/s %.0f comm %.1f%% "
-                    "(wait %.1f%%) eta %s\n",
+                    "(wait %.1f%%)%s eta %s\n",
                     (long long)s, (long long)total_steps_, double(s) / double(bpe),
                     window_loss / double(window_steps), r.lr, r.grad_norm, tps,
                     100.0 * window_comm / window_s, 100.0 * window_wait / window_s,
+                    balance_text(comm_.size(), window_balance / double(window_steps)).c_str(),
                     fmt_duration(eta).c_str());
         std::fflush(stdout);
       }
       window_s = window_comm = window_wait = window_loss = 0.0;
       window_tokens = window_steps = 0;
+      window_balance = window_balance_max = 0.0;
     }
     if (s % eval_every_ == 0 || s == total_steps_) {
       record_eval(evaluate("valid"));

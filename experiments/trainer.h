@@ -54,6 +54,7 @@ struct StepReport {
   double lr = 0.0;
   int64_t tokens = 0;      // global
   int64_t targets = 0;     // global
+  double token_balance = 1.0;  // max over ranks / mean of the tokens dealt (1 = even)
   double seconds = 0.0;
   double comm_seconds = 0.0;  // inside communication calls (counts, bucket starts, polls, waits)
   double wait_seconds = 0.0;  // blocked in GradBucketer::finish

@@ -103,16 +103,14 @@ fs::path PretrainTest::root_;
 
 TEST_F(PretrainTest, LoaderBatchesDoNotDependOnTheNumberOfRanks) {
   ShardSet set = ShardSet::open(data());
-  ASSERT_GE(set.split("train").num_shards(), 3) << "the test wants several shards per rank";
+  ASSERT_GE(set.split("train").num_shards(), 3) << "the test wants several shards";
   const int64_t G = 16;
-  DataParallelLoader one(set, "train", 0, 1, G, 7);
-  DataParallelLoader r0(set, "train", 0, 2, G, 7), r1(set, "train", 1, 2, G, 7);
+  DataParallelLoader one(set, "train", 0, 1, G, 7, 12);
+  DataParallelLoader r0(set, "train", 0, 2, G, 7, 12), r1(set, "train", 1, 2, G, 7, 12);
   EXPECT_EQ(r0.num_samples(), one.num_samples());
-  EXPECT_EQ(r0.local_samples() + r1.local_samples(), one.local_samples());
-  EXPECT_GT(r0.local_samples(), 0);
-  EXPECT_GT(r1.local_samples(), 0);
-  for (int64_t k : r1.shards()) EXPECT_EQ(k % 2, 1) << "rank 1 reads only its own shards";
+  EXPECT_EQ(r1.num_samples(), one.num_samples()) << "every rank holds the whole split";
 
+  double worst = 0;
   for (int64_t epoch : {0, 1}) {
     std::set<int64_t> seen;
     for (int64_t b = 0; b < one.batches_per_epoch(); ++b) {
@@ -120,23 +118,69 @@ TEST_F(PretrainTest, LoaderBatchesDoNotDependOnTheNumberOfRanks) {
       ASSERT_EQ(r0.global_batch_ids(epoch, b), ids);
       ASSERT_EQ(r1.global_batch_ids(epoch, b), ids);
       for (int64_t m = 0; m < 3; ++m) {
-        // Every id of a micro-batch is on exactly one of the two ranks, with the same sequence.
+        // Every id of a micro-batch is dealt to exactly one of the two ranks, with the same sequence,
+        // and both ranks compute the same deal.
         auto p0 = r0.local_part(ids, m, 3), p1 = r1.local_part(ids, m, 3), all = one.local_part(ids, m, 3);
-        EXPECT_EQ(p0.size() + p1.size(), all.size());
+        EXPECT_EQ(r0.deal(ids, m, 3), r1.deal(ids, m, 3));
+        std::vector<int64_t> both = p0;
+        both.insert(both.end(), p1.begin(), p1.end());
+        std::sort(both.begin(), both.end());
+        std::vector<int64_t> sorted_all = all;
+        std::sort(sorted_all.begin(), sorted_all.end());
+        EXPECT_EQ(both, sorted_all);
+        const int64_t n = int64_t(ids.size());
+        EXPECT_EQ(all, std::vector<int64_t>(ids.begin() + n * m / 3, ids.begin() + n * (m + 1) / 3))
+            << "one rank gets the whole micro-batch in batch order";
         for (int64_t id : p0) {
-          EXPECT_FALSE(r1.is_local(id));
           auto a = r0.view(id), c = one.view(id);
           EXPECT_TRUE(std::equal(a.items.begin(), a.items.end(), c.items.begin(), c.items.end()));
         }
-        for (int64_t id : p1) EXPECT_FALSE(r0.is_local(id));
+        // Greedy longest-first: the ranks' tokens differ by at most the longest sequence dealt.
+        int64_t t0 = 0, t1 = 0, longest = 0;
+        for (int64_t id : p0) t0 += r0.tokens(id), longest = std::max(longest, r0.tokens(id));
+        for (int64_t id : p1) t1 += r1.tokens(id), longest = std::max(longest, r1.tokens(id));
+        EXPECT_LE(std::abs(t0 - t1), longest) << "micro-batch " << m << " of batch " << b;
       }
+      EXPECT_DOUBLE_EQ(one.token_balance(ids, 3), 1.0);
+      worst = std::max(worst, r0.token_balance(ids, 1));
+      EXPECT_EQ(r0.token_balance(ids, 1), r1.token_balance(ids, 1));
       seen.insert(ids.begin(), ids.end());
     }
     EXPECT_EQ(int64_t(seen.size()), one.num_samples()) << "each sample once per epoch";
   }
+  EXPECT_LT(worst, 1.25) << "16 sequences of 6..40 events (capped at 12) split evenly enough";
+  for (int64_t id = 0; id < one.num_samples(); ++id) EXPECT_LE(one.tokens(id), 12);
   EXPECT_NE(one.global_batch_ids(0, 0), one.global_batch_ids(1, 0)) << "a new order per epoch";
   DataParallelLoader other_seed(set, "train", 0, 1, G, 8);
   EXPECT_NE(other_seed.global_batch_ids(0, 0), one.global_batch_ids(0, 0));
+}
+
+// A split stored in one shard still trains on every rank, each with an even share of the tokens.
+TEST_F(PretrainTest, OneShardIsDealtToEveryRank) {
+  const std::string one_shard = path("one_shard");
+  Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " + one_shard +
+                    " simulator.num_users=200 simulator.num_items=80 simulator.num_clusters=4 simulator.length_min=4"
+                    " simulator.length_max=300 simulator.length_median=20 write_clean=false fsync=false threads=1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  ShardSet set = ShardSet::open(one_shard);
+  ASSERT_EQ(set.split("train").num_shards(), 1);
+  const int world = 4;
+  std::vector<DataParallelLoader> ranks;
+  for (int k = 0; k < world; ++k) ranks.emplace_back(set, "train", k, world, 64, 3, 50);
+  double sum = 0, worst = 0;
+  int64_t batches = 0;
+  for (int64_t b = 0; b < ranks[0].batches_per_epoch(); ++b) {
+    const auto ids = ranks[0].global_batch_ids(0, b);
+    if (int64_t(ids.size()) < 64) continue;  // the short last batch
+    for (int k = 0; k < world; ++k) EXPECT_FALSE(ranks[size_t(k)].local_part(ids, 0, 1).empty()) << "rank " << k;
+    const double bal = ranks[0].token_balance(ids, 1);
+    sum += bal;
+    worst = std::max(worst, bal);
+    ++batches;
+  }
+  ASSERT_GT(batches, 0);
+  EXPECT_LT(sum / double(batches), 1.05) << "mean max/mean tokens per rank";
+  EXPECT_LT(worst, 1.2);
 }
 
 TEST_F(PretrainTest, OneRankWritesRunDirectoryAndLearns) {
