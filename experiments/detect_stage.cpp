@@ -12,6 +12,7 @@
 #include "core/base/error.h"
 #include "experiments/dp_group.h"
 #include "experiments/finetune_stage.h"
+#include "experiments/owned_values.h"
 #include "experiments/run_dir.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
@@ -42,17 +43,18 @@ void DetectConfig::validate() const {
   SEQ_CHECK(!run_dir.empty(), "detect: run_dir is required");
 }
 
-DetectorScores detector_scores(Detector& det, const SequenceSet& set, int64_t batch_size) {
+DetectorScores detector_scores(Detector& det, const SequenceSet& set, int64_t batch_size, DataParallelGroup* group) {
   SEQ_CHECK(batch_size >= 1, "detector_scores: batch_size must be >= 1, got ", batch_size);
   const ModelConfig& mc = det.encoder().config();
   DetectorScores out;
   out.event.assign(size_t(set.num_events()), 0.0f);
   out.gap.assign(size_t(set.num_events()), 0.0f);
   out.sequence.assign(size_t(set.num_sequences()), 0.0f);
-  std::vector<double> seq_sum(size_t(set.num_sequences()), 0.0);
   const std::vector<EventWindow> windows = event_windows(set, mc.max_len);
+  std::vector<float> window_score(windows.size(), 0.0f);
   std::vector<float> ev, gp, sq;
   for (size_t w0 = 0; w0 < windows.size(); w0 += size_t(batch_size)) {
+    if (!owns_batch(group, int64_t(w0 / size_t(batch_size)))) continue;
     const size_t w1 = std::min(windows.size(), w0 + size_t(batch_size));
     std::vector<SequenceView> views;
     for (size_t w = w0; w < w1; ++w) views.push_back(window_view(set, windows[w], int64_t(w)));
@@ -68,9 +70,18 @@ DetectorScores detector_scores(Detector& det, const SequenceSet& set, int64_t ba
         out.event[size_t(base + j)] = ev[size_t(t0 + j)];
         out.gap[size_t(base + j)] = gp[size_t(t0 + j)];
       }
-      seq_sum[size_t(win.seq)] += double(sq[size_t(s)]) * double(win.len);
+      window_score[w0 + size_t(s)] = sq[size_t(s)];
     }
   }
+  if (group) {
+    merge_owned(*group, out.event);
+    merge_owned(*group, out.gap);
+    merge_owned(*group, window_score);
+  }
+  // A sequence's score: its windows' scores weighted by their lengths, folded in window order.
+  std::vector<double> seq_sum(size_t(set.num_sequences()), 0.0);
+  for (size_t w = 0; w < windows.size(); ++w)
+    seq_sum[size_t(windows[w].seq)] += double(window_score[w]) * double(windows[w].len);
   for (int64_t q = 0; q < set.num_sequences(); ++q) {
     const int64_t n = set.length(q);
     out.sequence[size_t(q)] = n > 0 ? float(seq_sum[size_t(q)] / double(n)) : 0.0f;
@@ -146,40 +157,43 @@ std::string fmt_float(float x) {
 nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
   cfg.validate();
   nlohmann::json summary = nlohmann::json::object();
-  if (group.rank() == 0) {
-    ShardSet set = ShardSet::open(cfg.data_dir);
-    LoadedDetector ld = load_detector(cfg.detector_checkpoint);
-    Detector& det = *ld.detector;
-    SEQ_CHECK(det.encoder().config().num_items == set.num_items(), "detect: the detector was trained with ",
-              det.encoder().config().num_items, " items, data_dir '", cfg.data_dir, "' has ", set.num_items());
-    RunDir run(cfg.run_dir);
-    run.write_config(cfg);
-    run.write_run_info({{"stage", "detect"}});
-    const SequenceSet data = load_split(set, cfg.split);
-    DetectorScores sc = detector_scores(det, data, cfg.batch_size);
-    std::vector<float> surprisal(size_t(data.num_events()), 0.0f);
-    const ScoreFusion& fusion = ld.info.fusion;
-    if (cfg.surprisal || fusion.any()) {
-      // The pretrained encoder's surprisal: the detector's encoder weights were fine-tuned, so the
-      // masked-item model is the encoder checkpoint the detector came from, when it is still there.
-      std::unique_ptr<Bert4Rec> lm;
-      const std::string enc = ld.info.encoder_checkpoint;
-      if (!enc.empty() && fs::exists(enc)) {
-        lm = std::make_unique<Bert4Rec>(det.encoder().config());
-        load_encoder_checkpoint(*lm, enc, true);
-      }
-      SEQ_CHECK(lm || !fusion.any(), "detect: detector '", cfg.detector_checkpoint,
-                "' fuses its scores with the surprisal of encoder checkpoint '", enc,
-                "', which does not exist any more");
-      Bert4Rec& model = lm ? *lm : det.encoder();
-      if (!lm)
-        std::fprintf(stderr, "detect: encoder checkpoint '%s' not found; surprisal from the detector's encoder\n",
-                     enc.c_str());
-      const int passes = fusion.any() ? fusion.features.surprisal_passes : int(cfg.surprisal_passes);
-      SurprisalResult sr = event_surprisal(model, data, {passes, cfg.batch_size});
-      surprisal = std::move(sr.surprisal);
-      summary["surprisal_forward_passes"] = sr.forward_passes;
+  // Every rank loads the split and the models and scores its share of the batches; rank 0 fuses
+  // the merged scores and writes every file, so the outputs are the same bytes for any world size.
+  const bool rank0 = group.rank() == 0;
+  ShardSet set = ShardSet::open(cfg.data_dir);
+  LoadedDetector ld = load_detector(cfg.detector_checkpoint);
+  Detector& det = *ld.detector;
+  SEQ_CHECK(det.encoder().config().num_items == set.num_items(), "detect: the detector was trained with ",
+            det.encoder().config().num_items, " items, data_dir '", cfg.data_dir, "' has ", set.num_items());
+  RunDir run(cfg.run_dir, group.rank(), group.size());
+  run.write_config(cfg);
+  run.write_run_info({{"stage", "detect"}, {"world_size", group.size()}});
+  const SequenceSet data = load_split(set, cfg.split);
+  DetectorScores sc = detector_scores(det, data, cfg.batch_size, &group);
+  std::vector<float> surprisal(size_t(data.num_events()), 0.0f);
+  const ScoreFusion& fusion = ld.info.fusion;
+  if (cfg.surprisal || fusion.any()) {
+    // The pretrained encoder's surprisal: the detector's encoder weights were fine-tuned, so the
+    // masked-item model is the encoder checkpoint the detector came from, when it is still there.
+    std::unique_ptr<Bert4Rec> lm;
+    const std::string enc = ld.info.encoder_checkpoint;
+    if (!enc.empty() && fs::exists(enc)) {
+      lm = std::make_unique<Bert4Rec>(det.encoder().config());
+      load_encoder_checkpoint(*lm, enc, true);
     }
+    SEQ_CHECK(lm || !fusion.any(), "detect: detector '", cfg.detector_checkpoint,
+              "' fuses its scores with the surprisal of encoder checkpoint '", enc,
+              "', which does not exist any more");
+    Bert4Rec& model = lm ? *lm : det.encoder();
+    if (!lm && rank0)
+      std::fprintf(stderr, "detect: encoder checkpoint '%s' not found; surprisal from the detector's encoder\n",
+                   enc.c_str());
+    const int passes = fusion.any() ? fusion.features.surprisal_passes : int(cfg.surprisal_passes);
+    SurprisalResult sr = event_surprisal(model, data, {passes, cfg.batch_size, &group});
+    surprisal = std::move(sr.surprisal);
+    summary["surprisal_forward_passes"] = sr.forward_passes;
+  }
+  if (rank0) {
     // The thresholds were calibrated on fused scores (experiments/score_fusion.h).
     if (fusion.any())
       fusion.apply(sc, fusion_inputs(data, surprisal, fusion.features, det.encoder().config().num_items));

@@ -45,9 +45,13 @@ struct DetectConfig {
 // Detector probabilities for every event and sequence of `set`: sequences longer than max_len are
 // cut into consecutive windows (experiments/surprisal.h); a sequence's score is the length-weighted
 // mean of its windows' scores.
-DetectorScores detector_scores(Detector& det, const SequenceSet& set, int64_t batch_size = 128);
+// With a group (collective): each rank scores every size()-th batch, the results merged
+// (experiments/owned_values.h) — the same bits on every rank as one process alone.
+DetectorScores detector_scores(Detector& det, const SequenceSet& set, int64_t batch_size = 128,
+                               DataParallelGroup* group = nullptr);
 
-// The stage (rank 0 works, other ranks wait). Returns a summary (and detection.json's content under
+// The stage, collective: every rank scores a share of the batches, rank 0 writes the files.
+// Returns a summary (and detection.json's content under
 // "detection" when labels exist).
 nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group);
 

@@ -73,7 +73,7 @@ PipelineStage finetune_pipeline_stage() {
 
 PipelineStage detect_pipeline_stage() {
   PipelineStage s;
-  s.all_ranks = true;  // run_detect is collective (rank 0 scores, the others wait)
+  s.all_ranks = true;  // run_detect is collective: every rank scores a share, rank 0 writes
   s.resolve = [](const StageContext& ctx) {
     std::string all;
     for (const char* split : kSplits) {

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "core/base/error.h"
+#include "experiments/dp_group.h"
+#include "experiments/owned_values.h"
 #include "kernels/matmul.h"
 
 namespace seqmend {
@@ -44,6 +46,7 @@ SurprisalResult event_surprisal(Bert4Rec& model, const SequenceSet& set, const S
   const std::vector<EventWindow> windows = event_windows(set, mc.max_len);
   std::vector<float> logits;
   for (size_t w0 = 0; w0 < windows.size(); w0 += size_t(opt.batch_size)) {
+    if (!owns_batch(opt.group, int64_t(w0 / size_t(opt.batch_size)))) continue;
     const size_t w1 = std::min(windows.size(), w0 + size_t(opt.batch_size));
     std::vector<SequenceView> views;
     for (size_t w = w0; w < w1; ++w) views.push_back(window_view(set, windows[w], int64_t(w)));
@@ -80,6 +83,13 @@ SurprisalResult event_surprisal(Bert4Rec& model, const SequenceSet& set, const S
         r.surprisal[size_t(event_of_row[size_t(m)])] = float(lse - double(z[b.target_items[size_t(m)] - 1]));
       }
     }
+  }
+  if (opt.group) {
+    merge_owned(*opt.group, r.surprisal);
+    int64_t counts[2] = {r.forward_passes, r.batches};
+    opt.group->sum(counts, 2);
+    r.forward_passes = counts[0];
+    r.batches = counts[1];
   }
   return r;
 }

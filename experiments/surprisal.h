@@ -18,14 +18,19 @@
 
 namespace seqmend {
 
+class DataParallelGroup;
+
 struct SurprisalOptions {
   int passes = 8;            // k: interleaved masking passes per batch
   int64_t batch_size = 128;  // windows per batch
+  // With a group (collective): each rank scores every size()-th batch and the results are merged
+  // (experiments/owned_values.h), the same bits on every rank as one process alone.
+  DataParallelGroup* group = nullptr;
 };
 
 struct SurprisalResult {
   std::vector<float> surprisal;  // (E) nats, aligned with set.item
-  int64_t forward_passes = 0;    // encoder forward passes run (k per batch at most)
+  int64_t forward_passes = 0;    // encoder forward passes run (k per batch at most), all ranks
   int64_t batches = 0;
 };
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "core/base/rng.h"
 #include "core/detector.h"
 #include "experiments/finetune_config.h"
 #include "experiments/finetune_stage.h"
@@ -204,6 +205,65 @@ TEST(Surprisal, ShortWindowsAreExactLeaveOneOut) {
       EXPECT_NEAR(r.surprisal[e], want, 1e-4) << "sequence " << q << " event " << j;
     }
   }
+}
+
+std::string file_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Detection scores every rank's share of the batches; rank 0 writes. The files must be the same
+// bytes for 1 and 2 ranks — many batches, sequences longer than max_len (windows of one sequence
+// scored on different ranks), labels (detection.json) and the surprisal.
+TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
+  const fs::path root = fs::temp_directory_path() / ("seqmend_detect_ranks_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  const int64_t V = 30;
+  SequenceSet s;
+  Rng rng(11);
+  for (int64_t u = 0; u < 40; ++u) {
+    const int64_t n = 1 + int64_t(rng.below(25));
+    std::vector<int32_t> items;
+    std::vector<int8_t> labels;
+    std::vector<int64_t> ts;
+    for (int64_t i = 0; i < n; ++i) {
+      items.push_back(int32_t(1 + rng.below(uint64_t(V))));
+      labels.push_back(int8_t(rng.below(6) == 0 ? 1 : 0));
+      ts.push_back(1000 + 60 * i + int64_t(rng.below(30)));
+    }
+    s.append(u, items.data(), n, ts.data(), nullptr, labels.data(), int8_t(u % 7 == 0));
+  }
+  ManifestInfo info;
+  info.num_items = V;
+  ShardOptions opt;
+  opt.fsync = false;
+  write_shard_set((root / "data").string(), info, {{"test", s}}, opt);
+  FinetuneConfig cfg;
+  cfg.model = tiny_model(V, 8);
+  cfg.detector.heads.hidden = 4;
+  fs::create_directories(root / "ft");
+  write_config(cfg, (root / "ft" / "config.yaml").string());
+  Detector det(cfg.model, cfg.detector);
+  DetectorCheckpoint ck;
+  ck.thresholds.event = ck.thresholds.gap = ck.thresholds.sequence = 0.5;
+  write_detector_checkpoint((root / "ft" / "detector.h5").string(), det, ck);
+
+  const std::string args = std::string(SEQMEND_BINARY) + " detect data_dir=" + (root / "data").string() +
+                           " split=test detector_checkpoint=" + (root / "ft").string() +
+                           " surprisal_passes=3 batch_size=3 threads=1 run_dir=";
+  int st = 0;
+  std::string out = run_shell("timeout 60 " + args + (root / "one").string(), &st);
+  ASSERT_EQ(st, 0) << out;
+  out = run_shell("timeout 60 mpirun -np 2 --oversubscribe --allow-run-as-root " + args + (root / "two").string(), &st);
+  ASSERT_EQ(st, 0) << out;
+  for (const char* f : {"scores.h5", "event_scores.csv", "sequence_scores.csv", "detection.json"}) {
+    const std::string a = file_bytes(root / "one" / f), b = file_bytes(root / "two" / f);
+    EXPECT_FALSE(a.empty()) << f;
+    EXPECT_TRUE(a == b) << f << " differs between 1 and 2 ranks";
+  }
+  fs::remove_all(root);
 }
 
 }  // namespace
