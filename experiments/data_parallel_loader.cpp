@@ -5,6 +5,7 @@
 
 #include "core/base/error.h"
 #include "core/base/rng.h"
+#include "experiments/token_deal.h"
 
 namespace seqmend {
 
@@ -68,25 +69,11 @@ std::vector<std::vector<int64_t>> DataParallelLoader::deal(const std::vector<int
   SEQ_CHECK(parts >= 1 && micro >= 0 && micro < parts, "DataParallelLoader: micro-batch ", micro, " of ", parts);
   const int64_t n = int64_t(ids.size());
   const int64_t lo = n * micro / parts, hi = n * (micro + 1) / parts;
-  // Longest first, batch position breaking ties: a pure function of the batch.
-  std::vector<int64_t> order(size_t(hi - lo));
-  std::iota(order.begin(), order.end(), lo);
-  std::vector<int64_t> cost(order.size());
-  for (int64_t i = lo; i < hi; ++i) cost[size_t(i - lo)] = tokens(ids[size_t(i)]);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return cost[size_t(a - lo)] > cost[size_t(b - lo)]; });
-  std::vector<int64_t> load(static_cast<size_t>(world_), 0);
-  std::vector<std::vector<int64_t>> positions(static_cast<size_t>(world_));
-  for (int64_t i : order) {
-    const size_t r = size_t(std::min_element(load.begin(), load.end()) - load.begin());
-    load[r] += cost[size_t(i - lo)];
-    positions[r].push_back(i);
-  }
+  std::vector<int64_t> cost;
+  for (int64_t i = lo; i < hi; ++i) cost.push_back(tokens(ids[size_t(i)]));
+  const std::vector<int> rank_of = deal_by_tokens(cost, world_);
   std::vector<std::vector<int64_t>> out(static_cast<size_t>(world_));
-  for (size_t r = 0; r < out.size(); ++r) {
-    std::sort(positions[r].begin(), positions[r].end());
-    for (int64_t i : positions[r]) out[r].push_back(ids[size_t(i)]);
-  }
+  for (int64_t i = lo; i < hi; ++i) out[size_t(rank_of[size_t(i - lo)])].push_back(ids[size_t(i)]);  // batch order
   return out;
 }
 
@@ -96,15 +83,17 @@ std::vector<int64_t> DataParallelLoader::local_part(const std::vector<int64_t>& 
 }
 
 double DataParallelLoader::token_balance(const std::vector<int64_t>& ids, int64_t parts) const {
-  std::vector<int64_t> load(static_cast<size_t>(world_), 0);
+  std::vector<int64_t> cost;
+  std::vector<int> rank_of;
   for (int64_t m = 0; m < parts; ++m) {
     const auto dealt = deal(ids, m, parts);
     for (size_t r = 0; r < dealt.size(); ++r)
-      for (int64_t id : dealt[r]) load[r] += tokens(id);
+      for (int64_t id : dealt[r]) {
+        cost.push_back(tokens(id));
+        rank_of.push_back(int(r));
+      }
   }
-  const int64_t total = std::accumulate(load.begin(), load.end(), int64_t(0));
-  if (total == 0) return 1.0;
-  return double(*std::max_element(load.begin(), load.end())) * double(world_) / double(total);
+  return seqmend::token_balance(cost, rank_of, world_);
 }
 
 SequenceView DataParallelLoader::view(int64_t id) const {

@@ -7,10 +7,10 @@
 //   batch b     = the next G ids of that permutation (the last batch of an epoch may be short);
 //   micro-batch = a slice of the batch by position (not by rank), so gradient accumulation splits
 //                 the same way on any number of ranks;
-//   this rank   = the ids of the micro-batch dealt to it: sorted by tokens (length capped at the
-//                 model's max_len, the cost of a sequence), longest first, each to the least-loaded
-//                 rank (the lowest on ties). Every rank computes the same deal from the lengths, so
-//                 no rank idles whatever the shard layout — a one-shard set trains on all ranks.
+//   this rank   = the ids of the micro-batch dealt to it by tokens (length capped at the model's
+//                 max_len, the cost of a sequence; experiments/token_deal.h). Every rank computes
+//                 the same deal from the lengths, so no rank idles whatever the shard layout — a
+//                 one-shard set trains on all ranks.
 //
 // Any rank may be dealt any sequence, so every rank holds the whole split (read once, each shard
 // checked). Memory per rank is therefore the split's size, as on one rank.
