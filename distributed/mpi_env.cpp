@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "distributed/mpi_check.h"
 
@@ -13,6 +14,14 @@ MpiEnv::MpiEnv(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
+    // Ranks that share cores (more ranks on this node than it has cores: a laptop, a 2-core CI
+    // machine) must not spin while they wait in a collective, or the waiting rank takes the core
+    // the working one needs. The launcher exports the node's rank count before MPI_Init reads its
+    // parameters; a value the user set wins.
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!local) local = std::getenv("SLURM_NTASKS_PER_NODE");
+    if (local && std::atol(local) > long(std::thread::hardware_concurrency()))
+      setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     int provided = 0;
     // Only the main thread calls MPI (compute threads never do).
     SEQ_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
