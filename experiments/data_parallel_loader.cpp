@@ -9,13 +9,17 @@
 
 namespace seqmend {
 
-DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& split, int rank,
-                                       int world, int64_t global_batch, uint64_t seed, int64_t token_cap)
+DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& split, int rank, int world,
+                                       int64_t global_batch, uint64_t seed, int64_t token_cap, int64_t cache_bytes)
     : rank_(rank), world_(world), global_batch_(global_batch), token_cap_(token_cap), seed_(seed) {
   SEQ_CHECK(global_batch >= 1, "DataParallelLoader: global batch size must be >= 1, got ", global_batch);
   SEQ_CHECK(world >= 1 && rank >= 0 && rank < world, "DataParallelLoader: rank ", rank, " of ", world);
   SEQ_CHECK(token_cap >= 0, "DataParallelLoader: token_cap must be >= 0, got ", token_cap);
+  SEQ_CHECK(cache_bytes >= 0, "DataParallelLoader: cache_bytes must be >= 0, got ", cache_bytes);
   const SplitInfo& info = set.split(split);
+  shard_first_.assign(size_t(info.num_shards()) + 1, 0);
+  for (int64_t k = 0; k < info.num_shards(); ++k)
+    shard_first_[size_t(k) + 1] = shard_first_[size_t(k)] + info.shards[size_t(k)].sequences;
   std::vector<int64_t> all(size_t(info.num_shards()));
   std::iota(all.begin(), all.end(), int64_t(0));
   ShardReader reader(set, split, all);
@@ -23,9 +27,11 @@ DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& s
   for (int64_t k = 0; k < info.num_shards(); ++k) {
     const int64_t want = info.shards[size_t(k)].sequences;
     int64_t got = 0;
-    while (got < want && reader.next(part, want - got)) {
+    while (got < want && reader.next(part, std::min<int64_t>(want - got, 4096))) {
       for (int64_t s = 0; s < part.num_sequences(); ++s) {
         const int64_t lo = part.offsets[size_t(s)], n = part.length(s);
+        length_.push_back(n);
+        if (cache_bytes > 0) continue;  // cache mode: lengths only, shards read when needed
         data_.append(part.user[size_t(s)], part.item.data() + lo, n,
                      part.has_timestamps() ? part.timestamp.data() + lo : nullptr,
                      part.has_actions() ? part.action.data() + lo : nullptr,
@@ -38,15 +44,51 @@ DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& s
               " gave ", got, " sequences, the manifest lists ", want);
   }
   SEQ_CHECK(num_samples() > 0, "DataParallelLoader: split `", split, "` of ", set.dir(), " has no sequences");
+  if (cache_bytes > 0) {
+    cache_ = std::make_unique<ShardCache>(set, split, cache_bytes);
+    // Two windows must fit (a batch may straddle one window's end and the next one's start).
+    int64_t largest = 1;
+    for (const auto& sh : info.shards) largest = std::max(largest, sh.events * 14 + sh.sequences * 17);
+    window_ = std::clamp<int64_t>(cache_bytes / 2 / largest, 1, info.num_shards());
+  }
+}
+
+DataParallelLoader::~DataParallelLoader() = default;
+DataParallelLoader::DataParallelLoader(DataParallelLoader&&) noexcept = default;
+DataParallelLoader& DataParallelLoader::operator=(DataParallelLoader&&) noexcept = default;
+
+int64_t DataParallelLoader::shard_of(int64_t id) const {
+  return int64_t(std::upper_bound(shard_first_.begin(), shard_first_.end(), id) - shard_first_.begin()) - 1;
 }
 
 void DataParallelLoader::ensure_epoch(int64_t epoch) {
   if (epoch == perm_epoch_) return;
   const int64_t total = num_samples();
   perm_.resize(size_t(total));
-  std::iota(perm_.begin(), perm_.end(), int64_t(0));
-  Rng rng(hash_combine(seed_, uint64_t(epoch)), 0x5a3d1e);  // Fisher–Yates, newest slot first
-  for (int64_t i = total - 1; i > 0; --i) std::swap(perm_[size_t(i)], perm_[rng.below(uint64_t(i) + 1)]);
+  const uint64_t epoch_seed = hash_combine(seed_, uint64_t(epoch));
+  auto shuffle = [](int64_t* v, int64_t n, Rng& rng) {  // Fisher–Yates, newest slot first
+    for (int64_t i = n - 1; i > 0; --i) std::swap(v[i], v[rng.below(uint64_t(i) + 1)]);
+  };
+  if (!cache_) {
+    std::iota(perm_.begin(), perm_.end(), int64_t(0));
+    Rng rng(epoch_seed, 0x5a3d1e);
+    shuffle(perm_.data(), total, rng);
+  } else {
+    const int64_t S = int64_t(shard_first_.size()) - 1;
+    std::vector<int64_t> shards(static_cast<size_t>(S));
+    std::iota(shards.begin(), shards.end(), int64_t(0));
+    Rng order(epoch_seed, 0x5a3d1f);
+    shuffle(shards.data(), S, order);
+    int64_t at = 0;
+    for (int64_t w0 = 0; w0 < S; w0 += window_) {
+      const int64_t begin = at;
+      for (int64_t k = w0; k < std::min(S, w0 + window_); ++k)
+        for (int64_t id = shard_first_[size_t(shards[size_t(k)])]; id < shard_first_[size_t(shards[size_t(k)]) + 1]; ++id)
+          perm_[size_t(at++)] = id;
+      Rng rng(hash_combine(epoch_seed, uint64_t(w0)), 0x5a3d20);
+      shuffle(perm_.data() + begin, at - begin, rng);
+    }
+  }
   perm_epoch_ = epoch;
 }
 
@@ -60,7 +102,7 @@ std::vector<int64_t> DataParallelLoader::global_batch_ids(int64_t epoch, int64_t
 
 int64_t DataParallelLoader::tokens(int64_t id) const {
   SEQ_CHECK(id >= 0 && id < num_samples(), "DataParallelLoader: sample ", id, " outside [0, ", num_samples(), ")");
-  const int64_t n = data_.length(id);
+  const int64_t n = length_[size_t(id)];
   return token_cap_ > 0 ? std::min(n, token_cap_) : n;
 }
 
@@ -96,28 +138,59 @@ double DataParallelLoader::token_balance(const std::vector<int64_t>& ids, int64_
   return seqmend::token_balance(cost, rank_of, world_);
 }
 
-SequenceView DataParallelLoader::view(int64_t id) const {
-  SEQ_CHECK(id >= 0 && id < num_samples(), "DataParallelLoader: sample ", id, " outside [0, ", num_samples(), ")");
-  const int64_t lo = data_.offsets[size_t(id)], n = data_.length(id);
-  SequenceView v;
-  v.items = {data_.item.data() + lo, size_t(n)};
-  if (data_.has_timestamps()) v.timestamps = {data_.timestamp.data() + lo, size_t(n)};
-  if (data_.has_actions()) v.actions = {data_.action.data() + lo, size_t(n)};
-  v.sample_id = id;
-  return v;
-}
-
-std::vector<SequenceView> DataParallelLoader::views(const std::vector<int64_t>& ids) const {
+std::vector<SequenceView> DataParallelLoader::views(const std::vector<int64_t>& ids) {
+  for (int64_t id : ids)
+    SEQ_CHECK(id >= 0 && id < num_samples(), "DataParallelLoader: sample ", id, " outside [0, ", num_samples(), ")");
+  if (cache_) {
+    std::vector<int64_t> shards;
+    for (int64_t id : ids) shards.push_back(shard_of(id));
+    std::sort(shards.begin(), shards.end());
+    shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+    cache_->fetch(shards);
+  }
   std::vector<SequenceView> out;
   out.reserve(ids.size());
-  for (int64_t id : ids) out.push_back(view(id));
+  for (int64_t id : ids) {
+    const SequenceSet* d = &data_;
+    int64_t row = id;
+    if (cache_) {
+      const int64_t k = shard_of(id);
+      d = &cache_->shard(k);
+      row = id - shard_first_[size_t(k)];
+    }
+    const int64_t lo = d->offsets[size_t(row)], n = d->length(row);
+    SequenceView v;
+    v.items = {d->item.data() + lo, size_t(n)};
+    if (d->has_timestamps()) v.timestamps = {d->timestamp.data() + lo, size_t(n)};
+    if (d->has_actions()) v.actions = {d->action.data() + lo, size_t(n)};
+    v.sample_id = id;
+    out.push_back(v);
+  }
   return out;
 }
 
-void DataParallelLoader::replace_data(SequenceSet data) {
-  SEQ_CHECK(data.num_sequences() == data_.num_sequences(), "DataParallelLoader: replacing ", data_.num_sequences(),
-            " sequences with ", data.num_sequences());
-  data_ = std::move(data);
+void DataParallelLoader::set_transform(std::function<SequenceSet(SequenceSet)> transform) {
+  if (cache_) {
+    cache_->set_transform(std::move(transform));
+    return;
+  }
+  const int64_t n = data_.num_sequences();
+  data_ = transform(std::move(data_));
+  SEQ_CHECK(data_.num_sequences() == n, "DataParallelLoader: a transform turned ", n, " sequences into ",
+            data_.num_sequences());
 }
+
+const SequenceSet& DataParallelLoader::data() const {
+  SEQ_CHECK(!cache_, "DataParallelLoader: data() holds the whole split, which a cached loader does not");
+  return data_;
+}
+
+int64_t DataParallelLoader::bytes_held() const {
+  return cache_ ? cache_->bytes_held() : ShardCache::decoded_bytes(data_);
+}
+int64_t DataParallelLoader::peak_bytes() const {
+  return cache_ ? cache_->peak_bytes() : ShardCache::decoded_bytes(data_);
+}
+int64_t DataParallelLoader::bytes_read() const { return cache_ ? cache_->bytes_read() : 0; }
 
 }  // namespace seqmend

@@ -12,14 +12,21 @@
 //                 the same deal from the lengths, so no rank idles whatever the shard layout — a
 //                 one-shard set trains on all ranks.
 //
-// Any rank may be dealt any sequence, so every rank holds the whole split (read once, each shard
-// checked). Memory per rank is therefore the split's size, as on one rank.
+// Any rank may be dealt any sequence. By default every rank holds the whole split (read once, each
+// shard checked): memory per rank is the split's size, as on one rank. With a cache budget
+// (cache_bytes > 0) a rank holds only the shards its batches need, in a ShardCache; the epoch order
+// is then windowed so that a batch needs few shards: the shards are permuted, taken K at a time (K
+// = as many as fit in half the budget), and the sequences of each window permuted — still a pure
+// function of (seed, epoch), never of the rank count, but another order than the default's.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/batch.h"
+#include "experiments/shard_cache.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
 
@@ -28,11 +35,15 @@ namespace seqmend {
 class DataParallelLoader {
  public:
   // Reads every shard of `split` into memory (each shard checked; a bad one throws naming the
-  // file). token_cap (> 0): a sequence costs min(length, token_cap) tokens when dealt; 0 = its length.
+  // file), or with cache_bytes > 0 only the sequence lengths, shards then read as batches need them.
+  // token_cap (> 0): a sequence costs min(length, token_cap) tokens when dealt; 0 = its length.
   DataParallelLoader(const ShardSet& set, const std::string& split, int rank, int world,
-                     int64_t global_batch, uint64_t seed, int64_t token_cap = 0);
+                     int64_t global_batch, uint64_t seed, int64_t token_cap = 0, int64_t cache_bytes = 0);
+  ~DataParallelLoader();
+  DataParallelLoader(DataParallelLoader&&) noexcept;
+  DataParallelLoader& operator=(DataParallelLoader&&) noexcept;
 
-  int64_t num_samples() const { return data_.num_sequences(); }
+  int64_t num_samples() const { return int64_t(length_.size()); }
   int64_t global_batch() const { return global_batch_; }
   int64_t batches_per_epoch() const { return (num_samples() + global_batch_ - 1) / global_batch_; }
   int rank() const { return rank_; }
@@ -50,22 +61,34 @@ class DataParallelLoader {
   double token_balance(const std::vector<int64_t>& ids, int64_t parts) const;
   int64_t tokens(int64_t id) const;  // what sample `id` costs when dealt
 
-  // The stored sequence of sample `id` (sample_id set to `id`).
-  SequenceView view(int64_t id) const;
-  std::vector<SequenceView> views(const std::vector<int64_t>& ids) const;
-  // The whole split, row = sample id.
-  const SequenceSet& data() const { return data_; }
-  // Swaps the sequences for a transformed copy with the same sequences in the same order (e.g. with
-  // canaries injected); sample ids stay.
-  void replace_data(SequenceSet data);
+  // The stored sequences of samples `ids` (sample_id set to each id). In cache mode the views stay
+  // valid until the next views() call.
+  std::vector<SequenceView> views(const std::vector<int64_t>& ids);
+  // A transformation of every sequence (e.g. canaries injected), applied to each shard as it is
+  // read (per-sequence functions only: the result must not depend on which shards are read
+  // together); call before the first views().
+  void set_transform(std::function<SequenceSet(SequenceSet)> transform);
+  // The whole split, row = sample id (not in cache mode).
+  const SequenceSet& data() const;
+
+  bool cached() const { return cache_ != nullptr; }
+  int64_t window_shards() const { return window_; }  // cache mode: shards per shuffle window
+  int64_t bytes_held() const;   // decoded sequences held now
+  int64_t peak_bytes() const;   // the most ever held
+  int64_t bytes_read() const;   // shard file bytes read for sequences (the lengths pass not counted)
 
  private:
   void ensure_epoch(int64_t epoch);
+  int64_t shard_of(int64_t id) const;
 
   int rank_ = 0, world_ = 1;
   int64_t global_batch_ = 1, token_cap_ = 0;
   uint64_t seed_ = 0;
-  SequenceSet data_;  // every shard of the split, concatenated in index order
+  std::vector<int64_t> length_;       // (num_samples) events of each sample
+  std::vector<int64_t> shard_first_;  // (S + 1) first sample id of each shard
+  SequenceSet data_;                  // default mode: the whole split, row = sample id
+  std::unique_ptr<ShardCache> cache_;  // cache mode
+  int64_t window_ = 0;
   int64_t perm_epoch_ = -1;
   std::vector<int64_t> perm_;  // (num_samples) order of the current epoch
 };

@@ -35,6 +35,9 @@ void PretrainConfig::visit(ConfigVisitor& v) {
   v.field("seed", seed, "data order, masking and dropout seed");
   v.field("log_every", log_every, "steps between progress lines and metrics records", 1);
   v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size in MB", 0.001, 4096.0);
+  v.field("data_cache_mb", data_cache_mb,
+          "MB of decoded train shards a rank holds at once; 0 = the whole split (a budget windows the shuffle)",
+          0.0, 1e9);
   v.field("resume", resume, "continue from the newest checkpoint in run_dir (none: start at step 0)");
   v.field("overwrite", overwrite,
           "without resume: start afresh in a run_dir that holds another run, removing its checkpoints and logs");

@@ -57,6 +57,9 @@ struct PretrainConfig {
   uint64_t seed = 1;       // data order, masking and dropout (model.seed initialises parameters)
   int64_t log_every = 10;  // steps between progress lines and metrics.jsonl records
   double bucket_mb = 4.0;  // all-reduce bucket size
+  // Decoded train shards a rank holds at once (experiments/data_parallel_loader.h); 0 = the whole
+  // split. A budget also windows the epoch's shuffle (another order than the default's).
+  double data_cache_mb = 0.0;
 
   // Continue from the newest checkpoint in run_dir (none there: start at step 0); `--resume`.
   bool resume = false;

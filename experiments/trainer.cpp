@@ -113,10 +113,13 @@ Trainer::Trainer(const PretrainConfig& cfg, DataParallelGroup& comm, RunDir* run
             " differs from the data's ", set_.num_items(), " items (", cfg_.data_dir, ")");
   // A rank whose shard is missing or damaged throws here; run_rank/main take the job down.
   loader_ = std::make_unique<DataParallelLoader>(set_, "train", comm.rank(), comm.size(),
-                                                 cfg_.global_batch_size, cfg_.seed, cfg_.model.max_len);
+                                                 cfg_.global_batch_size, cfg_.seed, cfg_.model.max_len,
+                                                 int64_t(cfg_.data_cache_mb * 1048576.0));
   // Canaries go into this run's copy of the train split only (experiments/canaries.h).
   if (cfg_.canaries.enabled)
-    loader_->replace_data(with_canaries(loader_->data(), cfg_.canaries, set_.num_items(), set_.item_counts()));
+    loader_->set_transform([this](SequenceSet s) {
+      return with_canaries(s, cfg_.canaries, set_.num_items(), set_.item_counts());
+    });
   const int64_t bpe = loader_->batches_per_epoch();
   total_steps_ = cfg_.max_steps > 0 ? cfg_.max_steps : cfg_.epochs * bpe;
   if (cfg_.max_steps > 0 && cfg_.epochs > 0) total_steps_ = std::min(total_steps_, cfg_.epochs * bpe);

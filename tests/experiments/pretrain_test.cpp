@@ -132,7 +132,7 @@ TEST_F(PretrainTest, LoaderBatchesDoNotDependOnTheNumberOfRanks) {
         EXPECT_EQ(all, std::vector<int64_t>(ids.begin() + n * m / 3, ids.begin() + n * (m + 1) / 3))
             << "one rank gets the whole micro-batch in batch order";
         for (int64_t id : p0) {
-          auto a = r0.view(id), c = one.view(id);
+          auto a = r0.views({id})[0], c = one.views({id})[0];
           EXPECT_TRUE(std::equal(a.items.begin(), a.items.end(), c.items.begin(), c.items.end()));
         }
         // Greedy longest-first: the ranks' tokens differ by at most the longest sequence dealt.
@@ -181,6 +181,72 @@ TEST_F(PretrainTest, OneShardIsDealtToEveryRank) {
   ASSERT_GT(batches, 0);
   EXPECT_LT(sum / double(batches), 1.05) << "mean max/mean tokens per rank";
   EXPECT_LT(worst, 1.2);
+}
+
+// Cache mode: a rank holds at most a budget of decoded shards; the windowed order still visits
+// every sample once per epoch, the same on every rank, and the views are the stored sequences.
+TEST_F(PretrainTest, CachedLoaderStaysWithinItsBudgetAndSeesEverySampleOnce) {
+  ShardSet set = ShardSet::open(data());
+  const int64_t S = set.split("train").num_shards();
+  ASSERT_GE(S, 3);
+  int64_t largest = 0;
+  for (const auto& sh : set.split("train").shards) largest = std::max(largest, sh.events * 14 + sh.sequences * 17);
+  const int64_t budget = 4 * largest;  // windows of 2 shards
+  const int64_t G = 16;
+  DataParallelLoader resident(set, "train", 0, 1, G, 7, 12);
+  DataParallelLoader c0(set, "train", 0, 2, G, 7, 12, budget), c1(set, "train", 1, 2, G, 7, 12, budget);
+  EXPECT_TRUE(c0.cached());
+  EXPECT_EQ(c0.window_shards(), 2);
+  EXPECT_EQ(c0.num_samples(), resident.num_samples());
+  EXPECT_THROW(c0.data(), std::exception);
+  for (int64_t epoch : {0, 1}) {
+    std::set<int64_t> seen;
+    for (int64_t b = 0; b < c0.batches_per_epoch(); ++b) {
+      const auto ids = c0.global_batch_ids(epoch, b);
+      ASSERT_EQ(c1.global_batch_ids(epoch, b), ids);
+      for (int64_t id : ids) EXPECT_EQ(c0.tokens(id), resident.tokens(id));
+      const auto mine = c0.local_part(ids, 0, 1);
+      const auto got = c0.views(mine), want = resident.views(mine);
+      for (size_t i = 0; i < mine.size(); ++i) {
+        EXPECT_EQ(got[i].sample_id, mine[i]);
+        EXPECT_TRUE(std::equal(got[i].items.begin(), got[i].items.end(), want[i].items.begin(), want[i].items.end()))
+            << "sample " << mine[i];
+        EXPECT_TRUE(std::equal(got[i].timestamps.begin(), got[i].timestamps.end(), want[i].timestamps.begin(),
+                               want[i].timestamps.end()));
+      }
+      c1.views(c1.local_part(ids, 0, 1));
+      seen.insert(ids.begin(), ids.end());
+    }
+    EXPECT_EQ(int64_t(seen.size()), c0.num_samples()) << "each sample once per epoch";
+  }
+  EXPECT_LE(c0.peak_bytes(), budget);
+  EXPECT_LE(c1.peak_bytes(), budget);
+  EXPECT_GT(c0.bytes_read(), 0);
+  EXPECT_NE(c0.global_batch_ids(0, 0), c0.global_batch_ids(1, 0));
+
+  // A per-sequence transform gives the same sequences applied per shard as on the whole split.
+  auto reverse = [](SequenceSet s) {
+    for (int64_t q = 0; q < s.num_sequences(); ++q)
+      std::reverse(s.item.begin() + s.offsets[size_t(q)], s.item.begin() + s.offsets[size_t(q) + 1]);
+    return s;
+  };
+  DataParallelLoader t_res(set, "train", 0, 1, G, 7), t_cache(set, "train", 0, 1, G, 7, 0, budget);
+  t_res.set_transform(reverse);
+  t_cache.set_transform(reverse);
+  for (int64_t id = 0; id < t_res.num_samples(); id += 7) {
+    const auto a = t_res.views({id})[0], c = t_cache.views({id})[0];
+    EXPECT_TRUE(std::equal(a.items.begin(), a.items.end(), c.items.begin(), c.items.end())) << id;
+  }
+}
+
+// Training with a cache budget: 1 and 2 ranks still give the same losses.
+TEST_F(PretrainTest, TwoRanksWithACacheBudgetGiveTheSameLossesAsOne) {
+  const std::string a = path("cache1"), b = path("cache2");
+  Ran r1 = run_shell(alone() + tiny(data(), a) + " data_cache_mb=0.02");
+  ASSERT_EQ(r1.status, 0) << r1.output;
+  Ran r2 = run_shell(mpirun2() + tiny(data(), b) + " data_cache_mb=0.02");
+  ASSERT_EQ(r2.status, 0) << r2.output;
+  expect_same_50_losses(a, b);
 }
 
 TEST_F(PretrainTest, OneRankWritesRunDirectoryAndLearns) {
