@@ -4,6 +4,7 @@
 
 #include "core/base/error.h"
 #include "kernels/threads.h"
+#include "support/embedding_reference.h"
 #include "support/gradcheck.h"
 
 namespace seqmend {
@@ -79,6 +80,36 @@ TEST(Embedding, BackwardIsBitwiseTheSameForAnyThreadCount) {
     set_num_threads(saved);
     EXPECT_EQ(one, two) << "C=" << C;
     EXPECT_EQ(one, five) << "C=" << C;
+  }
+}
+
+// The order pinned in embedding.h, which the CUDA twin reproduces (tests/cuda/embedding_test.cpp):
+// the same bits as the plain reference, for runs of one id far longer than a chunk (the mask token,
+// action 0), runs split by chunk boundaries, and many short runs, at any thread count.
+TEST(Embedding, BackwardSumsInTheChunkOrderBitForBit) {
+  struct Case {
+    int64_t N, V;
+    int C;
+    bool long_run;
+  };
+  for (auto [N, V, C, long_run] : {Case{1, 3, 5, false}, Case{127, 4, 7, false}, Case{129, 4, 1, false},
+                                   Case{20000, 100002, 64, true}, Case{19200, 50, 72, false},
+                                   Case{3000, 7, 33, true}}) {
+    auto ids = random_ids(N, V, 40);
+    if (long_run)  // every other row is id 3 (a run of N/2 rows), the rest random
+      for (int64_t n = 0; n < N; n += 2) ids[size_t(n)] = 3;
+    auto dout = random_floats(size_t(N) * C, 41);
+    const auto start = random_floats(size_t(V) * C, 42);
+    auto want = start;
+    test_support::embedding_backward_reference(want.data(), dout.data(), ids.data(), N, C, V);
+    const int saved = num_threads();
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      auto got = start;
+      embedding_backward(Device::CPU, got.data(), dout.data(), ids.data(), N, C, V);
+      EXPECT_EQ(got, want) << "N=" << N << " V=" << V << " C=" << C << " threads=" << threads;
+    }
+    set_num_threads(saved);
   }
 }
 
