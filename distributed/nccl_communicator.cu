@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <list>
 #include <mutex>
@@ -96,6 +97,11 @@ struct NcclCommunicator::Impl {
   std::thread watchdog;
 
   void watch() {
+    // A new thread starts on device 0: without this, cudaEventQuery and ncclCommAbort would run
+    // there, and every rank of a node would open a context (hundreds of MiB) on GPU 0.
+    if (const cudaError_t rc = cudaSetDevice(device); rc != cudaSuccess)
+      std::fprintf(stderr, "seqmend: nccl watchdog of rank %d could not select GPU %d: %s\n", mpi->rank(),
+                   device, cudaGetErrorString(rc));
     std::unique_lock<std::mutex> lock(mu);
     while (!stopping) {
       cv.wait_for(lock, std::chrono::milliseconds(100));
