@@ -2,27 +2,45 @@
 # Builds the CUDA test and benchmark programs on this (GPU-less) machine and packs them into one
 # folder that tools/device-check runs on the GPU machine, which has the NVIDIA driver, CUDA 13,
 # Python and PyTorch but none of our other dependencies (MPI, HDF5, yaml-cpp, OpenBLAS, ...).
-#   tools/make-device-bundle.sh [BUNDLE_DIR]     (default: build-device-bundle/, ignored by git)
-# The folder holds bin.tar.gz (test_cuda, bench_cuda_kernels, bench_cuda_train), lib.tar.gz (every shared library they load
-# except the C runtime and the CUDA libraries — libcuda, libcudart, libcublas(Lt), libcudnn, libnccl
-# are found on the GPU machine at run time), the Python helpers and device-check itself.
+#   tools/make-device-bundle.sh [--no-build] [BUNDLE_DIR]   (default: build-device-bundle/, ignored
+#                                        by git; --no-build packs what $SEQMEND_CUDA_BUILD already
+#                                        holds, as the ctest dry run does with its own build tree)
+# The folder holds bin.tar.gz (test_cuda, test_nccl, bench_cuda_kernels, bench_cuda_train, seqmend),
+# lib.tar.gz (every shared library they load except the C runtime and the CUDA libraries — libcuda,
+# libcudart, libcublas(Lt), libcudnn, libnccl are found on the GPU machine at run time — plus
+# OpenMPI's components and help texts, since seqmend and test_nccl start MPI as a world of one),
+# pretrain/ (experiments/pretrain_tiny.yaml and a tiny simulated data set for the pretrain phase),
+# the Python helpers and device-check itself.
 # Built with SEQMEND_NATIVE=OFF: the GPU machine's processor may lack this one's instructions.
 # Must stay under 64 MiB (the size that travels to the GPU machine).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEQMEND_CUDA_BUILD:-$ROOT/build-cuda}
+BUILD_FIRST=1
+if [[ ${1:-} == --no-build ]]; then
+  BUILD_FIRST=0
+  shift
+fi
 BUNDLE=${1:-$ROOT/build-device-bundle}
 JOBS=${JOBS:-2}
+PROGRAMS=(tests/test_cuda tests/test_nccl bench_cuda_kernels bench_cuda_train experiments/seqmend)
 
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEQMEND_BENCH=OFF \
-      -DSEQMEND_NATIVE=OFF -DSEQMEND_CUDA=ON >/dev/null
+if ((BUILD_FIRST)); then
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEQMEND_BENCH=OFF \
+        -DSEQMEND_NATIVE=OFF -DSEQMEND_CUDA=ON >/dev/null
+fi
 grep -q 'SEQMEND_WITH_CUDA=1' "$BUILD/build.ninja" 2>/dev/null ||
   { echo "make-device-bundle: $BUILD has no CUDA backend (nvcc not found?)" >&2; exit 1; }
-cmake --build "$BUILD" --target test_cuda bench_cuda_kernels bench_cuda_train -j "$JOBS"
+if ((BUILD_FIRST)); then
+  cmake --build "$BUILD" --target test_cuda test_nccl bench_cuda_kernels bench_cuda_train seqmend -j "$JOBS"
+fi
 
 rm -rf "$BUNDLE"
 mkdir -p "$BUNDLE/bin" "$BUNDLE/lib"
-cp "$BUILD/tests/test_cuda" "$BUILD/bench_cuda_kernels" "$BUILD/bench_cuda_train" "$BUNDLE/bin/"
+for p in "${PROGRAMS[@]}"; do
+  [[ -x $BUILD/$p ]] || { echo "make-device-bundle: $BUILD/$p is not built" >&2; exit 1; }
+  cp "$BUILD/$p" "$BUNDLE/bin/"
+done
 strip --strip-debug "$BUNDLE/bin/"* 2>/dev/null || true
 
 # Shared libraries to carry: everything ldd resolves, minus the C runtime (the GPU machine's own is
@@ -34,7 +52,24 @@ for exe in "$BUNDLE/bin/"*; do
     [[ -e "$BUNDLE/lib/$name" ]] || cp -L "$path" "$BUNDLE/lib/$name"
   done
 done
-strip --strip-unneeded "$BUNDLE/lib/"* 2>/dev/null || true
+# OpenMPI opens its components (mca_*.so) at MPI_Init from its install tree, which the GPU machine
+# lacks. Only the components whose libraries all travel (or are the C runtime) come along; the
+# others (UCX, libfabric, InfiniBand, PMIx transports) a world of one does not use.
+if command -v ompi_info >/dev/null; then
+  components=$(ompi_info --path pkglibdir --parsable | sed -n 's/^path:pkglibdir://p')
+  mkdir -p "$BUNDLE/lib/openmpi" "$BUNDLE/lib/openmpi-help"
+  for so in "$components"/mca_*.so; do
+    carried=1
+    while read -r name path; do
+      [[ "$name" =~ $skip || -e "$BUNDLE/lib/$name" ]] || { carried=0; break; }
+    done < <(ldd "$so" | awk '/=>/ && $3 ~ /^\// {print $1, $3}')
+    ((carried)) && cp "$so" "$BUNDLE/lib/openmpi/"
+  done
+  cp "$(ompi_info --path pkgdatadir --parsable | sed -n 's/^path:pkgdatadir://p')"/help-*.txt "$BUNDLE/lib/openmpi-help/"
+else
+  echo "make-device-bundle: no ompi_info: OpenMPI's components stay out, seqmend and test_nccl will not start there" >&2
+fi
+strip --strip-unneeded "$BUNDLE/lib/"*.so* "$BUNDLE/lib/openmpi/"* 2>/dev/null || true
 # Compressed (OpenBLAS alone is 35 MB, 11 MB gzipped; each program holds the device code of every
 # kernel for two architectures, 15 MB, 4 MB gzipped): device-check unpacks them into a temp folder.
 tar -C "$BUNDLE" -czf "$BUNDLE/lib.tar.gz" lib
@@ -43,7 +78,16 @@ rm -rf "$BUNDLE/lib" "$BUNDLE/bin"
 
 cp "$ROOT/tools/device-check" "$BUNDLE/device-check"
 cp "$ROOT/tools/device/sdpa_bench.py" "$ROOT/tools/device/summarize.py" \
-   "$ROOT/tools/device/train_bench_torch.py" "$ROOT/tools/bench_vs_torch.py" "$ROOT/tools/torch_twin.py" "$BUNDLE/"
+   "$ROOT/tools/device/train_bench_torch.py" "$ROOT/tools/bench_vs_torch.py" "$ROOT/tools/torch_twin.py" \
+   "$ROOT/tools/device/pretrain_check.sh" "$ROOT/tools/device/compare_pretrain.py" "$BUNDLE/"
+# The pretrain phase's data: the tiny simulated set experiments/pretrain_tiny.yaml names, made here
+# (seconds on the CPU) so the GPU machine only trains.
+mkdir -p "$BUNDLE/pretrain"
+cp "$ROOT/experiments/pretrain_tiny.yaml" "$BUNDLE/pretrain/"
+"$BUILD/experiments/seqmend" simulate --config "$ROOT/experiments/simulate.yaml" --out "$BUNDLE/pretrain/data" \
+  simulator.num_users=120 simulator.num_items=80 simulator.length_max=40 simulator.length_median=15 \
+  max_events_per_shard=600 >/dev/null
+rm -rf "$BUNDLE/pretrain/data/clean" "$BUNDLE/pretrain/data/repair_truth.tsv" "$BUNDLE/pretrain/.data.lock"
 git -C "$ROOT" rev-parse --short HEAD > "$BUNDLE/COMMIT" 2>/dev/null || echo unknown > "$BUNDLE/COMMIT"
 
 size=$(du -sb "$BUNDLE" | cut -f1)

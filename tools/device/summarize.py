@@ -2,8 +2,12 @@
 JSON reports, then every kernel's time, bandwidth and rate, and for attention the PyTorch SDPA time
 on the same shape and the ratio torch_ms / ours_ms (> 1: ours is faster); then whole training
 steps on the GPU against the PyTorch twin (tokens/s, the ratio, and model FLOP utilisation against
-the FP32 GEMM ceiling torch.mm reached in the same run; bar: seqmend ≥ 1.5× the twin).
-usage: summarize.py OUTDIR   (reads OUTDIR/*.json, kernels.tsv, sdpa.tsv, train.tsv, train_torch.tsv)
+the FP32 GEMM ceiling torch.mm reached in the same run; bar: seqmend ≥ 1.5× the twin), and the
+`seqmend pretrain` run with device=cuda against the same run on the CPU (pretrain/compare.json).
+On a machine without a GPU (device-check leaves OUTDIR/no_gpu) every GPU row reads "no GPU".
+usage: summarize.py OUTDIR   (reads OUTDIR/*.json, kernels.tsv, sdpa.tsv, train.tsv, train_torch.tsv,
+                              pretrain/compare.json, no_gpu, <phase>.skipped)
+Exit status 1 when a test failed, no test report exists, or the pretrain comparison failed.
 """
 import glob
 import json
@@ -22,8 +26,35 @@ def read_tsv(path):
     return [dict(zip(head, l)) for l in lines[1:]]
 
 
+def pretrain_row(d, no_gpu):
+    """(row, failed) for the pretrain comparison; a run that never reported fails on a GPU machine."""
+    path = os.path.join(d, "pretrain", "compare.json")
+    name = "pretrain cuda vs cpu"
+    if not os.path.exists(path):
+        if no_gpu:
+            return (name, "no GPU", "", "", "", "", ""), False
+        if os.path.exists(os.path.join(d, "pretrain.skipped")):
+            return (name, "skipped: the budget was spent", "", "", "", "", ""), False
+        return (name, "FAILED: did not finish (see pretrain.log)", "", "", "", "", ""), True
+    with open(path) as f:
+        r = json.load(f)
+    status = r.get("status")
+    if status == "skipped":
+        return (name, "no GPU" if no_gpu else "skipped", r.get("reason", ""), "", "", "", ""), False
+    if status != "ok":
+        return (name, "FAILED", r.get("reason", "?"), "", "", "", ""), True
+    worst = r.get("worst", {})
+    loss, gnorm = worst.get("loss", [0, 0]), worst.get("grad_norm", [0, 0])
+    ndcg = r.get("valid_ndcg@10")
+    return (name, f"{r.get('steps')} steps", f"loss rel {loss[0]:.1e} (step {loss[1]})",
+            f"grad_norm rel {gnorm[0]:.1e} (step {gnorm[1]})",
+            f"ndcg@10 {ndcg[0]:.4f} / {ndcg[1]:.4f}" if ndcg and None not in ndcg else "", "",
+            "ok (1e-5/1e-4 step 1, 1e-3/1e-2 after)"), False
+
+
 def main():
     d = sys.argv[1]
+    no_gpu = os.path.exists(os.path.join(d, "no_gpu"))
     passed = failed = skipped = 0
     failures, programs = [], []
     for path in sorted(glob.glob(os.path.join(d, "*.json"))):
@@ -54,7 +85,8 @@ def main():
                      f"{float(k['TFLOP/s']):.2f} TFLOP/s",
                      f"torch {t:.4f} ms" if t else "", f"x{t / ours:.2f}" if t else ""))
     if not kernels:
-        rows.append(("kernels", "(no kernels.tsv: benchmark did not run)", "", "", "", "", ""))
+        rows.append(("kernels", "no GPU" if no_gpu else "(no kernels.tsv: benchmark did not run)", "", "", "", "",
+                     ""))
     # Focal loss forward + backward against the copy bandwidth measured in the same run (bar: 80 %).
     gbs = {k["kernel"]: float(k["GB/s"]) for k in kernels}
     if gbs.get("copy", 0) > 0 and "sigmoid_focal_loss" in gbs:
@@ -92,14 +124,21 @@ def main():
             rows.append((f"train_step {r['config']}", f"{float(r['ms_per_step']):.2f} ms, {tok:,.0f} tok/s",
                          f"{tf:.2f} TFLOP/s", mfu, "(no twin figure)", "", ""))
     if not ours_train:
-        rows.append(("train_step", "(no train.tsv: GPU training benchmark did not run)", "", "", "", "", ""))
+        rows.append(("train_step", "no GPU" if no_gpu else "(no train.tsv: GPU training benchmark did not run)",
+                     "", "", "", "", ""))
+    if not torch:
+        rows.append(("attention vs torch SDPA", "no GPU" if no_gpu else "(no sdpa.tsv: PyTorch SDPA did not run)",
+                     "", "", "", "", ""))
+    row, pretrain_failed = pretrain_row(d, no_gpu)
+    rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(7)]
     print("=" * (sum(widths) + 14))
-    print("seqmend GPU device check   (ratio = torch ms / ours ms; > 1 means ours is faster)")
+    print("seqmend GPU device check   (ratio = torch ms / ours ms; > 1 means ours is faster)"
+          + ("   — NO GPU: a dry run" if no_gpu else ""))
     print("=" * (sum(widths) + 14))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    return 1 if failed or not programs else 0
+    return 1 if failed or not programs or pretrain_failed else 0
 
 
 if __name__ == "__main__":
