@@ -7,12 +7,15 @@ the FP32 GEMM ceiling torch.mm reached in the same run; bar: seqmend ≥ 1.5× t
 On a machine without a GPU (device-check leaves OUTDIR/no_gpu) every GPU row reads "no GPU".
 usage: summarize.py OUTDIR   (reads OUTDIR/*.json, kernels.tsv, sdpa.tsv, train.tsv, train_torch.tsv,
                               pretrain/compare.json, no_gpu, <phase>.skipped)
-Exit status 1 when a test failed, no test report exists, or the pretrain comparison failed.
+Exit status 1 when a test failed, test_cuda or test_nccl left no report, or the pretrain comparison failed.
 """
 import glob
 import json
 import os
 import sys
+
+
+EXPECTED_TEST_PROGRAMS = ("test_cuda", "test_nccl")
 
 
 def read_tsv(path):
@@ -71,6 +74,12 @@ def main():
                     skipped += 1
                 else:
                     passed += 1
+    # A test program that left no report crashed, could not start (a missing library) or ran past
+    # its cap: a failure, unless the budget skipped it before it started.
+    for program in EXPECTED_TEST_PROGRAMS:
+        if program not in programs and not os.path.exists(os.path.join(d, f"{program}.skipped")):
+            failed += 1
+            failures.append(f"{program}: no report (crashed, did not start, or ran past its cap; see {program}.log)")
     kernels = read_tsv(os.path.join(d, "kernels.tsv"))
     torch = {(r["kernel"], r["shape"]): float(r["ms"]) for r in read_tsv(os.path.join(d, "sdpa.tsv"))}
 
