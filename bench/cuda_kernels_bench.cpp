@@ -184,6 +184,12 @@ void bench_all() {
            0);
     record("embedding_backward", s, time_ms([&] { embedding_backward(D, dtable, out, ids, N, C, V); }), 12.0 * N * C,
            0);
+    // The action and gap tables of a real batch: every row carries one id, a single run of N rows.
+    int32_t* same = A.ids(N, 0, 1);
+    record("embedding_backward", "N25600 C256 V4 one id", time_ms([&] {
+             embedding_backward(D, dtable, out, same, N, C, 4);
+           }),
+           12.0 * N * C, 0);
   });
   group("adamw_update", [&] {
     const int64_t n = 30'000'000;  // ≈ a 30M-parameter model
