@@ -5,7 +5,8 @@
 # binary, its MPI start as a world of one, the data and the config), and the phase says it skipped.
 #   pretrain_check.sh SEQMEND DIR REPORT GPU     DIR holds pretrain_tiny.yaml and data/ (the bundle's
 #                                                pretrain/); GPU = 1 when the machine shows one
-# SEQMEND_LIBS: LD_LIBRARY_PATH for seqmend alone (Python keeps the machine's own libraries).
+# SEQMEND is device-check's run/seqmend, which starts seqmend on the bundle's own C runtime (Python,
+# started here too, keeps the machine's own libraries: nothing is exported).
 # Writes REPORT/pretrain/{cpu,cuda}/ (run directories, logs) and REPORT/pretrain/compare.json
 # ({"status": ok|FAILED|skipped, "reason", ...}), which summarize.py turns into a row of the table.
 set -uo pipefail
@@ -20,7 +21,7 @@ verdict() {  # verdict STATUS REASON
   echo "pretrain: $1 — $2"
 }
 run() {  # run DEVICE: one training run; its last error line in $why on failure
-  env ${SEQMEND_LIBS:+LD_LIBRARY_PATH="$SEQMEND_LIBS"} "$SEQMEND" pretrain --config "$DIR/pretrain_tiny.yaml" data_dir="$DIR/data" run_dir="$out/$1" \
+  "$SEQMEND" pretrain --config "$DIR/pretrain_tiny.yaml" data_dir="$DIR/data" run_dir="$out/$1" \
     device="$1" max_steps="$STEPS" eval_every="$STEPS" checkpoint.every=0 > "$out/$1.log" 2>&1
   local rc=$?
   why="seqmend pretrain device=$1 exited $rc: $(grep -v '^\s*$' "$out/$1.log" | tail -n 1)"
