@@ -28,7 +28,6 @@ import time
 # seqmend subprocess inherits it). An explicit OMP_WAIT_POLICY in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -65,18 +64,19 @@ def checksum(batches):
 def useful_flops(cfg, b):
     """Bert4Rec::train_flops."""
     C, L = cfg.d_model, cfg.num_layers
-    lens = np.diff(np.array(b["cu_seqlens"], dtype=np.float64))
-    attn = float((lens * (lens + 1) / 2).sum() if cfg.causal else (lens * lens).sum())
-    N, M = float(lens.sum()), float(len(b["target_rows"]))
+    cu = b["cu_seqlens"]
+    lens = [float(e - s) for s, e in zip(cu, cu[1:])]
+    attn = sum(n * (n + 1) / 2 for n in lens) if cfg.causal else sum(n * n for n in lens)
+    N, M = sum(lens), float(len(b["target_rows"]))
     return 3.0 * (L * (24.0 * C * C * N + 4.0 * attn * C) + 2.0 * M * cfg.num_items * C)
 
 
 def torch_inputs(b, cfg, device="cpu"):
     arr, _, valid, _, rows = tw.padded(b, cfg)
-    B, T = valid.shape
+    B, T = len(valid), cfg.max_len
     pos = torch.arange(T).expand(B, T)
-    x = [torch.from_numpy(arr["item"]), pos, torch.from_numpy(arr["action"]), torch.from_numpy(arr["gap"]),
-         torch.from_numpy(valid)]
+    x = [torch.tensor(arr["item"], dtype=torch.int64), pos, torch.tensor(arr["action"], dtype=torch.int64),
+         torch.tensor(arr["gap"], dtype=torch.int64), torch.tensor(valid, dtype=torch.bool)]
     rest = [torch.tensor([r[0] for r in rows]), torch.tensor([r[1] for r in rows]), torch.tensor(b["target_items"])]
     return [t.to(device) for t in x], *(t.to(device) for t in rest)
 
@@ -85,7 +85,7 @@ class TorchStep:
     def __init__(self, cfg, batches, device="cpu"):
         self.device = device
         self.model = tw.Bert4RecTwin(cfg, exact=False)
-        self.model.load(tw.init_params(cfg))
+        self.model.load(tw.init_params_torch(cfg))  # no numpy on this path
         self.model.to(device)
         self.model.train()
         layout = {p[0]: p[3] for p in tw.param_layout(cfg)}

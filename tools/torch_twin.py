@@ -8,7 +8,10 @@
   loss and every gradient of step 0, and the losses of the first 10 AdamW steps. It computes in
   float64 so the fixture is an accurate reference for seqmend's float32.
 * `exact=False` is an ordinary PyTorch model (padded batch + key-padding mask, nn.Dropout) for the
-  speed comparison in tools/bench_vs_torch.py.
+  speed comparison in tools/bench_vs_torch.py and the GPU device check. That path needs no numpy
+  (pip's PyTorch does not require it, and the GPU machine's Python may lack it): its batches come
+  from the counter RNG on Python ints, its weights from the same counter RNG on torch int64 tensors
+  (init_params_torch); numpy is imported only by the exact path.
 
 Layout: padded (B, T) rows, left-padded, so the newest event of every sequence is at column T - 1;
 the position embedding is indexed by the column. Item ids: 0 pad, 1..V items, V + 1 mask token.
@@ -16,9 +19,9 @@ the position embedding is indexed by the column. Item ids: 0 pad, 1..V items, V 
 import json
 import math
 import os
+import struct
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -40,8 +43,14 @@ def hash_combine(a, b):
     return mix64(a ^ mix64(b))
 
 
+def f32(x):
+    """x rounded to float32, as a Python float."""
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
 def uniform01(h):
-    return np.float32(h >> 40) * np.float32(1.0 / 16777216.0)
+    # float(h >> 40) * 2^-24 in float32: both factors and the product are exact in float32.
+    return (h >> 40) * (1.0 / 16777216.0)
 
 
 class Rng:
@@ -62,6 +71,7 @@ class Rng:
 
 
 def mix64_np(x):
+    import numpy as np
     x = np.asarray(x, dtype=np.uint64)
     with np.errstate(over="ignore"):
         x = x + np.uint64(0x9E3779B97F4A7C15)
@@ -71,12 +81,14 @@ def mix64_np(x):
 
 
 def hash_combine_np(a, b):
+    import numpy as np
     return mix64_np(np.asarray(a, dtype=np.uint64) ^ mix64_np(b))
 
 
 def dropout_keep_np(p, seed, token_keys, cols):
     """kernels/dropout.h: keep = uniform01(hash_combine(hash_combine(seed, key), c)) >= p.
     token_keys (...,) uint64 broadcast against cols (...,) uint64."""
+    import numpy as np
     row = hash_combine_np(np.uint64(seed), token_keys)
     h = hash_combine_np(row, cols)
     u = (h >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / 16777216.0)
@@ -85,6 +97,7 @@ def dropout_keep_np(p, seed, token_keys, cols):
 
 def normal_np(key, n):
     """core/param_buffer.cpp normal_at(key, j) for j in [0, n): Box-Muller on counters 2j, 2j + 1."""
+    import numpy as np
     j = np.arange(n, dtype=np.uint64)
     key = np.uint64(key)
     a = mix64_np(key ^ mix64_np(np.uint64(2) * j))
@@ -92,6 +105,37 @@ def normal_np(key, n):
     u1 = ((a >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * (1.0 / 9007199254740992.0)
     u2 = (b >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+
+
+def _s64(u):
+    """A uint64 constant as the int64 with the same bits."""
+    return u - (1 << 64) if u >= (1 << 63) else u
+
+
+def _shr(x, s):
+    """Logical right shift of uint64 bit patterns held in an int64 tensor (torch's >> is arithmetic)."""
+    return (x >> s) & ((1 << (64 - s)) - 1)
+
+
+def mix64_torch(x):
+    """mix64 on an int64 tensor of uint64 bit patterns: int64 addition and multiplication wrap modulo
+    2^64 exactly as uint64 does, and xor is bitwise."""
+    x = x + _s64(0x9E3779B97F4A7C15)
+    x = (x ^ _shr(x, 30)) * _s64(0xBF58476D1CE4E5B9)
+    x = (x ^ _shr(x, 27)) * _s64(0x94D049BB133111EB)
+    return x ^ _shr(x, 31)
+
+
+def normal_torch(key, n):
+    """normal_np without numpy: the same counters and Box-Muller in float64 (torch's log and cos, so
+    a value may differ from numpy's in the last float64 bit, which float32 rounding hides)."""
+    j = torch.arange(n, dtype=torch.int64)
+    k = _s64(key)
+    a = mix64_torch(mix64_torch(2 * j) ^ k)
+    b = mix64_torch(mix64_torch(2 * j + 1) ^ k)
+    u1 = (_shr(a, 11) + 1).double() * (1.0 / 9007199254740992.0)
+    u2 = _shr(b, 11).double() * (1.0 / 9007199254740992.0)
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
 
 
 def step_dropout_seed(run_seed, step):
@@ -152,6 +196,7 @@ def param_layout(cfg):
 
 def init_params(cfg):
     """Identical to ParamBuffer::init(cfg.seed, cfg.init_std), as float32 numpy arrays."""
+    import numpy as np
     params = {}
     for k, (name, shape, init, _) in enumerate(param_layout(cfg)):
         n = int(np.prod(shape))
@@ -162,6 +207,21 @@ def init_params(cfg):
             w = np.ones(n, np.float32)
         else:
             w = np.zeros(n, np.float32)
+        params[name] = w.reshape(shape)
+    return params
+
+
+def init_params_torch(cfg):
+    """init_params without numpy, as float32 torch tensors (the speed path's weights)."""
+    params = {}
+    for k, (name, shape, init, _) in enumerate(param_layout(cfg)):
+        n = math.prod(shape)
+        if init == "normal":
+            w = (f32(cfg.init_std) * normal_torch(hash_combine(cfg.seed, k), n)).float()
+        elif init == "ones":
+            w = torch.ones(n)
+        else:
+            w = torch.zeros(n)
         params[name] = w.reshape(shape)
     return params
 
@@ -203,7 +263,7 @@ def cloze_batch(seqs, cfg, mask_prob, seed, epoch):
     b = pack_sequences(seqs, cfg)
     stream_seed = hash_combine(seed, epoch)
     mask = cfg.num_items + 1
-    p = np.float32(mask_prob)
+    p = f32(mask_prob)
     for s in range(len(seqs)):
         beg, end = b["cu_seqlens"][s], b["cu_seqlens"][s + 1]
         n = end - beg
@@ -221,22 +281,23 @@ def cloze_batch(seqs, cfg, mask_prob, seed, epoch):
 
 
 def padded(batch, cfg):
-    """Packed batch → padded (B, T) arrays, left-padded, plus the validity mask."""
+    """Packed batch → padded (B, T) nested lists, left-padded, plus the validity mask (the speed path
+    makes torch tensors of them, the exact path numpy arrays: keys are uint64)."""
     B, T = len(batch["sample_id"]), cfg.max_len
-    out = {k: np.zeros((B, T), np.int64) for k in ("item", "action", "gap")}
-    keys = np.zeros((B, T), np.uint64)
-    valid = np.zeros((B, T), bool)
-    local = np.zeros((B, T), np.int64)  # index of the token within its sequence
+    out = {k: [[0] * T for _ in range(B)] for k in ("item", "action", "gap")}
+    keys = [[0] * T for _ in range(B)]
+    valid = [[False] * T for _ in range(B)]
+    local = [[0] * T for _ in range(B)]  # index of the token within its sequence
     where = {}  # packed row → (b, column)
     for s in range(B):
         beg, end = batch["cu_seqlens"][s], batch["cu_seqlens"][s + 1]
         for r in range(beg, end):
             col = batch["position"][r]
             for k in out:
-                out[k][s, col] = batch[k][r]
-            keys[s, col] = np.uint64(batch["token_keys"][r])
-            valid[s, col] = True
-            local[s, col] = r - beg
+                out[k][s][col] = batch[k][r]
+            keys[s][col] = batch["token_keys"][r]
+            valid[s][col] = True
+            local[s][col] = r - beg
             where[r] = (s, col)
     rows = [where[r] for r in batch["target_rows"]]
     return out, keys, valid, local, rows
@@ -286,9 +347,14 @@ class Bert4RecTwin(nn.Module):
         return m
 
     def load(self, params):
+        """params: name → float32 numpy array (init_params) or torch tensor (init_params_torch)."""
         with torch.no_grad():
             for name, t in self.named_flat().items():
-                t.copy_(torch.from_numpy(np.ascontiguousarray(params[name])).to(t.dtype))
+                p = params[name]
+                if not isinstance(p, torch.Tensor):
+                    import numpy as np
+                    p = torch.from_numpy(np.ascontiguousarray(p))
+                t.copy_(p.to(t.dtype))
 
     # -- dropout: exact masks from the hash, or PyTorch's own
     def _drop(self, x, p, site, keys, cols=None):
@@ -296,6 +362,7 @@ class Bert4RecTwin(nn.Module):
             return x
         if not self.exact:
             return F.dropout(x, p, True)
+        import numpy as np
         seed = dropout_site_seed(self.step_seed, site)
         if cols is None:
             cols = np.arange(x.shape[-1], dtype=np.uint64)
@@ -319,6 +386,7 @@ class Bert4RecTwin(nn.Module):
                 ~torch.eye(T, dtype=torch.bool)[None, None]
         attn_cols = None
         if self.exact and self.training and cfg.attn_dropout > 0:
+            import numpy as np
             # column h·2^20 + j of query token (b, i): j is key's index within its sequence
             hcol = (np.arange(NH, dtype=np.uint64) << np.uint64(20))[None, :, None, None]
             attn_cols = hcol + local[:, None, None, :].astype(np.uint64)          # (B, NH, 1, T)
@@ -330,6 +398,7 @@ class Bert4RecTwin(nn.Module):
             att = att.masked_fill(mask, float("-inf")).softmax(-1)
             if self.training and cfg.attn_dropout > 0:
                 if self.exact:
+                    import numpy as np
                     keep = dropout_keep_np(cfg.attn_dropout, dropout_site_seed(self.step_seed, 1 + 3 * l),
                                            attn_keys[..., None], attn_cols)
                     att = att * torch.from_numpy(keep).to(att.dtype) / (1.0 - np.float64(np.float32(cfg.attn_dropout)))
@@ -378,15 +447,18 @@ def lr_at(step, o):
 
 
 def make_fixture(path):
+    import numpy as np
     torch.set_default_dtype(torch.float64)
     cfg, seqs, cloze, opt = fixture_data()
     batch = cloze_batch(seqs, cfg, cloze["mask_prob"], cloze["seed"], cloze["epoch"])
     init = init_params(cfg)
     arr, keys, valid, local, rows = padded(batch, cfg)
+    keys, local = np.array(keys, dtype=np.uint64), np.array(local, dtype=np.int64)
     T = cfg.max_len
     pos = np.tile(np.arange(T), (len(seqs), 1))
-    inputs = [torch.from_numpy(arr["item"]), torch.from_numpy(pos), torch.from_numpy(arr["action"]),
-              torch.from_numpy(arr["gap"]), torch.from_numpy(valid)]
+    inputs = [torch.from_numpy(np.array(arr["item"], np.int64)), torch.from_numpy(pos),
+              torch.from_numpy(np.array(arr["action"], np.int64)), torch.from_numpy(np.array(arr["gap"], np.int64)),
+              torch.from_numpy(np.array(valid, bool))]
     rb = torch.tensor([r[0] for r in rows])
     rt = torch.tensor([r[1] for r in rows])
     targets = torch.tensor(batch["target_items"])

@@ -3,7 +3,8 @@ device check's end-to-end comparison (tokens/s, and TFLOP/s credited with Bert4R
 seqmend is), plus the GPU's FP32 GEMM ceiling measured now with torch.mm (TF32 off on both sides:
 seqmend's GEMMs are full FP32), which the summary divides by for model FLOP utilisation.
 usage: train_bench_torch.py OUT.tsv [OURS.tsv] [seconds per config, default 3]
-Needs tools/bench_vs_torch.py and tools/torch_twin.py beside it or in ../ (the bundle carries both).
+Needs tools/bench_vs_torch.py and tools/torch_twin.py beside it or in ../ (the bundle carries both),
+and PyTorch, but not numpy (the GPU machine's Python may lack it; ctest device_torch_peer_without_numpy).
 """
 import os
 import statistics
