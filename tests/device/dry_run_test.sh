@@ -41,6 +41,8 @@ log=$work/check.log
 expect() {  # expect REGEX WHAT
   grep -Eq "$1" "$log" || fail "no $2 in the output (pattern: $1)"
 }
+expect '^device-check: our programs start through the bundled loader \(ld\.so .*CUDNN_FRONTEND_CUDART_LIB_NAME=libcudart\.so\.[0-9]+$' \
+  "line saying the programs run on the bundled glibc and which CUDA runtime the cuDNN frontend opens"
 expect '^seqmend GPU device check .*NO GPU: a dry run' "table title marking the dry run"
 expect '^tests +test_cuda test_nccl +passed [0-9]+ +failed 0 +skipped [1-9]' "tests row (test_cuda and test_nccl, none failed)"
 expect '^kernels +no GPU' "kernels row marked no GPU"
