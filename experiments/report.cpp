@@ -126,7 +126,8 @@ void paired_users_note(std::ostringstream& md, const nlohmann::json& rec) {
     return num(at(d, "mean")) + " [" + num(at(d, "low")) + ", " + num(at(d, "high")) + "]";
   };
   for (const char* split : {"valid", "test"}) {
-    for (const auto& [metric, b] : at(paired, split).items()) {
+    const nlohmann::json metrics = at(paired, split);  // held: items() must not outlive it
+    for (const auto& [metric, b] : metrics.items()) {
       const nlohmann::json share = at(b, "recovered_share");
       std::string share_text = "–";
       if (share.is_object()) {

@@ -163,6 +163,10 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
     EXPECT_TRUE(ev["paired_users"][split].contains("hr@10")) << split;
   }
   EXPECT_NE(md.find("paired bootstrap"), std::string::npos) << md;
+  EXPECT_NE(md.find("| test | ndcg@10 | " + std::to_string(ev["paired_users"]["test"]["ndcg@10"]["users"].get<int64_t>()) +
+                    " | "),
+            std::string::npos)
+      << md;
   EXPECT_EQ(report["data"]["splits"]["test"]["sequences"].get<int64_t>(),
             nlohmann::json::parse(read_text(run_dir + "/data/set/manifest.json"))["splits"]["test"]["sequences"]
                 .get<int64_t>());
