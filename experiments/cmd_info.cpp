@@ -11,6 +11,7 @@ void add_info_command(CLI::App& app, CommandBody& body) {
   auto* cmd = app.add_subcommand("info", "Print the build and the process layout (rank, threads, GPUs)");
   cmd->callback([&body] {
     body = [](MpiEnv& env) {
+      apply_threads_setting(0);  // what a stage with `threads: 0` would use
       std::printf("seqmend rank %d/%d (local %d/%d) on %s: %d threads, CUDA %s, %d GPU(s)\n", env.rank(),
                   env.world(), env.local_rank(), env.local_world(), env.host().c_str(), num_threads(),
                   cuda_compiled() ? "compiled" : "not compiled", cuda_device_count());

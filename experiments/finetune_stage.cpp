@@ -23,6 +23,7 @@
 #include "experiments/run_dir.h"
 #include "experiments/simulate_stage.h"
 #include "experiments/surprisal.h"
+#include "experiments/token_deal.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
 #include "io/file_checksum.h"
@@ -274,7 +275,10 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   for (int64_t step = 0; step < total; ++step) {
     const double t0 = now_s();
     const int64_t epoch = step / bpe, index = step % bpe;
-    std::vector<int64_t> ids = loader.local_part(loader.global_batch_ids(epoch, index), 0, 1);
+    // Every rank builds and injects the whole global batch (the injection is a function of the
+    // batch and the step, e.g. llround(bot_rate · batch) bots), then trains on its deal of the
+    // result: the same step on any number of ranks.
+    const std::vector<int64_t> ids = loader.global_batch_ids(epoch, index);
     SequenceSet part;
     for (int64_t q : ids) {  // sample id = row of the loader's data
       const size_t e = size_t(local.offsets[size_t(q)]);
@@ -292,9 +296,14 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
       data = injector.run(without_labels(part), hash_combine(cfg.seed, hash_combine(uint64_t(epoch), uint64_t(index))), 1)
                  .data;
     }
+    std::vector<int64_t> cost;
+    for (int64_t s = 0; s < data.num_sequences(); ++s)
+      cost.push_back(std::min<int64_t>(data.length(s), det.encoder().config().max_len));
+    const std::vector<int> dealt_to = deal_by_tokens(cost, group.size());
     std::vector<SequenceView> views;
     std::vector<int64_t> seqs;
     for (int64_t s = 0; s < data.num_sequences(); ++s) {
+      if (dealt_to[size_t(s)] != group.rank()) continue;
       const size_t e = size_t(data.offsets[size_t(s)]), n = size_t(data.length(s));
       SequenceView v;
       v.items = std::span<const int32_t>(data.item).subspan(e, n);
@@ -353,7 +362,7 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
     win_loss[2] += L.gap;
     win_loss[3] += L.sequence;
     ++win_steps;
-    win_seqs += int64_t(ids.size());
+    win_seqs += int64_t(seqs.size());
     last = L;
     const int64_t s = step + 1;
     if (s % cfg.log_every == 0 || s == total) {

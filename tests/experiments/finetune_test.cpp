@@ -103,6 +103,30 @@ TEST_F(FinetuneTest, DetectorBeatsChanceOnNoiseClicksAndWritesItsCheckpoint) {
               d["surprisal"]["event"]["by_type"]["noise_click"]["roc_auc"].dump().c_str());
 }
 
+// Fine-tuning on 2 ranks takes the same steps as on 1: each rank injects the whole global batch
+// (bots are llround(bot_rate · batch), which halves would round differently) and trains on its deal.
+TEST_F(FinetuneTest, TwoRanksGiveTheSameLossesAsOne) {
+  auto losses = [](const std::string& run) {
+    std::vector<double> out;
+    std::ifstream f(run + "/metrics.jsonl");
+    for (std::string line; std::getline(f, line);) {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      if (j.contains("loss")) out.push_back(j["loss"].get<double>());
+    }
+    return out;
+  };
+  const std::string args = " max_steps=40 log_every=5 threads=1";
+  Ran r1 = run_shell(bin() + finetune_args(path("ft_one")) + args);
+  ASSERT_EQ(r1.status, 0) << r1.output;
+  Ran r2 = run_shell("timeout 120 mpirun -np 2 --oversubscribe --allow-run-as-root " + std::string(SEQMEND_BINARY) +
+                     finetune_args(path("ft_two")) + args);
+  ASSERT_EQ(r2.status, 0) << r2.output;
+  const auto a = losses(path("ft_one")), b = losses(path("ft_two"));
+  ASSERT_EQ(a.size(), 8u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * std::fabs(a[i])) << "log line " << i;
+}
+
 TEST_F(FinetuneTest, FrozenEncoderLeavesTheEncoderAsPretrained) {
   const std::string run = path("ft_frozen");
   Ran r = run_shell(bin() + finetune_args(run) + " max_steps=20 detector.freeze_encoder=true");

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -100,6 +101,24 @@ class PretrainTest : public ::testing::Test {
   static fs::path root_;
 };
 fs::path PretrainTest::root_;
+
+// More ranks than cores (the launcher binds none of them): each takes a share of the cores rather
+// than all of them, so the node is not oversubscribed several times over.
+TEST(ProcessLayout, RanksThatOutnumberTheCoresShareThem) {
+  const int cores = int(std::thread::hardware_concurrency());
+  ASSERT_GT(cores, 0);
+  const int ranks = cores + 1;
+  Ran r = run_shell("env -u OMP_NUM_THREADS -u SEQMEND_THREADS timeout 60 mpirun -np " + std::to_string(ranks) +
+                    " --oversubscribe --allow-run-as-root " + bin() + " info");
+  ASSERT_EQ(r.status, 0) << r.output;
+  int lines = 0;
+  for (size_t at = r.output.find(" threads,"); at != std::string::npos; at = r.output.find(" threads,", at + 1)) {
+    const size_t from = r.output.rfind(' ', at - 1) + 1;
+    EXPECT_EQ(std::stoi(r.output.substr(from, at - from)), std::max(1, cores / ranks)) << r.output;
+    ++lines;
+  }
+  EXPECT_EQ(lines, ranks) << r.output;
+}
 
 TEST_F(PretrainTest, LoaderBatchesDoNotDependOnTheNumberOfRanks) {
   ShardSet set = ShardSet::open(data());
