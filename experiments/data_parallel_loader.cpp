@@ -48,7 +48,7 @@ DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& s
     cache_ = std::make_unique<ShardCache>(set, split, cache_bytes);
     // Two windows must fit (a batch may straddle one window's end and the next one's start).
     int64_t largest = 1;
-    for (const auto& sh : info.shards) largest = std::max(largest, sh.events * 14 + sh.sequences * 17);
+    for (const auto& sh : info.shards) largest = std::max(largest, ShardCache::decoded_bytes_at_most(sh));
     window_ = std::clamp<int64_t>(cache_bytes / 2 / largest, 1, info.num_shards());
   }
 }
@@ -185,9 +185,6 @@ const SequenceSet& DataParallelLoader::data() const {
   return data_;
 }
 
-int64_t DataParallelLoader::bytes_held() const {
-  return cache_ ? cache_->bytes_held() : ShardCache::decoded_bytes(data_);
-}
 int64_t DataParallelLoader::peak_bytes() const {
   return cache_ ? cache_->peak_bytes() : ShardCache::decoded_bytes(data_);
 }

@@ -73,7 +73,6 @@ class DataParallelLoader {
 
   bool cached() const { return cache_ != nullptr; }
   int64_t window_shards() const { return window_; }  // cache mode: shards per shuffle window
-  int64_t bytes_held() const;   // decoded sequences held now
   int64_t peak_bytes() const;   // the most ever held
   int64_t bytes_read() const;   // shard file bytes read for sequences (the lengths pass not counted)
 

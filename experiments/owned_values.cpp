@@ -13,7 +13,8 @@ void merge_owned(DataParallelGroup& group, std::vector<float>& values) {
   // Chunks bound the extra memory (8 bytes per value in flight) on large splits.
   constexpr size_t kChunk = size_t(1) << 20;
   std::vector<int64_t> bits;
-  for (size_t lo = 0; lo < values.size() || lo == 0; lo += kChunk) {
+  // Every rank has the same length, so every rank makes the same number of sums.
+  for (size_t lo = 0; lo < values.size(); lo += kChunk) {
     const size_t hi = std::min(values.size(), lo + kChunk);
     bits.resize(hi - lo);
     for (size_t i = lo; i < hi; ++i) {
@@ -26,7 +27,6 @@ void merge_owned(DataParallelGroup& group, std::vector<float>& values) {
       const uint32_t b = uint32_t(bits[i - lo]);
       std::memcpy(&values[i], &b, sizeof b);
     }
-    if (hi == values.size()) break;
   }
 }
 

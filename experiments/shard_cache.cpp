@@ -29,8 +29,8 @@ void ShardCache::fetch(const std::vector<int64_t>& shards) {
     if (it == entries_.end()) missing.push_back(k);
     else it->second.last_use = clock_;
   }
-  // Room is made before each read (from the manifest's counts: at most 14 bytes per event and 17
-  // per sequence decoded), so the peak stays within the budget whenever the request itself fits.
+  // Room is made before each read (decoded_bytes_at_most), so the peak stays within the budget
+  // whenever the request itself fits.
   auto evict_until = [&](int64_t room) {
     while (held_ + room > budget_) {
       auto victim = entries_.end();
@@ -45,7 +45,7 @@ void ShardCache::fetch(const std::vector<int64_t>& shards) {
   };
   for (int64_t k : missing) {
     const ShardEntry& sh = info.shards[size_t(k)];
-    evict_until(sh.events * 14 + sh.sequences * 17);
+    evict_until(decoded_bytes_at_most(sh));
     ShardReader reader(set_, split_, {k});
     Entry e;
     reader.next(e.data, std::numeric_limits<int64_t>::max());  // the whole shard

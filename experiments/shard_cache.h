@@ -37,6 +37,9 @@ class ShardCache {
 
   // What a decoded SequenceSet occupies.
   static int64_t decoded_bytes(const SequenceSet& s);
+  // At most what shard `sh` occupies decoded, from the manifest's counts (14 bytes per event: item,
+  // timestamp, action, label; 17 per sequence: offset, user, sequence label).
+  static int64_t decoded_bytes_at_most(const ShardEntry& sh) { return sh.events * 14 + sh.sequences * 17; }
 
  private:
   struct Entry {
