@@ -25,5 +25,6 @@ void add_unrepair_command(CLI::App& app, CommandBody& body);
 void add_repair_command(CLI::App& app, CommandBody& body);
 void add_evaluate_command(CLI::App& app, CommandBody& body);
 void add_run_command(CLI::App& app, CommandBody& body);
+void add_sweep_command(CLI::App& app, CommandBody& body);
 
 }  // namespace seqmend

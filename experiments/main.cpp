@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   seqmend::add_repair_command(app, body);
   seqmend::add_evaluate_command(app, body);
   seqmend::add_run_command(app, body);
+  seqmend::add_sweep_command(app, body);
   // Arguments end up in JSON records (run.json, manifests: paths, ids): they must be UTF-8, which a
   // JSON library would otherwise report without saying which argument.
   for (int i = 1; i < argc; ++i) {

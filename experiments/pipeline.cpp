@@ -119,6 +119,34 @@ const PipelineStage* find_pipeline_stage(const std::string& name) {
   return it == registry().end() ? nullptr : &it->second;
 }
 
+void check_pipeline_configs(const PipelineSpec& spec, const std::string& scratch_dir) {
+  StageContext ctx;
+  ctx.run_dir = scratch_dir;
+  for (const auto& name : pipeline_stage_order()) ctx.stage_dirs[name] = scratch_dir + "/" + name;
+  for (const auto& name : pipeline_stage_order()) {
+    fs::create_directories(ctx.stage_dirs[name]);
+    auto it = spec.sections.find(name == "data" ? spec.data : name);
+    write_file_atomic(ctx.stage_dirs[name] + "/section.yaml",
+                      it == spec.sections.end() || it->second.empty() ? std::string("{}\n") : it->second);
+  }
+  if (auto corrupt = spec.sections.find("corrupt"); corrupt != spec.sections.end())
+    write_file_atomic(pipeline_corrupt_section(ctx.stage_dirs["data"]),
+                      corrupt->second.empty() ? std::string("{}\n") : corrupt->second);
+  for (const auto& name : pipeline_stage_order()) {
+    ctx.name = name;
+    ctx.dir = ctx.stage_dirs[name];
+    ctx.config_file = ctx.dir + "/section.yaml";
+    PipelineStage storage;
+    const PipelineStage* stage = stage_for(name, spec, storage);
+    SEQ_CHECK(stage != nullptr, "run: stage '", name, "' is not available in this build");
+    try {
+      stage->resolve(ctx);
+    } catch (const std::exception& e) {
+      SEQ_FAIL("stage '", name, "' of ", spec.file, ": ", e.what());
+    }
+  }
+}
+
 nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, const PipelineOptions& options) {
   const int rank = group.rank();
   const auto& order = pipeline_stage_order();

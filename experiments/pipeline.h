@@ -94,6 +94,11 @@ struct PipelineOptions {
 // (the same on every rank). Throws seqmend::Error naming the stage that failed or is missing.
 nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, const PipelineOptions& options = {});
 
+// Resolves every stage's config as run_pipeline would, running nothing: the section files are laid
+// out under `scratch_dir` (created, left for the caller to remove). Throws the first error, naming
+// the stage. `seqmend sweep` checks every point's pipeline before any point starts.
+void check_pipeline_configs(const PipelineSpec& spec, const std::string& scratch_dir);
+
 // A stable 64-bit FNV-1a hash of `bytes`, as 16 hex digits (stage keys).
 std::string stage_key_hash(const std::string& bytes);
 

@@ -95,6 +95,22 @@ class ConfigVisitor {
 template <typename S>
 S load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
+// An override written in another file than the config (a sweep file's grid value): its errors name
+// where the key and the value were written, as errors in a config file do, instead of quoting the
+// override text.
+struct LocatedOverride {
+  std::string text;      // "a.b=value", as on the command line
+  std::string key_at;    // "sweep.yaml:4:3": unknown or duplicate keys
+  std::string value_at;  // "sweep.yaml:4:18": wrong types, out-of-range values
+};
+template <typename S>
+S load_config(const std::string& path, const std::vector<LocatedOverride>& overrides);
+// Same, the config given as YAML text; its errors name `origin` as the file (a config embedded in
+// another file keeps its lines and columns there).
+template <typename S>
+S load_config_text(const std::string& text, const std::string& origin,
+                   const std::vector<LocatedOverride>& overrides = {});
+
 // Resolved config as YAML text (every field, defaults included, docs as comments), and the same
 // written atomically (temp file in the same directory, fsync, rename).
 template <typename S>

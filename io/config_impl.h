@@ -17,6 +17,11 @@ struct Source;
 // a missing file, a YAML syntax error or a malformed override before any field is read.
 std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path,
                                                         const std::vector<std::string>& overrides);
+std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path,
+                                                        const std::vector<LocatedOverride>& overrides);
+// The same with the file's text given (errors name `origin`).
+std::vector<std::shared_ptr<const Source>> parse_text_sources(const std::string& text, const std::string& origin,
+                                                             const std::vector<LocatedOverride>& overrides);
 
 // Sets the fields a source mentions, leaves the others alone. finish() reports the keys of the
 // top level that no field claimed (nested levels are checked on leaving them).
@@ -111,6 +116,28 @@ template <typename S>
 S load_config(const std::string& path, const std::vector<std::string>& overrides) {
   S cfg{};
   for (auto& source : config_detail::parse_sources(path, overrides)) {
+    config_detail::Reader reader(source);
+    cfg.visit(reader);
+    reader.finish();
+  }
+  return cfg;
+}
+
+template <typename S>
+S load_config(const std::string& path, const std::vector<LocatedOverride>& overrides) {
+  S cfg{};
+  for (auto& source : config_detail::parse_sources(path, overrides)) {
+    config_detail::Reader reader(source);
+    cfg.visit(reader);
+    reader.finish();
+  }
+  return cfg;
+}
+
+template <typename S>
+S load_config_text(const std::string& text, const std::string& origin, const std::vector<LocatedOverride>& overrides) {
+  S cfg{};
+  for (auto& source : config_detail::parse_text_sources(text, origin, overrides)) {
     config_detail::Reader reader(source);
     cfg.visit(reader);
     reader.finish();

@@ -22,11 +22,15 @@ struct Source {
   YAML::Node root;       // a mapping, or null for an empty file / no file
   std::string file;      // the config file, for file sources
   std::string override;  // "a.b=value", for override sources
+  // Where a located override's key and value were written (LocatedOverride); empty otherwise.
+  std::string key_at, value_at;
 };
 
 namespace {
 
 std::string where(const Source& src, const YAML::Mark& m) {
+  // An override's keys are built here (no mark), its value is parsed from its text (a mark).
+  if (!src.value_at.empty()) return m.is_null() ? src.key_at : src.value_at;
   if (!src.override.empty()) return str("override `", shown(src.override), "`");
   if (m.is_null()) return src.file;
   return str(src.file, ":", m.line + 1, ":", m.column + 1);
@@ -132,6 +136,32 @@ std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path
   if (!path.empty()) file->root = parse_yaml(read_file(path), path);
   sources.push_back(file);  // even without a file: the first pass also checks the struct's defaults
   for (const auto& o : overrides) sources.push_back(std::make_shared<Source>(parse_override(o)));
+  return sources;
+}
+
+std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path,
+                                                        const std::vector<LocatedOverride>& overrides) {
+  std::vector<std::string> texts;
+  for (const auto& o : overrides) texts.push_back(o.text);
+  std::vector<std::shared_ptr<const Source>> sources = parse_sources(path, texts);
+  for (size_t i = 0; i < overrides.size(); ++i) {
+    auto src = std::make_shared<Source>(*sources[i + 1]);
+    src->key_at = overrides[i].key_at;
+    src->value_at = overrides[i].value_at.empty() ? overrides[i].key_at : overrides[i].value_at;
+    sources[i + 1] = src;
+  }
+  return sources;
+}
+
+std::vector<std::shared_ptr<const Source>> parse_text_sources(const std::string& text, const std::string& origin,
+                                                             const std::vector<LocatedOverride>& overrides) {
+  std::vector<std::shared_ptr<const Source>> sources = parse_sources("", overrides);
+  auto file = std::make_shared<Source>();
+  file->file = origin;
+  if (size_t at = utf8_error_at(text); at != std::string_view::npos)
+    SEQ_FAIL(origin, ": not valid UTF-8 (byte ", at, ")");
+  file->root = parse_yaml(text, origin);
+  sources[0] = file;
   return sources;
 }
 
