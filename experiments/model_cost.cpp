@@ -33,7 +33,7 @@ int64_t parameter_count(const ModelConfig& cfg) {
 DataShape data_shape(const std::string& data_dir, int max_len) {
   const std::string path = data_dir + "/manifest.json";
   std::ifstream f(path);
-  SEQ_CHECK(bool(f), "no shard set at ", data_dir, " (", path, " is missing)");
+  if (!f) SEQ_FAIL("no shard set at ", data_dir, " (", path, " is missing)");
   nlohmann::json m;
   try {
     m = nlohmann::json::parse(f);

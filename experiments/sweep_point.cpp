@@ -79,15 +79,15 @@ void check_section_override(const LocatedOverride& o) {
     SEQ_FAIL(o.key_at, ": ", key, ": give a key inside the section, e.g. pretrain.model.d_model");
   const std::vector<LocatedOverride> inner = {{o.text.substr(dot + 1), o.key_at, o.value_at}};
   try {
-    if (section == "simulate") load_config<SimulateConfig>("", inner);
-    else if (section == "ingest") load_config<IngestOptions>("", inner);
-    else if (section == "corrupt") load_config<CorruptConfig>("", inner);
-    else if (section == "pretrain") load_config<PretrainConfig>("", inner);
-    else if (section == "finetune") load_config<FinetuneConfig>("", inner);
-    else if (section == "detect") load_config<DetectConfig>("", inner);
-    else if (section == "repair") load_config<RepairStageConfig>("", inner);
-    else if (section == "evaluate") load_config<EvaluateConfig>("", inner);
-    else load_config<NoSettings>("", inner);
+    if (section == "simulate") load_config_located<SimulateConfig>("", inner);
+    else if (section == "ingest") load_config_located<IngestOptions>("", inner);
+    else if (section == "corrupt") load_config_located<CorruptConfig>("", inner);
+    else if (section == "pretrain") load_config_located<PretrainConfig>("", inner);
+    else if (section == "finetune") load_config_located<FinetuneConfig>("", inner);
+    else if (section == "detect") load_config_located<DetectConfig>("", inner);
+    else if (section == "repair") load_config_located<RepairStageConfig>("", inner);
+    else if (section == "evaluate") load_config_located<EvaluateConfig>("", inner);
+    else load_config_located<NoSettings>("", inner);
   } catch (const Error& e) {
     // The struct's messages name the key inside the section; say which section too.
     SEQ_FAIL(e.what(), " (section `", section, "`)");
@@ -105,12 +105,15 @@ ResolvedPoint resolve_pretrain(const PointInputs& in) {
   r.pretrain.run_dir = in.dir;
   r.pretrain.resume = false;
   r.pretrain.overwrite = false;
+  if (r.pretrain.data_dir.empty()) SEQ_FAIL("point ", in.name, ": data_dir is not set (in the base, or under `set:`)");
   try {
     r.pretrain.validate();
+    ModelConfig shape = r.pretrain.model;  // the model's own checks (heads dividing d_model, ...) now, not at its start
+    if (shape.num_items == 0) shape.num_items = 1;
+    shape.validate();
   } catch (const Error& e) {
     SEQ_FAIL("point ", in.name, ": ", e.what());
   }
-  SEQ_CHECK(!r.pretrain.data_dir.empty(), "point ", in.name, ": data_dir is not set (in the base, or under `set:`)");
   r.data_dir = r.pretrain.data_dir;
   PretrainConfig keyed = r.pretrain;
   keyed.threads = 0;
@@ -165,8 +168,9 @@ bool process_alive(const nlohmann::json& record) {
   const long pid = record.value("pid", 0L);
   if (pid <= 0 || kill(pid_t(pid), 0) != 0) return false;
   std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");  // a reused pid is not ours
-  std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-  return args.find("sweep") != std::string::npos;
+  for (std::string arg; std::getline(cmd, arg, '\0');)
+    if (arg == "sweep") return true;
+  return false;
 }
 
 // A pretrain point in this process (every rank): afresh, or from its newest checkpoint.

@@ -101,9 +101,8 @@ std::string outcome_line(const LocalOutcome& o, const std::string& dir) {
 }  // namespace
 
 int run_sweep(const std::string& file, const SweepOptions& o) {
-  SEQ_CHECK(o.jobs >= 1 && o.ranks >= 1 && o.threads >= 0 && o.array_parallel >= 0,
-            "sweep: --jobs, --ranks must be >= 1, --threads and --array-parallel >= 0");
-  SEQ_CHECK(o.slurm || o.sbatch_args.empty(), "sweep: unknown option(s) `", o.sbatch_args.front(),
+  if (!(o.jobs >= 1 && o.ranks >= 1 && o.threads >= 0 && o.array_parallel >= 0)) SEQ_FAIL("sweep: --jobs, --ranks must be >= 1, --threads and --array-parallel >= 0");
+  if (!(o.slurm || o.sbatch_args.empty())) SEQ_FAIL("sweep: unknown option(s) `", o.sbatch_args.front(),
             "` (sbatch options go with --slurm)");
   const SweepSpec spec = read_sweep_spec(file);
   const std::string out = o.out.empty() ? "runs/" + fs::path(file).stem().string() : o.out;
@@ -119,7 +118,7 @@ int run_sweep(const std::string& file, const SweepOptions& o) {
     plan.push_back(std::move(pp));
   }
   std::map<std::string, int> names;
-  for (const auto& p : plan) SEQ_CHECK(++names[p.point->name] == 1, "sweep: two points named ", p.point->name);
+  for (const auto& p : plan) if (!(++names[p.point->name] == 1)) SEQ_FAIL("sweep: two points named ", p.point->name);
 
   const int hw = std::max(1, int(std::thread::hardware_concurrency()));
   const int threads = o.threads > 0 ? o.threads : hw;
@@ -247,7 +246,7 @@ int run_sweep_point(const std::string& dir, const std::string& name, int64_t ind
     CostEstimate c;
     const double avail = available_memory_bytes();
     if (estimate(rp, env.local_world(), 0.0, c) && avail > 0)
-      SEQ_CHECK(c.bytes_per_rank * env.local_world() <= avail, "sweep: point ", in.name, " needs ~",
+      if (!(c.bytes_per_rank * env.local_world() <= avail)) SEQ_FAIL("sweep: point ", in.name, " needs ~",
                 byte_size(c.bytes_per_rank * env.local_world()), " on this node, which has ", byte_size(avail),
                 " available (start the sweep with --insist to run it anyway)");
   }

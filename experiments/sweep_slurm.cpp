@@ -47,12 +47,11 @@ std::vector<std::string> sbatch_lines(const std::vector<std::string>& args) {
     if (!a.empty() && a[0] == '-') {
       lines.push_back(a);
     } else {
-      SEQ_CHECK(!lines.empty(), "sweep: `", a, "` is not an sbatch option (sbatch options start with -)");
+      if (!(!lines.empty())) SEQ_FAIL("sweep: `", a, "` is not an sbatch option (sbatch options start with -)");
       lines.back() += " " + a;
     }
     SEQ_CHECK(a.find('\n') == std::string::npos, "sweep: an sbatch option holds a line break");
-    SEQ_CHECK(a.rfind("--array", 0) != 0 && a != "-a",
-              "sweep: the array is the sweep's points; use --array-parallel K to limit how many run at once");
+    if (!(a.rfind("--array", 0) != 0 && a != "-a")) SEQ_FAIL("sweep: the array is the sweep's points; use --array-parallel K to limit how many run at once");
   }
   return lines;
 }
@@ -104,7 +103,7 @@ std::string submit_sweep(const SweepSlurmOptions& o) {
   const int status = pclose(p);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   const bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  SEQ_CHECK(ok, "sweep: sbatch ", script, " failed: ", out.empty() ? std::string("(no output)") : out);
+  if (!(ok)) SEQ_FAIL("sweep: sbatch ", script, " failed: ", out.empty() ? std::string("(no output)") : out);
   const std::string last = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);  // after warnings
   return last.substr(0, last.find(';'));  // "jobid;cluster" on multi-cluster setups
 }

@@ -228,7 +228,7 @@ std::string point_name(const std::vector<SweepValue>& values, const std::vector<
 }
 
 SweepSpec read_sweep_spec(const std::string& path) {
-  SEQ_CHECK(fs::is_regular_file(path), "sweep: sweep file '", path, "' does not exist");
+  if (!(fs::is_regular_file(path))) SEQ_FAIL("sweep: sweep file '", path, "' does not exist");
   const std::string text = read_text(path);
   if (size_t bad = utf8_error_at(text); bad != std::string_view::npos)
     SEQ_FAIL(path, ": not valid UTF-8 (byte ", bad, ")");
@@ -344,7 +344,7 @@ SweepSpec read_sweep_spec(const std::string& path) {
           dim.resize(v.size());
           first_key = k;
         } else if (v.size() != dim.size()) {
-          r.fail(v, p, str(v.size(), " values, but `", first_key.Scalar(), "` (line ", first_key.Mark().line + 1,
+          r.fail(v, p, str(v.size(), v.size() == 1 ? " value" : " values", ", but `", first_key.Scalar(), "` (line ", first_key.Mark().line + 1,
                            ") has ", dim.size(), ": keys zipped together need lists of one length"));
         }
         spec.keys.push_back(k.Scalar());

@@ -104,7 +104,7 @@ struct LocatedOverride {
   std::string value_at;  // "sweep.yaml:4:18": wrong types, out-of-range values
 };
 template <typename S>
-S load_config(const std::string& path, const std::vector<LocatedOverride>& overrides);
+S load_config_located(const std::string& path, const std::vector<LocatedOverride>& overrides);
 // Same, the config given as YAML text; its errors name `origin` as the file (a config embedded in
 // another file keeps its lines and columns there).
 template <typename S>

@@ -124,7 +124,7 @@ S load_config(const std::string& path, const std::vector<std::string>& overrides
 }
 
 template <typename S>
-S load_config(const std::string& path, const std::vector<LocatedOverride>& overrides) {
+S load_config_located(const std::string& path, const std::vector<LocatedOverride>& overrides) {
   S cfg{};
   for (auto& source : config_detail::parse_sources(path, overrides)) {
     config_detail::Reader reader(source);

@@ -1,0 +1,162 @@
+// `seqmend sweep` through the built binary on a tiny simulated set: --dry-run lists and writes
+// nothing; a run trains every point N at a time and collects the table; a re-run skips finished
+// points, re-runs changed ones and only those; a failing point leaves the others done, the sweep
+// exits non-zero and the next run re-runs the failed point alone. Interrupting and resuming is
+// tests/sweep/local_sweep_test.sh's; the Slurm array tests/slurm/sweep_slurm_test.sh's.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/shell.h"
+
+namespace seqmend {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::Ran;
+using test_support::run_shell;
+
+std::string bin() { return std::string(SEQMEND_BINARY); }
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(slurp(p)); }
+
+class SweepRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("seqmend_sweep_run_" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " +
+                      (root_ / "data").string() +
+                      " simulator.num_users=120 simulator.num_items=80 simulator.num_clusters=4 simulator.length_min=6"
+                      " simulator.length_max=40 simulator.length_median=15 max_events_per_shard=600 write_clean=false"
+                      " fsync=false threads=1");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  // A sweep file over the tiny test config; `body` adds grid/set/... lines.
+  static std::string sweep_file(const std::string& name, const std::string& body) {
+    const fs::path p = root_ / (name + ".yaml");
+    std::ofstream(p) << "base: " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml\nset:\n  data_dir: "
+                     << (root_ / "data").string() << "\n  eval_every: 10\n" << body;
+    return p.string();
+  }
+  static Ran sweep(const std::string& file, const std::string& out, const std::string& args = "") {
+    return run_shell("timeout 120 " + bin() + " sweep " + file + " --out " + out + " " + args);
+  }
+
+  static fs::path root_;
+};
+fs::path SweepRunTest::root_;
+
+TEST_F(SweepRunTest, DryRunListsThePointsAndTheirCostsAndWritesNothing) {
+  const std::string f = sweep_file("dry", "  max_steps: 10\ngrid:\n  model.d_model: [8, 16]\nseeds: [1, 2]\n");
+  const std::string out = (root_ / "dry-out").string();
+  Ran r = sweep(f, out, "--dry-run");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* name : {"d_model=8,seed=1", "d_model=8,seed=2", "d_model=16,seed=1", "d_model=16,seed=2"})
+    EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
+  EXPECT_NE(r.output.find("params"), std::string::npos);
+  EXPECT_NE(r.output.find("est. step"), std::string::npos);
+  EXPECT_NE(r.output.find("run (new)"), std::string::npos);
+  EXPECT_NE(r.output.find("4 of 4 points would run"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+  // A point that cannot run is found before anything runs.
+  const std::string bad = sweep_file("dry-bad", "grid:\n  model.num_heads: [2, 3]\n");
+  r = sweep(bad, out, "--dry-run");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("point num_heads=3: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("d_model 16 is not divisible by num_heads 3"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(SweepRunTest, RunsEveryPointThenSkipsFinishedAndRerunsChangedOnes) {
+  const std::string out = (root_ / "run-out").string();
+  std::string f = sweep_file("run", "  max_steps: 10\ngrid:\n  model.d_model: [8, 16]\n");
+  Ran r = sweep(f, out, "--jobs 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* p : {"d_model=8", "d_model=16"}) {
+    const fs::path dir = fs::path(out) / p;
+    EXPECT_EQ(read_json(dir / "point.json")["state"], "done") << p;
+    EXPECT_EQ(read_json(dir / "results.json")["steps"], 10) << p;
+    EXPECT_TRUE(fs::exists(dir / "sweep.log"));
+  }
+  const nlohmann::json sweep_json = read_json(fs::path(out) / "sweep.json");
+  EXPECT_EQ(sweep_json["points"].size(), 2u);
+  EXPECT_EQ(sweep_json["points"][1]["overrides"][3]["value_at"].get<std::string>(), f + ":7:22");
+  const std::string csv = slurp(fs::path(out) / "results.csv");
+  EXPECT_NE(csv.find("d_model=8,done,8,"), std::string::npos) << csv;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "results.md"));
+
+  // Again: nothing runs, nothing is touched.
+  const auto mtime = fs::last_write_time(fs::path(out) / "d_model=8/results.json");
+  r = sweep(f, out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("skip (done)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nothing to run"), std::string::npos) << r.output;
+  EXPECT_EQ(fs::last_write_time(fs::path(out) / "d_model=8/results.json"), mtime);
+
+  // A changed config re-runs; an extra grid value adds a point and leaves the others alone.
+  f = sweep_file("run", "  max_steps: 12\ngrid:\n  model.d_model: [8, 16]\n");
+  r = sweep(f, out, "--dry-run");
+  EXPECT_NE(r.output.find("run (changed)"), std::string::npos) << r.output;
+  r = sweep(f, out, "--jobs 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_json(fs::path(out) / "d_model=8/results.json")["steps"], 12);
+  EXPECT_EQ(read_json(fs::path(out) / "d_model=8/point.json")["attempts"], 1);  // a new key starts afresh
+  f = sweep_file("run", "  max_steps: 12\ngrid:\n  model.d_model: [4, 8, 16]\n");
+  r = sweep(f, out, "--dry-run");
+  EXPECT_NE(r.output.find("1 of 3 points would run"), std::string::npos) << r.output;
+}
+
+TEST_F(SweepRunTest, AFailingPointLeavesTheOthersAndIsTheOnlyOneRerun) {
+  const std::string out = (root_ / "fail-out").string();
+  const std::string f = sweep_file("fail", "  max_steps: 6\ngrid:\n  debug.throw_step: [-1, 3]\n");
+  Ran r = sweep(f, out, "--jobs 2");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("throw_step=3 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("injected failure at step 3"), std::string::npos) << r.output;
+  EXPECT_EQ(read_json(fs::path(out) / "throw_step=-1/point.json")["state"], "done");
+  const nlohmann::json failed = read_json(fs::path(out) / "throw_step=3/point.json");
+  EXPECT_EQ(failed["state"], "failed");
+  EXPECT_NE(failed["error"].get<std::string>().find("injected failure at step 3"), std::string::npos);
+  EXPECT_NE(slurp(fs::path(out) / "results.csv").find("throw_step=3,failed,3"), std::string::npos);
+  r = sweep(f, out, "--dry-run");
+  EXPECT_NE(r.output.find("run (failed)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("skip (done)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 of 2 points would run"), std::string::npos) << r.output;
+}
+
+TEST_F(SweepRunTest, CollectRebuildsTheTableAndPointRunsOnePoint) {
+  const std::string out = (root_ / "collect-out").string();
+  const std::string f = sweep_file("collect", "  max_steps: 6\nseeds: [5]\n");
+  ASSERT_EQ(sweep(f, out).status, 0);
+  fs::remove(fs::path(out) / "results.csv");
+  Ran r = run_shell(bin() + " sweep collect " + out + " --no-plots");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(slurp(fs::path(out) / "results.csv").find("seed=5,base,done,5,"), std::string::npos);
+  // `sweep point` on a done point: skipped.
+  r = run_shell(bin() + " sweep point " + out + " --name seed=5");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("is done"), std::string::npos) << r.output;
+  r = run_shell(bin() + " sweep point " + out + " --index 7");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("no point with index 7"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace seqmend
