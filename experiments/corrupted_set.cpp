@@ -63,6 +63,8 @@ void write_splits(const std::string& dir, ManifestInfo info, SplitSets& splits, 
   info.extra["split"] = splits.info;
   ShardOptions opts;
   opts.max_events_per_shard = o.max_events_per_shard;
+  opts.target_shards = o.target_shards;
+  opts.min_events_per_shard = o.min_events_per_shard;
   opts.fsync = o.fsync;
   write_shard_set(dir, info, {{"train", splits.train}, {"valid", splits.valid}, {"test", splits.test}}, opts);
 }

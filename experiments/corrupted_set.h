@@ -33,6 +33,8 @@ namespace seqmend {
 
 struct CorruptedSetOptions {
   int64_t max_events_per_shard = 400000;
+  int64_t target_shards = 64;
+  int64_t min_events_per_shard = 8192;
   bool fsync = true;
   bool write_clean = true;  // DIR/clean
   bool hide_truth = false;  // labels, clean/ and repair_truth.tsv in DIR.truth, DIR unlabelled
@@ -48,15 +50,23 @@ struct CorruptedSetOutput {
   bool overwrite = false;
   int64_t threads = 0;
   int64_t max_events_per_shard = 400000;
+  int64_t target_shards = 64;
+  int64_t min_events_per_shard = 8192;
   bool fsync = true;
   bool hide_truth = false;
 
-  CorruptedSetOptions options() const { return {max_events_per_shard, fsync, write_clean, hide_truth, overwrite}; }
+  CorruptedSetOptions options() const {
+    return {max_events_per_shard, target_shards, min_events_per_shard, fsync, write_clean, hide_truth, overwrite};
+  }
   void visit_output(ConfigVisitor& v) {
     v.field("write_clean", write_clean, "also write the uncorrupted sequences to DIR/clean");
     v.field("overwrite", overwrite, "replace the contents of a non-empty output directory");
     v.field("threads", threads, "worker threads (0 = all cores); the output does not depend on it", 0, 4096);
     v.field("max_events_per_shard", max_events_per_shard, "events per shard file before a new one starts", 0,
+            int64_t(1) << 40);
+    v.field("target_shards", target_shards,
+            "shards per split, so that many ranks read in parallel (0 = shards of max_events_per_shard)", 0, 1 << 20);
+    v.field("min_events_per_shard", min_events_per_shard, "smallest shard the target may make, in events", 1,
             int64_t(1) << 40);
     v.field("fsync", fsync, "fsync written files (off only for throw-away data)");
     v.field("hide_truth", hide_truth,

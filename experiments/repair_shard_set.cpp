@@ -31,7 +31,7 @@ void write_set(const std::string& dir, const ManifestInfo& info, const std::map<
                const ShardOptions& opts) {
   ShardSetWriter w(dir, info, opts);
   for (const auto& [split, s] : sets) {
-    w.add_split(split);
+    w.plan_split(split, s.num_events());
     if (s.num_sequences() > 0) w.add(split, s);
   }
   w.finish();
@@ -112,6 +112,7 @@ nlohmann::json repair_shard_set(const std::string& input_dir, const std::string&
     stats[split] = repair_stats(in, results[split], truth);
   }
   record["stats"] = stats;
+  if (!options.write) return record;
   return write_repaired_shard_set(out_dir, input, results, record, options);
 }
 

@@ -35,6 +35,7 @@ struct RepairProvenance {
 
 struct RepairWriteOptions {
   ShardOptions shards;     // shard limits, fsync; `overwrite` also allows replacing an earlier repair
+  bool write = true;       // false: compute and return the record only (the ranks other than 0)
 };
 
 // Repairs every split of the shard set at `input_dir` with its scores (a split absent from `scores`

@@ -138,9 +138,13 @@ nlohmann::json ingest_to_dir(const IngestOptions& opts, const std::string& out_d
   p.info.extra["split"] = counter.info();
   ShardOptions so;
   so.max_events_per_shard = opts.events_per_shard;
+  so.target_shards = opts.target_shards;
+  so.min_events_per_shard = opts.min_events_per_shard;
   so.fsync = opts.fsync;
   so.compression_level = int(opts.compression_level);
   ShardSetWriter writer(out.path(), p.info, so);
+  for (const char* split : {"train", "valid", "test"})
+    writer.plan_split(split, p.info.extra["split"]["counts"][split]["events"].get<int64_t>());
   SplitBuilder builder(all, opts.split);
   SplitSets chunk;
   constexpr int64_t kChunkEvents = 1 << 18;

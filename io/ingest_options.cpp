@@ -55,6 +55,9 @@ void IngestOptions::visit(ConfigVisitor& v) {
   v.field("input", input, "input file (recbole: or a folder with one .inter file)");
   v.field("dataset", dataset, "name recorded in the manifest (\"\" = input file name)");
   v.field("events_per_shard", events_per_shard, "largest shard, in events", 1);
+  v.field("target_shards", target_shards,
+          "shards per split, so that many ranks read in parallel (0 = shards of events_per_shard)", 0, 1 << 20);
+  v.field("min_events_per_shard", min_events_per_shard, "smallest shard the target may make, in events", 1);
   v.field("fsync", fsync, "fsync the written files (off only for throw-away data)");
   v.field("compression_level", compression_level, "deflate level of the shards", 1, 9);
   v.section("parse", parse, "reading the log");

@@ -74,6 +74,8 @@ struct IngestOptions {
   std::string input;           // a file (recbole: also a folder holding one .inter file)
   std::string dataset;         // name recorded in the manifest; "" = the input's base name
   int64_t events_per_shard = 400000;  // shard size limit handed to the writer
+  int64_t target_shards = 64;         // shards per split, for parallel reading (ShardOptions)
+  int64_t min_events_per_shard = 8192;
   bool fsync = true;                  // fsync shards and manifest (off only for throw-away data)
   int64_t compression_level = 1;      // deflate level of the shards, 1..9
   IngestParseOptions parse;

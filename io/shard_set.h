@@ -53,9 +53,15 @@ struct ManifestInfo {
 struct ShardOptions {
   // A shard is closed before the sequence that would take it past either limit (0 = no limit);
   // sequences are never split across shards. ~14 bytes per event before compression (item,
-  // timestamp, action, label) → the default gives shards of roughly 1–4 MB compressed.
+  // timestamp, action, label) → the largest shard is roughly 1–4 MB compressed.
   int64_t max_events_per_shard = 400000;
   int64_t max_sequences_per_shard = 0;
+  // A split whose size is declared (ShardSetWriter::plan_split, write_shard_set) is cut into about
+  // target_shards shards, so that many ranks can read it in parallel, but none smaller than
+  // min_events_per_shard events (many tiny files cost more to open than to read) nor larger than
+  // max_events_per_shard. 0 = no target: shards grow to max_events_per_shard.
+  int64_t target_shards = 64;
+  int64_t min_events_per_shard = 8192;
   int64_t chunk_elements = 65536;  // HDF5 chunk length of every dataset (clamped to its length)
   int compression_level = 4;       // deflate level 1..9
   bool overwrite = false;          // allow writing into a non-empty directory (old shard set is removed)
@@ -83,6 +89,10 @@ class ShardSetWriter {
   void add(const std::string& split, const SequenceSet& sequences);
   // Declares a split that may stay empty (it then appears in the manifest with no shards).
   void add_split(const std::string& split);
+  // Declares the split and how many events it will hold, before its first add(), so that its shards
+  // are sized for ShardOptions::target_shards (shard_event_limit). Without it a split's shards grow
+  // to max_events_per_shard.
+  void plan_split(const std::string& split, int64_t events);
   // Flushes the last shards and writes manifest.json atomically. Returns the manifest written.
   nlohmann::json finish();
 
@@ -91,7 +101,10 @@ class ShardSetWriter {
   std::unique_ptr<State> state_;
 };
 
-// One-call form of ShardSetWriter.
+// The event limit of each shard of a split of `split_events` events (0 = no limit).
+int64_t shard_event_limit(int64_t split_events, const ShardOptions& options);
+
+// One-call form of ShardSetWriter (every split planned).
 nlohmann::json write_shard_set(const std::string& dir, const ManifestInfo& info,
                                const std::map<std::string, SequenceSet>& splits, const ShardOptions& options = {});
 

@@ -77,6 +77,7 @@ struct ShardSetWriter::State {
   struct Split {
     SequenceSet pending;  // sequences not yet in a shard
     SplitInfo info;
+    int64_t max_events = -1;  // from plan_split; -1 = unplanned (options.max_events_per_shard)
   };
   std::string dir;
   ManifestInfo info;
@@ -143,8 +144,9 @@ ShardSetWriter::ShardSetWriter(const std::string& dir, ManifestInfo info, ShardO
   SEQ_CHECK(info.item_counts.empty() || int64_t(info.item_counts.size()) == st.num_items, "ShardSetWriter '", dir,
             "': ", info.item_counts.size(), " item counts for ", st.num_items, " items");
   SEQ_CHECK(info.extra.is_object(), "ShardSetWriter '", dir, "': ManifestInfo::extra must be a JSON object");
-  SEQ_CHECK(options.max_events_per_shard >= 0 && options.max_sequences_per_shard >= 0, "ShardSetWriter '", dir,
-            "': shard size limits must be >= 0");
+  SEQ_CHECK(options.max_events_per_shard >= 0 && options.max_sequences_per_shard >= 0 &&
+                options.target_shards >= 0 && options.min_events_per_shard >= 0,
+            "ShardSetWriter '", dir, "': shard size limits must be >= 0");
   if (info.item_counts.empty()) st.item_counts.assign(size_t(st.num_items), 0);
   st.info = std::move(info);
 
@@ -182,6 +184,23 @@ void ShardSetWriter::add_split(const std::string& split) {
   SEQ_CHECK(valid_split_name(split), "ShardSetWriter: split name '", split,
             "' must be letters, digits and '_' (train, valid, test, all)");
   state_->splits[split];
+}
+
+int64_t shard_event_limit(int64_t split_events, const ShardOptions& o) {
+  const int64_t max_e = o.max_events_per_shard;
+  if (o.target_shards <= 0) return max_e;
+  int64_t limit = std::max(o.min_events_per_shard, (split_events + o.target_shards - 1) / o.target_shards);
+  if (max_e > 0) limit = std::min(limit, max_e);
+  return std::max<int64_t>(limit, 1);
+}
+
+void ShardSetWriter::plan_split(const std::string& split, int64_t events) {
+  SEQ_CHECK(events >= 0, "ShardSetWriter::plan_split('", split, "'): ", events, " events");
+  add_split(split);
+  State::Split& sp = state_->splits[split];
+  SEQ_CHECK(sp.info.sequences == 0 && sp.pending.num_sequences() == 0, "ShardSetWriter::plan_split('", split,
+            "'): sequences were added before the plan");
+  sp.max_events = shard_event_limit(events, state_->options);
 }
 
 void ShardSetWriter::add(const std::string& split, const SequenceSet& s) {
@@ -245,7 +264,8 @@ void ShardSetWriter::add(const std::string& split, const SequenceSet& s) {
 
 void ShardSetWriter::State::append(const std::string& split, const SequenceSet& s) {
   Split& sp = splits[split];
-  const int64_t max_e = options.max_events_per_shard, max_s = options.max_sequences_per_shard;
+  const int64_t max_e = sp.max_events >= 0 ? sp.max_events : options.max_events_per_shard;
+  const int64_t max_s = options.max_sequences_per_shard;
   int64_t begin = 0;
   const int64_t n = s.num_sequences();
   while (begin < n) {
@@ -284,6 +304,7 @@ nlohmann::json ShardSetWriter::finish() {
   }
 
   using nlohmann::json;
+  const ShardOptions& o = st.options;
   json splits = json::object();
   int64_t total_seq = 0, total_ev = 0;
   for (const auto& [name, sp] : st.splits) {
@@ -291,11 +312,13 @@ nlohmann::json ShardSetWriter::finish() {
     for (const auto& e : sp.info.shards)
       shards.push_back({{"file", e.file}, {"sequences", e.sequences}, {"events", e.events}, {"bytes", e.bytes},
                         {"crc32", e.crc32}});
-    splits[name] = {{"sequences", sp.info.sequences}, {"events", sp.info.events}, {"shards", shards}};
+    splits[name] = {{"sequences", sp.info.sequences},
+                    {"events", sp.info.events},
+                    {"events_per_shard", sp.max_events >= 0 ? sp.max_events : o.max_events_per_shard},
+                    {"shards", shards}};
     total_seq += sp.info.sequences;
     total_ev += sp.info.events;
   }
-  const ShardOptions& o = st.options;
   json m = {
       {"format", "seqmend-shards"},
       {"format_version", kShardFormatVersion},
@@ -316,6 +339,8 @@ nlohmann::json ShardSetWriter::finish() {
       {"shard_options",
        {{"max_events_per_shard", o.max_events_per_shard},
         {"max_sequences_per_shard", o.max_sequences_per_shard},
+        {"target_shards", o.target_shards},
+        {"min_events_per_shard", o.min_events_per_shard},
         {"chunk_elements", o.chunk_elements},
         {"compression", str("shuffle+deflate-", o.compression_level, "+fletcher32")}}},
       {"splits", splits},
@@ -329,7 +354,10 @@ nlohmann::json ShardSetWriter::finish() {
 nlohmann::json write_shard_set(const std::string& dir, const ManifestInfo& info,
                                const std::map<std::string, SequenceSet>& splits, const ShardOptions& options) {
   ShardSetWriter w(dir, info, options);
-  for (const auto& [name, s] : splits) w.add(name, s);
+  for (const auto& [name, s] : splits) {
+    w.plan_split(name, s.num_events());
+    w.add(name, s);
+  }
   return w.finish();
 }
 

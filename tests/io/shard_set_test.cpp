@@ -118,6 +118,50 @@ TEST_F(ShardSetTest, ManyShardsRespectLimitsAndNeverSplitASequence) {
   for (const auto& e : tr2.shards) EXPECT_LE(e.sequences, 64);
 }
 
+TEST_F(ShardSetTest, PlannedSplitsAreCutIntoAboutTheTargetCountWithinTheLimits) {
+  SequenceSet s = make_set(3000, 200, 100, 7, {}, 0, 40);  // ~60k events, at most 40 per sequence
+  const int64_t E = s.num_events();
+  auto shards_of = [&](const std::string& d, const ShardOptions& o) {
+    nlohmann::json m = write_shard_set(d, make_info(200, 100), {{"train", s}}, o);
+    const SplitInfo& tr = ShardSet::open(d).split("train");
+    const int64_t limit = m.at("splits").at("train").at("events_per_shard").get<int64_t>();
+    EXPECT_EQ(limit, shard_event_limit(E, o));
+    for (const auto& e : tr.shards) EXPECT_LE(e.events, limit);
+    EXPECT_EQ(load_split(d, "train").num_events(), E);
+    return tr.num_shards();
+  };
+  ShardOptions o;
+  o.target_shards = 16;
+  o.min_events_per_shard = 1;
+  // A shard closes before the sequence that would overflow it, so it holds more than limit - 40 events.
+  const int64_t n16 = shards_of(dir("t16"), o);
+  EXPECT_GE(n16, 16);
+  EXPECT_LE(n16, E / (E / 16 - 40) + 1);
+  nlohmann::json m = ShardSet::open(dir("t16")).manifest();
+  EXPECT_EQ(m.at("shard_options").at("target_shards"), 16);
+  EXPECT_EQ(m.at("shard_options").at("min_events_per_shard"), 1);
+
+  o.min_events_per_shard = E / 4;  // the minimum wins over the target
+  EXPECT_EQ(shard_event_limit(E, o), E / 4);
+  EXPECT_LE(shards_of(dir("min"), o), 5);
+  o.max_events_per_shard = 1000;  // and the largest shard wins over both
+  EXPECT_EQ(shard_event_limit(E, o), 1000);
+  EXPECT_GE(shards_of(dir("max"), o), E / 1000);
+  o.target_shards = 0;  // no target: shards of the largest size
+  EXPECT_EQ(shard_event_limit(E, o), 1000);
+
+  // A streaming writer that does not declare the split's size fills shards to the largest size.
+  ShardOptions big;
+  big.max_events_per_shard = E / 2 + 40;
+  ShardSetWriter w(dir("stream"), make_info(200, 100), big);
+  w.add("train", s);
+  w.finish();
+  EXPECT_EQ(ShardSet::open(dir("stream")).split("train").num_shards(), 2);
+  ShardSetWriter late(dir("late"), make_info(200, 100), big);
+  late.add("train", slice(s, 0, 10));
+  EXPECT_THROW(late.plan_split("train", E), Error);
+}
+
 TEST_F(ShardSetTest, SequenceLongerThanAShardGetsItsOwnShard) {
   SequenceSet s = make_set(10, 50, 10, 7, {}, 5, 10);
   SequenceSet big = make_set(1, 50, 10, 8, {}, 500, 500);
