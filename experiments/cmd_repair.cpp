@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
+#include "experiments/dp_group.h"
 #include "experiments/model_predictor.h"
 #include "experiments/repair_stage.h"
 #include "experiments/stage_args.h"
@@ -20,8 +21,9 @@ void add_repair_command(CLI::App& app, CommandBody& body) {
       auto cfg = args->load<RepairStageConfig>();
       set_repair_predictor_factory(model_predictor_factory());  // replace/backfill from the encoder
       if (args->print_config) return print_config(cfg, env);
-      if (env.rank() != 0) return 0;  // single-process stage
-      nlohmann::json r = run_repair(cfg);
+      auto group = DataParallelGroup::world();
+      nlohmann::json r = run_repair(cfg, group.get());
+      if (env.rank() != 0) return 0;
       std::printf("repair: %s → %s (predictor %s)\n", cfg.data_dir.c_str(), cfg.out_dir.c_str(),
                   r.value("predictor", "").c_str());
       const nlohmann::json stats = r.value("stats", nlohmann::json::object());  // items() must not outlive it

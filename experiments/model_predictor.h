@@ -15,7 +15,7 @@ class Bert4Rec;
 
 // Answers queries with `model` (borrowed; must outlive the predictor). `batch_size`: queries per
 // forward pass.
-Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size = 128);
+Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size = kPredictorBatch);
 
 // For set_repair_predictor_factory: loads cfg.encoder_checkpoint (a checkpoint file or a pretrain
 // run directory; the model shape from the config.yaml beside it).

@@ -21,7 +21,7 @@
 // whose key matches is skipped on a re-run, a changed config re-runs it and everything after it.
 //
 // Under mpirun: every rank reads the file and computes the keys; rank 0 alone runs the
-// single-process stages (data, detect, repair, report) while the others wait; pretrain, finetune
+// single-process stages (data, report) while the others wait; pretrain, finetune, detect, repair
 // and evaluate run on all ranks. Ranks agree after every stage (a failure on one ends all of them
 // with the same message).
 //

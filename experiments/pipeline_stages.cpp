@@ -98,6 +98,7 @@ EvaluateConfig load_evaluate(const StageContext& ctx) {
 
 PipelineStage repair_pipeline_stage() {
   PipelineStage s;
+  s.all_ranks = true;  // run_repair is collective: predictions in shares, rank 0 writes
   s.resolve = [](const StageContext& ctx) {
     auto cfg = load_repair(ctx);
     // The predictor in use is part of what the stage does.
@@ -105,7 +106,7 @@ PipelineStage repair_pipeline_stage() {
   };
   s.run = [](const StageContext& ctx) {
     auto cfg = load_repair(ctx);
-    nlohmann::json r = run_repair(cfg);
+    nlohmann::json r = run_repair(cfg, ctx.group);
     return nlohmann::json{{"predictor", r.value("predictor", "")}, {"stats", r.value("stats", nlohmann::json())}};
   };
   s.outputs = {"set/manifest.json", "set/edits.csv"};

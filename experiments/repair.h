@@ -70,7 +70,10 @@ struct Prediction {
   float probability = 0;
 };
 // Answers every query, in order. Called once per repair_sequences() call (never when replace and
-// backfill are both off or nothing is flagged).
+// backfill are both off or nothing is flagged). A predictor that batches cuts the query list into
+// consecutive batches of kPredictorBatch: data-parallel repair (experiments/shared_predictor.h)
+// relies on it to give each rank whole batches.
+inline constexpr int64_t kPredictorBatch = 128;
 using Predictor = std::function<std::vector<Prediction>(const SequenceSet& input,
                                                         const std::vector<PredictQuery>& queries)>;
 

@@ -7,7 +7,9 @@
 #include <map>
 
 #include "core/base/error.h"
+#include "experiments/dp_group.h"
 #include "experiments/repair_shard_set.h"
+#include "experiments/shared_predictor.h"
 #include "experiments/repair_stats.h"
 #include "io/file_checksum.h"
 
@@ -78,7 +80,7 @@ ScoresFile read_scores_h5(const std::string& path) {
 void set_repair_predictor_factory(PredictorFactory factory) { factory_slot() = std::move(factory); }
 bool has_repair_predictor_factory() { return bool(factory_slot()); }
 
-nlohmann::json run_repair(RepairStageConfig& cfg) {
+nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
   SEQ_CHECK(!cfg.data_dir.empty(), "repair: data_dir is required");
   SEQ_CHECK(!cfg.out_dir.empty(), "repair: out_dir is required");
   std::map<std::string, DetectorScores> scores;
@@ -116,6 +118,7 @@ nlohmann::json run_repair(RepairStageConfig& cfg) {
               "repair: predictor=model, but no model predictor is available in this build; use predictor=none "
               "(delete and quarantine only)");
     predictor = factory_slot()(cfg);
+    if (group && group->size() > 1) predictor = shared_predictor(std::move(predictor), *group);
     used = "model";
   } else {
     // Without a model nothing can be predicted: say so by turning the predicting policies off
@@ -140,7 +143,9 @@ nlohmann::json run_repair(RepairStageConfig& cfg) {
   RepairWriteOptions opts;
   opts.shards.overwrite = cfg.overwrite;
   opts.shards.fsync = cfg.fsync;
+  opts.write = !group || group->rank() == 0;
   nlohmann::json out = repair_shard_set(cfg.data_dir, cfg.out_dir, scores, rc, predictor, prov, truth_ptr, opts);
+  if (group) group->check_all(true, "repair");  // the others wait until rank 0 has written
   out["predictor"] = used;
   return out;
 }

@@ -21,6 +21,8 @@
 
 namespace seqmend {
 
+class DataParallelGroup;
+
 struct RepairStageConfig {
   std::string data_dir;             // the shard set to repair
   std::string out_dir;              // OUT (io/FORMAT.md, "Repaired shard sets")
@@ -66,7 +68,9 @@ using PredictorFactory = std::function<Predictor(const RepairStageConfig& cfg)>;
 void set_repair_predictor_factory(PredictorFactory factory);
 bool has_repair_predictor_factory();
 
-// Runs the repair; returns repair.json's content (with "predictor" added).
-nlohmann::json run_repair(RepairStageConfig& cfg);
+// Runs the repair; returns repair.json's content (with "predictor" added). With a group of several
+// ranks it is collective: the model's predictions are made in shares (experiments/
+// shared_predictor.h) and rank 0 writes, the same bytes as one process.
+nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group = nullptr);
 
 }  // namespace seqmend

@@ -17,8 +17,10 @@
 
 #include "core/base/rng.h"
 #include "core/detector.h"
+#include "experiments/checkpoint.h"
 #include "experiments/finetune_config.h"
 #include "experiments/finetune_stage.h"
+#include "experiments/repair.h"
 #include "experiments/surprisal.h"
 #include "io/config.h"
 #include "io/shard_set.h"
@@ -214,13 +216,10 @@ std::string file_bytes(const fs::path& p) {
   return ss.str();
 }
 
-// Detection scores every rank's share of the batches; rank 0 writes. The files must be the same
-// bytes for 1 and 2 ranks — many batches, sequences longer than max_len (windows of one sequence
-// scored on different ranks), labels (detection.json) and the surprisal.
-TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
-  const fs::path root = fs::temp_directory_path() / ("seqmend_detect_ranks_" + std::to_string(::getpid()));
+// A labelled shard set of 40 sequences (1–25 events, timestamps) at ROOT/data and a detector with
+// random weights at ROOT/ft whose thresholds (0.5) flag about half of everything.
+void write_data_and_detector(const fs::path& root, int64_t V) {
   fs::remove_all(root);
-  const int64_t V = 30;
   SequenceSet s;
   Rng rng(11);
   for (int64_t u = 0; u < 40; ++u) {
@@ -239,6 +238,8 @@ TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
   info.num_items = V;
   ShardOptions opt;
   opt.fsync = false;
+  opt.target_shards = 3;  // shards read by both ranks
+  opt.min_events_per_shard = 1;
   write_shard_set((root / "data").string(), info, {{"test", s}}, opt);
   FinetuneConfig cfg;
   cfg.model = tiny_model(V, 8);
@@ -249,20 +250,78 @@ TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
   DetectorCheckpoint ck;
   ck.thresholds.event = ck.thresholds.gap = ck.thresholds.sequence = 0.5;
   write_detector_checkpoint((root / "ft" / "detector.h5").string(), det, ck);
+  // The detector's encoder as a pretraining checkpoint: repair's masked-item predictor.
+  fs::create_directories(root / "pre");
+  write_config(cfg, (root / "pre" / "config.yaml").string());
+  write_checkpoint((root / "pre" / checkpoint_file_name(1)).string(), det.encoder().params(), TrainingState{});
+}
 
+const char* kMpirun2 = "timeout 60 mpirun -np 2 --oversubscribe --allow-run-as-root ";
+
+// Detection scores every rank's share of the batches; rank 0 writes. The files must be the same
+// bytes for 1 and 2 ranks — many batches, sequences longer than max_len (windows of one sequence
+// scored on different ranks), labels (detection.json) and the surprisal.
+TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
+  const fs::path root = fs::temp_directory_path() / ("seqmend_detect_ranks_" + std::to_string(::getpid()));
+  write_data_and_detector(root, 30);
   const std::string args = std::string(SEQMEND_BINARY) + " detect data_dir=" + (root / "data").string() +
                            " split=test detector_checkpoint=" + (root / "ft").string() +
                            " surprisal_passes=3 batch_size=3 threads=1 run_dir=";
   int st = 0;
   std::string out = run_shell("timeout 60 " + args + (root / "one").string(), &st);
   ASSERT_EQ(st, 0) << out;
-  out = run_shell("timeout 60 mpirun -np 2 --oversubscribe --allow-run-as-root " + args + (root / "two").string(), &st);
+  out = run_shell(kMpirun2 + args + (root / "two").string(), &st);
   ASSERT_EQ(st, 0) << out;
   for (const char* f : {"scores.h5", "event_scores.csv", "sequence_scores.csv", "detection.json"}) {
     const std::string a = file_bytes(root / "one" / f), b = file_bytes(root / "two" / f);
     EXPECT_FALSE(a.empty()) << f;
     EXPECT_TRUE(a == b) << f << " differs between 1 and 2 ranks";
   }
+  fs::remove_all(root);
+}
+
+// Repair asks the model for every replacement and backfill, in shares over the ranks; rank 0 writes.
+// Hundreds of queries (several predictor batches; the random detector flags nearly every sequence
+// as a bot, so quarantine is off): the repaired shards, edits.csv and the statistics must be the
+// same bytes for 1 and 2 ranks.
+TEST(RepairRanks, TwoRanksWriteTheSameBytesAsOne) {
+  const fs::path root = fs::temp_directory_path() / ("seqmend_repair_ranks_" + std::to_string(::getpid()));
+  write_data_and_detector(root, 30);
+  int st = 0;
+  std::string out = run_shell("timeout 60 " + std::string(SEQMEND_BINARY) + " detect data_dir=" +
+                                  (root / "data").string() + " split=test detector_checkpoint=" + (root / "ft").string() +
+                                  " surprisal=false write_csv=false threads=1 run_dir=" + (root / "det").string(),
+                              &st);
+  ASSERT_EQ(st, 0) << out;
+  const std::string args = std::string(SEQMEND_BINARY) + " repair data_dir=" + (root / "data").string() +
+                           " scores_test=" + (root / "det" / "scores.h5").string() + " encoder_checkpoint=" +
+                           (root / "pre").string() + " predictor=model repair.replace_min_prob=0 repair.quarantine=false fsync=false out_dir=";
+  out = run_shell("timeout 60 " + args + (root / "one").string(), &st);
+  ASSERT_EQ(st, 0) << out;
+  out = run_shell(kMpirun2 + args + (root / "two").string(), &st);
+  ASSERT_EQ(st, 0) << out;
+  const nlohmann::json stats = nlohmann::json::parse(file_bytes(root / "one" / "repair.json"))["stats"]["test"];
+  EXPECT_GT(stats["counts"]["replace"].get<int64_t>() + stats["counts"]["insert"].get<int64_t>(),
+            2 * kPredictorBatch) << stats.dump();
+  // Every file but the manifests (they hold their creation time) is compared whole; the manifests
+  // without it.
+  auto manifest = [](const fs::path& p) {
+    nlohmann::json m = nlohmann::json::parse(file_bytes(p));
+    m.erase("created");
+    return m;
+  };
+  int64_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root / "one")) {
+    if (!e.is_regular_file()) continue;
+    const fs::path rel = fs::relative(e.path(), root / "one");
+    ASSERT_TRUE(fs::exists(root / "two" / rel)) << rel;
+    ++files;
+    if (rel.filename() == "manifest.json")
+      EXPECT_EQ(manifest(e.path()), manifest(root / "two" / rel)) << rel;
+    else
+      EXPECT_TRUE(file_bytes(e.path()) == file_bytes(root / "two" / rel)) << rel << " differs between 1 and 2 ranks";
+  }
+  EXPECT_GE(files, 5);  // repaired shard, manifest, quarantine/manifest.json, edits.csv, repair.json
   fs::remove_all(root);
 }
 
