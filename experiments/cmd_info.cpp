@@ -3,6 +3,7 @@
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
 #include "kernels/device.h"
+#include "kernels/gemm.h"
 #include "kernels/threads.h"
 
 namespace seqmend {
@@ -15,6 +16,9 @@ void add_info_command(CLI::App& app, CommandBody& body) {
       std::printf("seqmend rank %d/%d (local %d/%d) on %s: %d threads, CUDA %s, %d GPU(s)\n", env.rank(),
                   env.world(), env.local_rank(), env.local_world(), env.host().c_str(), num_threads(),
                   cuda_compiled() ? "compiled" : "not compiled", cuda_device_count());
+      if (env.rank() == 0)
+        std::printf("CPU %s (%s): GEMMs through %s (SEQMEND_GEMM=auto|onednn|openblas), OpenBLAS core %s\n",
+                    cpu_model_name().c_str(), cpu_isa().c_str(), gemm_path_name(gemm_path()), blas_core().c_str());
       return 0;
     };
   });

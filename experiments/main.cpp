@@ -9,6 +9,7 @@
 #include "experiments/command.h"
 #include "io/hdf5_support.h"
 #include "io/utf8.h"
+#include "kernels/gemm.h"
 
 int main(int argc, char** argv) {
   seqmend::MpiEnv env(&argc, &argv);
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
     return code;
   }
   try {
+    // Checked first: a bad SEQMEND_GEMM is an error before any work, and slow GEMMs are said once.
+    if (const std::string w = seqmend::gemm_warning(); body && !w.empty() && env.rank() == 0)
+      std::fprintf(stderr, "seqmend: warning: %s\n", w.c_str());
     return body ? body(env) : 0;
   } catch (const std::exception& e) {
     if (env.world() > 1) seqmend::MpiEnv::abort_job(e.what());

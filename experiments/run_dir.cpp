@@ -23,6 +23,7 @@
 #include "distributed/mpi_env.h"
 #include "io/atomic_file.h"
 #include "kernels/device.h"
+#include "kernels/gemm.h"
 #include "kernels/threads.h"
 
 extern "C" char* openblas_get_config(void);
@@ -224,6 +225,10 @@ nlohmann::json collect_run_info(int world_size) {
   info["compiler"] = compiler();
   info["cxx_standard"] = __cplusplus;
   info["libraries"] = library_versions();
+  info["cpu"] = {{"model", cpu_model_name()},
+                 {"isa", cpu_isa()},
+                 {"gemm", gemm_path_name(gemm_path())},
+                 {"openblas_core", blas_core()}};
   info["environment"] = environment_of_interest();
   return info;
 }

@@ -1,7 +1,5 @@
 #include "kernels/matmul.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -10,6 +8,7 @@
 #include "kernels/bf16.h"
 #include "kernels/blas_single_thread.h"
 #include "kernels/dispatch.h"
+#include "kernels/gemm.h"
 #include "kernels/parallel_grain.h"
 
 namespace seqmend {
@@ -49,21 +48,25 @@ constexpr int64_t kRowChunk = 2048;
 // A copy of x[0, n) with every value rounded to bf16 (MatmulPrecision::bf16's inputs).
 std::vector<float> bf16_rounded(const float* x, int64_t n) {
   std::vector<float> r(size_t(n < 0 ? 0 : n));
+#pragma omp parallel for schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) r[size_t(i)] = to_float(to_bf16(x[i]));
   return r;
 }
 
-}  // namespace
+// A copy of x[0, n) in bf16 (native bf16 products' inputs).
+std::vector<bf16> bf16_copy(const float* x, int64_t n) {
+  std::vector<bf16> r(size_t(n < 0 ? 0 : n));
+#pragma omp parallel for schedule(static) if (n >= kParallelMinWork)
+  for (int64_t i = 0; i < n; ++i) r[size_t(i)] = to_bf16(x[i]);
+  return r;
+}
 
-void matmul_forward(Device dev, float* out, const float* inp, const float* weight,
-                    const float* bias, int64_t N, int C, int OC, MatmulPrecision prec) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, prec);
-  check_shape("matmul_forward", N, C, OC);
-  if (N == 0) return;
-  if (prec == MatmulPrecision::bf16) {
-    const std::vector<float> x = bf16_rounded(inp, N * C), w = bf16_rounded(weight, int64_t(OC) * C);
-    return matmul_forward(dev, out, x.data(), w.data(), bias, N, C, OC, MatmulPrecision::f32);
-  }
+inline float as_float(float x) { return x; }
+inline float as_float(bf16 x) { return to_float(x); }
+
+// out = inp · weightᵀ + bias in fixed row blocks; T = float, or bf16 for native bf16 products.
+template <typename T>
+void forward_blocks(float* out, const T* inp, const T* weight, const float* bias, int64_t N, int C, int OC) {
   BlasSingleThread single;
   for_row_blocks(N, N * std::max(C, OC) >= kParallelMinWork, [&](int64_t n0, int64_t rows) {
     float* o = out + n0 * OC;
@@ -74,25 +77,14 @@ void matmul_forward(Device dev, float* out, const float* inp, const float* weigh
       beta = 1.0f;
     }
     // out (rows, OC) = inp (rows, C) · weight (OC, C)ᵀ
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), OC, C, 1.0f, inp + n0 * C, C,
-                weight, C, beta, o, OC);
+    gemm(false, true, int(rows), OC, C, 1.0f, inp + n0 * C, C, weight, C, beta, o, OC);
   });
 }
 
-void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
-                     const float* inp, const float* weight, int64_t N, int C, int OC,
-                     MatmulPrecision prec) {
-  if (dev == Device::CUDA)
-    SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC, prec);
-  check_shape("matmul_backward", N, C, OC);
-  if (N == 0) return;
-  if (prec == MatmulPrecision::bf16) {
-    // The bias gradient sums dout itself (no product), so it keeps the unrounded values.
-    if (dbias) matmul_backward(dev, nullptr, nullptr, dbias, dout, inp, weight, N, C, OC);
-    const std::vector<float> d = bf16_rounded(dout, N * OC), x = bf16_rounded(inp, N * C),
-                             w = bf16_rounded(weight, int64_t(OC) * C);
-    return matmul_backward(dev, dinp, dweight, nullptr, d.data(), x.data(), w.data(), N, C, OC);
-  }
+// The gradients in fixed row chunks and blocks; T = float, or bf16 for native bf16 products.
+template <typename T>
+void backward_tasks(float* dinp, float* dweight, float* dbias, const T* dout, const T* inp, const T* weight,
+                    int64_t N, int C, int OC) {
   BlasSingleThread single;
   const bool team = N * std::max(C, OC) >= kParallelMinWork;
   // Tasks, handed out dynamically in one parallel region: first the row chunks of dweight/dbias
@@ -111,23 +103,21 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
     float* sb = sw + int64_t(OC) * C;
     if (dweight) {
       // sw (OC, C) = dout[n0:n0+rows]ᵀ (OC, rows) · inp[n0:n0+rows] (rows, C)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, int(rows), 1.0f, dout + n0 * OC,
-                  OC, inp + n0 * C, C, 0.0f, sw, C);
+      gemm(true, false, OC, C, int(rows), 1.0f, dout + n0 * OC, OC, inp + n0 * C, C, 0.0f, sw, C);
     }
     if (dbias) {
       std::fill(sb, sb + OC, 0.0f);
       for (int64_t n = n0; n < n0 + rows; ++n) {
-        const float* row = dout + n * OC;
+        const T* row = dout + n * OC;
 #pragma omp simd
-        for (int o = 0; o < OC; ++o) sb[o] += row[o];
+        for (int o = 0; o < OC; ++o) sb[o] += as_float(row[o]);
       }
     }
   };
   auto block_task = [&](int64_t b) {
     const int64_t n0 = b * kRowBlock, rows = std::min(kRowBlock, N - n0);
     // dinp (rows, C) += dout (rows, OC) · weight (OC, C)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), C, OC, 1.0f, dout + n0 * OC,
-                OC, weight, C, 1.0f, dinp + n0 * C, C);
+    gemm(false, false, int(rows), C, OC, 1.0f, dout + n0 * OC, OC, weight, C, 1.0f, dinp + n0 * C, C);
   };
   // Adds the slots in chunk order into dst[i0, i1) (offset: where dst's values sit in a slot).
   auto fold = [&](float* dst, int64_t offset, int64_t i0, int64_t i1) {
@@ -156,6 +146,46 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
 #pragma omp single nowait
     if (dbias) fold(dbias, int64_t(OC) * C, 0, OC);
   }
+}
+
+}  // namespace
+
+void matmul_forward(Device dev, float* out, const float* inp, const float* weight,
+                    const float* bias, int64_t N, int C, int OC, MatmulPrecision prec) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, prec);
+  check_shape("matmul_forward", N, C, OC);
+  if (N == 0) return;
+  if (prec == MatmulPrecision::bf16 && gemm_bf16_native()) {
+    const std::vector<bf16> x = bf16_copy(inp, N * C), w = bf16_copy(weight, int64_t(OC) * C);
+    return forward_blocks(out, x.data(), w.data(), bias, N, C, OC);
+  }
+  if (prec == MatmulPrecision::bf16) {
+    const std::vector<float> x = bf16_rounded(inp, N * C), w = bf16_rounded(weight, int64_t(OC) * C);
+    return forward_blocks(out, x.data(), w.data(), bias, N, C, OC);
+  }
+  forward_blocks(out, inp, weight, bias, N, C, OC);
+}
+
+void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
+                     const float* inp, const float* weight, int64_t N, int C, int OC,
+                     MatmulPrecision prec) {
+  if (dev == Device::CUDA)
+    SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC, prec);
+  check_shape("matmul_backward", N, C, OC);
+  if (N == 0) return;
+  if (prec == MatmulPrecision::bf16) {
+    // The bias gradient sums dout itself (no product), so it keeps the unrounded values.
+    if (dbias) matmul_backward(dev, nullptr, nullptr, dbias, dout, inp, weight, N, C, OC);
+    if (gemm_bf16_native()) {
+      const std::vector<bf16> d = bf16_copy(dout, N * OC), x = bf16_copy(inp, N * C),
+                              w = bf16_copy(weight, int64_t(OC) * C);
+      return backward_tasks(dinp, dweight, nullptr, d.data(), x.data(), w.data(), N, C, OC);
+    }
+    const std::vector<float> d = bf16_rounded(dout, N * OC), x = bf16_rounded(inp, N * C),
+                             w = bf16_rounded(weight, int64_t(OC) * C);
+    return backward_tasks(dinp, dweight, nullptr, d.data(), x.data(), w.data(), N, C, OC);
+  }
+  backward_tasks(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
 }
 
 }  // namespace seqmend

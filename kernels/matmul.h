@@ -1,4 +1,4 @@
-// Dense layers through BLAS (cblas_sgemm on CPU, cuBLAS on CUDA). Row-major throughout.
+// Dense layers through BLAS (gemm() on CPU: oneDNN or OpenBLAS, kernels/gemm.h; cuBLAS on CUDA). Row-major throughout.
 #pragma once
 
 #include <cstdint>

@@ -11,8 +11,6 @@
 // partials are added in stripe order.
 #include "kernels/softmax_xent.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -20,6 +18,7 @@
 #include "core/base/error.h"
 #include "kernels/blas_single_thread.h"
 #include "kernels/dispatch.h"
+#include "kernels/gemm.h"
 #include "kernels/fast_exp.h"
 
 namespace seqmend {
@@ -118,7 +117,7 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int s = 0; s < n_stripes; ++s) {
       const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nv, C, 1.0f, hid, C, table + size_t(v0) * C,
+      gemm(false, true, rows, nv, C, 1.0f, hid, C, table + size_t(v0) * C,
                   C, 0.0f, logits + v0, V);
     }
 #pragma omp parallel for schedule(static)
@@ -136,10 +135,10 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
       const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
       const float* dl = logits + v0;  // (rows, nv) with row stride V
       // partial_s (rows, C) = dlogits[:, stripe] · table[stripe]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, nv, 1.0f, dl, V,
+      gemm(false, false, rows, C, nv, 1.0f, dl, V,
                   table + size_t(v0) * C, C, 0.0f, partial + size_t(s) * R * C, C);
       // dtable[stripe] (nv, C) += dlogits[:, stripe]ᵀ · hidden_chunk
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nv, C, rows, 1.0f, dl, V, hid, C, 1.0f,
+      gemm(true, false, nv, C, rows, 1.0f, dl, V, hid, C, 1.0f,
                   dtable + size_t(v0) * C, C);
       // dbias[stripe] += column sums, rows in order
       float* db = dbias + v0;

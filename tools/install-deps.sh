@@ -8,7 +8,8 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev            # MPI ranks (mpirun, and srun --mpi=pmix under Slurm)
   libhdf5-openmpi-dev hdf5-tools         # parallel HDF5 for shards and checkpoints
   libyaml-cpp-dev                        # experiment configs
-  libopenblas-dev                        # CPU GEMM
+  libopenblas-dev                        # CPU GEMM fallback and BLAS
+  libdnnl-dev                            # CPU GEMM (oneDNN: AVX-512/AMX code chosen at run time)
   libgtest-dev libgmock-dev              # tests
   libbenchmark-dev                       # benchmarks
   clang                                  # libFuzzer targets (tests/fuzz, build-fuzz)

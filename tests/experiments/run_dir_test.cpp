@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/base/error.h"
+#include "kernels/gemm.h"
 
 namespace seqmend {
 namespace {
@@ -76,7 +77,7 @@ TEST_F(RunDirTest, ExistingFileInTheWayIsAnError) {
 
 TEST_F(RunDirTest, ConfigYamlRepeatsTheRun) {
   RunDir run(dir_ + "/run");
-  auto cfg = load_config<RunConfig>("", {"lr=0.25", "steps=7"});
+  auto cfg = load_config<RunConfig>("", std::vector<std::string>{"lr=0.25", "steps=7"});
   run.write_config(cfg);
   auto again = load_config<RunConfig>(run.file("config.yaml"));
   EXPECT_EQ(again.lr, 0.25);
@@ -114,6 +115,11 @@ TEST_F(RunDirTest, RunJsonRecordsProvenance) {
   EXPECT_NE(libs["mpi"].get<std::string>().find("MPI"), std::string::npos) << libs.dump();
   EXPECT_NE(libs["yaml_cpp"], "unknown");
   EXPECT_FALSE(info["compiler"].get<std::string>().empty());
+  // What the GEMMs ran on (kernels/gemm.h): figures move between CPUs and paths.
+  EXPECT_EQ(info["cpu"]["gemm"], gemm_path_name(gemm_path())) << info["cpu"].dump();
+  EXPECT_EQ(info["cpu"]["isa"], cpu_isa());
+  EXPECT_EQ(info["cpu"]["openblas_core"], blas_core());
+  EXPECT_TRUE(info["cpu"].contains("model"));
   // The commit is the one git reports for the source tree this binary was built from.
   std::string src = info["git"]["source_dir"];
   EXPECT_EQ(src, SEQMEND_SOURCE_DIR);
