@@ -96,6 +96,16 @@ void settle_record(const LocalPoint& p, int code, bool stopped_by_sweep) {
 
 }  // namespace
 
+std::vector<std::string> mpi_job_variable_names() {
+  std::vector<std::string> names;
+  for (char** e = environ; *e; ++e) {
+    const std::string kv = *e;
+    const std::string name = kv.substr(0, kv.find('='));
+    if (is_mpi_job_variable(name)) names.push_back(name);
+  }
+  return names;
+}
+
 std::vector<std::string> child_environment(int threads) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {

@@ -47,4 +47,9 @@ std::vector<LocalOutcome> run_points_locally(const std::vector<LocalPoint>& poin
 // The environment for a child: this one without the MPI job's variables, threads set.
 std::vector<std::string> child_environment(int threads);
 
+// The names of this process's variables that belong to its own MPI start-up (PMIX_*, OMPI_COMM_WORLD_*,
+// ...): a program started from here, or a Slurm job submitted from here (sbatch passes the
+// environment on), must not see them, or its ranks would join this process's job.
+std::vector<std::string> mpi_job_variable_names();
+
 }  // namespace seqmend

@@ -179,6 +179,9 @@ int run_pretrain_point(const PointInputs& in, const ResolvedPoint& rp, bool same
   PretrainConfig cfg = rp.pretrain;
   apply_threads_setting(cfg.threads);
   auto group = DataParallelGroup::world();
+  // Now, not when training starts: a stop signal while the data loads must stop the point at its
+  // first step boundary (exit 75, requeued), not kill it.
+  group->install_stop_signal_handlers();
   cfg.resume = same_key && !list_checkpoints(cfg.run_dir).empty();
   if (!cfg.resume) claim_run_dir(cfg.run_dir, /*overwrite=*/true, env.rank());
   RunDir run(cfg.run_dir, env);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "experiments/sweep_local.h"
 #include "io/atomic_file.h"
 
 namespace fs = std::filesystem;
@@ -95,7 +96,11 @@ std::string submit_sweep(const SweepSlurmOptions& o) {
   write_file_atomic(script, sweep_sbatch_text(ss.str(), o));
   fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add);
-  FILE* p = popen(("sbatch --parsable " + shell_quote(script) + " 2>&1").c_str(), "r");
+  // sbatch hands its environment to the job: this process's MPI start-up variables would make every
+  // task's ranks join one stale PMIx namespace (and crash in shared memory).
+  std::string cmd = "env";
+  for (const auto& name : mpi_job_variable_names()) cmd += " -u " + name;
+  FILE* p = popen((cmd + " sbatch --parsable " + shell_quote(script) + " 2>&1").c_str(), "r");
   SEQ_CHECK(p != nullptr, "sweep: could not start sbatch");
   std::string out;
   char buf[512];

@@ -74,7 +74,18 @@ until [[ -e $point0/ckpt-000040.h5 ]]; do
   (( SECONDS < deadline )) || fail "no checkpoint 40 of point 0 after 90 s: $(squeue -j "$job")"
   sleep 0.05
 done
-scancel --signal=USR1 "${job}_0" || fail "scancel --signal=USR1 ${job}_0 failed"
+# scancel delivers the signal to an array task's ranks, then keeps retrying "Job can not be altered
+# now" for a minute and a half: it runs in the background and is ended once the task has stopped
+# (before the requeued task starts, which must not get the signal again).
+scancel --signal=USR1 "${job}_0" 2>/dev/null &
+scancel_pid=$!
+deadline=$(( SECONDS + 30 ))
+until grep -q "stop signal" "slurm/logs/${job}_0.out" 2>/dev/null; do
+  (( SECONDS < deadline )) || fail "task 0 did not stop on SIGUSR1 within 30 s"
+  sleep 0.1
+done
+kill "$scancel_pid" 2>/dev/null
+wait "$scancel_pid" 2>/dev/null
 # Wait for the whole array to leave the queue. The requeued task comes back PENDING with a begin
 # time minutes ahead (Slurm's requeue delay); it is moved to now once its old step's PMIx socket
 # is gone (earlier, the new step could not bind it), as pretrain_slurm_test.sh does.
