@@ -55,9 +55,10 @@ void add_sweep_command(CLI::App& app, CommandBody& body) {
     body = [collect_dir, no_plots](MpiEnv& env) {
       SEQ_CHECK(env.world() == 1, "sweep collect: run it as one process");
       nlohmann::json r = collect_sweep(*collect_dir, !*no_plots);
-      std::printf("sweep collect: %zu points; %s/results.md, results.csv%s\n", r["rows"].size(),
-                  collect_dir->c_str(),
-                  r["plots_note"].get<std::string>().empty() ? ", plots/" : (", no plots: " + r["plots_note"].get<std::string>()).c_str());
+      std::printf("sweep collect: %zu points; %s/results.md, results.csv%s\n", r["rows"].size(), collect_dir->c_str(),
+                  r["plots_note"].get<std::string>().empty()
+                      ? ", plots/"
+                      : (", no plots: " + r["plots_note"].get<std::string>()).c_str());
       return 0;
     };
   });

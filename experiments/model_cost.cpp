@@ -70,15 +70,16 @@ CostEstimate estimate_pretrain_cost(const PretrainConfig& cfg, const DataShape& 
   if (m.num_items == 0) m.num_items = data.num_items;
   CostEstimate e;
   e.params = parameter_count(m);
-  const int64_t per_epoch = data.train_sequences > 0
-                                ? (data.train_sequences + cfg.global_batch_size - 1) / cfg.global_batch_size
-                                : 0;
+  const int64_t per_epoch =
+      data.train_sequences > 0 ? (data.train_sequences + cfg.global_batch_size - 1) / cfg.global_batch_size : 0;
   e.steps = cfg.max_steps > 0 ? cfg.max_steps : cfg.epochs * per_epoch;
   if (cfg.max_steps > 0 && cfg.epochs > 0) e.steps = std::min(e.steps, cfg.epochs * per_epoch);
   const double seqs = double(std::min<int64_t>(cfg.global_batch_size, std::max<int64_t>(data.train_sequences, 1)));
-  const double tokens = seqs * data.mean_tokens;
-  const double targets = tokens * targets_per_token(cfg, data.mean_tokens);
-  e.flops_per_step = train_flops(m, tokens, targets, data.mean_tokens);
+  // A cropped sample keeps a prefix of 2..len events, (len + 2) / 2 on average.
+  const double mean = (1.0 - cfg.crop_prob) * data.mean_tokens + cfg.crop_prob * (data.mean_tokens + 2.0) / 2.0;
+  const double tokens = seqs * mean;
+  const double targets = tokens * targets_per_token(cfg, mean);
+  e.flops_per_step = train_flops(m, tokens, targets, mean);
   if (gflops > 0.0) e.step_seconds = e.flops_per_step / (gflops * 1e9);
 
   // One rank's share of a micro-batch.

@@ -26,10 +26,10 @@ int64_t parameter_count(const ModelConfig& cfg);
 // The shape of the training data a cost depends on: from a shard set's manifest (before training)
 // or from a finished run's results (tokens actually trained on).
 struct DataShape {
-  int64_t num_items = 0;          // V
+  int64_t num_items = 0;  // V
   int64_t train_sequences = 0;
-  double mean_tokens = 0.0;       // per training sequence, after the max_len cut
-  double total_bytes = 0.0;       // decoded size of every split (a rank holds it all)
+  double mean_tokens = 0.0;  // per training sequence, after the max_len cut
+  double total_bytes = 0.0;  // decoded size of every split (a rank holds it all)
 };
 
 // Reads `data_dir`/manifest.json; mean_tokens = min(mean train length, max_len). Throws naming the
@@ -43,12 +43,13 @@ double targets_per_token(const PretrainConfig& cfg, double mean_tokens);
 // Training FLOPs of `tokens` tokens in sequences of `mean_tokens`.
 double train_flops(const ModelConfig& cfg, double tokens, double targets, double mean_tokens);
 
+// Tokens per step: the global batch at the data's mean length, shortened by crop_prob.
 struct CostEstimate {
   int64_t params = 0;
-  int64_t steps = 0;             // max_steps, or epochs × steps per epoch (early stopping may cut it)
-  double flops_per_step = 0.0;   // global batch
-  double bytes_per_rank = 0.0;   // parameters, gradients, AdamW moments, best copy, activations, data
-  double step_seconds = 0.0;     // at `gflops` (0 when gflops is 0)
+  int64_t steps = 0;            // max_steps, or epochs × steps per epoch (early stopping may cut it)
+  double flops_per_step = 0.0;  // global batch
+  double bytes_per_rank = 0.0;  // parameters, gradients, AdamW moments, best copy, activations, data
+  double step_seconds = 0.0;    // at `gflops` (0 when gflops is 0)
 };
 
 // The estimate for one pretraining run on `world` ranks reaching `gflops` together.

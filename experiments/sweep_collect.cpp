@@ -42,8 +42,8 @@ const json& at(const json& j, const char* key) {
 }
 
 // The numbers each point reports, in table order after the fixed columns.
-const std::vector<std::string> kCostColumns = {"params", "train_flops", "tokens_per_s", "wall_s",
-                                               "train_s", "steps", "best_step"};
+const std::vector<std::string> kCostColumns = {"params",  "train_flops", "tokens_per_s", "wall_s",
+                                               "train_s", "steps",       "best_step"};
 const std::vector<std::string> kPipelineColumns = {"detect_roc_auc", "detect_pr_auc", "recovered_hr@10",
                                                    "recovered_ndcg@10"};
 
@@ -240,7 +240,8 @@ std::string make_plots(const std::string& dir) {
   const int status = pclose(p);
   if (status == -1 || !WIFEXITED(status)) return "the plot script did not finish";
   const int code = WEXITSTATUS(status);
-  if (code == 3) return "matplotlib is not installed for " + py + " (tools/install-deps.sh installs python3-matplotlib)";
+  if (code == 3)
+    return "matplotlib is not installed for " + py + " (tools/install-deps.sh installs python3-matplotlib)";
   if (code != 0) return "the plot script failed (exit " + std::to_string(code) + "): " + out.substr(0, 400);
   return "";
 }
@@ -279,7 +280,8 @@ json collect_sweep(const std::string& dir, bool plots) {
     const long k = at == std::string::npos ? 0 : std::atol(m.c_str() + at + 1);
     return std::make_tuple(m.rfind("valid_", 0) == 0 ? 0 : 1, m.substr(0, at), k);
   };
-  std::sort(metrics.begin(), metrics.end(), [&](const std::string& a, const std::string& b) { return order(a) < order(b); });
+  std::sort(metrics.begin(), metrics.end(),
+            [&](const std::string& a, const std::string& b) { return order(a) < order(b); });
   std::vector<std::string> numbers = kCostColumns;
   numbers.insert(numbers.end(), metrics.begin(), metrics.end());
   if (pipeline) numbers.insert(numbers.end(), kPipelineColumns.begin(), kPipelineColumns.end());
@@ -311,15 +313,15 @@ json collect_sweep(const std::string& dir, bool plots) {
   std::string metric = "ndcg@10";
   for (const auto& r : rows)
     if (!r.value("point", "").empty()) {
-      const json res = read_json(dir + "/" + r["point"].get<std::string>() + (pipeline ? "/pretrain/run" : "") +
-                                 "/results.json");
+      const json res =
+          read_json(dir + "/" + r["point"].get<std::string>() + (pipeline ? "/pretrain/run" : "") + "/results.json");
       if (res.is_object() && res.contains("eval_metric")) {
         metric = res["eval_metric"].get<std::string>();
         break;
       }
     }
-  std::vector<std::string> shown = {"params", "train_flops", "tokens_per_s", "wall_s", "steps",
-                                    "valid_" + metric, "test_hr@10", "test_" + metric};
+  std::vector<std::string> shown = {"params", "train_flops",     "tokens_per_s", "wall_s",
+                                    "steps",  "valid_" + metric, "test_hr@10",   "test_" + metric};
   if (metric == "hr@10") shown.erase(shown.begin() + 6);
   if (pipeline) shown.insert(shown.end(), kPipelineColumns.begin(), kPipelineColumns.end());
   std::ostringstream md;

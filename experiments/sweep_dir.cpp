@@ -87,7 +87,7 @@ void write_sweep_dir(const std::string& out_dir, const SweepSpec& spec, const nl
 
 nlohmann::json read_sweep_json(const std::string& out_dir) {
   const std::string path = out_dir + "/sweep.json";
-  if (!(fs::is_regular_file(path))) SEQ_FAIL("sweep: no sweep in ", out_dir, " (", path, " is missing)");
+  if (!fs::is_regular_file(path)) SEQ_FAIL("sweep: no sweep in ", out_dir, " (", path, " is missing)");
   try {
     return nlohmann::json::parse(slurp(path));
   } catch (const nlohmann::json::exception& e) {

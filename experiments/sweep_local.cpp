@@ -123,7 +123,8 @@ std::vector<std::string> child_environment(int threads) {
 
 std::vector<LocalOutcome> run_points_locally(const std::vector<LocalPoint>& points, const LocalRunOptions& opts,
                                              bool& interrupted) {
-  struct sigaction sa {}, old_int {}, old_term {};
+  struct sigaction sa {
+  }, old_int{}, old_term{};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   g_signals = 0;

@@ -26,16 +26,16 @@ struct LocalPoint {
 };
 
 struct LocalRunOptions {
-  std::string seqmend;      // this program
+  std::string seqmend;  // this program
   std::string sweep_dir;
-  int jobs = 1;             // points at once
-  int ranks = 1;            // MPI ranks per point
+  int jobs = 1;   // points at once
+  int ranks = 1;  // MPI ranks per point
   int threads_per_rank = 1;
 };
 
 struct LocalOutcome {
   std::string name;
-  int exit_code = 0;        // 75: stopped by a signal with a checkpoint; 128 + n: killed by signal n
+  int exit_code = 0;  // 75: stopped by a signal with a checkpoint; 128 + n: killed by signal n
   double seconds = 0.0;
 };
 

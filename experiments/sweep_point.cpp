@@ -68,8 +68,8 @@ void check_section_override(const LocatedOverride& o) {
     if (dot != std::string::npos) SEQ_FAIL(o.key_at, ": ", key, ": `data` is a single value (simulate or ingest)");
     return;  // read_pipeline_spec checks its value
   }
-  static const std::vector<std::string> sections = {"simulate", "ingest", "corrupt",  "pretrain", "finetune",
-                                                    "detect",   "repair", "audit",    "evaluate", "report"};
+  static const std::vector<std::string> sections = {"simulate", "ingest", "corrupt", "pretrain", "finetune",
+                                                    "detect",   "repair", "audit",   "evaluate", "report"};
   if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
     std::string hint = config_detail::nearest(section, sections);
     SEQ_FAIL(o.key_at, ": ", key, ": a pipeline key starts with its section (",
@@ -118,7 +118,8 @@ ResolvedPoint resolve_pretrain(const PointInputs& in) {
   PretrainConfig keyed = r.pretrain;
   keyed.threads = 0;
   keyed.run_dir.clear();
-  r.key = stage_key_hash("sweep pretrain\n" + config_to_yaml(keyed) + "data manifest crc32 " + data_checksum(r.data_dir));
+  r.key =
+      stage_key_hash("sweep pretrain\n" + config_to_yaml(keyed) + "data manifest crc32 " + data_checksum(r.data_dir));
   return r;
 }
 
@@ -194,7 +195,8 @@ int run_pretrain_point(const PointInputs& in, const ResolvedPoint& rp, bool same
   ckpts.install();
   nlohmann::json results = trainer.run();
   ckpts.save_now();
-  summary = {{"steps", results.value("steps", 0)}, {"valid", results.value("valid", nlohmann::json())},
+  summary = {{"steps", results.value("steps", 0)},
+             {"valid", results.value("valid", nlohmann::json())},
              {"test", results.value("test", nlohmann::json())}};
   return results.value("stopped", false) ? DataParallelGroup::exit_code_stopped() : 0;
 }
@@ -276,8 +278,8 @@ int run_point(const PointInputs& in, MpiEnv& env, const std::string& sweep_dir) 
   rec.erase("exit_code");
   if (rank0) {
     write_point_record(in.dir, rec);
-    std::printf("sweep: point %s (%s, key %s, attempt %d) in %s\n", in.name.c_str(),
-                same_key ? "resuming" : "starting", rp.key.c_str(), rec["attempts"].get<int>(), in.dir.c_str());
+    std::printf("sweep: point %s (%s, key %s, attempt %d) in %s\n", in.name.c_str(), same_key ? "resuming" : "starting",
+                rp.key.c_str(), rec["attempts"].get<int>(), in.dir.c_str());
     std::fflush(stdout);
   }
   const auto t0 = std::chrono::steady_clock::now();

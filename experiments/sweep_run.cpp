@@ -101,9 +101,10 @@ std::string outcome_line(const LocalOutcome& o, const std::string& dir) {
 }  // namespace
 
 int run_sweep(const std::string& file, const SweepOptions& o) {
-  if (!(o.jobs >= 1 && o.ranks >= 1 && o.threads >= 0 && o.array_parallel >= 0)) SEQ_FAIL("sweep: --jobs, --ranks must be >= 1, --threads and --array-parallel >= 0");
-  if (!(o.slurm || o.sbatch_args.empty())) SEQ_FAIL("sweep: unknown option(s) `", o.sbatch_args.front(),
-            "` (sbatch options go with --slurm)");
+  if (o.jobs < 1 || o.ranks < 1 || o.threads < 0 || o.array_parallel < 0)
+    SEQ_FAIL("sweep: --jobs, --ranks must be >= 1, --threads and --array-parallel >= 0");
+  if (!o.slurm && !o.sbatch_args.empty())
+    SEQ_FAIL("sweep: unknown option(s) `", o.sbatch_args.front(), "` (sbatch options go with --slurm)");
   const SweepSpec spec = read_sweep_spec(file);
   const std::string out = o.out.empty() ? "runs/" + fs::path(file).stem().string() : o.out;
 
@@ -118,7 +119,8 @@ int run_sweep(const std::string& file, const SweepOptions& o) {
     plan.push_back(std::move(pp));
   }
   std::map<std::string, int> names;
-  for (const auto& p : plan) if (!(++names[p.point->name] == 1)) SEQ_FAIL("sweep: two points named ", p.point->name);
+  for (const auto& p : plan)
+    if (++names[p.point->name] > 1) SEQ_FAIL("sweep: two points named ", p.point->name);
 
   const int hw = std::max(1, int(std::thread::hardware_concurrency()));
   const int threads = o.threads > 0 ? o.threads : hw;
@@ -188,13 +190,14 @@ int run_sweep(const std::string& file, const SweepOptions& o) {
     so.array_parallel = o.array_parallel;
     so.sbatch_args = o.sbatch_args;
     const std::string job = submit_sweep(so);
-    sweep["slurm"] = {{"job_id", job}, {"script", so.sweep_dir + "/sweep.sbatch"},
+    sweep["slurm"] = {{"job_id", job},
+                      {"script", so.sweep_dir + "/sweep.sbatch"},
                       {"array", slurm_array_spec(indices, o.array_parallel)}};
     write_sweep_json(out, sweep);
-    std::printf("sweep: submitted job %s: %zu array task(s) (%s); logs in %s/logs; when they are done: seqmend sweep "
-                "collect %s\n",
-                job.c_str(), indices.size(), slurm_array_spec(indices, o.array_parallel).c_str(), out.c_str(),
-                out.c_str());
+    std::printf(
+        "sweep: submitted job %s: %zu array task(s) (%s); logs in %s/logs; when they are done: seqmend sweep "
+        "collect %s\n",
+        job.c_str(), indices.size(), slurm_array_spec(indices, o.array_parallel).c_str(), out.c_str(), out.c_str());
     return 0;
   }
 
@@ -246,9 +249,10 @@ int run_sweep_point(const std::string& dir, const std::string& name, int64_t ind
     CostEstimate c;
     const double avail = available_memory_bytes();
     if (estimate(rp, env.local_world(), 0.0, c) && avail > 0)
-      if (!(c.bytes_per_rank * env.local_world() <= avail)) SEQ_FAIL("sweep: point ", in.name, " needs ~",
-                byte_size(c.bytes_per_rank * env.local_world()), " on this node, which has ", byte_size(avail),
-                " available (start the sweep with --insist to run it anyway)");
+      if (c.bytes_per_rank * env.local_world() > avail)
+        SEQ_FAIL("sweep: point ", in.name, " needs ~", byte_size(c.bytes_per_rank * env.local_world()),
+                 " on this node, which has ", byte_size(avail),
+                 " available (start the sweep with --insist to run it anyway)");
   }
   return run_point(in, env, dir);
 }

@@ -17,14 +17,14 @@ namespace seqmend {
 class MpiEnv;
 
 struct SweepOptions {
-  std::string out;             // "" → runs/<sweep file name without .yaml>
-  int jobs = 1;                // points at once (local)
-  int ranks = 1;               // MPI ranks per point (local; Slurm: --ntasks-per-node)
-  int threads = 0;             // threads to divide among the running points' ranks; 0: the machine's
-  bool dry_run = false;        // list what would run, write nothing
-  bool insist = false;         // run points whose memory estimate exceeds the machine's
+  std::string out;       // "" → runs/<sweep file name without .yaml>
+  int jobs = 1;          // points at once (local)
+  int ranks = 1;         // MPI ranks per point (local; Slurm: --ntasks-per-node)
+  int threads = 0;       // threads to divide among the running points' ranks; 0: the machine's
+  bool dry_run = false;  // list what would run, write nothing
+  bool insist = false;   // run points whose memory estimate exceeds the machine's
   bool slurm = false;
-  int array_parallel = 0;      // Slurm: at most K array tasks at once
+  int array_parallel = 0;  // Slurm: at most K array tasks at once
   std::vector<std::string> sbatch_args;
 };
 

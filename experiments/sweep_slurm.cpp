@@ -24,7 +24,8 @@ std::string shell_quote(const std::string& s) {
 }
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
 }
 
 }  // namespace
@@ -48,20 +49,21 @@ std::vector<std::string> sbatch_lines(const std::vector<std::string>& args) {
     if (!a.empty() && a[0] == '-') {
       lines.push_back(a);
     } else {
-      if (!(!lines.empty())) SEQ_FAIL("sweep: `", a, "` is not an sbatch option (sbatch options start with -)");
+      if (lines.empty()) SEQ_FAIL("sweep: `", a, "` is not an sbatch option (sbatch options start with -)");
       lines.back() += " " + a;
     }
     SEQ_CHECK(a.find('\n') == std::string::npos, "sweep: an sbatch option holds a line break");
-    if (!(a.rfind("--array", 0) != 0 && a != "-a")) SEQ_FAIL("sweep: the array is the sweep's points; use --array-parallel K to limit how many run at once");
+    if (a.rfind("--array", 0) == 0 || a == "-a")
+      SEQ_FAIL("sweep: the array is the sweep's points; use --array-parallel K to limit how many run at once");
   }
   return lines;
 }
 
 std::string sweep_sbatch_text(const std::string& template_text, const SweepSlurmOptions& o) {
   SEQ_CHECK(!o.indices.empty(), "sweep: no points to submit");
-  std::string header = "#SBATCH --job-name=" + o.job_name + "\n#SBATCH --array=" +
-                       slurm_array_spec(o.indices, o.array_parallel) + "\n#SBATCH --output=" + o.sweep_dir +
-                       "/logs/%A_%a.out";
+  std::string header = "#SBATCH --job-name=" + o.job_name +
+                       "\n#SBATCH --array=" + slurm_array_spec(o.indices, o.array_parallel) +
+                       "\n#SBATCH --output=" + o.sweep_dir + "/logs/%A_%a.out";
   const std::vector<std::string> extra = sbatch_lines(o.sbatch_args);
   if (!extra.empty()) header += "\n# from the command line:";
   for (const auto& l : extra) header += "\n#SBATCH " + l;
@@ -108,8 +110,9 @@ std::string submit_sweep(const SweepSlurmOptions& o) {
   const int status = pclose(p);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   const bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!(ok)) SEQ_FAIL("sweep: sbatch ", script, " failed: ", out.empty() ? std::string("(no output)") : out);
-  const std::string last = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);  // after warnings
+  if (!ok) SEQ_FAIL("sweep: sbatch ", script, " failed: ", out.empty() ? std::string("(no output)") : out);
+  const std::string last =
+      out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);  // after warnings
   return last.substr(0, last.find(';'));  // "jobid;cluster" on multi-cluster setups
 }
 

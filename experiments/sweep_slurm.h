@@ -11,9 +11,9 @@
 namespace seqmend {
 
 struct SweepSlurmOptions {
-  std::string seqmend;                   // absolute path of the program the tasks run
-  std::string sweep_dir;                 // absolute
-  std::string workdir;                   // absolute: the tasks' working directory
+  std::string seqmend;    // absolute path of the program the tasks run
+  std::string sweep_dir;  // absolute
+  std::string workdir;    // absolute: the tasks' working directory
   std::string job_name;
   std::vector<int64_t> indices;          // the points to run
   int array_parallel = 0;                // at most this many tasks at once (0: Slurm's limit)

@@ -39,10 +39,14 @@ struct Reader {
 
 std::string describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Scalar: return str("`", shown(n.Scalar()), "`");
-    case YAML::NodeType::Sequence: return "a sequence";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "an empty value";
+    case YAML::NodeType::Scalar:
+      return str("`", shown(n.Scalar()), "`");
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "an empty value";
   }
 }
 
@@ -94,9 +98,9 @@ YAML::Node parse(const std::string& text, const std::string& origin) {
 void check_key(const Reader& r, const YAML::Node& k, const std::string& section) {
   if (!k.IsScalar()) r.fail(k, section, "keys must be dotted config paths such as model.d_model");
   const std::string& key = k.Scalar();
-  bool ok = !key.empty() && key.front() != '.' && key.back() != '.' && key.find("..") == std::string::npos &&
-            key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
-                std::string::npos;
+  bool ok =
+      !key.empty() && key.front() != '.' && key.back() != '.' && key.find("..") == std::string::npos &&
+      key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == std::string::npos;
   if (!ok) r.fail(k, section + "." + key, "keys must be dotted config paths such as model.d_model");
 }
 
@@ -228,14 +232,15 @@ std::string point_name(const std::vector<SweepValue>& values, const std::vector<
 }
 
 SweepSpec read_sweep_spec(const std::string& path) {
-  if (!(fs::is_regular_file(path))) SEQ_FAIL("sweep: sweep file '", path, "' does not exist");
+  if (!fs::is_regular_file(path)) SEQ_FAIL("sweep: sweep file '", path, "' does not exist");
   const std::string text = read_text(path);
   if (size_t bad = utf8_error_at(text); bad != std::string_view::npos)
     SEQ_FAIL(path, ": not valid UTF-8 (byte ", bad, ")");
   Reader r{path};
   YAML::Node root = parse(text, path);
   if (!root.IsMap()) SEQ_FAIL(path, ": the top level must be a mapping (base:, grid:, seeds: ...)");
-  if (root.Style() == YAML::EmitterStyle::Flow) SEQ_FAIL(path, ": write the top level as block lines, one key per line");
+  if (root.Style() == YAML::EmitterStyle::Flow)
+    SEQ_FAIL(path, ": write the top level as block lines, one key per line");
 
   SweepSpec spec;
   spec.file = path;
@@ -244,8 +249,9 @@ SweepSpec read_sweep_spec(const std::string& path) {
   for (const auto& [k, v] : entries(r, root, "")) {
     if (std::find(known.begin(), known.end(), k.Scalar()) == known.end()) {
       std::string hint = nearest(k.Scalar(), known);
-      r.fail(k, k.Scalar(), hint.empty() ? str("unknown key (valid keys: ", join(known, ", "), ")")
-                                         : str("unknown key (did you mean `", hint, "`?)"));
+      r.fail(k, k.Scalar(),
+             hint.empty() ? str("unknown key (valid keys: ", join(known, ", "), ")")
+                          : str("unknown key (did you mean `", hint, "`?)"));
     }
     top[k.Scalar()] = {k, v};
   }
@@ -258,8 +264,9 @@ SweepSpec read_sweep_spec(const std::string& path) {
   if (base.IsScalar()) {
     spec.base_path = base.Scalar();
     if (spec.base_path.empty() || !fs::is_regular_file(spec.base_path))
-      r.fail(base, "base", str("no config file `", shown(spec.base_path), "` (paths are read from the working directory, ",
-                               fs::current_path().string(), ")"));
+      r.fail(base, "base",
+             str("no config file `", shown(spec.base_path), "` (paths are read from the working directory, ",
+                 fs::current_path().string(), ")"));
     spec.base_text = read_text(spec.base_path);
     spec.base_origin = spec.base_path;
     base_tree = parse(spec.base_text, spec.base_path);
@@ -276,8 +283,9 @@ SweepSpec read_sweep_spec(const std::string& path) {
     spec.kind = kind.Scalar();
     if (spec.kind != "pretrain" && spec.kind != "pipeline") {
       std::string hint = nearest(spec.kind, {"pretrain", "pipeline"});
-      r.fail(kind, "kind", str("`", shown(spec.kind), "` is not one of: pretrain, pipeline",
-                               hint.empty() ? "" : " (did you mean `" + hint + "`?)"));
+      r.fail(kind, "kind",
+             str("`", shown(spec.kind), "` is not one of: pretrain, pipeline",
+                 hint.empty() ? "" : " (did you mean `" + hint + "`?)"));
     }
   } else {
     spec.kind = looks_like_pipeline(base_tree) ? "pipeline" : "pretrain";
@@ -290,8 +298,9 @@ SweepSpec read_sweep_spec(const std::string& path) {
   auto claim = [&](const YAML::Node& k, const std::string& where_path) {
     auto it = claimed.find(k.Scalar());
     if (it != claimed.end())
-      r.fail(k, where_path, str("`", k.Scalar(), "` is already varied or set by ", it->second,
-                                " (a key takes its values from one place)"));
+      r.fail(k, where_path,
+             str("`", k.Scalar(), "` is already varied or set by ", it->second,
+                 " (a key takes its values from one place)"));
     claimed[k.Scalar()] = str(where_path.substr(0, where_path.find('.')), " at line ", k.Mark().line + 1);
   };
   std::vector<SweepValue> fixed;
@@ -344,8 +353,10 @@ SweepSpec read_sweep_spec(const std::string& path) {
           dim.resize(v.size());
           first_key = k;
         } else if (v.size() != dim.size()) {
-          r.fail(v, p, str(v.size(), v.size() == 1 ? " value" : " values", ", but `", first_key.Scalar(), "` (line ", first_key.Mark().line + 1,
-                           ") has ", dim.size(), ": keys zipped together need lists of one length"));
+          r.fail(
+              v, p,
+              str(v.size(), v.size() == 1 ? " value" : " values", ", but `", first_key.Scalar(), "` (line ",
+                  first_key.Mark().line + 1, ") has ", dim.size(), ": keys zipped together need lists of one length"));
         }
         spec.keys.push_back(k.Scalar());
         for (size_t i = 0; i < v.size(); ++i) {

@@ -52,27 +52,27 @@ struct SweepValue {
 
 struct SweepPoint {
   int64_t index = 0;
-  std::string name;                  // its run directory under the sweep's output directory
-  std::string config;                // the name without the seed: the points a seed mean is over
-  std::vector<SweepValue> values;    // the varied values: grid, zip and point keys, in name order
+  std::string name;                // its run directory under the sweep's output directory
+  std::string config;              // the name without the seed: the points a seed mean is over
+  std::vector<SweepValue> values;  // the varied values: grid, zip and point keys, in name order
   bool has_seed = false;
   uint64_t seed = 0;
-  std::vector<SweepValue> overrides; // everything applied to the base: set, values, seed keys
+  std::vector<SweepValue> overrides;  // everything applied to the base: set, values, seed keys
 };
 
 struct SweepSpec {
-  std::string file;        // the sweep file
-  std::string kind;        // pretrain | pipeline
-  std::string base_path;   // the base config's file, "" when inline
+  std::string file;       // the sweep file
+  std::string kind;       // pretrain | pipeline
+  std::string base_path;  // the base config's file, "" when inline
   // The base's text: the file's, or for an inline base the sweep file with every line outside the
   // base blanked (so a config error in it names the sweep file's own line and column).
   std::string base_text;
-  std::string base_origin; // the name errors in base_text give: base_path or the sweep file
-  std::vector<std::string> keys;       // grid, zip and point keys, in name order (table columns)
+  std::string base_origin;        // the name errors in base_text give: base_path or the sweep file
+  std::vector<std::string> keys;  // grid, zip and point keys, in name order (table columns)
   std::vector<std::string> seed_keys;
   std::vector<uint64_t> seeds;
   std::vector<SweepPoint> points;
-  nlohmann::json as_written;           // set, grid, zip, points, seeds as JSON, for sweep.json
+  nlohmann::json as_written;  // set, grid, zip, points, seeds as JSON, for sweep.json
 };
 
 // Reads and checks the sweep file and expands its points. Throws seqmend::Error naming
@@ -81,8 +81,8 @@ SweepSpec read_sweep_spec(const std::string& path);
 
 // The run-directory name of a point from its values (`key=value,...`, "base" for none); the spec
 // reader adds hash suffixes where names collide.
-std::string point_name(const std::vector<SweepValue>& values, const std::vector<std::string>& keys,
-                       bool has_seed, uint64_t seed);
+std::string point_name(const std::vector<SweepValue>& values, const std::vector<std::string>& keys, bool has_seed,
+                       uint64_t seed);
 
 // `value` made safe as part of a file name: letters, digits and `._+-` kept, others `_`.
 std::string filesystem_safe(const std::string& value);

@@ -31,8 +31,8 @@ std::string double_quoted(const std::string& s) {
 
 std::string key_text(const YAML::Node& k) {
   const std::string s = k.IsScalar() ? k.Scalar() : "";
-  const bool plain = !s.empty() && s.find_first_of(":#,[]{}'\"\n&*!|>%@`") == std::string::npos &&
-                     s.front() != ' ' && s.back() != ' ' && s.front() != '-' && s.front() != '?';
+  const bool plain = !s.empty() && s.find_first_of(":#,[]{}'\"\n&*!|>%@`") == std::string::npos && s.front() != ' ' &&
+                     s.back() != ' ' && s.front() != '-' && s.front() != '?';
   return plain && !yaml_quoted(k) ? s : double_quoted(s);
 }
 
@@ -60,9 +60,9 @@ std::string yaml_value_text(const YAML::Node& n, bool in_flow) {
     const std::string& s = n.Scalar();
     // A plain scalar of a block context can hold `,[]{}`, which a flow context would cut up; one
     // that starts or ends in a blank or holds a comment or mapping mark could only be a quoted one.
-    const bool unsafe = (in_flow && s.find_first_of(",[]{}") != std::string::npos) || s.empty() ||
-                        s.front() == ' ' || s.back() == ' ' || s.find(": ") != std::string::npos ||
-                        s.find(" #") != std::string::npos || s.find('\n') != std::string::npos;
+    const bool unsafe = (in_flow && s.find_first_of(",[]{}") != std::string::npos) || s.empty() || s.front() == ' ' ||
+                        s.back() == ' ' || s.find(": ") != std::string::npos || s.find(" #") != std::string::npos ||
+                        s.find('\n') != std::string::npos;
     return yaml_quoted(n) || unsafe ? double_quoted(s) : s;
   }
   if (n.IsSequence()) {

@@ -57,15 +57,19 @@ class SweepCollectTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("seqmend_sweep_collect_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    json sweep = {{"version", 1}, {"file", "s.yaml"}, {"kind", "pretrain"}, {"base", "b.yaml"},
-                  {"keys", {"model.d_model"}}, {"points", json::array()}};
+    json sweep = {{"version", 1},     {"file", "s.yaml"},          {"kind", "pretrain"},
+                  {"base", "b.yaml"}, {"keys", {"model.d_model"}}, {"points", json::array()}};
     int index = 0;
     for (int d : {8, 16})
       for (int seed : {1, 2}) {
         const std::string name = "d_model=" + std::to_string(d) + ",seed=" + std::to_string(seed);
-        sweep["points"].push_back({{"index", index++}, {"name", name}, {"config", "d_model=" + std::to_string(d)},
-                                   {"seed", seed}, {"values", {{"model.d_model", std::to_string(d)}}},
-                                   {"overrides", json::array()}, {"key", "k" + name}});
+        sweep["points"].push_back({{"index", index++},
+                                   {"name", name},
+                                   {"config", "d_model=" + std::to_string(d)},
+                                   {"seed", seed},
+                                   {"values", {{"model.d_model", std::to_string(d)}}},
+                                   {"overrides", json::array()},
+                                   {"key", "k" + name}});
       }
     std::ofstream(dir_ / "sweep.json") << sweep.dump(2);
     // d_model=8: both seeds done; d_model=16: seed 1 done, seed 2 failed.
@@ -90,8 +94,12 @@ class SweepCollectTest : public ::testing::Test {
     write_config(cfg, (p / "config.yaml").string());
     write_point_record(p.string(), {{"name", name}, {"key", "k" + name}, {"state", state}, {"seconds", 2.5}});
     if (state != "done") return;
-    json results = {{"steps", 10}, {"tokens", 1000}, {"tokens_per_s", 5000.0}, {"train_seconds", 0.2},
-                    {"best_step", 10}, {"eval_metric", "ndcg@10"},
+    json results = {{"steps", 10},
+                    {"tokens", 1000},
+                    {"tokens_per_s", 5000.0},
+                    {"train_seconds", 0.2},
+                    {"best_step", 10},
+                    {"eval_metric", "ndcg@10"},
                     {"valid", {{"hr@10", valid + 0.1}, {"ndcg@10", valid}, {"num_users", 40}}},
                     {"test", {{"hr@10", test + 0.1}, {"ndcg@10", test}, {"hr@5", test}, {"num_users", 40}}}};
     std::ofstream(p / "results.json") << results.dump(2);
@@ -106,11 +114,11 @@ TEST_F(SweepCollectTest, OneRowPerPointWithEveryNumber) {
   const auto csv = read_csv(dir_ / "results.csv");
   ASSERT_EQ(csv.size(), 5u);
   const std::vector<std::string> head(csv[0].begin(), csv[0].begin() + 12);
-  EXPECT_EQ(head, (std::vector<std::string>{"point", "config", "state", "model.d_model", "seed", "params", "train_flops",
-                                            "tokens_per_s", "wall_s", "train_s", "steps", "best_step"}));
+  EXPECT_EQ(head, (std::vector<std::string>{"point", "config", "state", "model.d_model", "seed", "params",
+                                            "train_flops", "tokens_per_s", "wall_s", "train_s", "steps", "best_step"}));
   const std::vector<std::string> metrics(csv[0].begin() + 12, csv[0].end());
-  EXPECT_EQ(metrics, (std::vector<std::string>{"valid_hr@10", "valid_ndcg@10", "test_hr@5", "test_hr@10",
-                                               "test_ndcg@10"}));
+  EXPECT_EQ(metrics,
+            (std::vector<std::string>{"valid_hr@10", "valid_ndcg@10", "test_hr@5", "test_hr@10", "test_ndcg@10"}));
   const auto& row = csv[1];
   EXPECT_EQ(row[0], "d_model=8,seed=1");
   EXPECT_EQ(row[1], "d_model=8");

@@ -21,7 +21,8 @@ class SweepPointTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("seqmend_sweep_point_" + std::to_string(::getpid()));
     fs::create_directories(dir_ / "data");
-    std::ofstream(dir_ / "data/manifest.json") << R"({"num_items": 50, "splits": {"train": {"sequences": 10, "events": 100}}})";
+    std::ofstream(dir_ / "data/manifest.json")
+        << R"({"num_items": 50, "splits": {"train": {"sequences": 10, "events": 100}}})";
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -92,7 +93,8 @@ TEST_F(SweepPointTest, PipelinePointAppliesOverridesPerSectionAndChecksEveryStag
   PointInputs in;
   in.name = "q";
   in.kind = "pipeline";
-  in.base_text = "run_dir: ignored\ndata: simulate\nsimulate:\n  simulator:\n    num_users: 50\npretrain:\n  max_steps: 3\n";
+  in.base_text =
+      "run_dir: ignored\ndata: simulate\nsimulate:\n  simulator:\n    num_users: 50\npretrain:\n  max_steps: 3\n";
   in.base_origin = "pipe.yaml";
   in.overrides = {{"pretrain.model.d_model=24", "s.yaml:4:3", "s.yaml:4:28"}};
   in.dir = (dir_ / "out/q").string();
@@ -107,8 +109,9 @@ TEST_F(SweepPointTest, PipelinePointAppliesOverridesPerSectionAndChecksEveryStag
   EXPECT_EQ(resolve_point(moved).key, r.key);
 
   in.overrides = {{"pretrian.max_steps=3", "s.yaml:4:3", "s.yaml:4:23"}};
-  EXPECT_EQ(error_of(in), "s.yaml:4:3: pretrian.max_steps: a pipeline key starts with its section (did you mean "
-                          "`pretrain`?)");
+  EXPECT_EQ(error_of(in),
+            "s.yaml:4:3: pretrian.max_steps: a pipeline key starts with its section (did you mean "
+            "`pretrain`?)");
   in.overrides = {{"pretrain.max_step=3", "s.yaml:4:3", "s.yaml:4:23"}};
   EXPECT_EQ(error_of(in), "s.yaml:4:3: max_step: unknown key (did you mean `max_steps`?) (section `pretrain`)");
   in.overrides = {{"run_dir=x", "s.yaml:4:3", "s.yaml:4:12"}};

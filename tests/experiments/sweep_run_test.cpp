@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -52,7 +53,8 @@ class SweepRunTest : public ::testing::Test {
   static std::string sweep_file(const std::string& name, const std::string& body) {
     const fs::path p = root_ / (name + ".yaml");
     std::ofstream(p) << "base: " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml\nset:\n  data_dir: "
-                     << (root_ / "data").string() << "\n  eval_every: 10\n" << body;
+                     << (root_ / "data").string() << "\n  eval_every: 10\n"
+                     << body;
     return p.string();
   }
   static Ran sweep(const std::string& file, const std::string& out, const std::string& args = "") {
@@ -156,6 +158,58 @@ TEST_F(SweepRunTest, CollectRebuildsTheTableAndPointRunsOnePoint) {
   r = run_shell(bin() + " sweep point " + out + " --index 7");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("no point with index 7"), std::string::npos) << r.output;
+}
+
+// A pipeline sweep (inline base: the smallest pipeline with every stage): its table carries the
+// detection and repair columns; a change in one section re-runs the point, whose pipeline then
+// skips the stages before the change.
+TEST_F(SweepRunTest, PipelinePointsReportDetectionAndRecoveryAndSkipUnchangedStages) {
+  const std::string out = (root_ / "pipe-out").string();
+  auto write = [&](const std::string& evaluate) {
+    const fs::path p = root_ / "pipe.yaml";
+    std::ofstream(p) << "base:\n  data: simulate\n  simulate:\n"
+                        "    simulator: {seed: 5, num_users: 80, num_items: 60, num_clusters: 4, length_min: 8,"
+                        " length_max: 20, length_median: 12}\n"
+                        "    inject: {noise_rate: 0.05, drop_rate: 0.03, bot_rate: 0.05, protect_last: 2}\n"
+                        "    fsync: false\n"
+                        "  pretrain:\n    model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}\n"
+                        "    global_batch_size: 16\n    max_steps: 8\n    eval_every: 4\n    threads: 1\n"
+                        "  finetune: {global_batch_size: 16, max_steps: 4, threads: 1}\n"
+                        "  detect: {surprisal_passes: 2, threads: 1}\n"
+                        "  repair:\n    repair: {protect_last: 2}\n"
+                        "  evaluate: "
+                     << evaluate
+                     << "\n"
+                        "grid:\n  pretrain.model.d_model: [16]\n";
+    return p.string();
+  };
+  Ran r = sweep(write("{}"), out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("costs known after its data stage"), std::string::npos) << r.output;
+  const fs::path point = fs::path(out) / "d_model=16";
+  EXPECT_TRUE(fs::exists(point / "report.md"));
+  std::istringstream csv(slurp(fs::path(out) / "results.csv"));
+  std::string header, row;
+  std::getline(csv, header);
+  std::getline(csv, row);
+  for (const char* c : {"detect_roc_auc", "detect_pr_auc", "recovered_hr@10", "recovered_ndcg@10"})
+    EXPECT_NE(header.find(c), std::string::npos) << c;
+  EXPECT_EQ(row.rfind("d_model=16,d_model=16,done,16,", 0), 0u) << row;
+  std::vector<std::string> cells;
+  std::istringstream cut(row);
+  for (std::string c; std::getline(cut, c, ',');) cells.push_back(c);
+  ASSERT_GE(cells.size(), 4u);
+  for (size_t i = cells.size() - 4; i < cells.size(); ++i)
+    EXPECT_FALSE(cells[i].empty()) << "column " << i << ": " << row;
+
+  // Only the evaluate section changes: the point runs again and its pipeline skips the rest.
+  r = sweep(write("{seeds: 2}"), out, "--dry-run");
+  EXPECT_NE(r.output.find("run (changed)"), std::string::npos) << r.output;
+  r = sweep(write("{seeds: 2}"), out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string log = slurp(point / "sweep.log");
+  EXPECT_NE(log.find("run: pretrain unchanged"), std::string::npos) << log;
+  EXPECT_NE(log.find("run: evaluate running"), std::string::npos) << log;
 }
 
 }  // namespace

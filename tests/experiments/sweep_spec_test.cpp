@@ -75,18 +75,20 @@ TEST_F(SweepSpecTest, GridIsACartesianProductFirstKeySlowestSeedsInnermost) {
 }
 
 TEST_F(SweepSpecTest, ZipGroupsVaryTogetherAndMultiplyWithTheGrid) {
-  SweepSpec s = read(
-      "grid:\n  model.num_layers: [1, 2]\nzip:\n  - model.d_model: [64, 128]\n    optim.lr: [0.001, 0.0005]\n");
-  EXPECT_EQ(names(s), (std::vector<std::string>{"num_layers=1,d_model=64,lr=0.001", "num_layers=1,d_model=128,lr=0.0005",
-                                                "num_layers=2,d_model=64,lr=0.001", "num_layers=2,d_model=128,lr=0.0005"}));
+  SweepSpec s =
+      read("grid:\n  model.num_layers: [1, 2]\nzip:\n  - model.d_model: [64, 128]\n    optim.lr: [0.001, 0.0005]\n");
+  EXPECT_EQ(names(s),
+            (std::vector<std::string>{"num_layers=1,d_model=64,lr=0.001", "num_layers=1,d_model=128,lr=0.0005",
+                                      "num_layers=2,d_model=64,lr=0.001", "num_layers=2,d_model=128,lr=0.0005"}));
   // One group may be written without the list.
   SweepSpec one = read("zip:\n  model.d_model: [64, 128]\n  optim.lr: [0.001, 0.0005]\n");
   EXPECT_EQ(names(one), (std::vector<std::string>{"d_model=64,lr=0.001", "d_model=128,lr=0.0005"}));
 }
 
 TEST_F(SweepSpecTest, ExplicitPointsComeAfterTheGridAndNameOnlyTheirOwnKeys) {
-  SweepSpec s = read("grid:\n  model.d_model: [32]\npoints:\n  - {model.d_model: 256, model.num_layers: 4}\n"
-                     "  - {optim.lr: 0.01}\n");
+  SweepSpec s = read(
+      "grid:\n  model.d_model: [32]\npoints:\n  - {model.d_model: 256, model.num_layers: 4}\n"
+      "  - {optim.lr: 0.01}\n");
   EXPECT_EQ(names(s), (std::vector<std::string>{"d_model=32", "d_model=256,num_layers=4", "lr=0.01"}));
   EXPECT_EQ(s.keys, (std::vector<std::string>{"model.d_model", "model.num_layers", "optim.lr"}));
   // Points alone: no grid point is added.
@@ -140,14 +142,16 @@ TEST_F(SweepSpecTest, QuotedValuesStayStrings) {
 
 TEST_F(SweepSpecTest, KindFollowsTheBaseUnlessGiven) {
   std::ofstream(dir_ / "pipe.yaml") << "run_dir: x\ndata: simulate\npretrain:\n  max_steps: 2\n";
-  SweepSpec p = read_sweep_spec(write("base: " + (dir_ / "pipe.yaml").string() + "\ngrid:\n  pretrain.max_steps: [1]\n"));
+  SweepSpec p =
+      read_sweep_spec(write("base: " + (dir_ / "pipe.yaml").string() + "\ngrid:\n  pretrain.max_steps: [1]\n"));
   EXPECT_EQ(p.kind, "pipeline");
   EXPECT_EQ(p.seed_keys, (std::vector<std::string>{"pretrain.seed", "pretrain.model.seed"}));
   EXPECT_EQ(read("kind: pretrain\n").kind, "pretrain");
 }
 
 TEST_F(SweepSpecTest, InlineBaseKeepsTheSweepFilesLinesAndColumns) {
-  SweepSpec s = read_sweep_spec(write("# a sweep\nbase:\n  model:\n    d_model: 16\n  max_steps: 5\ngrid:\n  seed: [1]\n"));
+  SweepSpec s =
+      read_sweep_spec(write("# a sweep\nbase:\n  model:\n    d_model: 16\n  max_steps: 5\ngrid:\n  seed: [1]\n"));
   EXPECT_TRUE(s.base_path.empty());
   EXPECT_EQ(s.base_origin, file());
   // Line 3 of the file is line 3 of the base text; the lines outside the base are blank.
@@ -200,7 +204,8 @@ TEST_F(SweepSpecTest, MistakesNameFileLineColumnAndKeyPath) {
             f + ":2:7: kind: `pipelin` is not one of: pretrain, pipeline (did you mean `pipeline`?)");
   EXPECT_EQ(error_of("grid:\n  seed: [1]\n"), f + ": base: required (a config file's path, or the config inline)");
   EXPECT_EQ(error_of("base: nowhere.yaml\n").rfind(f + ":1:7: base: no config file `nowhere.yaml`", 0), 0u);
-  EXPECT_EQ(error_of("base: [1]\n"), f + ":1:7: base: expected a config file's path or an inline mapping, got a sequence");
+  EXPECT_EQ(error_of("base: [1]\n"),
+            f + ":1:7: base: expected a config file's path or an inline mapping, got a sequence");
   EXPECT_EQ(error_of(b + "grid: [1\n").rfind(f + ":", 0), 0u);  // a YAML syntax error, with its place
   EXPECT_EQ(error_of("[1, 2]\n"), f + ": the top level must be a mapping (base:, grid:, seeds: ...)");
 }

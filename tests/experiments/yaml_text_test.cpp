@@ -9,7 +9,8 @@ namespace seqmend {
 namespace {
 
 TEST(YamlTextTest, ValuesReadBackAsTheSameYaml) {
-  YAML::Node n = YAML::Load("a: \"0.1\"\nb: 0.1\nc: [1, '2', x]\nd: 'yes'\ne: \"a: b\"\nf: [\"p,q\"]\ng: |\n  two\n  lines\n");
+  YAML::Node n =
+      YAML::Load("a: \"0.1\"\nb: 0.1\nc: [1, '2', x]\nd: 'yes'\ne: \"a: b\"\nf: [\"p,q\"]\ng: |\n  two\n  lines\n");
   EXPECT_EQ(yaml_value_text(n["a"]), "\"0.1\"");
   EXPECT_EQ(yaml_value_text(n["b"]), "0.1");
   EXPECT_EQ(yaml_value_text(n["c"]), "[1, \"2\", x]");

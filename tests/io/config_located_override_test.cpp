@@ -55,7 +55,8 @@ TEST(LocatedOverrideTest, ValueErrorsNameTheValuesPlace) {
   EXPECT_EQ(error_of({{"inner.width=0", "s.yaml:3:3", "s.yaml:3:18"}}),
             "s.yaml:3:18: inner.width: value 0 is out of range [1, 100]");
   EXPECT_EQ(error_of({{"rate=fast", "s.yaml:4:3", "s.yaml:4:9"}}), "s.yaml:4:9: rate: expected a number, got `fast`");
-  EXPECT_EQ(error_of({{"ks=[5, 99]", "s.yaml:5:3", "s.yaml:5:7"}}), "s.yaml:5:7: ks[1]: value 99 is out of range [1, 50]");
+  EXPECT_EQ(error_of({{"ks=[5, 99]", "s.yaml:5:3", "s.yaml:5:7"}}),
+            "s.yaml:5:7: ks[1]: value 99 is out of range [1, 50]");
   EXPECT_EQ(error_of({{"inner=3", "s.yaml:6:3", "s.yaml:6:10"}}),
             "s.yaml:6:10: inner: expected a mapping of key: value lines, got `3`");
 }
