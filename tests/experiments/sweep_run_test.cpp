@@ -86,6 +86,23 @@ TEST_F(SweepRunTest, DryRunListsThePointsAndTheirCostsAndWritesNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST_F(SweepRunTest, APointAboveTheAvailableMemoryIsRefusedUnlessInsisted) {
+  // d_model 32768 x 2 layers: ~26 G parameters, far more than any test machine holds.
+  const std::string f = sweep_file("memory", "  max_steps: 6\ngrid:\n  model.d_model: [16, 32768]\n");
+  const std::string out = (root_ / "memory-out").string();
+  Ran r = sweep(f, out, "--dry-run");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("1 point(s) need more memory than this machine has available"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("d_model=32768 ("), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--insist"), std::string::npos) << r.output;
+  r = sweep(f, out, "--dry-run --insist");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: running 1 point(s) above the available memory"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("2 of 2 points would run"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(SweepRunTest, RunsEveryPointThenSkipsFinishedAndRerunsChangedOnes) {
   const std::string out = (root_ / "run-out").string();
   std::string f = sweep_file("run", "  max_steps: 10\ngrid:\n  model.d_model: [8, 16]\n");
