@@ -4,7 +4,9 @@
 # does not require it). With numpy made unimportable (sys.modules["numpy"] = None, so any import of it
 # raises ImportError) this runs the peer's whole import path and one of its training steps on the CPU
 # on a small config, then the peer script itself as device-check starts it (on a machine without a
-# GPU it stops after its imports, saying so). Where numpy is there too, the peer's weights
+# GPU it stops after its imports, saying so). The CPU speed peer (tools/torch_standard.py, stock
+# nn.TransformerEncoderLayer) must train the same function as the twin: from the same weights at
+# dropout 0, its first AdamW steps' losses equal the twin's. Where numpy is there too, the peer's weights
 # (init_params_torch, torch int64) are checked bit for bit against the exact numpy twin's
 # (init_params, ParamBuffer::init's values).
 #   torch_peer_test.sh          (ctest device_torch_peer_without_numpy, label integration)
@@ -42,6 +44,7 @@ sys.path[:0] = [os.path.join(root, "tools", "device"), os.path.join(root, "tools
 import torch  # noqa: E402
 
 import bench_vs_torch as bv  # noqa: E402
+import torch_standard  # noqa: E402
 import torch_twin as tw  # noqa: E402
 import train_bench_torch  # noqa: E402,F401
 
@@ -55,6 +58,9 @@ assert all(math.isfinite(x) for x in losses) and flops > 0, (losses, flops)
 assert sys.modules["numpy"] is None, "numpy was imported"
 print(f"peer without numpy: batch checksum {bv.checksum(batches):.0f}, {flops:.3g} FLOPs, losses "
       + " ".join(f"{x:.4f}" for x in losses))
+twin, std = torch_standard.check_against_twin()
+assert sys.modules["numpy"] is None, "numpy was imported"
+print("standard peer = twin at dropout 0: losses " + " ".join(f"{x:.6f}" for x in std))
 PYEOF
 
 # The script itself, as device-check runs it (no GPU here: it stops after its imports).
