@@ -244,6 +244,7 @@ SweepSpec read_sweep_spec(const std::string& path) {
 
   SweepSpec spec;
   spec.file = path;
+  spec.as_written = nlohmann::json::object();
   static const std::vector<std::string> known = {"base", "kind", "set", "grid", "zip", "points", "seeds", "seed_keys"};
   std::map<std::string, std::pair<YAML::Node, YAML::Node>> top;
   for (const auto& [k, v] : entries(r, root, "")) {
@@ -290,8 +291,6 @@ SweepSpec read_sweep_spec(const std::string& path) {
   } else {
     spec.kind = looks_like_pipeline(base_tree) ? "pipeline" : "pretrain";
   }
-  spec.as_written["kind"] = spec.kind;
-  spec.as_written["base"] = spec.base_path.empty() ? "inline" : spec.base_path;
 
   // ---- set, grid, zip, points ----
   std::map<std::string, std::string> claimed;  // key → where it was first given, for cross-checks
@@ -437,8 +436,6 @@ SweepSpec read_sweep_spec(const std::string& path) {
         SEQ_FAIL(path, ": ", key, ": set by the seeds (seed_keys) and by ", it->second, "; give it in one place");
     spec.as_written["seeds"] = spec.seeds;
   }
-  spec.as_written["seed_keys"] = spec.seed_keys;
-  spec.as_written["keys"] = spec.keys;
 
   // ---- points, names ----
   std::vector<std::pair<bool, uint64_t>> seed_list;
