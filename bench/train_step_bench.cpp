@@ -2,7 +2,9 @@
 // configs, on the synthetic batches of bench/synthetic_batches.h (which tools/bench_vs_torch.py
 // regenerates bit for bit for the PyTorch peer). train_step/<config> runs at the model's default
 // dropout (0.1 at every site), train_step/<config>/p0 without dropout: dropout's masks are a visible
-// share of a small model's step, so the comparison reports both.
+// share of a small model's step, so the comparison reports both. train_step/<config>/bf16: the
+// default dropout with model.precision bf16 (native bf16 products where the CPU has them,
+// kernels/gemm.h).
 //
 //   SEQMEND_THREADS=1 bench_train_step --benchmark_filter='^train_step/a/'
 //
@@ -31,9 +33,10 @@ using bench::kRunSeed;
 using bench::model_config;
 using bench::synthetic_batches;
 
-void BM_TrainStep(benchmark::State& state, BenchConfig bc, float dropout) {
+void BM_TrainStep(benchmark::State& state, BenchConfig bc, float dropout, const char* precision) {
   ModelConfig cfg = model_config(bc);
   cfg.emb_dropout = cfg.hidden_dropout = cfg.attn_dropout = dropout;
+  cfg.precision = precision;
   Bert4Rec model(cfg);
   OptimizerConfig oc;
   oc.lr = 1e-3;
@@ -85,11 +88,15 @@ int main(int argc, char** argv) {
   for (const seqmend::bench::BenchConfig& c : seqmend::bench::kConfigs) {
     const seqmend::ModelConfig dflt = seqmend::bench::model_config(c);
     benchmark::RegisterBenchmark((std::string("train_step/") + c.name).c_str(), seqmend::BM_TrainStep, c,
-                                 dflt.hidden_dropout)
+                                 dflt.hidden_dropout, "f32")
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
     benchmark::RegisterBenchmark((std::string("train_step/") + c.name + "/p0").c_str(), seqmend::BM_TrainStep, c,
-                                 0.0f)
+                                 0.0f, "f32")
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("train_step/") + c.name + "/bf16").c_str(), seqmend::BM_TrainStep, c,
+                                 dflt.hidden_dropout, "bf16")
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
