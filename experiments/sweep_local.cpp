@@ -171,6 +171,7 @@ std::vector<LocalOutcome> run_points_locally(const std::vector<LocalPoint>& poin
       o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - running[i].start).count();
       if (o.exit_code != 0) settle_record(running[i].point, o.exit_code, signalled > 0);
+      if (opts.on_finished) opts.on_finished(o);
       out.push_back(o);
       running.erase(running.begin() + long(i));
       break;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,18 +26,19 @@ struct LocalPoint {
   std::string dir;
 };
 
+struct LocalOutcome {
+  std::string name;
+  int exit_code = 0;  // 75: stopped by a signal with a checkpoint; 128 + n: killed by signal n
+  double seconds = 0.0;
+};
+
 struct LocalRunOptions {
   std::string seqmend;  // this program
   std::string sweep_dir;
   int jobs = 1;   // points at once
   int ranks = 1;  // MPI ranks per point
   int threads_per_rank = 1;
-};
-
-struct LocalOutcome {
-  std::string name;
-  int exit_code = 0;  // 75: stopped by a signal with a checkpoint; 128 + n: killed by signal n
-  double seconds = 0.0;
+  std::function<void(const LocalOutcome&)> on_finished;  // called as each point ends
 };
 
 // Runs `points` in order, `jobs` at a time; returns one outcome per point that was started (all,

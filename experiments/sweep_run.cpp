@@ -217,8 +217,12 @@ int run_sweep(const std::string& file, const SweepOptions& o) {
     std::printf("sweep: running %zu point(s), %d at a time, %d rank(s) x %d thread(s) each\n", todo.size(),
                 std::min<int>(o.jobs, int(todo.size())), o.ranks, threads_per_rank);
     std::fflush(stdout);
+    size_t finished = 0;
+    lo.on_finished = [&](const LocalOutcome& oc) {
+      std::printf("%s [%zu/%zu]\n", outcome_line(oc, out).c_str(), ++finished, todo.size());
+      std::fflush(stdout);
+    };
     outcomes = run_points_locally(todo, lo, interrupted);
-    for (const auto& oc : outcomes) std::printf("%s\n", outcome_line(oc, out).c_str());
   } else {
     std::printf("sweep: every point is done or running; nothing to run\n");
   }
