@@ -1,10 +1,14 @@
 #include "experiments/sweep_run.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -82,6 +86,37 @@ void print_plan(const std::vector<PlannedPoint>& plan, int ranks, int threads_pe
 }
 
 std::string absolute(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
+
+// One sweep command at a time per directory: two would start the same queued points. The lock is
+// an flock on OUT/.sweep.lock holding the owner's pid, released when this process ends.
+class SweepLock {
+ public:
+  explicit SweepLock(const std::string& out) {
+    fs::create_directories(out);
+    const std::string path = out + "/.sweep.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) SEQ_FAIL("sweep: cannot open ", path, ": ", std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {};
+      const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+      ::close(fd_);
+      SEQ_FAIL("sweep: another sweep command (pid ", n > 0 ? std::string(pid, size_t(n)) : std::string("?"),
+               ") is running in ", out, "; wait for it or stop it first");
+    }
+    const std::string me = std::to_string(::getpid());
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) < 0) {
+      // The pid is for the message above only; the lock holds without it.
+    }
+  }
+  ~SweepLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SweepLock(const SweepLock&) = delete;
+  SweepLock& operator=(const SweepLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 // The line a finished point prints: its test metric, or why it did not finish.
 std::string outcome_line(const LocalOutcome& o, const std::string& dir) {
@@ -164,6 +199,7 @@ int run_sweep(const std::string& file, const SweepOptions& o) {
                 out.c_str(), o.slurm ? " as a Slurm job array" : "");
     return 0;
   }
+  const SweepLock lock(out);
   json sweep = make_sweep_json(spec, keys, statuses);
   sweep["insist"] = o.insist;
   if (fs::is_regular_file(out + "/sweep.json")) {

@@ -3,7 +3,9 @@
 // points, re-runs changed ones and only those; a failing point leaves the others done, the sweep
 // exits non-zero and the next run re-runs the failed point alone. Interrupting and resuming is
 // tests/sweep/local_sweep_test.sh's; the Slurm array tests/slurm/sweep_slurm_test.sh's.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -158,6 +160,25 @@ TEST_F(SweepRunTest, AFailingPointLeavesTheOthersAndIsTheOnlyOneRerun) {
   EXPECT_NE(r.output.find("run (failed)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("skip (done)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1 of 2 points would run"), std::string::npos) << r.output;
+}
+
+TEST_F(SweepRunTest, OneSweepCommandAtATimePerDirectory) {
+  const std::string out = (root_ / "lock-out").string();
+  const std::string f = sweep_file("lock", "  max_steps: 6\n");
+  fs::create_directories(out);
+  // What a running sweep holds: the lock, with its pid.
+  const int fd = ::open((out + "/.sweep.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  ASSERT_EQ(::pwrite(fd, "4242", 4, 0), 4);
+  Ran r = sweep(f, out);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("another sweep command (pid 4242) is running in " + out), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(fs::path(out) / "sweep.json"));
+  EXPECT_EQ(sweep(f, out, "--dry-run").status, 0);  // a dry run writes nothing and needs no lock
+  ::close(fd);
+  r = sweep(f, out);
+  EXPECT_EQ(r.status, 0) << r.output;
 }
 
 TEST_F(SweepRunTest, CollectRebuildsTheTableAndPointRunsOnePoint) {
