@@ -88,12 +88,13 @@ def scaling_figure(configs, keys, x_col, x_label, metrics, path):
         for ki, key in enumerate(varied):
             ax = axes[mi][ki]
             others = [k for k in keys if k != key]
-            lines = {}
+            lines = {}  # the other keys' values (sortable) → (label, configs)
             for c in configs.values():
                 if x_col in c["mean"] and metric in c["mean"]:
                     label = ", ".join(f"{k.split('.')[-1]}={c['values'][k]}" for k in others) or "all"
-                    lines.setdefault(label, []).append(c)
-            for label, cs in sorted(lines.items()):
+                    order = tuple(sort_key(c["values"][k]) for k in others)
+                    lines.setdefault(order, (label, []))[1].append(c)
+            for _, (label, cs) in sorted(lines.items()):
                 cs.sort(key=lambda c: sort_key(c["values"][key]))
                 xs = [c["mean"][x_col] for c in cs]
                 ys = [c["mean"][metric] for c in cs]
