@@ -231,262 +231,303 @@ std::string point_name(const std::vector<SweepValue>& values, const std::vector<
   return parts.empty() ? "base" : join(parts, ",");
 }
 
-SweepSpec read_sweep_spec(const std::string& path) {
-  if (!fs::is_regular_file(path)) SEQ_FAIL("sweep: sweep file '", path, "' does not exist");
-  const std::string text = read_text(path);
-  if (size_t bad = utf8_error_at(text); bad != std::string_view::npos)
-    SEQ_FAIL(path, ": not valid UTF-8 (byte ", bad, ")");
-  Reader r{path};
-  YAML::Node root = parse(text, path);
-  if (!root.IsMap()) SEQ_FAIL(path, ": the top level must be a mapping (base:, grid:, seeds: ...)");
-  if (root.Style() == YAML::EmitterStyle::Flow)
-    SEQ_FAIL(path, ": write the top level as block lines, one key per line");
+namespace {
 
-  SweepSpec spec;
-  spec.file = path;
-  spec.as_written = nlohmann::json::object();
-  static const std::vector<std::string> known = {"base", "kind", "set", "grid", "zip", "points", "seeds", "seed_keys"};
-  std::map<std::string, std::pair<YAML::Node, YAML::Node>> top;
-  for (const auto& [k, v] : entries(r, root, "")) {
-    if (std::find(known.begin(), known.end(), k.Scalar()) == known.end()) {
-      std::string hint = nearest(k.Scalar(), known);
-      r.fail(k, k.Scalar(),
-             hint.empty() ? str("unknown key (valid keys: ", join(known, ", "), ")")
-                          : str("unknown key (did you mean `", hint, "`?)"));
+// The sweep file read section by section into a SweepSpec; `claimed` remembers where each key got
+// its values, so that a key given in two places is refused at the second.
+class SpecReader {
+ public:
+  SpecReader(const std::string& path, const std::string& text, const YAML::Node& root)
+      : r_{path}, text_(text), root_(root) {
+    spec_.file = path;
+    spec_.as_written = nlohmann::json::object();
+    static const std::vector<std::string> known = {"base", "kind",   "set",   "grid",
+                                                   "zip",  "points", "seeds", "seed_keys"};
+    for (const auto& [k, v] : entries(r_, root, "")) {
+      if (std::find(known.begin(), known.end(), k.Scalar()) == known.end()) {
+        std::string hint = nearest(k.Scalar(), known);
+        r_.fail(k, k.Scalar(),
+                hint.empty() ? str("unknown key (valid keys: ", join(known, ", "), ")")
+                             : str("unknown key (did you mean `", hint, "`?)"));
+      }
+      top_[k.Scalar()] = {k, v};
     }
-    top[k.Scalar()] = {k, v};
   }
-  auto has = [&](const char* k) { return top.count(k) > 0; };
 
-  // ---- base and kind ----
-  if (!has("base")) SEQ_FAIL(path, ": base: required (a config file's path, or the config inline)");
-  const auto& [base_key, base] = top["base"];
-  YAML::Node base_tree;
-  if (base.IsScalar()) {
-    spec.base_path = base.Scalar();
-    if (spec.base_path.empty() || !fs::is_regular_file(spec.base_path))
-      r.fail(base, "base",
-             str("no config file `", shown(spec.base_path), "` (paths are read from the working directory, ",
-                 fs::current_path().string(), ")"));
-    spec.base_text = read_text(spec.base_path);
-    spec.base_origin = spec.base_path;
-    base_tree = parse(spec.base_text, spec.base_path);
-  } else if (base.IsMap()) {
-    spec.base_text = inline_base_text(text, root, base_key, base);
-    spec.base_origin = path;
-    base_tree = base;
-  } else {
-    r.fail(base, "base", str("expected a config file's path or an inline mapping, got ", describe(base)));
+  SweepSpec read() {
+    read_base_and_kind();
+    read_set();
+    read_grid();
+    read_zip();
+    read_points();
+    read_seeds();
+    expand();
+    disambiguate_names();
+    return spec_;
   }
-  if (has("kind")) {
-    const YAML::Node& kind = top["kind"].second;
-    if (!kind.IsScalar()) r.fail(kind, "kind", str("expected pretrain or pipeline, got ", describe(kind)));
-    spec.kind = kind.Scalar();
-    if (spec.kind != "pretrain" && spec.kind != "pipeline") {
-      std::string hint = nearest(spec.kind, {"pretrain", "pipeline"});
-      r.fail(kind, "kind",
-             str("`", shown(spec.kind), "` is not one of: pretrain, pipeline",
-                 hint.empty() ? "" : " (did you mean `" + hint + "`?)"));
+
+ private:
+  bool has(const char* k) const { return top_.count(k) > 0; }
+  const YAML::Node& value(const char* k) { return top_[k].second; }
+
+  void claim(const YAML::Node& k, const std::string& where_path) {
+    auto it = claimed_.find(k.Scalar());
+    if (it != claimed_.end())
+      r_.fail(k, where_path,
+              str("`", k.Scalar(), "` is already varied or set by ", it->second,
+                  " (a key takes its values from one place)"));
+    claimed_[k.Scalar()] = str(where_path.substr(0, where_path.find('.')), " at line ", k.Mark().line + 1);
+  }
+
+  void read_base_and_kind() {
+    if (!has("base")) SEQ_FAIL(r_.file, ": base: required (a config file's path, or the config inline)");
+    const auto& [base_key, base] = top_["base"];
+    YAML::Node base_tree;
+    if (base.IsScalar()) {
+      spec_.base_path = base.Scalar();
+      if (spec_.base_path.empty() || !fs::is_regular_file(spec_.base_path))
+        r_.fail(base, "base",
+                str("no config file `", shown(spec_.base_path), "` (paths are read from the working directory, ",
+                    fs::current_path().string(), ")"));
+      spec_.base_text = read_text(spec_.base_path);
+      spec_.base_origin = spec_.base_path;
+      base_tree = parse(spec_.base_text, spec_.base_path);
+    } else if (base.IsMap()) {
+      spec_.base_text = inline_base_text(text_, root_, base_key, base);
+      spec_.base_origin = r_.file;
+      base_tree = base;
+    } else {
+      r_.fail(base, "base", str("expected a config file's path or an inline mapping, got ", describe(base)));
     }
-  } else {
-    spec.kind = looks_like_pipeline(base_tree) ? "pipeline" : "pretrain";
+    if (!has("kind")) {
+      spec_.kind = looks_like_pipeline(base_tree) ? "pipeline" : "pretrain";
+      return;
+    }
+    const YAML::Node& kind = value("kind");
+    if (!kind.IsScalar()) r_.fail(kind, "kind", str("expected pretrain or pipeline, got ", describe(kind)));
+    spec_.kind = kind.Scalar();
+    if (spec_.kind != "pretrain" && spec_.kind != "pipeline") {
+      std::string hint = nearest(spec_.kind, {"pretrain", "pipeline"});
+      r_.fail(kind, "kind",
+              str("`", shown(spec_.kind), "` is not one of: pretrain, pipeline",
+                  hint.empty() ? "" : " (did you mean `" + hint + "`?)"));
+    }
   }
 
-  // ---- set, grid, zip, points ----
-  std::map<std::string, std::string> claimed;  // key → where it was first given, for cross-checks
-  auto claim = [&](const YAML::Node& k, const std::string& where_path) {
-    auto it = claimed.find(k.Scalar());
-    if (it != claimed.end())
-      r.fail(k, where_path,
-             str("`", k.Scalar(), "` is already varied or set by ", it->second,
-                 " (a key takes its values from one place)"));
-    claimed[k.Scalar()] = str(where_path.substr(0, where_path.find('.')), " at line ", k.Mark().line + 1);
-  };
-  std::vector<SweepValue> fixed;
-  if (has("set")) {
-    const YAML::Node& set = require_map(r, top["set"].second, "set", "data_dir: /tmp/data");
-    for (const auto& [k, v] : entries(r, set, "set")) {
-      check_value(r, v, "set." + k.Scalar());
+  void read_set() {
+    if (!has("set")) return;
+    const YAML::Node& set = require_map(r_, value("set"), "set", "data_dir: /tmp/data");
+    for (const auto& [k, v] : entries(r_, set, "set")) {
+      check_value(r_, v, "set." + k.Scalar());
       claim(k, "set." + k.Scalar());
-      fixed.push_back(make_value(r, k, v));
-      spec.as_written["set"][k.Scalar()] = scalar_json(v);
+      fixed_.push_back(make_value(r_, k, v));
+      spec_.as_written["set"][k.Scalar()] = scalar_json(v);
     }
   }
-  // A dimension of the product: one entry per position, each a list of values set together.
-  std::vector<std::vector<std::vector<SweepValue>>> dims;
-  if (has("grid")) {
-    const YAML::Node& grid = require_map(r, top["grid"].second, "grid", "model.d_model: [32, 64]");
-    for (const auto& [k, v] : entries(r, grid, "grid")) {
+
+  void read_grid() {
+    if (!has("grid")) return;
+    const YAML::Node& grid = require_map(r_, value("grid"), "grid", "model.d_model: [32, 64]");
+    for (const auto& [k, v] : entries(r_, grid, "grid")) {
       const std::string p = "grid." + k.Scalar();
-      require_list(r, v, p, "model.d_model: [32, 64]");
+      require_list(r_, v, p, "model.d_model: [32, 64]");
       claim(k, p);
-      spec.keys.push_back(k.Scalar());
+      spec_.keys.push_back(k.Scalar());
       std::vector<std::vector<SweepValue>> dim;
       for (size_t i = 0; i < v.size(); ++i) {
-        check_value(r, v[i], str(p, "[", i, "]"));
-        dim.push_back({make_value(r, k, v[i])});
+        check_value(r_, v[i], str(p, "[", i, "]"));
+        dim.push_back({make_value(r_, k, v[i])});
       }
-      dims.push_back(dim);
-      spec.as_written["grid"][k.Scalar()] = scalar_json(v);
+      dims_.push_back(dim);
+      spec_.as_written["grid"][k.Scalar()] = scalar_json(v);
     }
   }
-  if (has("zip")) {
-    YAML::Node zip = top["zip"].second;
+
+  void read_zip() {
+    if (!has("zip")) return;
+    YAML::Node zip = value("zip");
     std::vector<YAML::Node> groups;
     if (zip.IsMap()) groups.push_back(zip);  // one group written without the list
     else
-      for (const auto& g : require_list(r, zip, "zip", "- {model.d_model: [64, 128], optim.lr: [0.001, 0.0005]}"))
+      for (const auto& g : require_list(r_, zip, "zip", "- {model.d_model: [64, 128], optim.lr: [0.001, 0.0005]}"))
         groups.push_back(g);
-    spec.as_written["zip"] = nlohmann::json::array();
+    spec_.as_written["zip"] = nlohmann::json::array();
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       const std::string gp = str("zip[", gi, "]");
-      require_map(r, groups[gi], gp, "model.d_model: [64, 128] with optim.lr: [0.001, 0.0005]");
+      require_map(r_, groups[gi], gp, "model.d_model: [64, 128] with optim.lr: [0.001, 0.0005]");
       std::vector<std::vector<SweepValue>> dim;
       nlohmann::json written = nlohmann::json::object();
       YAML::Node first_key;
-      for (const auto& [k, v] : entries(r, groups[gi], gp)) {
+      for (const auto& [k, v] : entries(r_, groups[gi], gp)) {
         const std::string p = gp + "." + k.Scalar();
-        require_list(r, v, p, "optim.lr: [0.001, 0.0005]");
+        require_list(r_, v, p, "optim.lr: [0.001, 0.0005]");
         claim(k, p);
         if (dim.empty()) {
           dim.resize(v.size());
           first_key = k;
         } else if (v.size() != dim.size()) {
-          r.fail(
+          r_.fail(
               v, p,
               str(v.size(), v.size() == 1 ? " value" : " values", ", but `", first_key.Scalar(), "` (line ",
                   first_key.Mark().line + 1, ") has ", dim.size(), ": keys zipped together need lists of one length"));
         }
-        spec.keys.push_back(k.Scalar());
+        spec_.keys.push_back(k.Scalar());
         for (size_t i = 0; i < v.size(); ++i) {
-          check_value(r, v[i], str(p, "[", i, "]"));
-          dim[i].push_back(make_value(r, k, v[i]));
+          check_value(r_, v[i], str(p, "[", i, "]"));
+          dim[i].push_back(make_value(r_, k, v[i]));
         }
         written[k.Scalar()] = scalar_json(v);
       }
-      if (dim.empty()) r.fail(groups[gi], gp, "an empty group (give two or more keys with lists of one length)");
-      dims.push_back(dim);
-      spec.as_written["zip"].push_back(written);
-    }
-  }
-  std::vector<std::vector<SweepValue>> combos = {{}};
-  for (const auto& dim : dims) {
-    std::vector<std::vector<SweepValue>> next;
-    for (const auto& c : combos)
-      for (const auto& entry : dim) {
-        auto n = c;
-        n.insert(n.end(), entry.begin(), entry.end());
-        next.push_back(n);
-      }
-    combos = next;
-  }
-  if (dims.empty() && has("points")) combos.clear();  // only the explicit points
-  std::vector<std::string> point_where(combos.size());
-  if (has("points")) {
-    const YAML::Node& points = require_list(r, top["points"].second, "points", "- {model.d_model: 256}");
-    spec.as_written["points"] = nlohmann::json::array();
-    const std::set<std::string> grid_keys(spec.keys.begin(), spec.keys.end());
-    for (size_t i = 0; i < points.size(); ++i) {
-      const std::string pp = str("points[", i, "]");
-      require_map(r, points[i], pp, "model.d_model: 256");
-      std::vector<SweepValue> values;
-      nlohmann::json written = nlohmann::json::object();
-      for (const auto& [k, v] : entries(r, points[i], pp)) {
-        const std::string p = pp + "." + k.Scalar();
-        check_value(r, v, p);
-        if (auto it = claimed.find(k.Scalar()); it != claimed.end() && !grid_keys.count(k.Scalar()))
-          r.fail(k, p, str("`", k.Scalar(), "` is set for every point by ", it->second));
-        if (!grid_keys.count(k.Scalar()) &&
-            std::find(spec.keys.begin(), spec.keys.end(), k.Scalar()) == spec.keys.end())
-          spec.keys.push_back(k.Scalar());
-        values.push_back(make_value(r, k, v));
-        written[k.Scalar()] = scalar_json(v);
-      }
-      combos.push_back(values);
-      point_where.push_back(r.at(points[i].Mark()));
-      spec.as_written["points"].push_back(written);
+      if (dim.empty()) r_.fail(groups[gi], gp, "an empty group (give two or more keys with lists of one length)");
+      dims_.push_back(dim);
+      spec_.as_written["zip"].push_back(written);
     }
   }
 
-  // ---- seeds ----
-  if (has("seed_keys")) {
-    const YAML::Node& sk = require_list(r, top["seed_keys"].second, "seed_keys", "[seed, model.seed]");
-    for (size_t i = 0; i < sk.size(); ++i) {
-      check_key(r, sk[i], str("seed_keys[", i, "]"));
-      spec.seed_keys.push_back(sk[i].Scalar());
+  // The product of the grid and zip dimensions (none: the base alone), then the explicit points.
+  void read_points() {
+    combos_ = {{}};
+    for (const auto& dim : dims_) {
+      std::vector<std::vector<SweepValue>> next;
+      for (const auto& c : combos_)
+        for (const auto& entry : dim) {
+          auto n = c;
+          n.insert(n.end(), entry.begin(), entry.end());
+          next.push_back(n);
+        }
+      combos_ = next;
     }
-  } else {
-    spec.seed_keys = spec.kind == "pipeline" ? std::vector<std::string>{"pretrain.seed", "pretrain.model.seed"}
-                                             : std::vector<std::string>{"seed", "model.seed"};
+    if (dims_.empty() && has("points")) combos_.clear();  // only the explicit points
+    combo_where_.assign(combos_.size(), "");
+    if (!has("points")) return;
+    const YAML::Node& points = require_list(r_, value("points"), "points", "- {model.d_model: 256}");
+    spec_.as_written["points"] = nlohmann::json::array();
+    const std::set<std::string> grid_keys(spec_.keys.begin(), spec_.keys.end());
+    for (size_t i = 0; i < points.size(); ++i) {
+      const std::string pp = str("points[", i, "]");
+      require_map(r_, points[i], pp, "model.d_model: 256");
+      std::vector<SweepValue> values;
+      nlohmann::json written = nlohmann::json::object();
+      for (const auto& [k, v] : entries(r_, points[i], pp)) {
+        const std::string p = pp + "." + k.Scalar();
+        check_value(r_, v, p);
+        if (auto it = claimed_.find(k.Scalar()); it != claimed_.end() && !grid_keys.count(k.Scalar()))
+          r_.fail(k, p, str("`", k.Scalar(), "` is set for every point by ", it->second));
+        if (std::find(spec_.keys.begin(), spec_.keys.end(), k.Scalar()) == spec_.keys.end())
+          spec_.keys.push_back(k.Scalar());
+        values.push_back(make_value(r_, k, v));
+        written[k.Scalar()] = scalar_json(v);
+      }
+      combos_.push_back(values);
+      combo_where_.push_back(r_.at(points[i].Mark()));
+      spec_.as_written["points"].push_back(written);
+    }
   }
-  if (has("seeds")) {
-    const YAML::Node& seeds = require_list(r, top["seeds"].second, "seeds", "[1, 2, 3]");
+
+  void read_seeds() {
+    if (has("seed_keys")) {
+      const YAML::Node& sk = require_list(r_, value("seed_keys"), "seed_keys", "[seed, model.seed]");
+      for (size_t i = 0; i < sk.size(); ++i) {
+        check_key(r_, sk[i], str("seed_keys[", i, "]"));
+        spec_.seed_keys.push_back(sk[i].Scalar());
+      }
+    } else {
+      spec_.seed_keys = spec_.kind == "pipeline" ? std::vector<std::string>{"pretrain.seed", "pretrain.model.seed"}
+                                                 : std::vector<std::string>{"seed", "model.seed"};
+    }
+    if (!has("seeds")) return;
+    const YAML::Node& seeds = require_list(r_, value("seeds"), "seeds", "[1, 2, 3]");
     for (size_t i = 0; i < seeds.size(); ++i) {
       const std::string p = str("seeds[", i, "]");
       uint64_t s = 0;
       if (!seeds[i].IsScalar() || yaml_quoted(seeds[i]) ||
           config_detail::parse_u64(seeds[i].Scalar(), s) != config_detail::Parse::ok)
-        r.fail(seeds[i], p, str("expected an unsigned integer, got ", describe(seeds[i])));
-      if (std::find(spec.seeds.begin(), spec.seeds.end(), s) != spec.seeds.end())
-        r.fail(seeds[i], p, str("seed ", s, " is listed twice"));
-      spec.seeds.push_back(s);
+        r_.fail(seeds[i], p, str("expected an unsigned integer, got ", describe(seeds[i])));
+      if (std::find(spec_.seeds.begin(), spec_.seeds.end(), s) != spec_.seeds.end())
+        r_.fail(seeds[i], p, str("seed ", s, " is listed twice"));
+      spec_.seeds.push_back(s);
+      seed_at_.push_back(r_.at(seeds[i].Mark()));
     }
-    for (const auto& key : spec.seed_keys)
-      if (auto it = claimed.find(key); it != claimed.end())
-        SEQ_FAIL(path, ": ", key, ": set by the seeds (seed_keys) and by ", it->second, "; give it in one place");
-    spec.as_written["seeds"] = spec.seeds;
+    for (const auto& key : spec_.seed_keys)
+      if (auto it = claimed_.find(key); it != claimed_.end())
+        SEQ_FAIL(r_.file, ": ", key, ": set by the seeds (seed_keys) and by ", it->second, "; give it in one place");
+    spec_.as_written["seeds"] = spec_.seeds;
   }
 
-  // ---- points, names ----
-  std::vector<std::pair<bool, uint64_t>> seed_list;
-  if (spec.seeds.empty()) seed_list.push_back({false, 0});
-  for (uint64_t s : spec.seeds) seed_list.push_back({true, s});
-  std::map<std::string, size_t> by_overrides;  // exact overrides → combo index, to refuse repeats
-  for (size_t c = 0; c < combos.size(); ++c) {
-    std::vector<std::string> texts;
-    for (const auto& k : spec.keys)
-      for (const auto& v : combos[c])
-        if (v.key == k) texts.push_back(v.override_text());
-    const std::string id = join(texts, "\n");
-    if (by_overrides.count(id))
-      SEQ_FAIL(point_where[c].empty() ? path : point_where[c], ": ", point_where[c].empty() ? "grid" : "points",
-               ": the point (", texts.empty() ? "no overrides" : join(texts, ", "), ") is given twice");
-    by_overrides[id] = c;
-    for (const auto& [has_seed, seed] : seed_list) {
-      SweepPoint p;
-      p.index = int64_t(spec.points.size());
-      for (const auto& k : spec.keys)
-        for (const auto& v : combos[c])
-          if (v.key == k) p.values.push_back(v);
-      p.has_seed = has_seed;
-      p.seed = seed;
-      p.name = point_name(p.values, spec.keys, has_seed, seed);
-      p.config = point_name(p.values, spec.keys, false, 0);
-      p.overrides = fixed;
-      p.overrides.insert(p.overrides.end(), p.values.begin(), p.values.end());
-      if (has_seed) {
-        const YAML::Node& seeds = top["seeds"].second;
-        const size_t si = size_t(std::find(spec.seeds.begin(), spec.seeds.end(), seed) - spec.seeds.begin());
-        for (const auto& key : spec.seed_keys)
-          p.overrides.push_back({key, str(seed), str(seed), r.at(seeds.Mark()), r.at(seeds[si].Mark())});
+  // Every combination once per seed, seeds innermost; a combination given twice is refused.
+  void expand() {
+    const std::string seeds_at = has("seeds") ? r_.at(value("seeds").Mark()) : "";
+    std::map<std::string, size_t> by_overrides;  // exact overrides → combination
+    for (size_t c = 0; c < combos_.size(); ++c) {
+      std::vector<SweepValue> values;
+      for (const auto& k : spec_.keys)
+        for (const auto& v : combos_[c])
+          if (v.key == k) values.push_back(v);
+      std::vector<std::string> texts;
+      for (const auto& v : values) texts.push_back(v.override_text());
+      if (!by_overrides.emplace(join(texts, "\n"), c).second)
+        SEQ_FAIL(combo_where_[c].empty() ? r_.file : combo_where_[c], ": ", combo_where_[c].empty() ? "grid" : "points",
+                 ": the point (", texts.empty() ? "no overrides" : join(texts, ", "), ") is given twice");
+      const size_t runs = std::max<size_t>(1, spec_.seeds.size());
+      for (size_t si = 0; si < runs; ++si) {
+        SweepPoint p;
+        p.index = int64_t(spec_.points.size());
+        p.values = values;
+        p.has_seed = !spec_.seeds.empty();
+        p.seed = p.has_seed ? spec_.seeds[si] : 0;
+        p.name = point_name(p.values, spec_.keys, p.has_seed, p.seed);
+        p.config = point_name(p.values, spec_.keys, false, 0);
+        p.overrides = fixed_;
+        p.overrides.insert(p.overrides.end(), p.values.begin(), p.values.end());
+        if (p.has_seed)
+          for (const auto& key : spec_.seed_keys)
+            p.overrides.push_back({key, str(p.seed), str(p.seed), seeds_at, seed_at_[si]});
+        spec_.points.push_back(p);
       }
-      spec.points.push_back(p);
     }
   }
 
   // Distinct values can sanitise to one name, and names have a length limit: a hash of the exact
   // values tells such configs apart and keeps the name stable.
-  std::map<std::string, int> uses;
-  for (const auto& p : spec.points) ++uses[p.name];
-  for (auto& p : spec.points) {
-    if (uses[p.name] == 1 && p.name.size() <= 160) continue;
-    std::vector<std::string> texts;
-    for (const auto& v : p.values) texts.push_back(v.override_text());
-    const std::string h = stage_key_hash(join(texts, "\n")).substr(0, 8);
-    p.config = p.config.substr(0, std::min<size_t>(p.config.size(), 140)) + "~" + h;
-    p.name = p.has_seed ? str(p.config, ",seed=", p.seed) : p.config;
+  void disambiguate_names() {
+    std::map<std::string, int> uses;
+    for (const auto& p : spec_.points) ++uses[p.name];
+    for (auto& p : spec_.points) {
+      if (uses[p.name] == 1 && p.name.size() <= 160) continue;
+      std::vector<std::string> texts;
+      for (const auto& v : p.values) texts.push_back(v.override_text());
+      const std::string h = stage_key_hash(join(texts, "\n")).substr(0, 8);
+      p.config = p.config.substr(0, std::min<size_t>(p.config.size(), 140)) + "~" + h;
+      p.name = p.has_seed ? str(p.config, ",seed=", p.seed) : p.config;
+    }
   }
-  return spec;
+
+  Reader r_;
+  const std::string& text_;
+  const YAML::Node& root_;
+  SweepSpec spec_;
+  std::map<std::string, std::pair<YAML::Node, YAML::Node>> top_;
+  std::map<std::string, std::string> claimed_;  // key → where it was first given
+  std::vector<SweepValue> fixed_;               // set:
+  // Dimensions of the product: one entry per position, each the values set together there.
+  std::vector<std::vector<std::vector<SweepValue>>> dims_;
+  std::vector<std::vector<SweepValue>> combos_;  // the product, then the explicit points
+  std::vector<std::string> combo_where_;         // an explicit point's place, "" for the product's
+  std::vector<std::string> seed_at_;             // each seed's place
+};
+
+}  // namespace
+
+SweepSpec read_sweep_spec(const std::string& path) {
+  if (!fs::is_regular_file(path)) SEQ_FAIL("sweep: sweep file '", path, "' does not exist");
+  const std::string text = read_text(path);
+  if (size_t bad = utf8_error_at(text); bad != std::string_view::npos)
+    SEQ_FAIL(path, ": not valid UTF-8 (byte ", bad, ")");
+  const YAML::Node root = parse(text, path);
+  if (!root.IsMap()) SEQ_FAIL(path, ": the top level must be a mapping (base:, grid:, seeds: ...)");
+  if (root.Style() == YAML::EmitterStyle::Flow)
+    SEQ_FAIL(path, ": write the top level as block lines, one key per line");
+  return SpecReader(path, text, root).read();
 }
 
 }  // namespace seqmend
