@@ -103,9 +103,10 @@ CostEstimate estimate_pretrain_cost(const PretrainConfig& cfg, const DataShape& 
 }
 
 double measured_step_gflops(int threads) {
-  // A whole step (attention, LayerNorms, dropout, the fused output layer, the optimizer) reaches
-  // about this share of the plain sgemm rate on the sizes the sweeps train (ML-100K d_model 32-128
-  // on the 2-core CI machine: measured 0.25-0.45).
+  // A whole step (attention, LayerNorms, dropout, the fused output layer, the optimizer) reaches a
+  // share of the plain sgemm rate; 0.35 is a round guess, not a fit. The sgemm is timed in a burst,
+  // so on a machine busy with other work the steps run slower than the estimate says (ML-100K on
+  // the shared 2-core machine at a load of 5-10: 2.5-8 times the estimated step time).
   constexpr double kStepShare = 0.35;
   const int before = num_threads();
   set_num_threads(std::max(1, threads));

@@ -57,7 +57,8 @@ CostEstimate estimate_pretrain_cost(const PretrainConfig& cfg, const DataShape& 
 
 // This machine's single-precision matrix-product rate at `threads` threads, measured on a product
 // the size of a small model's layer (a few hundredths of a second), times the share of it a whole
-// training step reaches: so FLOPs per step / this = an estimated step time (within ~2×).
+// training step reaches: FLOPs per step / this = an estimated step time on an otherwise idle machine
+// (a rough figure: other work on the machine slows the steps, not the estimate).
 double measured_step_gflops(int threads);
 
 // Physical memory this machine has available now (MemAvailable), in bytes; 0 when unknown.
