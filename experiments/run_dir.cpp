@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/base/error.h"
+#include "core/base/wall_clock.h"
 #include "distributed/mpi_env.h"
 #include "io/atomic_file.h"
 #include "kernels/device.h"
@@ -84,25 +85,10 @@ json git_info() {
   return g;
 }
 
-std::string utc_now_iso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string user_name() {
   if (const char* u = std::getenv("USER"); u && *u) return u;
   if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
   return std::to_string(::geteuid());
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
 }
 
 // argv as the kernel saw it; MPI_Init may rewrite argv, /proc does not change.
@@ -214,7 +200,7 @@ nlohmann::json collect_run_info(int world_size) {
   info["git"] = git_info();
   info["host"] = host_name();
   info["user"] = user_name();
-  info["start_time_utc"] = utc_now_iso();
+  info["start_time_utc"] = utc_now_iso8601();
   info["unix_time"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   info["command_line"] = command_line();
   info["cwd"] = std::filesystem::current_path().string();

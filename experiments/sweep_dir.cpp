@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/wall_clock.h"
 #include "io/atomic_file.h"
 
 namespace fs = std::filesystem;
@@ -20,15 +21,6 @@ std::string slurp(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -96,7 +88,7 @@ nlohmann::json read_sweep_json(const std::string& out_dir) {
 }
 
 void write_sweep_json(const std::string& out_dir, nlohmann::json sweep) {
-  sweep["updated"] = utc_now();
+  sweep["updated"] = utc_now_iso8601();
   write_file_atomic(out_dir + "/sweep.json", sweep.dump(2) + "\n");
 }
 

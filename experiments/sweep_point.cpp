@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "core/base/error.h"
+#include "core/base/wall_clock.h"
 #include "distributed/mpi_env.h"
 #include "experiments/corrupt_stage.h"
 #include "experiments/detect_stage.h"
@@ -35,21 +36,6 @@ namespace fs = std::filesystem;
 namespace seqmend {
 
 namespace {
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 // Audit and report have no settings.
 struct NoSettings {
@@ -269,7 +255,7 @@ int run_point(const PointInputs& in, MpiEnv& env, const std::string& sweep_dir) 
   rec["key"] = rp.key;
   rec["state"] = "running";
   rec["attempts"] = rec.value("attempts", 0) + 1;
-  rec["started"] = utc_now();
+  rec["started"] = utc_now_iso8601();
   rec["host"] = host_name();
   rec["pid"] = long(getpid());
   rec["world_size"] = env.world();
@@ -296,7 +282,7 @@ int run_point(const PointInputs& in, MpiEnv& env, const std::string& sweep_dir) 
       rec["error"] = e.what();
       rec["exit_code"] = 1;
       rec["seconds"] = before_s + elapsed();
-      rec["finished"] = utc_now();
+      rec["finished"] = utc_now_iso8601();
       write_point_record(in.dir, rec);
     }
     throw;
@@ -304,7 +290,7 @@ int run_point(const PointInputs& in, MpiEnv& env, const std::string& sweep_dir) 
   rec["state"] = code == 0 ? "done" : "stopped";
   rec["exit_code"] = code;
   rec["seconds"] = before_s + elapsed();
-  rec["finished"] = utc_now();
+  rec["finished"] = utc_now_iso8601();
   rec["summary"] = summary;
   if (rank0) write_point_record(in.dir, rec);
   return code;

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "core/base/error.h"
+#include "core/base/wall_clock.h"
 #include "io/atomic_file.h"
 #include "io/fault_injection.h"
 #include "io/file_checksum.h"
@@ -33,15 +34,6 @@ bool valid_split_name(const std::string& s) {
 bool is_shard_set_file(const std::string& name) {
   static const std::regex re("\\.?(manifest\\.json|[A-Za-z0-9_]+-[0-9]{5}\\.h5)(\\.tmp\\..*)?");
   return std::regex_match(name, re);
-}
-
-std::string utc_now_iso8601() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 const char* action_name(int code) {
