@@ -61,6 +61,14 @@ int64_t DataParallelLoader::shard_of(int64_t id) const {
   return int64_t(std::upper_bound(shard_first_.begin(), shard_first_.end(), id) - shard_first_.begin()) - 1;
 }
 
+std::vector<int64_t> DataParallelLoader::shards_of(const std::vector<int64_t>& ids) const {
+  std::vector<int64_t> shards;
+  for (int64_t id : ids) shards.push_back(shard_of(id));
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  return shards;
+}
+
 void DataParallelLoader::ensure_epoch(int64_t epoch) {
   if (epoch == perm_epoch_) return;
   const int64_t total = num_samples();
@@ -141,13 +149,7 @@ double DataParallelLoader::token_balance(const std::vector<int64_t>& ids, int64_
 std::vector<SequenceView> DataParallelLoader::views(const std::vector<int64_t>& ids) {
   for (int64_t id : ids)
     SEQ_CHECK(id >= 0 && id < num_samples(), "DataParallelLoader: sample ", id, " outside [0, ", num_samples(), ")");
-  if (cache_) {
-    std::vector<int64_t> shards;
-    for (int64_t id : ids) shards.push_back(shard_of(id));
-    std::sort(shards.begin(), shards.end());
-    shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
-    cache_->fetch(shards);
-  }
+  if (cache_) cache_->fetch(shards_of(ids));
   std::vector<SequenceView> out;
   out.reserve(ids.size());
   for (int64_t id : ids) {
@@ -167,6 +169,16 @@ std::vector<SequenceView> DataParallelLoader::views(const std::vector<int64_t>& 
     out.push_back(v);
   }
   return out;
+}
+
+void DataParallelLoader::prefetch(const std::vector<int64_t>& ids, int64_t parts) {
+  if (!cache_) return;
+  std::vector<int64_t> mine;
+  for (int64_t m = 0; m < parts; ++m) {
+    const std::vector<int64_t> part = local_part(ids, m, parts);
+    mine.insert(mine.end(), part.begin(), part.end());
+  }
+  cache_->prefetch(shards_of(mine));
 }
 
 void DataParallelLoader::set_transform(std::function<SequenceSet(SequenceSet)> transform) {
@@ -189,5 +201,6 @@ int64_t DataParallelLoader::peak_bytes() const {
   return cache_ ? cache_->peak_bytes() : ShardCache::decoded_bytes(data_);
 }
 int64_t DataParallelLoader::bytes_read() const { return cache_ ? cache_->bytes_read() : 0; }
+int64_t DataParallelLoader::prefetch_hits() const { return cache_ ? cache_->prefetch_hits() : 0; }
 
 }  // namespace seqmend

@@ -17,7 +17,8 @@
 // (cache_bytes > 0) a rank holds only the shards its batches need, in a ShardCache; the epoch order
 // is then windowed so that a batch needs few shards: the shards are permuted, taken K at a time (K
 // = as many as fit in half the budget), and the sequences of each window permuted — still a pure
-// function of (seed, epoch), never of the rank count, but another order than the default's.
+// function of (seed, epoch), never of the rank count, but another order than the default's. The
+// trainer calls prefetch() with the next batch, so a rank's next shards load as it computes.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +65,10 @@ class DataParallelLoader {
   // The stored sequences of samples `ids` (sample_id set to each id). In cache mode the views stay
   // valid until the next views() call.
   std::vector<SequenceView> views(const std::vector<int64_t>& ids);
+  // Cache mode: starts reading, on the cache's thread, the shards of this rank's share of `ids` cut
+  // into `parts` micro-batches (ShardCache::prefetch) — the next batch's, so that they load while
+  // this one trains. Views already returned stay valid. Without a cache it does nothing.
+  void prefetch(const std::vector<int64_t>& ids, int64_t parts);
   // A transformation of every sequence (e.g. canaries injected), applied to each shard as it is
   // read (per-sequence functions only: the result must not depend on which shards are read
   // together); call before the first views().
@@ -75,10 +80,12 @@ class DataParallelLoader {
   int64_t window_shards() const { return window_; }  // cache mode: shards per shuffle window
   int64_t peak_bytes() const;   // the most ever held
   int64_t bytes_read() const;   // shard file bytes read for sequences (the lengths pass not counted)
+  int64_t prefetch_hits() const;  // shards a views() call found read ahead
 
  private:
   void ensure_epoch(int64_t epoch);
   int64_t shard_of(int64_t id) const;
+  std::vector<int64_t> shards_of(const std::vector<int64_t>& ids) const;  // sorted, each once
 
   int rank_ = 0, world_ = 1;
   int64_t global_batch_ = 1, token_cap_ = 0;

@@ -197,6 +197,11 @@ StepReport Trainer::train_step() {
     counts[0] += micro[size_t(a)].M();
     counts[1] += micro[size_t(a)].N;
   }
+  // Cache mode: this rank's share of the next batch is read while this one trains.
+  if (loader_->cached() && step + 1 < total_steps_) {
+    const std::vector<int64_t> next = loader_->global_batch_ids((step + 1) / bpe, (step + 1) % bpe);
+    loader_->prefetch(next, std::min<int64_t>(cfg_.grad_accum_steps, int64_t(next.size())));
+  }
   const double tc = now_s();
   comm_.sum(counts, 2);
   double comm_s = now_s() - tc;
