@@ -115,6 +115,12 @@ Trainer::Trainer(const PretrainConfig& cfg, DataParallelGroup& comm, RunDir* run
   loader_ = std::make_unique<DataParallelLoader>(set_, "train", comm.rank(), comm.size(),
                                                  cfg_.global_batch_size, cfg_.seed, cfg_.model.max_len,
                                                  int64_t(cfg_.data_cache_mb * 1048576.0));
+  const int64_t shards = set_.split("train").num_shards();
+  if (comm.rank() == 0 && shards < comm.size())
+    std::printf("pretrain: the train split has %lld shard(s) for %d ranks: batches stay balanced, but reading is "
+                "uneven (a shard is read whole by every rank that needs any of it); write the set with "
+                "target_shards >= ranks to spread it\n",
+                (long long)shards, comm.size());
   // Canaries go into this run's copy of the train split only (experiments/canaries.h).
   if (cfg_.canaries.enabled)
     loader_->set_transform([this](SequenceSet s) {

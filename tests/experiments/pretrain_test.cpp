@@ -200,6 +200,13 @@ TEST_F(PretrainTest, OneShardIsDealtToEveryRank) {
   ASSERT_GT(batches, 0);
   EXPECT_LT(sum / double(batches), 1.05) << "mean max/mean tokens per rank";
   EXPECT_LT(worst, 1.2);
+  // Training on it says once that the ranks cannot share the reading.
+  r = run_shell(mpirun2() + tiny(one_shard, path("one_shard_run")) + " max_steps=6 optim.warmup_steps=1 eval_every=0 eval_test=false");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string said = "the train split has 1 shard(s) for 2 ranks";
+  const size_t at = r.output.find(said);
+  EXPECT_NE(at, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(said, at + 1), std::string::npos) << "said once, by rank 0\n" << r.output;
 }
 
 // Cache mode: a rank holds at most a budget of decoded shards; the windowed order still visits
