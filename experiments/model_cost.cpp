@@ -104,10 +104,11 @@ CostEstimate estimate_pretrain_cost(const PretrainConfig& cfg, const DataShape& 
 
 double measured_step_gflops(int threads) {
   // A whole step (attention, LayerNorms, dropout, the fused output layer, the optimizer) reaches a
-  // share of the plain sgemm rate; 0.35 is a round guess, not a fit. The sgemm is timed in a burst,
-  // so on a machine busy with other work the steps run slower than the estimate says (ML-100K on
-  // the shared 2-core machine at a load of 5-10: 2.5-8 times the estimated step time).
-  constexpr double kStepShare = 0.35;
+  // share of the plain sgemm rate. Read off the ML-100K sweep (d_model 64-128, 2 threads) while the
+  // shared 2-core machine was nearly idle: steps took 0.33-0.65 of an estimate made with 0.35, so
+  // about 0.7. The sgemm is timed in a burst, so other work on the machine slows the steps and not
+  // the estimate: at a load of 5-10 the same sweep's steps took up to 8 times the 0.35 estimate.
+  constexpr double kStepShare = 0.7;
   const int before = num_threads();
   set_num_threads(std::max(1, threads));
   const int64_t N = 1024;
