@@ -123,7 +123,8 @@ TEST_F(ShardSetTest, PlannedSplitsAreCutIntoAboutTheTargetCountWithinTheLimits) 
   const int64_t E = s.num_events();
   auto shards_of = [&](const std::string& d, const ShardOptions& o) {
     nlohmann::json m = write_shard_set(d, make_info(200, 100), {{"train", s}}, o);
-    const SplitInfo& tr = ShardSet::open(d).split("train");
+    const ShardSet set = ShardSet::open(d);
+    const SplitInfo& tr = set.split("train");
     const int64_t limit = m.at("splits").at("train").at("events_per_shard").get<int64_t>();
     EXPECT_EQ(limit, shard_event_limit(E, o));
     for (const auto& e : tr.shards) EXPECT_LE(e.events, limit);
