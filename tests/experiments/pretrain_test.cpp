@@ -25,6 +25,7 @@
 #include "experiments/data_parallel_loader.h"
 #include "io/shard_set.h"
 #include "kernels/device.h"
+#include "kernels/gemm.h"
 
 namespace seqmend {
 namespace {
@@ -101,6 +102,22 @@ class PretrainTest : public ::testing::Test {
   static fs::path root_;
 };
 fs::path PretrainTest::root_;
+
+// The GEMM path is chosen from SEQMEND_GEMM at start-up: a bad value is an error naming it, and
+// OpenBLAS's generic kernels on a modern CPU are warned about once.
+TEST(ProcessLayout, GemmPathFromTheEnvironment) {
+  Ran r = run_shell("SEQMEND_GEMM=bogus " + bin() + " info");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("SEQMEND_GEMM='bogus': expected auto, onednn or openblas"), std::string::npos) << r.output;
+  r = run_shell("SEQMEND_GEMM=openblas OPENBLAS_CORETYPE=Prescott " + bin() + " info");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("GEMMs through openblas"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("OpenBLAS core Prescott"), std::string::npos) << r.output;
+  const std::string isa = cpu_isa();
+  if (isa != "sse4.2" && isa != "baseline")
+    EXPECT_NE(r.output.find("seqmend: warning: OpenBLAS runs its generic 'Prescott' kernels"), std::string::npos)
+        << r.output;
+}
 
 // More ranks than cores (the launcher binds none of them): each takes a share of the cores rather
 // than all of them, so the node is not oversubscribed several times over.
