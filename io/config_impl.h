@@ -110,39 +110,33 @@ class Reference final : public ConfigVisitor {
   std::string out_;
 };
 
+// A config read from its sources in order: later ones (overrides) set what they mention.
+template <typename S>
+S read_sources(const std::vector<std::shared_ptr<const Source>>& sources) {
+  S cfg{};
+  for (const auto& source : sources) {
+    Reader reader(source);
+    cfg.visit(reader);
+    reader.finish();
+  }
+  return cfg;
+}
+
 }  // namespace config_detail
 
 template <typename S>
 S load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  S cfg{};
-  for (auto& source : config_detail::parse_sources(path, overrides)) {
-    config_detail::Reader reader(source);
-    cfg.visit(reader);
-    reader.finish();
-  }
-  return cfg;
+  return config_detail::read_sources<S>(config_detail::parse_sources(path, overrides));
 }
 
 template <typename S>
 S load_config_located(const std::string& path, const std::vector<LocatedOverride>& overrides) {
-  S cfg{};
-  for (auto& source : config_detail::parse_sources(path, overrides)) {
-    config_detail::Reader reader(source);
-    cfg.visit(reader);
-    reader.finish();
-  }
-  return cfg;
+  return config_detail::read_sources<S>(config_detail::parse_sources(path, overrides));
 }
 
 template <typename S>
 S load_config_text(const std::string& text, const std::string& origin, const std::vector<LocatedOverride>& overrides) {
-  S cfg{};
-  for (auto& source : config_detail::parse_text_sources(text, origin, overrides)) {
-    config_detail::Reader reader(source);
-    cfg.visit(reader);
-    reader.finish();
-  }
-  return cfg;
+  return config_detail::read_sources<S>(config_detail::parse_text_sources(text, origin, overrides));
 }
 
 template <typename S>
