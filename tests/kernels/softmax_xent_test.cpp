@@ -99,6 +99,18 @@ TEST(SoftmaxXent, LossMatchesDoubleReference) {
   }
 }
 
+// A million-item vocabulary with peaked rows (logits spread ~4): the softmax denominator adds a
+// million terms, most far below the largest. An error in it is an absolute error in the loss (the
+// log of the sum), so the bound is absolute: 2e-6 per row. One float accumulator per lane drifted
+// ~1e-5 per row here (the GPU's tree sum exposed it).
+TEST(SoftmaxXent, MillionItemVocabularyLossMatchesDoubleReference) {
+  Problem p(6, 32, 1000000, 31);
+  for (float& h : p.hidden) h *= 2.0f;
+  const double got = softmax_xent(Device::CPU, p.args(64));
+  const double want = p.reference_loss(p.packed());
+  EXPECT_NEAR(got, want, 2e-6 * double(p.M)) << "loss per row " << want / double(p.M);
+}
+
 TEST(SoftmaxXent, GradientsMatchFiniteDifferencesForEveryChunking) {
   Problem p(5, 4, 7, 21);
   const auto fd = test::numeric_grad([&](const std::vector<double>& x) { return p.reference_loss(x); },
