@@ -30,8 +30,10 @@ namespace seqmend {
 
 // Which implementation runs the CUDA op. cudnn = cuDNN's fused flash attention through the cuDNN
 // frontend (kernels/attention_cudnn.cu): bf16 only, its own dropout masks (Philox, seeded from
-// DropoutSpec::seed), so with p > 0 it differs from the other backends by the masks drawn. The CPU
-// has one implementation and ignores the choice.
+// DropoutSpec::seed), so with p > 0 it differs from the other backends by the masks drawn. Being
+// flash attention, it also rounds the probabilities (and dS backward) to bf16 inside the kernel, so
+// its outputs are within ~1 % of ours in norm rather than the f32 result rounded once. The CPU has
+// one implementation and ignores the choice.
 enum class AttentionBackend { seqmend, cudnn };
 
 struct AttentionShape {

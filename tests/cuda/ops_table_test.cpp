@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -166,8 +167,9 @@ class Mem {
 struct Row {
   std::string name;  // op and shape, a valid test-name suffix
   std::function<void(Mem&)> run;
-  double tol = 1e-5;
+  double tol = 1e-5;          // worst |cuda − cpu| / max(|cpu|, mean |cpu|) over the elements
   bool needs_cudnn = false;  // AttentionBackend::cudnn: skipped, with the reason, where it cannot run
+  double norm_tol = 0.0;     // when set: also ‖cuda − cpu‖₂ / ‖cpu‖₂, printed for every run
 };
 
 // gtest would otherwise print each row as raw bytes in test listings.
@@ -464,7 +466,13 @@ void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int H
     else return m.out(n);
   };
   const std::string kind = kBf16 ? "attention_bf16_" : "attention_";
-  const double tol = kBf16 ? 1e-2 : 1e-5;
+  // cuDNN's fused kernel is flash attention: it rounds the probabilities to bf16 before P·V (and dS
+  // before the backward GEMMs), so its outputs are not the f32 result rounded once, as ours are —
+  // elements differ from the CPU's by several bf16 ulps (up to 4 % seen on an H200 at the scale of
+  // 0.2). It is held in norm (1 %, about 2.5 ulps RMS) and per element at 8 %; a wrong mask, scale
+  // or layout is off by O(1) in many elements and fails both.
+  const double tol = kBf16 ? (cudnn ? 8e-2 : 1e-2) : 1e-5;
+  const double norm_tol = cudnn ? 1e-2 : 0.0;
   t.push_back({kind + "forward_" + s, [=](Mem& m) {
                  T* o = out(m, N * C);
                  float* lse = m.out(N * NH);
@@ -473,7 +481,7 @@ void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int H
                  attention_forward(m.dev(), o, lse, qkv, shape(cu), {p, 99}, keys);
                  m.result("out", o, N * C);
                  m.result("lse", lse, N * NH);
-               }, tol, cudnn});
+               }, tol, cudnn, norm_tol});
   t.push_back({kind + "backward_" + s, [=](Mem& m) {
                  T* o = out(m, N * C);
                  float* lse = m.out(N * NH);
@@ -484,7 +492,7 @@ void add_attention(std::vector<Row>& t, std::vector<int64_t> lens, int NH, int H
                  T* dout = in(m, N * C, -1.0f, 1.0f);
                  attention_backward(m.dev(), dqkv, dout, qkv, o, lse, shape(cu), {p, 99}, keys);
                  m.result("dqkv", dqkv, N * 3 * C);
-               }, tol, cudnn});
+               }, tol, cudnn, norm_tol});
 }
 
 std::vector<Row> make_table() {
@@ -606,6 +614,17 @@ TEST_P(OpsTable, CudaMatchesCpu) {
         worst = std::isnan(err) ? INFINITY : err;
         worst_i = int64_t(i);
       }
+    }
+    if (row.norm_tol > 0) {
+      double diff2 = 0.0, ref2 = 0.0;
+      for (size_t i = 0; i < b.size(); ++i) {
+        diff2 += (double(a[i]) - double(b[i])) * (double(a[i]) - double(b[i]));
+        ref2 += double(b[i]) * double(b[i]);
+      }
+      const double rel = std::sqrt(diff2 / std::max(ref2, 1e-300));
+      std::printf("%s: %s relative L2 %.3g (bound %.3g), worst element %.3g (bound %.3g)\n", row.name.c_str(),
+                  name.c_str(), rel, row.norm_tol, worst, row.tol);
+      EXPECT_LE(rel, row.norm_tol) << row.name << ": " << name << " relative L2 error";
     }
     EXPECT_LE(worst, row.tol) << row.name << ": " << name << "[" << worst_i << "] cuda "
                               << (worst_i >= 0 ? a[size_t(worst_i)] : 0.0f) << " cpu "
