@@ -4,7 +4,6 @@
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
 #include "experiments/dp_group.h"
-#include "experiments/model_predictor.h"
 #include "experiments/repair_stage.h"
 #include "experiments/stage_args.h"
 
@@ -19,7 +18,6 @@ void add_repair_command(CLI::App& app, CommandBody& body) {
   cmd->callback([&body, args] {
     body = [args](MpiEnv& env) {
       auto cfg = args->load<RepairStageConfig>();
-      set_repair_predictor_factory(model_predictor_factory());  // replace/backfill from the encoder
       if (args->print_config) return print_config(cfg, env);
       auto group = DataParallelGroup::world();
       nlohmann::json r = run_repair(cfg, group.get());

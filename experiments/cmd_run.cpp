@@ -4,7 +4,6 @@
 
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
-#include "experiments/model_predictor.h"
 #include "experiments/dp_group.h"
 #include "experiments/pipeline.h"
 #include "experiments/repair_stage.h"
@@ -25,7 +24,6 @@ void add_run_command(CLI::App& app, CommandBody& body) {
   cmd->callback([&body, file, opts] {
     body = [file, opts](MpiEnv& env) {
       PipelineSpec spec = read_pipeline_spec(*file);
-      set_repair_predictor_factory(model_predictor_factory());  // replace/backfill from the encoder
       auto group = DataParallelGroup::world();
       nlohmann::json r = run_pipeline(spec, *group, *opts);
       if (env.rank() == 0) std::printf("run: finished; report in %s/report.md\n", spec.run_dir.c_str());

@@ -5,7 +5,6 @@
 #include "core/base/error.h"
 #include "distributed/mpi_env.h"
 #include "experiments/command.h"
-#include "experiments/model_predictor.h"
 #include "experiments/repair_stage.h"
 #include "experiments/sweep_collect.h"
 #include "experiments/sweep_run.h"
@@ -65,7 +64,6 @@ void add_sweep_command(CLI::App& app, CommandBody& body) {
   point->callback([&body, point_dir, point_name, point_index] {
     body = [point_dir, point_name, point_index](MpiEnv& env) {
       SEQ_CHECK(!point_name->empty() || *point_index >= 0, "sweep point: give --index I or --name NAME");
-      set_repair_predictor_factory(model_predictor_factory());  // pipeline points repair as `seqmend run` does
       return run_sweep_point(*point_dir, *point_name, *point_index, env);
     };
   });

@@ -42,14 +42,6 @@ struct DetectConfig {
   void validate() const;
 };
 
-// Detector probabilities for every event and sequence of `set`: sequences longer than max_len are
-// cut into consecutive windows (experiments/surprisal.h); a sequence's score is the length-weighted
-// mean of its windows' scores.
-// With a group (collective): each rank scores every size()-th batch, the results merged
-// (experiments/owned_values.h) — the same bits on every rank as one process alone.
-DetectorScores detector_scores(Detector& det, const SequenceSet& set, int64_t batch_size = 128,
-                               DataParallelGroup* group = nullptr);
-
 // The stage, collective: every rank scores a share of the batches, rank 0 writes the files.
 // Returns a summary (and detection.json's content under
 // "detection" when labels exist).

@@ -8,7 +8,7 @@
 #include "core/base/error.h"
 #include "core/batch.h"
 #include "core/model.h"
-#include "experiments/finetune_stage.h"
+#include "experiments/detector_checkpoint.h"
 #include "kernels/matmul.h"
 
 namespace fs = std::filesystem;
@@ -115,17 +115,14 @@ Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size) {
   };
 }
 
-PredictorFactory model_predictor_factory() {
-  return [](const RepairStageConfig& cfg) -> Predictor {
-    SEQ_CHECK(!cfg.encoder_checkpoint.empty(), "repair: predictor=model needs encoder_checkpoint");
-    const std::string file = resolve_encoder_checkpoint(cfg.encoder_checkpoint);
-    const std::string cfg_yaml = (fs::path(file).parent_path() / "config.yaml").string();
-    auto model = std::make_shared<Bert4Rec>(model_config_from_run_config(cfg_yaml));
-    load_encoder_checkpoint(*model, file, true);
-    Predictor inner = make_model_predictor(*model);
-    // The predictor owns the model it borrows from.
-    return [model, inner](const SequenceSet& set, const std::vector<PredictQuery>& q) { return inner(set, q); };
-  };
+Predictor load_model_predictor(const std::string& encoder_checkpoint) {
+  const std::string file = resolve_encoder_checkpoint(encoder_checkpoint);
+  const std::string cfg_yaml = (fs::path(file).parent_path() / "config.yaml").string();
+  auto model = std::make_shared<Bert4Rec>(model_config_from_run_config(cfg_yaml));
+  load_encoder_checkpoint(*model, file, true);
+  Predictor inner = make_model_predictor(*model);
+  // The predictor owns the model it borrows from.
+  return [model, inner](const SequenceSet& set, const std::vector<PredictQuery>& q) { return inner(set, q); };
 }
 
 }  // namespace seqmend

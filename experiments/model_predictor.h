@@ -7,7 +7,6 @@
 #include <string>
 
 #include "experiments/repair.h"
-#include "experiments/repair_stage.h"
 
 namespace seqmend {
 
@@ -17,8 +16,8 @@ class Bert4Rec;
 // forward pass.
 Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size = kPredictorBatch);
 
-// For set_repair_predictor_factory: loads cfg.encoder_checkpoint (a checkpoint file or a pretrain
-// run directory; the model shape from the config.yaml beside it).
-PredictorFactory model_predictor_factory();
+// Loads the encoder (a checkpoint file or a pretrain run directory; the model shape from the
+// config.yaml beside it, the best-validation parameters when stored) into a predictor that owns it.
+Predictor load_model_predictor(const std::string& encoder_checkpoint);
 
 }  // namespace seqmend

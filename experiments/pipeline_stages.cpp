@@ -101,8 +101,7 @@ PipelineStage repair_pipeline_stage() {
   s.all_ranks = true;  // run_repair is collective: predictions in shares, rank 0 writes
   s.resolve = [](const StageContext& ctx) {
     auto cfg = load_repair(ctx);
-    // The predictor in use is part of what the stage does.
-    return config_to_yaml(cfg) + "# model predictor available: " + (has_repair_predictor_factory() ? "yes" : "no") + "\n";
+    return config_to_yaml(cfg);
   };
   s.run = [](const StageContext& ctx) {
     auto cfg = load_repair(ctx);

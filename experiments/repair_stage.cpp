@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 #include "experiments/dp_group.h"
+#include "experiments/model_predictor.h"
 #include "experiments/repair_shard_set.h"
 #include "experiments/shared_predictor.h"
 #include "experiments/repair_stats.h"
@@ -18,11 +19,6 @@ namespace fs = std::filesystem;
 namespace seqmend {
 
 namespace {
-
-PredictorFactory& factory_slot() {
-  static PredictorFactory f;
-  return f;
-}
 
 std::vector<float> read_float_1d(hid_t f, const char* name, const std::string& path) {
   hsize_t dims[1] = {0};
@@ -77,8 +73,6 @@ ScoresFile read_scores_h5(const std::string& path) {
   return out;
 }
 
-void set_repair_predictor_factory(PredictorFactory factory) { factory_slot() = std::move(factory); }
-bool has_repair_predictor_factory() { return bool(factory_slot()); }
 
 nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
   SEQ_CHECK(!cfg.data_dir.empty(), "repair: data_dir is required");
@@ -111,13 +105,10 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
   RepairConfig rc = cfg.repair;
   Predictor predictor;
   std::string used = cfg.predictor;
-  // auto: the model when one can be built (a factory is installed and there is an encoder to load).
-  const bool auto_model = has_repair_predictor_factory() && !cfg.encoder_checkpoint.empty();
-  if (cfg.predictor == "model" || (cfg.predictor == "auto" && auto_model)) {
-    SEQ_CHECK(has_repair_predictor_factory(),
-              "repair: predictor=model, but no model predictor is available in this build; use predictor=none "
-              "(delete and quarantine only)");
-    predictor = factory_slot()(cfg);
+  // auto: the model when there is an encoder to load.
+  if (cfg.predictor == "model" || (cfg.predictor == "auto" && !cfg.encoder_checkpoint.empty())) {
+    SEQ_CHECK(!cfg.encoder_checkpoint.empty(), "repair: predictor=model needs encoder_checkpoint");
+    predictor = load_model_predictor(cfg.encoder_checkpoint);
     if (group && group->size() > 1) predictor = shared_predictor(std::move(predictor), *group);
     used = "model";
   } else {

@@ -5,13 +5,12 @@
 // threshold_event/gap/sequence), optionally repair_truth.tsv. A split without scores is copied
 // unchanged. Thresholds come from the scores file of the first split given (all must agree).
 //
-// Replace and backfill need a masked-item predictor. The seam: set_repair_predictor_factory()
-// installs one (built from the pretrained encoder); predictor=auto uses it when installed and
-// encoder_checkpoint is set, and otherwise repairs by deletion and quarantine only (replace and backfill off, recorded in
-// repair.json as predictor "none"); predictor=model without a factory is an error.
+// Replace and backfill need a masked-item predictor: the pretrained encoder's
+// (experiments/model_predictor.h). predictor=auto uses it when encoder_checkpoint is set, and
+// otherwise repairs by deletion and quarantine only (replace and backfill off, recorded in
+// repair.json as predictor "none"); predictor=model without encoder_checkpoint is an error.
 #pragma once
 
-#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -63,10 +62,6 @@ struct ScoresFile {
   std::vector<float> surprisal;  // the encoder's masked-item surprisal per event; empty when not scored
 };
 ScoresFile read_scores_h5(const std::string& path);
-
-using PredictorFactory = std::function<Predictor(const RepairStageConfig& cfg)>;
-void set_repair_predictor_factory(PredictorFactory factory);
-bool has_repair_predictor_factory();
 
 // Runs the repair; returns repair.json's content (with "predictor" added). With a group of several
 // ranks it is collective: the model's predictions are made in shares (experiments/

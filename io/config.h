@@ -111,6 +111,13 @@ template <typename S>
 S load_config_text(const std::string& text, const std::string& origin,
                    const std::vector<LocatedOverride>& overrides = {});
 
+// One top-level section of a YAML file (`model:` of a run's config.yaml) as S. The file's other keys
+// are not read: a run's own stage config may have gained or lost keys since, which must not stop a
+// later stage from using the section. An absent section is an error unless `optional` (then S's
+// defaults).
+template <typename S>
+S load_config_section(const std::string& path, const std::string& key, bool optional = false);
+
 // Resolved config as YAML text (every field, defaults included, docs as comments), and the same
 // written atomically (temp file in the same directory, fsync, rename).
 template <typename S>

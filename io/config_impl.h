@@ -19,6 +19,9 @@ std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path
                                                         const std::vector<std::string>& overrides);
 std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path,
                                                         const std::vector<LocatedOverride>& overrides);
+// One top-level section of the file as the source (see load_config_section).
+std::vector<std::shared_ptr<const Source>> parse_section_sources(const std::string& path, const std::string& key,
+                                                                bool optional);
 // The same with the file's text given (errors name `origin`).
 std::vector<std::shared_ptr<const Source>> parse_text_sources(const std::string& text, const std::string& origin,
                                                              const std::vector<LocatedOverride>& overrides);
@@ -137,6 +140,11 @@ S load_config_located(const std::string& path, const std::vector<LocatedOverride
 template <typename S>
 S load_config_text(const std::string& text, const std::string& origin, const std::vector<LocatedOverride>& overrides) {
   return config_detail::read_sources<S>(config_detail::parse_text_sources(text, origin, overrides));
+}
+
+template <typename S>
+S load_config_section(const std::string& path, const std::string& key, bool optional) {
+  return config_detail::read_sources<S>(config_detail::parse_section_sources(path, key, optional));
 }
 
 template <typename S>

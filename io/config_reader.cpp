@@ -139,6 +139,22 @@ std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path
   return sources;
 }
 
+std::vector<std::shared_ptr<const Source>> parse_section_sources(const std::string& path, const std::string& key,
+                                                                bool optional) {
+  std::vector<std::shared_ptr<const Source>> sources = parse_sources(path, std::vector<std::string>{});
+  auto file = std::make_shared<Source>(*sources[0]);
+  const YAML::Node& whole = file->root;  // const: operator[] on a non-const node would add the key
+  const YAML::Node section = whole.IsMap() ? whole[key] : YAML::Node();
+  if (!section) {
+    SEQ_CHECK(optional, "'", path, "' has no `", key, ":` section");
+    file->root = YAML::Node();
+  } else {
+    file->root = section;  // its nodes keep their marks: errors name the file's own lines
+  }
+  sources[0] = file;
+  return sources;
+}
+
 std::vector<std::shared_ptr<const Source>> parse_sources(const std::string& path,
                                                         const std::vector<LocatedOverride>& overrides) {
   std::vector<std::string> texts;

@@ -18,6 +18,8 @@
 #include "core/base/rng.h"
 #include "core/detector.h"
 #include "experiments/checkpoint.h"
+#include "experiments/detector_checkpoint.h"
+#include "experiments/detector_scores.h"
 #include "experiments/finetune_config.h"
 #include "experiments/finetune_stage.h"
 #include "experiments/repair.h"

@@ -19,6 +19,8 @@
 #include "tests/support/shell.h"
 #include "core/detector.h"
 #include "experiments/checkpoint.h"
+#include "experiments/detector_checkpoint.h"
+#include "experiments/detector_scores.h"
 #include "experiments/finetune_stage.h"
 #include "io/file_checksum.h"
 
