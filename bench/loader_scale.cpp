@@ -6,7 +6,7 @@
 //                               [--cache-mb MB]
 //
 // The global batch is per-rank batch × W (how data-parallel runs scale). Without --cache-mb every
-// rank holds the whole split (experiments/data_parallel_loader.h): bytes read and memory per rank
+// rank holds the whole split (experiments/train/data_parallel_loader.h): bytes read and memory per rank
 // are the split's at every W. With it, ranks 0 and W − 1 are each driven through the epoch (their
 // views fetched as training would) and the larger of their shard bytes read and peak memory is
 // shown; every rank also reads the whole split once at start-up for the sequence lengths.
@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "experiments/data_parallel_loader.h"
-#include "experiments/token_deal.h"
+#include "experiments/train/data_parallel_loader.h"
+#include "experiments/train/token_deal.h"
 #include "io/shard_set.h"
 
 using namespace seqmend;

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "experiments/data_parallel_loader.h"
+#include "experiments/train/data_parallel_loader.h"
 #include "io/shard_set.h"
 
 using namespace seqmend;

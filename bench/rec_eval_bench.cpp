@@ -13,7 +13,7 @@
 
 #include "core/base/rng.h"
 #include "core/model.h"
-#include "experiments/rec_eval.h"
+#include "experiments/eval/rec_eval.h"
 #include "kernels/item_scores.h"
 #include "kernels/threads.h"
 

@@ -8,9 +8,9 @@
 #include <random>
 #include <vector>
 
-#include "experiments/detection_metrics.h"
-#include "experiments/repair.h"
-#include "experiments/thresholds.h"
+#include "experiments/eval/detection_metrics.h"
+#include "experiments/repair/repair.h"
+#include "experiments/detect/thresholds.h"
 #include "io/injectors.h"
 #include "io/simulator.h"
 

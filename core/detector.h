@@ -5,7 +5,7 @@
 //                   gap-after events (both genuine); bot events are left out;
 //   gap head      — positives: gap-after; negatives: every other event of a human sequence;
 //   sequence head — positives: the three bot kinds; negatives: clean sequences.
-// (The same split of label codes as experiments/detection_metrics.h.)
+// (The same split of label codes as experiments/eval/detection_metrics.h.)
 //
 //   Detector det(model_cfg, det_cfg);
 //   DetectorTargets y = detector_targets(batch, labelled_set, seqs);

@@ -15,7 +15,7 @@ namespace seqmend {
 
 // core/tensor.h has its own seqmend::DType and dtype_size/dtype_name: the inline namespace gives
 // these distinct linker names, so one program can link both layers (a source file still includes
-// only one of the two headers; experiments/dp_group.h bridges them).
+// only one of the two headers; experiments/run/dp_group.h bridges them).
 inline namespace comm_types {
 
 enum class DType { f32, f64, i64 };

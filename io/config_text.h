@@ -1,7 +1,7 @@
 // Scalar spelling shared by the config reader and writer (io/config*.cpp): what counts as an
 // integer, a float, a bool in a config file, how values are printed back so that they read back
 // identical, and the edit distance behind "did you mean" hints. Internal to io/ and the sweep file
-// readers (experiments/sweep_spec.cpp, sweep_point.cpp), which follow the same spelling rules.
+// readers (experiments/cli/sweep_spec.cpp, sweep_point.cpp), which follow the same spelling rules.
 #pragma once
 
 #include <cstdint>

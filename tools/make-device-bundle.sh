@@ -13,7 +13,7 @@
 # ld-linux-x86-64.so.2, so the programs run on the glibc they were built against whatever the GPU
 # machine's is — Debian 12 builds need GLIBC_2.34+, libstdc++ and libevent 2.35/2.36, newer than
 # Ubuntu 22.04's or RHEL 8/9's), CUDART (the soname of the CUDA runtime the programs link),
-# pretrain/ (experiments/pretrain_tiny.yaml and a tiny simulated data set for the pretrain phase),
+# pretrain/ (experiments/configs/pretrain_tiny.yaml and a tiny simulated data set for the pretrain phase),
 # the Python helpers and device-check itself.
 # Built with SEQMEND_NATIVE=OFF: the GPU machine's processor may lack this one's instructions.
 # Must stay under 64 MiB (the size that travels to the GPU machine).
@@ -108,11 +108,11 @@ cp "$ROOT/tools/device-check" "$BUNDLE/device-check"
 cp "$ROOT/tools/device/sdpa_bench.py" "$ROOT/tools/device/summarize.py" \
    "$ROOT/tools/device/train_bench_torch.py" "$ROOT/tools/bench_vs_torch.py" "$ROOT/tools/torch_twin.py" \
    "$ROOT/tools/device/pretrain_check.sh" "$ROOT/tools/device/compare_pretrain.py" "$BUNDLE/"
-# The pretrain phase's data: the tiny simulated set experiments/pretrain_tiny.yaml names, made here
+# The pretrain phase's data: the tiny simulated set experiments/configs/pretrain_tiny.yaml names, made here
 # (seconds on the CPU) so the GPU machine only trains.
 mkdir -p "$BUNDLE/pretrain"
-cp "$ROOT/experiments/pretrain_tiny.yaml" "$BUNDLE/pretrain/"
-"$BUILD/experiments/seqmend" simulate --config "$ROOT/experiments/simulate.yaml" --out "$BUNDLE/pretrain/data" \
+cp "$ROOT/experiments/configs/pretrain_tiny.yaml" "$BUNDLE/pretrain/"
+"$BUILD/experiments/seqmend" simulate --config "$ROOT/experiments/configs/simulate.yaml" --out "$BUNDLE/pretrain/data" \
   simulator.num_users=120 simulator.num_items=80 simulator.length_max=40 simulator.length_median=15 \
   max_events_per_shard=600 >/dev/null
 rm -rf "$BUNDLE/pretrain/data/clean" "$BUNDLE/pretrain/data/repair_truth.tsv" "$BUNDLE/pretrain/.data.lock"

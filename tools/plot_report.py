@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plots for a `seqmend run` directory (called by the report stage, experiments/report.cpp).
+"""Plots for a `seqmend run` directory (called by the report stage, experiments/cli/report.cpp).
 
 usage: plot_report.py RUN_DIR   → RUN_DIR/plots/*.png
   training_curves.png   loss per step of pretraining, fine-tuning and the evaluate runs
@@ -101,7 +101,7 @@ def score_plots(run, out):
             if x.shape != labels.shape:
                 print(f"plot_report: {head} has {x.shape[0]} values, labels {labels.shape[0]}; skipped", file=sys.stderr)
                 continue
-            # As the detection metrics count them (experiments/detection_metrics.h): bot events are
+            # As the detection metrics count them (experiments/eval/detection_metrics.h): bot events are
             # left out of the event heads, the gap head is dropped_before vs other human events.
             event_bad = [codes[n] for n in ("noise_click", "substitution", "burst_repeat") if n in codes]
             if head == "gap_score" and dropped is not None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scaling plots of a `seqmend sweep` directory (called by `seqmend sweep collect`, experiments/sweep_collect.cpp).
+"""Scaling plots of a `seqmend sweep` directory (called by `seqmend sweep collect`, experiments/cli/sweep_collect.cpp).
 
 usage: plot_sweep.py SWEEP_DIR   → SWEEP_DIR/plots/*.png, from results.csv, sweep.json and the points' metrics.jsonl
   metric_vs_params.png   valid and test metric (the runs' eval_metric, and hr@10) against parameter count

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """seqmend's recommender against its PyTorch twin, trained with the same config and budget.
 
-    /usr/bin/python3 tools/rec_vs_torch.py --config experiments/ml100k.yaml --data DIR \
+    /usr/bin/python3 tools/rec_vs_torch.py --config experiments/configs/ml100k.yaml --data DIR \
         --binary build/experiments/seqmend --out runs/ml100k-vs-torch [--threads N] [key=value ...]
 
 1. runs `seqmend pretrain` with the config and overrides into OUT/seqmend;
@@ -15,7 +15,7 @@
 3. prints both: valid and test HR@10 / NDCG@10, steps, training seconds, tokens/s; writes
    OUT/compare.json.
 
-Evaluation is the full-ranking protocol of experiments/rec_eval.h with exclude_history false: input =
+Evaluation is the full-ranking protocol of experiments/eval/rec_eval.h with exclude_history false: input =
 the sequence without its last event plus a mask token (model.causal: without the mask token, read at
 the newest event), rank = #items j != target with
 NOT(score_j < score_target), HR@K = rank < K, NDCG@K = 1 / log2(rank + 2).
@@ -83,7 +83,7 @@ def empty_rows(B, T):
 
 
 def train_batch(seqs, cfg, tc, rng):
-    """The trainer's batch rule (experiments/trainer.cpp make_train_batch) on padded rows."""
+    """The trainer's batch rule (experiments/train/trainer.cpp make_train_batch) on padded rows."""
     T, mask = cfg.max_len, cfg.num_items + 1
     rows = empty_rows(len(seqs), T)
     tb, tt, tgt = [], [], []

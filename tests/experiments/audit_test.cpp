@@ -1,4 +1,4 @@
-// The audit stage (experiments/audit_stage.h) on its own: a log with no truth anywhere is recorded
+// The audit stage (experiments/cli/audit_stage.h) on its own: a log with no truth anywhere is recorded
 // as such and graded nowhere; hidden truth takes precedence over labels; a truth that holds other
 // events than the scored data is refused; graded numbers come only from the truth's labels.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "core/base/error.h"
-#include "experiments/audit_stage.h"
+#include "experiments/cli/audit_stage.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
 

@@ -1,10 +1,10 @@
-// Canaries (experiments/canaries.h): the same user gets the same canaries in the train split the
+// Canaries (experiments/train/canaries.h): the same user gets the same canaries in the train split the
 // encoder saw and in the valid split fine-tuning calibrates on, except next to the protected tail.
 #include <gtest/gtest.h>
 
 #include "core/base/error.h"
 #include "core/base/rng.h"
-#include "experiments/canaries.h"
+#include "experiments/train/canaries.h"
 
 namespace seqmend {
 namespace {

@@ -1,6 +1,6 @@
 // Checkpoint files: exact round trip of buffers and state, damage and truncation reported with the
 // file name, keep/latest bookkeeping, fallback on a damaged newest checkpoint, metrics truncation.
-#include "experiments/checkpoint.h"
+#include "experiments/run/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>

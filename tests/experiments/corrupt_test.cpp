@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/shell.h"
-#include "experiments/corrupt_stage.h"
-#include "experiments/corrupted_set.h"
+#include "experiments/cli/corrupt_stage.h"
+#include "experiments/eval/corrupted_set.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
 
@@ -504,7 +504,7 @@ TEST_F(CorruptTest, WholePipelineOnSequencesWithoutTimestamps) {
 // `seqmend <stage> --config <section> --print-config` shows its needle.
 void expect_shipped_config_resolves(CorruptTest& t, const std::string& file, const std::string& run_dir_line,
                                     const std::map<std::string, std::string>& needles) {
-  std::string text = read_text(std::string(SEQMEND_SOURCE_DIR "/experiments/") + file);
+  std::string text = read_text(std::string(SEQMEND_SOURCE_DIR "/experiments/configs/") + file);
   for (auto [from, to] : {std::pair<std::string, std::string>{run_dir_line, "run_dir: " + t.path("run")},
                           {"input: ../shared/data/ml-100k", "input: " + t.path("missing")}}) {
     ASSERT_NE(text.find(from), std::string::npos) << from;
@@ -542,7 +542,7 @@ TEST_F(CorruptTest, ShippedNoisyLogConfigResolvesEverySection) {
        {"repair --config " + path("run/repair/section.yaml"), "protect_last: 2"}});
 }
 
-// MovieLens-100K, as experiments/ml100k_repair.yaml uses it.
+// MovieLens-100K, as experiments/configs/ml100k_repair.yaml uses it.
 TEST_F(CorruptTest, MovieLens100kIngestedAndCorrupted) {
   const std::string data = std::string(SEQMEND_SHARED_DIR) + "/data/ml-100k";
   if (!fs::exists(data + "/ml-100k.inter")) GTEST_SKIP() << "MovieLens-100K not found at " << data;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/base/error.h"
-#include "experiments/detection_metrics.h"
+#include "experiments/eval/detection_metrics.h"
 
 namespace seqmend {
 namespace {

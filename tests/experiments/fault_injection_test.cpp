@@ -183,7 +183,7 @@ TEST_F(FaultInjection, RepairOverwrite) {
 TEST_F(FaultInjection, CheckpointWrite) {
   const std::string data = path("data");
   ASSERT_EQ(seqmend("ingest --format csv --input " + log("a.csv", 120, 4) + " --out " + data).status, 0);
-  const std::string base = "pretrain --config " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml data_dir=" + data +
+  const std::string base = "pretrain --config " SEQMEND_SOURCE_DIR "/experiments/configs/pretrain_tiny.yaml data_dir=" + data +
                            " max_steps=20 eval_every=10 checkpoint.every=10 threads=1 checkpoint.fallback_on_damage=false";
   auto results = [&](const std::string& run) {
     nlohmann::json j = nlohmann::json::parse(slurp(run + "/results.json"));

@@ -18,10 +18,10 @@
 
 #include "tests/support/shell.h"
 #include "core/detector.h"
-#include "experiments/checkpoint.h"
-#include "experiments/detector_checkpoint.h"
-#include "experiments/detector_scores.h"
-#include "experiments/finetune_stage.h"
+#include "experiments/run/checkpoint.h"
+#include "experiments/detect/detector_checkpoint.h"
+#include "experiments/detect/detector_scores.h"
+#include "experiments/cli/finetune_stage.h"
 #include "io/file_checksum.h"
 
 namespace seqmend {
@@ -45,14 +45,14 @@ class FinetuneTest : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("seqmend_finetune_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " +
+    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " +
                       path("data") +
                       " simulator.num_users=200 simulator.num_items=120 simulator.num_clusters=6"
                       " simulator.length_min=8 simulator.length_max=40 simulator.length_median=20"
                       " max_events_per_shard=1500 fsync=false threads=1");
     ASSERT_EQ(r.status, 0) << r.output;
     // Pretrain leaves its parameters in a checkpoint at step 60 (the boundary before step 61).
-    r = run_shell(bin() + " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml data_dir=" +
+    r = run_shell(bin() + " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/configs/pretrain_tiny.yaml data_dir=" +
                   path("data/clean") + " run_dir=" + path("pre") +
                   " max_steps=61 checkpoint.every=60 eval_every=60 eval_test=false optim.lr=0.01 threads=2");
     ASSERT_EQ(r.status, 0) << r.output;

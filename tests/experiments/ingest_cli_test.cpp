@@ -115,7 +115,7 @@ TEST_F(IngestCli, Help) {
 }
 
 TEST_F(IngestCli, ShippedMl100kConfigResolves) {
-  std::string cfg = std::string(SEQMEND_SOURCE_DIR) + "/experiments/ingest_ml100k.yaml";
+  std::string cfg = std::string(SEQMEND_SOURCE_DIR) + "/experiments/configs/ingest_ml100k.yaml";
   CliRun r = run("ingest --config " + cfg + " --print-config --out " + path("out"));
   EXPECT_EQ(r.rc, 0) << r.output;
   EXPECT_NE(r.output.find("min_user_events: 5"), std::string::npos) << r.output;

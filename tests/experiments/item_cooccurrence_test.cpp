@@ -1,10 +1,10 @@
-// Item co-occurrence features (experiments/item_cooccurrence.h): counts over users, the scored
+// Item co-occurrence features (experiments/detect/item_cooccurrence.h): counts over users, the scored
 // sequence left out, against hand-computed values.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "experiments/item_cooccurrence.h"
+#include "experiments/detect/item_cooccurrence.h"
 
 namespace seqmend {
 namespace {

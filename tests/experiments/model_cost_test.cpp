@@ -1,4 +1,4 @@
-// What a model size costs (experiments/model_cost.h): the parameter count is the model's own, the
+// What a model size costs (experiments/cli/model_cost.h): the parameter count is the model's own, the
 // FLOPs follow the documented formula, the data shape comes from the manifest, and the estimates
 // grow the way they must (memory with the model, the data and the batch; steps with the epochs).
 #include <gtest/gtest.h>
@@ -8,8 +8,8 @@
 #include <fstream>
 
 #include "core/model.h"
-#include "experiments/model_cost.h"
-#include "experiments/pretrain_config.h"
+#include "experiments/cli/model_cost.h"
+#include "experiments/train/pretrain_config.h"
 
 namespace seqmend {
 namespace {

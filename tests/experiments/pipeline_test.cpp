@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/shell.h"
-#include "experiments/evaluate_stage.h"
-#include "experiments/pipeline.h"
+#include "experiments/cli/evaluate_stage.h"
+#include "experiments/cli/pipeline.h"
 #include "io/shard_set.h"
 
 namespace seqmend {
@@ -214,7 +214,7 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   ASSERT_NE(at, std::string::npos);
   yaml.replace(at, from.size(),
                "  inject: {mode: edit, noise_items: uniform, bot_rate: 0, protect_last: 2}\n  hide_truth: true\n");
-  // Canaries in the pretraining copy, for fine-tuning to calibrate on (experiments/canaries.h).
+  // Canaries in the pretraining copy, for fine-tuning to calibrate on (experiments/train/canaries.h).
   const std::string threads = "  threads: 1\n";
   ASSERT_NE(yaml.find(threads), std::string::npos);
   yaml.insert(yaml.find(threads) + threads.size(), "  canaries: {enabled: true, inject: {edit: {delete_prob: 0.1}}}\n");

@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/shell.h"
-#include "experiments/data_parallel_loader.h"
+#include "experiments/train/data_parallel_loader.h"
 #include "io/shard_set.h"
 #include "kernels/device.h"
 #include "kernels/gemm.h"
@@ -76,7 +76,7 @@ class PretrainTest : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("seqmend_pretrain_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " +
+    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " +
                       data() +
                       " simulator.num_users=120 simulator.num_items=80 simulator.num_clusters=4"
                       " simulator.length_min=6 simulator.length_max=40 simulator.length_median=15"
@@ -88,7 +88,7 @@ class PretrainTest : public ::testing::Test {
   static std::string data() { return (root_ / "data").string(); }
   static std::string path(const std::string& name) { return (root_ / name).string(); }
   static std::string tiny(const std::string& data_dir, const std::string& run) {
-    return " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml data_dir=" + data_dir +
+    return " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/configs/pretrain_tiny.yaml data_dir=" + data_dir +
            " run_dir=" + run;
   }
   // A copy of the data set whose shards can be damaged without spoiling the others' tests.
@@ -194,7 +194,7 @@ TEST_F(PretrainTest, LoaderBatchesDoNotDependOnTheNumberOfRanks) {
 // A split stored in one shard still trains on every rank, each with an even share of the tokens.
 TEST_F(PretrainTest, OneShardIsDealtToEveryRank) {
   const std::string one_shard = path("one_shard");
-  Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " + one_shard +
+  Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " + one_shard +
                     " simulator.num_users=200 simulator.num_items=80 simulator.num_clusters=4 simulator.length_min=4"
                     " simulator.length_max=300 simulator.length_median=20 write_clean=false fsync=false threads=1");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -476,7 +476,7 @@ TEST_F(PretrainTest, GpuTrainingMatchesTheCpuOrSaysWhyItCannot) {
 }
 
 TEST_F(PretrainTest, ConfigErrorsNameTheKey) {
-  Ran r = run_shell(alone() + " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml run_dir=" +
+  Ran r = run_shell(alone() + " pretrain --config " SEQMEND_SOURCE_DIR "/experiments/configs/pretrain_tiny.yaml run_dir=" +
                     path("x"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("data_dir"), std::string::npos) << r.output;

@@ -1,7 +1,7 @@
 // Next-item evaluation: metric formulas against hand-computed cases, tie handling, history
 // exclusion, negative sampling, chunking invariance, and a model whose item table makes every
 // target's rank known in advance.
-#include "experiments/rec_eval.h"
+#include "experiments/eval/rec_eval.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -17,8 +17,8 @@
 #include "core/base/error.h"
 #include "core/batch.h"
 #include "core/model.h"
-#include "experiments/negative_sampler.h"
-#include "experiments/rank_metrics.h"
+#include "experiments/eval/negative_sampler.h"
+#include "experiments/eval/rank_metrics.h"
 #include "io/config.h"
 #include "io/shard_set.h"
 

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "core/base/error.h"
-#include "experiments/repair.h"
-#include "experiments/repair_shard_set.h"
-#include "experiments/repair_stats.h"
-#include "experiments/simulate_stage.h"
+#include "experiments/repair/repair.h"
+#include "experiments/repair/repair_shard_set.h"
+#include "experiments/repair/repair_stats.h"
+#include "experiments/cli/simulate_stage.h"
 #include "io/shard_set.h"
 
 namespace seqmend {

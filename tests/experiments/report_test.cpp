@@ -1,6 +1,6 @@
 // The report's recommendation section: per-seed paired differences and when it calls the recovered
 // share noise (hand-computed cases).
-#include "experiments/report.h"
+#include "experiments/cli/report.h"
 
 #include <gtest/gtest.h>
 

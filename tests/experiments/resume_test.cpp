@@ -139,7 +139,7 @@ class ResumeTest : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("seqmend_resume_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/simulate.yaml", "--out",
+    Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml", "--out",
                        data(), "simulator.num_users=120", "simulator.num_items=80", "simulator.num_clusters=4",
                        "simulator.length_min=6", "simulator.length_max=40", "simulator.length_median=15",
                        "max_events_per_shard=600", "write_clean=false", "fsync=false", "threads=1"},
@@ -153,7 +153,7 @@ class ResumeTest : public ::testing::Test {
 
   // The tiny config, 160 steps with dropout, evaluations every 40 and a checkpoint every 20.
   static std::vector<std::string> pretrain(const std::string& run, std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {kBinary, "pretrain", "--config", SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml",
+    std::vector<std::string> a = {kBinary, "pretrain", "--config", SEQMEND_SOURCE_DIR "/experiments/configs/pretrain_tiny.yaml",
                                   "data_dir=" + data(), "run_dir=" + run, "max_steps=160", "eval_every=40",
                                   "checkpoint.every=20", "checkpoint.keep=2"};
     a.insert(a.end(), extra.begin(), extra.end());
@@ -371,7 +371,7 @@ TEST_F(ResumeTest, FullDiskUnderRunDirIsAnOrdinaryError) {
 // refused, naming the data directory.
 TEST_F(ResumeTest, ResumeOnOtherDataIsRefused) {
   const std::string other = path("other_data"), run = path("other_run"), log = run + ".log";
-  Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/simulate.yaml", "--out", other,
+  Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml", "--out", other,
                      "simulator.seed=99", "simulator.num_users=120", "simulator.num_items=80", "simulator.num_clusters=4",
                      "simulator.length_min=6", "simulator.length_max=40", "simulator.length_median=15",
                      "max_events_per_shard=600", "write_clean=false", "fsync=false", "threads=1"},

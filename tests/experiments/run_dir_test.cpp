@@ -1,4 +1,4 @@
-#include "experiments/run_dir.h"
+#include "experiments/run/run_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-// Score fusion (experiments/score_fusion.h, fusion_inputs.h): the logistic regression recovers
+// Score fusion (experiments/detect/score_fusion.h, fusion_inputs.h): the logistic regression recovers
 // known weights, the fused score ranks better than any input when each carries part of the signal,
 // repeat flags mark exact repeats only, the weights survive JSON (older detectors' too), and the
 // inputs hold exactly the groups asked for.
@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "experiments/detection_metrics.h"
-#include "experiments/score_fusion.h"
+#include "experiments/eval/detection_metrics.h"
+#include "experiments/detect/score_fusion.h"
 #include "io/injectors.h"
 #include "io/sequence_set.h"
 

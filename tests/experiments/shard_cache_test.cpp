@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "core/base/error.h"
-#include "experiments/data_parallel_loader.h"
-#include "experiments/shard_cache.h"
+#include "experiments/train/data_parallel_loader.h"
+#include "experiments/train/shard_cache.h"
 #include "io/shard_test_util.h"
 
 namespace seqmend {

@@ -63,7 +63,7 @@ void expect_same_split(const std::string& a, const std::string& b, const std::st
 }
 
 TEST_F(SimulateCliTest, WritesLabelledSplitsCleanCopyAndTruth) {
-  Ran r = run_seqmend("simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " + path("out") +
+  Ran r = run_seqmend("simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " + path("out") +
                       " " + small_args());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("300 users + 30 bots"), std::string::npos) << r.output;

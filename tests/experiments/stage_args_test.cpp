@@ -1,4 +1,4 @@
-#include "experiments/stage_args.h"
+#include "experiments/cli/stage_args.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

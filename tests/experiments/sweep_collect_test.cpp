@@ -1,4 +1,4 @@
-// `seqmend sweep collect` on fixture run directories (experiments/sweep_collect.h): one row per
+// `seqmend sweep collect` on fixture run directories (experiments/cli/sweep_collect.h): one row per
 // point with its values, parameters, FLOPs, speed and metrics; mean and sample deviation over the
 // finished seeds of each config; states from point.json (a record of another key is "changed");
 // results.md with the mean table; the same inputs give the same bytes.
@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiments/model_cost.h"
-#include "experiments/pretrain_config.h"
-#include "experiments/sweep_collect.h"
-#include "experiments/sweep_point.h"
+#include "experiments/cli/model_cost.h"
+#include "experiments/train/pretrain_config.h"
+#include "experiments/cli/sweep_collect.h"
+#include "experiments/cli/sweep_point.h"
 #include "io/config.h"
 
 namespace seqmend {

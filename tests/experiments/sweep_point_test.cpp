@@ -1,4 +1,4 @@
-// A sweep point before it runs (experiments/sweep_point.h): its config resolved from the base and
+// A sweep point before it runs (experiments/cli/sweep_point.h): its config resolved from the base and
 // the overrides and checked, errors placed in the sweep file; its key (what changes it and what
 // does not); its status from point.json. Running points is sweep_run_test's.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/base/error.h"
-#include "experiments/sweep_point.h"
+#include "experiments/cli/sweep_point.h"
 
 namespace seqmend {
 namespace {

@@ -42,7 +42,7 @@ class SweepRunTest : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("seqmend_sweep_run_" + std::to_string(::getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/simulate.yaml --out " +
+    Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " +
                       (root_ / "data").string() +
                       " simulator.num_users=120 simulator.num_items=80 simulator.num_clusters=4 simulator.length_min=6"
                       " simulator.length_max=40 simulator.length_median=15 max_events_per_shard=600 write_clean=false"
@@ -54,7 +54,7 @@ class SweepRunTest : public ::testing::Test {
   // A sweep file over the tiny test config; `body` adds grid/set/... lines.
   static std::string sweep_file(const std::string& name, const std::string& body) {
     const fs::path p = root_ / (name + ".yaml");
-    std::ofstream(p) << "base: " SEQMEND_SOURCE_DIR "/experiments/pretrain_tiny.yaml\nset:\n  data_dir: "
+    std::ofstream(p) << "base: " SEQMEND_SOURCE_DIR "/experiments/configs/pretrain_tiny.yaml\nset:\n  data_dir: "
                      << (root_ / "data").string() << "\n  eval_every: 10\n"
                      << body;
     return p.string();

@@ -1,4 +1,4 @@
-// The sweep's Slurm job array script (experiments/sweep_slurm.h) from the real template
+// The sweep's Slurm job array script (experiments/cli/sweep_slurm.h) from the real template
 // slurm/sweep-array.sbatch: array indices as ranges, command-line sbatch options as #SBATCH lines
 // after the template's defaults, paths quoted, a task per point running `seqmend sweep point`.
 // Submitting it is tests/slurm/sweep_slurm_test.sh's.
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/base/error.h"
-#include "experiments/sweep_slurm.h"
+#include "experiments/cli/sweep_slurm.h"
 
 namespace seqmend {
 namespace {

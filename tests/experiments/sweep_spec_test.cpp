@@ -1,4 +1,4 @@
-// Sweep files (experiments/sweep_spec.h): the grid, zip groups, explicit points and seeds expand to
+// Sweep files (experiments/cli/sweep_spec.h): the grid, zip groups, explicit points and seeds expand to
 // the right points in the right order, points are named from their overrides (stable, safe as file
 // names, unique), and every mistake in the file is an error naming file:line:col and the key path.
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/base/error.h"
-#include "experiments/sweep_spec.h"
+#include "experiments/cli/sweep_spec.h"
 
 namespace seqmend {
 namespace {

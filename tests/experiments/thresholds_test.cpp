@@ -9,7 +9,7 @@
 
 #include "core/base/error.h"
 #include "core/base/rng.h"
-#include "experiments/thresholds.h"
+#include "experiments/detect/thresholds.h"
 
 namespace seqmend {
 namespace {

@@ -1,10 +1,10 @@
-// Time features (experiments/time_features.h) against hand-computed values, and a set without
+// Time features (experiments/detect/time_features.h) against hand-computed values, and a set without
 // timestamps gives none.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "experiments/time_features.h"
+#include "experiments/detect/time_features.h"
 
 namespace seqmend {
 namespace {

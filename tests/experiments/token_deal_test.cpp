@@ -1,6 +1,6 @@
-// Dealing by tokens (experiments/token_deal.h): every position to exactly one rank, the same deal
+// Dealing by tokens (experiments/train/token_deal.h): every position to exactly one rank, the same deal
 // from the same costs, the greedy bound, and balance at scale on lengths like the simulator's.
-#include "experiments/token_deal.h"
+#include "experiments/train/token_deal.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
-// The paired bootstrap over users (experiments/user_bootstrap.h): point estimates equal the
+// The paired bootstrap over users (experiments/eval/user_bootstrap.h): point estimates equal the
 // differences of the metric means, intervals cover a known shift and shrink with more users, a cost
 // that is all noise is called so, and the draws are reproducible from the seed.
-#include "experiments/user_bootstrap.h"
+#include "experiments/eval/user_bootstrap.h"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-// YAML written back as it was read (experiments/yaml_text.h): quoted scalars stay quoted (a string
+// YAML written back as it was read (experiments/cli/yaml_text.h): quoted scalars stay quoted (a string
 // that looks like a number or a bool stays a string), flow collections stay intact, dotted keys set
 // nested values.
 #include <gtest/gtest.h>
 
-#include "experiments/yaml_text.h"
+#include "experiments/cli/yaml_text.h"
 
 namespace seqmend {
 namespace {

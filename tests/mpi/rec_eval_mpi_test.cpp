@@ -12,7 +12,7 @@
 
 #include "core/base/rng.h"
 #include "distributed/mpi_communicator.h"
-#include "experiments/rec_eval.h"
+#include "experiments/eval/rec_eval.h"
 #include "io/shard_set.h"
 
 namespace seqmend {

@@ -34,12 +34,12 @@ trap 'exit 130' INT TERM
 ensure_cluster
 
 cd "$WORK" || fail "cannot enter $WORK"
-"$BIN" simulate --config "$ROOT/experiments/simulate.yaml" --out "$WORK/data" simulator.num_users=120 \
+"$BIN" simulate --config "$ROOT/experiments/configs/simulate.yaml" --out "$WORK/data" simulator.num_users=120 \
   simulator.num_items=80 simulator.num_clusters=4 simulator.length_min=6 simulator.length_max=40 \
   simulator.length_median=15 max_events_per_shard=600 write_clean=false fsync=false threads=1 >simulate.log 2>&1 ||
   fail "simulate failed: $(cat simulate.log)"
 # The tiny test config with 160 steps, an evaluation every 40 and a checkpoint every 20 steps.
-cat "$ROOT/experiments/pretrain_tiny.yaml" >tiny.yaml
+cat "$ROOT/experiments/configs/pretrain_tiny.yaml" >tiny.yaml
 cat >>tiny.yaml <<EOF
 data_dir: $WORK/data
 run_dir: .

@@ -36,12 +36,12 @@ ensure_cluster
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 cd "$WORK" || fail "cannot enter $WORK"
-"$BIN" simulate --config "$ROOT/experiments/simulate.yaml" --out "$WORK/data" simulator.num_users=120 \
+"$BIN" simulate --config "$ROOT/experiments/configs/simulate.yaml" --out "$WORK/data" simulator.num_users=120 \
   simulator.num_items=80 simulator.num_clusters=4 simulator.length_min=6 simulator.length_max=40 \
   simulator.length_median=15 max_events_per_shard=600 write_clean=false fsync=false threads=1 >simulate.log 2>&1 ||
   fail "simulate failed: $(cat simulate.log)"
 cat >sweep.yaml <<YAML
-base: $ROOT/experiments/pretrain_tiny.yaml
+base: $ROOT/experiments/configs/pretrain_tiny.yaml
 set:
   data_dir: $WORK/data
   max_steps: 160

@@ -1,0 +1,258 @@
+#include "experiments/cli/pipeline.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/base/error.h"
+#include "experiments/run/dp_group.h"
+#include "experiments/cli/pipeline_stages.h"
+#include "io/atomic_file.h"
+#include "io/file_checksum.h"
+
+namespace fs = std::filesystem;
+
+namespace seqmend {
+
+const std::vector<std::string>& pipeline_stage_order() {
+  static const std::vector<std::string> order = {"data",   "pretrain", "finetune", "detect",
+                                                 "repair", "audit",    "evaluate", "report"};
+  return order;
+}
+
+std::string stage_key_hash(const std::string& bytes) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return buf;
+}
+
+PipelineSpec read_pipeline_spec(const std::string& path) {
+  SEQ_CHECK(fs::is_regular_file(path), "run: pipeline file '", path, "' does not exist");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    SEQ_FAIL("run: ", path, ": ", e.what());
+  }
+  SEQ_CHECK(root.IsMap(), "run: ", path, ": the top level must be a map of stage sections");
+  PipelineSpec spec;
+  spec.file = path;
+  static const std::set<std::string> sections = {"simulate", "ingest", "corrupt",  "pretrain", "finetune",
+                                                 "detect",   "repair", "audit",    "evaluate", "report"};
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    int line = kv.first.Mark().line + 1;
+    if (key == "run_dir" || key == "data") {
+      SEQ_CHECK(kv.second.IsScalar(), "run: ", path, ":", line, ": ", key, " must be a string");
+      (key == "run_dir" ? spec.run_dir : spec.data) = kv.second.as<std::string>();
+    } else if (sections.count(key)) {
+      SEQ_CHECK(kv.second.IsMap() || kv.second.IsNull(),
+                "run: ", path, ":", line, ": section '", key, "' must be a map of settings");
+      YAML::Emitter out;
+      if (kv.second.IsMap()) out << kv.second;
+      spec.sections[key] = kv.second.IsMap() ? std::string(out.c_str()) + "\n" : std::string();
+    } else {
+      SEQ_FAIL("run: ", path, ":", line, ": unknown key '", key
+                       , "' (known: run_dir, data, simulate, ingest, corrupt, pretrain, finetune, detect, repair, "
+                           "evaluate, report)");
+    }
+  }
+  SEQ_CHECK(!spec.run_dir.empty(), "run: ", path, ": run_dir is required");
+  SEQ_CHECK(spec.data == "simulate" || spec.data == "ingest",
+            "run: ", path, ": data must be simulate or ingest, got '", spec.data, "'");
+  SEQ_CHECK(spec.data == "ingest" || !spec.sections.count("corrupt"), "run: ", path,
+            ": a corrupt section needs data: ingest (simulate injects anomalies itself, in simulate.inject)");
+  return spec;
+}
+
+namespace {
+
+std::map<std::string, PipelineStage>& registry() {
+  static std::map<std::string, PipelineStage> r;
+  return r;
+}
+
+nlohmann::json read_json_or_null(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return nullptr;
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const std::exception&) {
+    return nullptr;  // a damaged done.json means "not done"
+  }
+}
+
+// The stage to run for a pipeline position: built-in ones first, then the registry.
+const PipelineStage* stage_for(const std::string& name, const PipelineSpec& spec, PipelineStage& storage) {
+  if (name == "data") {
+    storage = spec.data == "simulate"       ? simulate_pipeline_stage()
+              : spec.sections.count("corrupt") ? ingest_corrupt_pipeline_stage()
+                                               : ingest_pipeline_stage();
+    return &storage;
+  }
+  if (name == "pretrain") return &(storage = pretrain_pipeline_stage());
+  if (name == "finetune") return &(storage = finetune_pipeline_stage());
+  if (name == "detect") return &(storage = detect_pipeline_stage());
+  if (name == "repair") return &(storage = repair_pipeline_stage());
+  if (name == "audit") return &(storage = audit_pipeline_stage());
+  if (name == "evaluate") return &(storage = evaluate_pipeline_stage());
+  if (name == "report") return &(storage = report_pipeline_stage());
+  return find_pipeline_stage(name);
+}
+
+}  // namespace
+
+void register_pipeline_stage(const std::string& name, PipelineStage stage) { registry()[name] = std::move(stage); }
+
+const PipelineStage* find_pipeline_stage(const std::string& name) {
+  auto it = registry().find(name);
+  return it == registry().end() ? nullptr : &it->second;
+}
+
+void check_pipeline_configs(const PipelineSpec& spec, const std::string& scratch_dir) {
+  StageContext ctx;
+  ctx.run_dir = scratch_dir;
+  for (const auto& name : pipeline_stage_order()) ctx.stage_dirs[name] = scratch_dir + "/" + name;
+  for (const auto& name : pipeline_stage_order()) {
+    fs::create_directories(ctx.stage_dirs[name]);
+    auto it = spec.sections.find(name == "data" ? spec.data : name);
+    write_file_atomic(ctx.stage_dirs[name] + "/section.yaml",
+                      it == spec.sections.end() || it->second.empty() ? std::string("{}\n") : it->second);
+  }
+  if (auto corrupt = spec.sections.find("corrupt"); corrupt != spec.sections.end())
+    write_file_atomic(pipeline_corrupt_section(ctx.stage_dirs["data"]),
+                      corrupt->second.empty() ? std::string("{}\n") : corrupt->second);
+  for (const auto& name : pipeline_stage_order()) {
+    ctx.name = name;
+    ctx.dir = ctx.stage_dirs[name];
+    ctx.config_file = ctx.dir + "/section.yaml";
+    PipelineStage storage;
+    const PipelineStage* stage = stage_for(name, spec, storage);
+    SEQ_CHECK(stage != nullptr, "run: stage '", name, "' is not available in this build");
+    try {
+      stage->resolve(ctx);
+    } catch (const std::exception& e) {
+      SEQ_FAIL("stage '", name, "' of ", spec.file, ": ", e.what());
+    }
+  }
+}
+
+nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, const PipelineOptions& options) {
+  const int rank = group.rank();
+  const auto& order = pipeline_stage_order();
+  if (!options.stop_after.empty())
+    SEQ_CHECK(std::find(order.begin(), order.end(), options.stop_after) != order.end(),
+              "run: stop_after '", options.stop_after, "' is not a stage");
+
+  // Rank 0 lays out the directories and each stage's section file before anybody reads them.
+  bool ok = true;
+  std::string err;
+  if (rank == 0) {
+    try {
+      fs::create_directories(spec.run_dir);
+      for (const auto& name : order) {
+        fs::create_directories(spec.run_dir + "/" + name);
+        std::string section_name = name == "data" ? spec.data : name;
+        auto it = spec.sections.find(section_name);
+        write_file_atomic(spec.run_dir + "/" + name + "/section.yaml",
+                          it == spec.sections.end() || it->second.empty() ? std::string("{}\n") : it->second);
+      }
+      // The data stage's second section (ingest, then corrupt), read by ingest_corrupt_pipeline_stage.
+      const std::string corrupt_file = pipeline_corrupt_section(spec.run_dir + "/data");
+      auto corrupt = spec.sections.find("corrupt");
+      if (corrupt != spec.sections.end())
+        write_file_atomic(corrupt_file, corrupt->second.empty() ? std::string("{}\n") : corrupt->second);
+      else
+        fs::remove(corrupt_file);
+      std::ifstream in(spec.file);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      write_file_atomic(spec.run_dir + "/pipeline.yaml", ss.str());
+    } catch (const std::exception& e) {
+      ok = false;
+      err = e.what();
+    }
+  }
+  group.check_all(ok, "run: setting up " + spec.run_dir + (err.empty() ? "" : ": " + err));
+
+  StageContext ctx;
+  ctx.run_dir = spec.run_dir;
+  ctx.group = &group;
+  ctx.rank = rank;
+  ctx.world = group.size();
+  for (const auto& name : order) ctx.stage_dirs[name] = spec.run_dir + "/" + name;
+
+  nlohmann::json summary = {{"run_dir", spec.run_dir}, {"stages", nlohmann::json::array()}};
+  std::string upstream;  // keys and output checksums of the stages before this one
+  for (const auto& name : order) {
+    ctx.name = name;
+    ctx.dir = ctx.stage_dirs[name];
+    ctx.config_file = ctx.dir + "/section.yaml";
+    PipelineStage storage;
+    const PipelineStage* stage = stage_for(name, spec, storage);
+    SEQ_CHECK(stage != nullptr, "run: stage '", name, "' is not available in this build (no pipeline adapter "
+                                              , "is registered for it); the stages before it are done in "
+                                              , spec.run_dir, ". Nothing after '", name, "' was run.");
+    std::string resolved = stage->resolve(ctx);
+    std::string key = stage_key_hash(name + "\n" + resolved + "\n" + upstream);
+    nlohmann::json done = read_json_or_null(ctx.dir + "/done.json");
+    bool skip = !options.force && done.is_object() && done.value("key", "") == key;
+    // Every rank reads done.json; agree on one answer so no rank waits in a stage the others skip.
+    int64_t votes = skip ? 1 : 0;
+    group.sum(&votes, 1);
+    skip = votes == group.size();
+    nlohmann::json entry = {{"name", name}, {"dir", ctx.dir}, {"key", key}, {"skipped", skip}};
+    if (skip) {
+      if (rank == 0) std::printf("run: %-8s unchanged (key %s), skipped\n", name.c_str(), key.c_str());
+      entry["summary"] = done.value("summary", nlohmann::json());
+    } else {
+      if (rank == 0) std::printf("run: %-8s running in %s\n", name.c_str(), ctx.dir.c_str());
+      std::fflush(stdout);
+      auto t0 = std::chrono::steady_clock::now();
+      nlohmann::json result;
+      ok = true;
+      err.clear();
+      if (rank == 0 || stage->all_ranks) {
+        try {
+          if (rank == 0) fs::remove(ctx.dir + "/done.json");  // a failure below leaves the stage not done
+          result = stage->run(ctx);
+        } catch (const std::exception& e) {
+          ok = false;
+          err = e.what();
+        }
+      }
+      group.check_all(ok, "run: stage '" + name + "' failed" + (err.empty() ? "" : ": " + err));
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      entry["seconds"] = seconds;
+      entry["summary"] = result;
+      if (rank == 0) {
+        nlohmann::json outputs = nlohmann::json::object();
+        for (const auto& f : stage->outputs) {
+          std::string p = ctx.dir + "/" + f;
+          if (fs::is_regular_file(p)) outputs[f] = file_crc32(p);
+        }
+        done = {{"stage", name}, {"key", key}, {"seconds", seconds}, {"outputs", outputs}, {"summary", result}};
+        write_file_atomic(ctx.dir + "/done.json", done.dump(2) + "\n");
+        std::printf("run: %-8s done in %.1f s\n", name.c_str(), seconds);
+      }
+      group.check_all(true, "run: after stage '" + name + "'");
+      done = read_json_or_null(ctx.dir + "/done.json");
+    }
+    upstream += name + "=" + key + " " + (done.is_object() ? done.value("outputs", nlohmann::json()).dump() : "") + "\n";
+    summary["stages"].push_back(entry);
+    if (name == options.stop_after) break;
+  }
+  return summary;
+}
+
+}  // namespace seqmend

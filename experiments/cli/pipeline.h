@@ -1,0 +1,105 @@
+// `seqmend run FILE`: the whole pipeline in one run directory, one subdirectory per stage:
+//
+//   run_dir: runs/quickstart
+//   data: simulate            # or ingest: which stage makes the data
+//   simulate: {...}           # SimulateConfig (experiments/cli/simulate_stage.h); output paths are set here
+//   ingest: {...}             # IngestOptions (io/ingest_options.h)
+//   corrupt: {...}            # with data: ingest only: CorruptConfig (experiments/cli/corrupt_stage.h); the
+//                             # data stage then ingests to data/ingest and writes the corrupted set,
+//                             # clean/ and repair_truth.tsv to data/set, as simulate does
+//   pretrain: {...}           # PretrainConfig without data_dir/run_dir
+//   finetune: {...}           # the detector stage's config without data_dir/run_dir/encoder_checkpoint
+//   detect: {...}             # scores every split of the data (detect/<split>/)
+//   repair: {...}             # RepairStageConfig without the paths (experiments/cli/repair_stage.h)
+//   evaluate: {...}           # EvaluateConfig without the paths (experiments/cli/evaluate_stage.h)
+//
+// Order: data → pretrain → finetune → detect → repair → evaluate → report. Before running a stage,
+// its section is written to <stage>/section.yaml (the corrupt section to data/corrupt.yaml) and
+// resolved by the stage's own config struct (so errors name that file, line and key); the stage's
+// key is a hash of that resolved config (both sections for ingest + corrupt) and of the keys of the
+// stages it reads from. <stage>/done.json holds the key after a stage succeeds: a stage
+// whose key matches is skipped on a re-run, a changed config re-runs it and everything after it.
+//
+// Under mpirun: every rank reads the file and computes the keys; rank 0 alone runs the
+// single-process stages (data, report) while the others wait; pretrain, finetune, detect, repair
+// and evaluate run on all ranks. Ranks agree after every stage (a failure on one ends all of them
+// with the same message).
+//
+// Stages that live in other files register themselves through the seam below
+// (register_pipeline_stage). A stage with no registration stops the run with an error naming it;
+// results are never made up.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace seqmend {
+
+class DataParallelGroup;
+
+// The stage names in pipeline order ("data" is simulate or ingest, by the file's `data` key).
+const std::vector<std::string>& pipeline_stage_order();
+
+struct PipelineSpec {
+  std::string file;                              // the pipeline YAML
+  std::string run_dir;
+  std::string data = "simulate";                 // simulate | ingest
+  std::map<std::string, std::string> sections;   // stage name → its section as YAML text
+};
+
+// Reads and checks the top level (known keys only, run_dir required, data in {simulate, ingest}, a
+// corrupt section only with data: ingest).
+PipelineSpec read_pipeline_spec(const std::string& path);
+
+// What a stage function gets. `dir` exists; `config_file` is <dir>/section.yaml (the stage's section
+// of the pipeline file). Paths of earlier stages: `stage_dirs` (name → directory; "data" included).
+struct StageContext {
+  std::string name;
+  std::string dir;
+  std::string config_file;
+  std::string run_dir;
+  std::map<std::string, std::string> stage_dirs;
+  DataParallelGroup* group = nullptr;
+  int rank = 0;
+  int world = 1;
+};
+
+// A stage in two parts: `resolve` returns the resolved config as YAML (cheap; every rank calls it,
+// its text enters the stage key), `run` does the work and returns a summary kept in done.json.
+// `all_ranks`: run on every rank (collective stages); otherwise rank 0 alone.
+struct PipelineStage {
+  std::function<std::string(const StageContext&)> resolve;
+  std::function<nlohmann::json(const StageContext&)> run;
+  bool all_ranks = false;
+  // Files under the stage directory (relative) whose CRC-32 goes into done.json's `outputs`, so a
+  // later stage's key changes when this stage's results change.
+  std::vector<std::string> outputs;
+};
+
+// The seam for stages defined elsewhere (e.g. the detector's finetune and detect adapters).
+void register_pipeline_stage(const std::string& name, PipelineStage stage);
+// nullptr when nothing is registered under `name`.
+const PipelineStage* find_pipeline_stage(const std::string& name);
+
+struct PipelineOptions {
+  bool force = false;             // run every stage even when its key matches
+  std::string stop_after;         // "" = all stages; else the last stage to run
+};
+
+// Runs the pipeline; returns {"stages": [{name, dir, key, skipped, seconds, summary}...]}
+// (the same on every rank). Throws seqmend::Error naming the stage that failed or is missing.
+nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, const PipelineOptions& options = {});
+
+// Resolves every stage's config as run_pipeline would, running nothing: the section files are laid
+// out under `scratch_dir` (created, left for the caller to remove). Throws the first error, naming
+// the stage. `seqmend sweep` checks every point's pipeline before any point starts.
+void check_pipeline_configs(const PipelineSpec& spec, const std::string& scratch_dir);
+
+// A stable 64-bit FNV-1a hash of `bytes`, as 16 hex digits (stage keys).
+std::string stage_key_hash(const std::string& bytes);
+
+}  // namespace seqmend

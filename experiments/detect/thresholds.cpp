@@ -1,0 +1,182 @@
+#include "experiments/detect/thresholds.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "core/base/error.h"
+
+namespace seqmend {
+namespace {
+
+// One point per distinct score, high to low: flagging every item with score >= `threshold`.
+struct SweepPoint {
+  double threshold;
+  int64_t tp, flagged;
+};
+
+std::vector<SweepPoint> sweep(const char* op, std::span<const float> scores, std::span<const uint8_t> positive,
+                              int64_t& num_pos) {
+  SEQ_CHECK(scores.size() == positive.size(), op, ": ", scores.size(), " scores but ", positive.size(), " labels");
+  for (size_t i = 0; i < scores.size(); ++i)
+    SEQ_CHECK(std::isfinite(scores[i]), op, ": score ", i, " is ", scores[i], " (scores must be finite)");
+  std::vector<size_t> idx(scores.size());
+  std::iota(idx.begin(), idx.end(), size_t(0));
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  num_pos = 0;
+  for (uint8_t p : positive) num_pos += p ? 1 : 0;
+  std::vector<SweepPoint> pts;
+  int64_t tp = 0;
+  for (size_t a = 0; a < idx.size();) {
+    size_t b = a;
+    while (b < idx.size() && scores[idx[b]] == scores[idx[a]]) tp += positive[idx[b++]] ? 1 : 0;
+    pts.push_back({double(scores[idx[a]]), tp, int64_t(b)});
+    a = b;
+  }
+  return pts;
+}
+
+ThresholdChoice choice_at(const SweepPoint& p, int64_t num_pos) {
+  ThresholdChoice c;
+  c.threshold = p.threshold;
+  c.flagged = p.flagged;
+  c.precision = double(p.tp) / double(p.flagged);
+  c.recall = double(p.tp) / double(num_pos);
+  c.f1 = 2.0 * double(p.tp) / double(p.flagged + num_pos);
+  return c;
+}
+
+ThresholdChoice degenerate() {
+  ThresholdChoice c;
+  c.degenerate = true;
+  c.target_reached = false;
+  return c;
+}
+
+}  // namespace
+
+nlohmann::json ThresholdChoice::to_json() const {
+  nlohmann::json j = {{"threshold", json_number(threshold)}, {"precision", precision}, {"recall", recall},
+                      {"f1", f1},           {"flagged", flagged},     {"target_reached", target_reached},
+                      {"degenerate", degenerate}};
+  if (hidden_share >= 0) j["hidden_share"] = hidden_share;
+  if (best_precision >= 0) j["best_expected_precision"] = best_precision;
+  return j;
+}
+
+nlohmann::json Thresholds::to_json() const {
+  return {{"event", json_number(event)}, {"gap", json_number(gap)}, {"sequence", json_number(sequence)}};
+}
+
+nlohmann::json HeadThresholds::to_json() const {
+  return {{"event", event.to_json()}, {"gap", gap.to_json()}, {"sequence", sequence.to_json()}};
+}
+
+ThresholdChoice best_f1_threshold(std::span<const float> scores, std::span<const uint8_t> positive) {
+  int64_t num_pos = 0;
+  std::vector<SweepPoint> pts = sweep("best_f1_threshold", scores, positive, num_pos);
+  if (num_pos == 0) return degenerate();
+  // F1 = 2tp / (flagged + P): compare 2tp·(flagged' + P) exactly in integers; strict > keeps the
+  // first (highest) threshold among equals.
+  size_t best = 0;
+  for (size_t k = 1; k < pts.size(); ++k)
+    if (pts[k].tp * (pts[best].flagged + num_pos) > pts[best].tp * (pts[k].flagged + num_pos)) best = k;
+  return choice_at(pts[best], num_pos);
+}
+
+ThresholdChoice precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                    double target_precision) {
+  SEQ_CHECK(target_precision >= 0 && target_precision <= 1, "precision_threshold: target precision ",
+            target_precision, " is outside [0, 1]");
+  int64_t num_pos = 0;
+  std::vector<SweepPoint> pts = sweep("precision_threshold", scores, positive, num_pos);
+  if (num_pos == 0) return degenerate();
+  // Thresholds fall as k grows: the last point reaching the target is the smallest threshold.
+  int64_t reached = -1;
+  for (size_t k = 0; k < pts.size(); ++k)
+    if (double(pts[k].tp) >= target_precision * double(pts[k].flagged)) reached = int64_t(k);
+  if (reached >= 0) return choice_at(pts[size_t(reached)], num_pos);
+  size_t best = 0;  // largest precision tp/flagged, compared exactly; >= prefers the smaller threshold
+  for (size_t k = 1; k < pts.size(); ++k)
+    if (pts[k].tp * pts[best].flagged >= pts[best].tp * pts[k].flagged) best = k;
+  ThresholdChoice c = choice_at(pts[best], num_pos);
+  c.target_reached = false;
+  return c;
+}
+
+ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                        double target_precision, int64_t min_tail) {
+  SEQ_CHECK(target_precision >= 0 && target_precision <= 1, "log_precision_threshold: target precision ",
+            target_precision, " is outside [0, 1]");
+  int64_t num_pos = 0;
+  std::vector<SweepPoint> pts = sweep("log_precision_threshold", scores, positive, num_pos);
+  const int64_t num_neg = int64_t(scores.size()) - num_pos;
+  if (num_pos == 0 || num_neg == 0) return degenerate();
+  auto f_pos = [&](const SweepPoint& p) { return double(p.tp) / double(num_pos); };
+  auto f_neg = [&](const SweepPoint& p) { return double(p.flagged - p.tp) / double(num_neg); };
+  // The ratio at the thresholds flagging 10, 15, ..., 30 % of the positives (and min_tail of them at
+  // least): tails thinner than a tenth are mostly noise, and each ratio exceeds the share by the
+  // genuine events it flags, so the smallest of these few is the estimate (deletions err on the
+  // side of doing no harm).
+  std::vector<double> ratios;
+  size_t k = 0;
+  for (double level : {0.10, 0.15, 0.20, 0.25, 0.30}) {
+    const int64_t need = std::min(std::max(min_tail, int64_t(std::ceil(level * double(num_pos)))), num_pos);
+    while (k + 1 < pts.size() && pts[k].tp < need) ++k;
+    ratios.push_back(f_neg(pts[k]) / f_pos(pts[k]));
+  }
+  const double share = std::min(1.0, *std::min_element(ratios.begin(), ratios.end()));
+  auto expected = [&](const SweepPoint& p) {
+    return p.flagged - p.tp == 0 ? 1.0 : std::min(1.0, share * f_pos(p) / f_neg(p));
+  };
+  int64_t reached = -1;
+  double best = 0;
+  for (size_t k = 0; k < pts.size(); ++k) {
+    if (pts[k].flagged == pts[k].tp) continue;  // no negative flagged: nothing of the log's own is edited
+    if (expected(pts[k]) >= target_precision) reached = int64_t(k);
+    best = std::max(best, expected(pts[k]));
+  }
+  ThresholdChoice c;
+  if (reached >= 0) {
+    const SweepPoint& p = pts[size_t(reached)];
+    c = choice_at(p, num_pos);
+    c.precision = expected(p);
+    c.recall = f_pos(p);
+    c.f1 = 2 * c.precision * c.recall / (c.precision + c.recall);
+  } else {
+    // Out of reach: an edit below the target precision is not made, so the head flags nothing.
+    c.target_reached = false;
+    c.best_precision = best;
+  }
+  c.hidden_share = share;
+  return c;
+}
+
+HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
+                                    const ThresholdConfig& cfg) {
+  auto calibrate = [&](const char* head, const std::string& head_method, const std::vector<float>& s,
+                       const std::vector<int8_t>& codes, const HeadCodes& hc, size_t expected) {
+    const std::string& method = cfg.method_for(head_method);
+    SEQ_CHECK(method == "best_f1" || method == "precision" || method == "log_precision",
+              "calibrate_thresholds: unknown method '", method, "' for the ", head,
+              " head (best_f1 | precision | log_precision)");
+    if (s.empty() || codes.empty()) return degenerate();
+    SEQ_CHECK(s.size() == expected && codes.size() == expected, "calibrate_thresholds: ", head, " head has ",
+              s.size(), " scores and ", codes.size(), " labels, expected ", expected);
+    const HeadItems items = head_items(codes, hc);
+    const std::vector<float> kept = items.scores_of(s);
+    if (method == "log_precision") return log_precision_threshold(kept, items.positive, cfg.target_precision);
+    return method == "best_f1" ? best_f1_threshold(kept, items.positive)
+                               : precision_threshold(kept, items.positive, cfg.target_precision);
+  };
+  HeadThresholds t;
+  const size_t ne = size_t(labelled.num_events()), ns = size_t(labelled.num_sequences());
+  t.event = calibrate("event", cfg.event_method, scores.event, labelled.label, event_head_codes(), ne);
+  t.gap = calibrate("gap", cfg.gap_method, scores.gap, labelled.label, gap_head_codes(), ne);
+  t.sequence =
+      calibrate("sequence", cfg.sequence_method, scores.sequence, labelled.seq_label, sequence_head_codes(), ns);
+  return t;
+}
+
+}  // namespace seqmend

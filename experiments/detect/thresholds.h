@@ -1,0 +1,103 @@
+// Threshold calibration on validation scores, per detector head. An item is flagged when
+// score >= threshold (as in experiments/eval/detection_metrics.h); the candidate thresholds are the
+// distinct scores, so a threshold always flags a whole tie group.
+//
+//   HeadThresholds t = calibrate_thresholds(valid_scores, valid_set, cfg);   // cfg.method etc.
+//   Thresholds th = t.thresholds();                                          // into repair()
+//
+// best_f1:   the threshold with the largest F1; among equal F1 the highest threshold (fewest flags).
+// precision: the smallest threshold whose precision reaches target_precision (the most recall at
+//            that precision); when no threshold reaches it, the threshold of the largest precision
+//            (among equal precision the smallest) and target_reached = false.
+// log_precision: for calibration data whose negatives hold unlabelled anomalies of the positives'
+//            kind (anomalies injected into a log that was already noisy, where the log's own noise
+//            is labelled clean): the smallest threshold whose expected precision on the log's own
+//            events reaches target_precision, else +inf (log_precision_threshold below).
+// A head without positives or without scores cannot be calibrated: its threshold is +inf (flags
+// nothing) and degenerate = true. Everything is a pure function of the inputs.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/eval/detection_metrics.h"
+#include "io/config.h"
+
+namespace seqmend {
+
+struct ThresholdChoice {
+  double threshold = std::numeric_limits<double>::infinity();
+  double precision = 0, recall = 0, f1 = 0;  // at the threshold, on the calibration scores
+  int64_t flagged = 0;
+  bool target_reached = true;  // precision method: false when the target was out of reach
+  bool degenerate = false;     // no positives or no scores: threshold +inf
+  double hidden_share = -1;    // log_precision: estimated share of hidden anomalies among the negatives
+  double best_precision = -1;  // log_precision out of reach: the highest expected precision of any threshold
+  nlohmann::json to_json() const;
+};
+
+ThresholdChoice best_f1_threshold(std::span<const float> scores, std::span<const uint8_t> positive);
+ThresholdChoice precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                    double target_precision);
+// The negatives are a mixture: a share π of hidden anomalies that score like the positives, the rest
+// genuine. At every threshold t, F_neg(t) / F_pos(t) >= π (F = share flagged; genuine events only
+// add to F_neg), close to π where the positives' tail is thick and the genuine one thin: π̂ = the
+// smallest of that ratio at the thresholds flagging 10, 15, 20, 25 and 30 % of the positives (at
+// least `min_tail` of them). Flagging the negatives at t then has expected precision π̂ · F_pos(t) /
+// F_neg(t) and expected recall F_pos(t) of the hidden anomalies; the smallest threshold whose
+// expected precision reaches the target is chosen (precision, recall and hidden_share of the result
+// are these estimates); where none does, the head flags nothing (threshold +inf, target_reached =
+// false, best_precision = the highest expected precision any threshold gives): an edit whose
+// expected precision is below the target is not made.
+ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
+                                        double target_precision, int64_t min_tail = 50);
+
+struct ThresholdConfig {
+  std::string method = "best_f1";  // best_f1 | precision
+  double target_precision = 0.9;
+  // Per-head methods ("" = `method`): a deleted genuine event, a missed bot and a wrong backfill
+  // cost differently, so e.g. deletions may want precision while quarantine wants best F1.
+  std::string event_method, gap_method, sequence_method;
+
+  const std::string& method_for(const std::string& head_method) const {
+    return head_method.empty() ? method : head_method;
+  }
+  void visit(ConfigVisitor& v) {
+    v.choice("method", method, {"best_f1", "precision", "log_precision"},
+             "best_f1: largest F1; precision: smallest threshold reaching target_precision; log_precision: the "
+             "same for the expected precision on the log's own events (negatives hold hidden anomalies)");
+    v.field("target_precision", target_precision, "precision the precision method aims for", 0.0, 1.0);
+    v.choice("event_method", event_method, {"", "best_f1", "precision", "log_precision"},
+             "event head's method (\"\" = method)");
+    v.choice("gap_method", gap_method, {"", "best_f1", "precision", "log_precision"},
+             "gap head's method (\"\" = method)");
+    v.choice("sequence_method", sequence_method, {"", "best_f1", "precision", "log_precision"},
+             "sequence head's method (\"\" = method)");
+  }
+};
+
+// Thresholds the repair consumes; +inf = the head flags nothing.
+struct Thresholds {
+  double event = std::numeric_limits<double>::infinity();
+  double gap = std::numeric_limits<double>::infinity();
+  double sequence = std::numeric_limits<double>::infinity();
+  nlohmann::json to_json() const;  // {"event": x|null, ...} (null = +inf)
+};
+
+struct HeadThresholds {
+  ThresholdChoice event, gap, sequence;
+  Thresholds thresholds() const { return {event.threshold, gap.threshold, sequence.threshold}; }
+  nlohmann::json to_json() const;
+};
+
+// Calibrates each head present in `scores` against `labelled` (positives/negatives per head as in
+// detection_metrics.h: items whose code is in neither set are ignored). A missing head or missing
+// labels leave that head degenerate.
+HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
+                                    const ThresholdConfig& cfg);
+
+}  // namespace seqmend

@@ -1,0 +1,177 @@
+#include "experiments/train/pretrain_checkpoint.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "core/base/error.h"
+#include "experiments/run/dp_group.h"
+#include "experiments/run/run_dir.h"
+#include "experiments/train/trainer.h"
+#include "io/config.h"
+#include "io/config_impl.h"
+
+namespace seqmend {
+namespace {
+
+// Keys of the data position: the order of global batches depends on these and the step only.
+void put_data_position(TrainingState& st, Trainer& t) {
+  st.counters["data.seed"] = t.config().seed;
+  st.counters["data.global_batch"] = uint64_t(t.loader().global_batch());
+  st.counters["data.num_samples"] = uint64_t(t.loader().num_samples());
+  st.counters["data.batches_per_epoch"] = uint64_t(t.loader().batches_per_epoch());
+}
+
+// Which training data: FNV-1a over the train shards' CRC-32s and sizes (the manifest's record of
+// their bytes), so a resume on other data with the same sample count is refused too.
+uint64_t data_fingerprint(Trainer& t) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](uint64_t v) {
+    for (int b = 0; b < 8; ++b) h = (h ^ ((v >> (8 * b)) & 0xff)) * 1099511628211ull;
+  };
+  for (const ShardEntry& e : t.data().split("train").shards) {
+    mix(e.crc32);
+    mix(uint64_t(e.bytes));
+  }
+  return h;
+}
+
+// The group has no barrier; a one-element sum meets every rank just the same.
+void barrier(DataParallelGroup& g) {
+  int64_t x = 0;
+  g.sum(&x, 1);
+}
+
+}  // namespace
+
+TrainingState pretrain_training_state(Trainer& t) {
+  const TrainState& s = t.state();
+  TrainingState st;
+  st.step = s.step;
+  st.epoch = s.step / t.loader().batches_per_epoch();
+  PretrainConfig cfg = t.config();
+  st.config_yaml = config_to_yaml(cfg);
+  st.model_yaml = config_to_yaml(cfg.model);
+  put_data_position(st, t);
+  st.counters["data.fingerprint"] = data_fingerprint(t);
+  st.counters["train.evals"] = uint64_t(s.evals);
+  st.counters["train.best_step"] = uint64_t(s.best_step);
+  st.counters["train.evals_since_best"] = uint64_t(s.evals_since_best);
+  st.counters["train.tokens"] = uint64_t(s.tokens);
+  st.put_double("train.best_metric", s.best_metric);
+  st.put_double("train.train_seconds", s.train_seconds);
+  st.put_double("train.comm_seconds", s.comm_seconds);
+  st.put_double("train.wait_seconds", s.wait_seconds);
+  st.texts["train.best_valid"] = s.best_valid.dump();
+  if (!s.best_params.empty()) st.arrays["best_params"] = s.best_params;
+  return st;
+}
+
+void apply_pretrain_training_state(Trainer& t, const TrainingState& st, const std::string& from) {
+  TrainingState now;
+  put_data_position(now, t);
+  for (const auto& [key, v] : now.counters) {
+    const uint64_t stored = st.counter(key);
+    SEQ_CHECK(stored == v, "resume from ", from, ": ", key, " is ", stored, " in the checkpoint but ", v,
+              " in this run; the data order would not continue where it stopped",
+              " (seed and global_batch_size must stay; the data set must be the same)");
+  }
+  // Checkpoints written before the fingerprint existed are taken on the data position alone.
+  if (st.counters.count("data.fingerprint"))
+    SEQ_CHECK(st.counter("data.fingerprint") == data_fingerprint(t), "resume from ", from,
+              ": the checkpoint was trained on other data than data_dir '", t.config().data_dir,
+              "' holds (its train shards differ); resume with the data it was trained on, or start afresh with --overwrite");
+  TrainState& s = t.state();
+  s.step = st.step;
+  s.evals = int64_t(st.counter("train.evals"));
+  s.best_step = int64_t(st.counter("train.best_step"));
+  s.evals_since_best = int64_t(st.counter("train.evals_since_best"));
+  s.tokens = int64_t(st.counter("train.tokens"));
+  s.best_metric = st.get_double("train.best_metric");
+  s.train_seconds = st.get_double("train.train_seconds");
+  s.comm_seconds = st.get_double("train.comm_seconds");
+  s.wait_seconds = st.get_double("train.wait_seconds");
+  auto it = st.texts.find("train.best_valid");
+  s.best_valid = it == st.texts.end() ? nlohmann::json() : nlohmann::json::parse(it->second);
+  auto a = st.arrays.find("best_params");
+  if (a != st.arrays.end()) {
+    SEQ_CHECK(int64_t(a->second.size()) == t.model().params().numel(), "resume from ", from,
+              ": best_params has ", a->second.size(), " floats, the model ", t.model().params().numel());
+    s.best_params = a->second;
+  } else {
+    s.best_params.clear();
+  }
+}
+
+PretrainCheckpoints::PretrainCheckpoints(Trainer& t, RunDir& run, DataParallelGroup& group,
+                                         const CheckpointConfig& cfg)
+    : t_(t), run_(run), group_(group), ckpt_(run.path(), cfg, group.rank()) {}
+
+int64_t PretrainCheckpoints::resume() {
+  ModelConfig model = t_.config().model;
+  auto st = ckpt_.restore(t_.model().params(), config_to_yaml(model));
+  const bool rank0 = group_.rank() == 0;
+  if (!st) {
+    if (rank0) std::printf("pretrain: resume: no checkpoint in %s, starting at step 0\n", run_.path().c_str());
+    barrier(group_);  // rank 0 may have removed stale temporaries; nobody writes before that
+    return -1;
+  }
+  apply_pretrain_training_state(t_, *st, ckpt_.restored_path());
+  last_saved_ = st->step;
+  if (rank0) {
+    truncate_metrics_after(run_.file("metrics.jsonl"), st->step);
+    std::printf("pretrain: resumed from %s at step %lld (epoch %lld)\n", ckpt_.restored_path().c_str(),
+                (long long)st->step, (long long)st->epoch);
+    std::fflush(stdout);
+  }
+  barrier(group_);
+  return st->step;
+}
+
+void PretrainCheckpoints::install() {
+  t_.set_step_boundary_hook([this](Trainer& t) {
+    if (ckpt_.due(t.state().step)) save_now();
+  });
+  t_.set_finish_hook([this](Trainer&) { save_now(); });
+}
+
+void claim_run_dir(const std::string& run_dir, bool overwrite, int rank) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& c : list_checkpoints(run_dir)) found.push_back(c.path);
+  for (const char* f : {"latest", "metrics.jsonl", "results.json"})
+    if (fs::exists(fs::path(run_dir) / f, ec)) found.push_back((fs::path(run_dir) / f).string());
+  // A run.json alone is an earlier start that failed before its first step; with overwrite, the
+  // other run's. Either way this start is a new run with an id of its own.
+  auto new_run = [&] {
+    if (rank == 0) fs::remove(fs::path(run_dir) / "run.json", ec);
+  };
+  if (found.empty()) return new_run();
+  if (!overwrite) {
+    std::string list;
+    for (size_t i = 0; i < found.size() && i < 4; ++i) list += (i ? ", " : "") + fs::path(found[i]).filename().string();
+    if (found.size() > 4) list += ", ...";
+    SEQ_FAIL("pretrain: run_dir '", run_dir, "' holds another run (", list,
+             "). HINT: --resume continues it; --overwrite (overwrite=true) starts afresh and removes those files");
+  }
+  new_run();
+  if (rank != 0) return;
+  for (const std::string& f : found) fs::remove(f, ec);
+  std::printf("pretrain: overwrite: removed %zu files of the earlier run in %s\n", found.size(), run_dir.c_str());
+}
+
+void PretrainCheckpoints::save_now() {
+  const int64_t step = t_.state().step;
+  if (step == last_saved_) return;
+  if (group_.rank() == 0) {
+    const std::string path = ckpt_.save(t_.model().params(), pretrain_training_state(t_));
+    std::printf("pretrain: checkpoint %s\n", path.c_str());
+    std::fflush(stdout);
+  }
+  barrier(group_);
+  last_saved_ = step;
+}
+
+}  // namespace seqmend
