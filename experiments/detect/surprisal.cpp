@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "core/base/error.h"
+#include "core/item_scorer.h"
 #include "experiments/run/dp_group.h"
 #include "experiments/run/owned_values.h"
-#include "kernels/matmul.h"
 
 namespace seqmend {
 
@@ -35,11 +35,9 @@ SurprisalResult event_surprisal(Bert4Rec& model, const SequenceSet& set, const S
   SEQ_CHECK(opt.batch_size >= 1, "surprisal: batch_size must be >= 1, got ", opt.batch_size);
   const ModelConfig& mc = model.config();
   mc.require_cloze("surprisal");
-  const int C = mc.d_model;
   const int64_t V = mc.num_items;
   const int32_t mask = int32_t(mc.mask_token());
-  const float* table = model.params().param_ptr("emb.item") + C;  // rows of items 1..V
-  const float* bias = model.params().param_ptr("out.bias") + 1;
+  const ItemScorer scorer(model);
 
   SurprisalResult r;
   r.surprisal.assign(size_t(set.num_events()), 0.0f);
@@ -71,7 +69,7 @@ SurprisalResult event_surprisal(Bert4Rec& model, const SequenceSet& set, const S
       const Tensor h = model.hidden_at(b, b.target_rows);  // (R, C)
       ++r.forward_passes;
       logits.resize(size_t(R) * size_t(V));
-      matmul_forward(Device::CPU, logits.data(), h.data<float>(), table, bias, R, C, int(V));
+      scorer.logits(h.data<float>(), R, logits.data());
 #pragma omp parallel for schedule(static)
       for (int64_t m = 0; m < R; ++m) {
         const float* z = logits.data() + m * V;

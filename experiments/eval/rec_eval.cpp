@@ -7,12 +7,12 @@
 
 #include "core/base/error.h"
 #include "core/batch.h"
+#include "core/item_scorer.h"
 #include "core/model.h"
 #include "experiments/eval/negative_sampler.h"
 #include "experiments/eval/rank_metrics.h"
 #include "io/config.h"
 #include "io/shard_set.h"
-#include "kernels/item_scores.h"
 
 namespace seqmend {
 
@@ -175,10 +175,7 @@ std::vector<UserRank> RecEvaluator::rank_users(Bert4Rec& model) const {
             " but the ", cfg_.split, " data has ", V_, " items");
   const int C = mc.d_model;
   const int64_t V = V_;
-  // Scored on the host: a model on the GPU lends a host copy of its parameters.
-  const Tensor params = model.params().params().cpu();
-  const float* table = model.params().view(params, "emb.item").data<float>() + C;  // items 1..V
-  const float* bias = model.params().view(params, "out.bias").data<float>() + 1;   // (V)
+  const ItemScorer scorer(model);  // on the host: a model on the GPU lends a copy
   const bool sampled = cfg_.protocol == "sampled";
   // Scores buffer per thread: chunk × V floats, capped at 64 MiB for large vocabularies (ranks do
   // not depend on the chunking).
@@ -221,7 +218,7 @@ std::vector<UserRank> RecEvaluator::rank_users(Bert4Rec& model) const {
         const int64_t r0 = c * chunk, n = std::min(chunk, M - r0);
         if (!sampled) {
           scores.resize(size_t(n * V));
-          item_scores(Device::CPU, scores.data(), H + r0 * C, table, bias, n, C, V);
+          scorer.scores(H + r0 * C, n, scores.data());
         }
         for (int64_t r = r0; r < r0 + n; ++r) {
           const User& u = users_[b0 + size_t(r)];
@@ -236,11 +233,10 @@ std::vector<UserRank> RecEvaluator::rank_users(Bert4Rec& model) const {
               at_least -= !(sc[excluded_[size_t(e)] - 1] < st);
             rank = at_least - 1;
           } else {
-            cand.assign(1, u.target - 1);  // table rows from item 1: row = item − 1
-            for (int64_t e = u.neg_begin; e < u.neg_end; ++e) cand.push_back(negatives_[size_t(e)] - 1);
+            cand.assign(1, u.target);
+            for (int64_t e = u.neg_begin; e < u.neg_end; ++e) cand.push_back(negatives_[size_t(e)]);
             scores.resize(cand.size());
-            item_scores_at(Device::CPU, scores.data(), H + r * C, table, bias, cand.data(),
-                           int64_t(cand.size()), C);
+            scorer.scores_at(H + r * C, cand.data(), int64_t(cand.size()), scores.data());
             for (size_t j = 1; j < cand.size(); ++j) rank += !(scores[j] < scores[0]);
           }
           out[b0 + size_t(r)] = {u.user, rank};

@@ -7,9 +7,9 @@
 
 #include "core/base/error.h"
 #include "core/batch.h"
+#include "core/item_scorer.h"
 #include "core/model.h"
 #include "experiments/detect/detector_checkpoint.h"
-#include "kernels/matmul.h"
 
 namespace fs = std::filesystem;
 
@@ -64,11 +64,9 @@ Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size) {
   model.config().require_cloze("model predictor");
   return [&model, batch_size](const SequenceSet& set, const std::vector<PredictQuery>& queries) {
     const ModelConfig& mc = model.config();
-    const int C = mc.d_model;
     const int64_t V = mc.num_items;
     const int32_t mask = int32_t(mc.mask_token());
-    const float* table = model.params().param_ptr("emb.item") + C;  // rows of items 1..V
-    const float* bias = model.params().param_ptr("out.bias") + 1;
+    const ItemScorer scorer(model);
     std::vector<Prediction> out(queries.size());
     std::vector<float> logits;
     for (size_t q0 = 0; q0 < queries.size(); q0 += size_t(batch_size)) {
@@ -99,7 +97,7 @@ Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size) {
       const int64_t R = b.M();
       const Tensor h = model.hidden_at(b, b.target_rows);  // (R, C)
       logits.resize(size_t(R) * size_t(V));
-      matmul_forward(Device::CPU, logits.data(), h.data<float>(), table, bias, R, C, int(V));
+      scorer.logits(h.data<float>(), R, logits.data());
 #pragma omp parallel for schedule(static)
       for (int64_t m = 0; m < R; ++m) {
         const float* z = logits.data() + m * V;
