@@ -43,6 +43,14 @@ void SequenceSet::append(int64_t user_id, const int32_t* items, int64_t n, const
   offsets.push_back(offsets.back() + n);
 }
 
+void SequenceSet::append_from(const SequenceSet& from, int64_t s, int64_t n) {
+  const size_t e = size_t(from.offsets[size_t(s)]);
+  if (n < 0) n = from.length(s);
+  append(from.user[size_t(s)], from.item.data() + e, n, from.has_timestamps() ? from.timestamp.data() + e : nullptr,
+         from.has_actions() ? from.action.data() + e : nullptr, from.has_labels() ? from.label.data() + e : nullptr,
+         from.seq_label.empty() ? int8_t(0) : from.seq_label[size_t(s)]);
+}
+
 void SequenceSet::validate(int64_t num_items) const {
   SEQ_CHECK(!offsets.empty() && offsets[0] == 0, "sequence set: offsets must start at 0");
   int64_t n = num_sequences(), e = num_events();

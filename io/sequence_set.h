@@ -53,6 +53,9 @@ struct SequenceSet {
   // Appends one sequence; optional columns must be given iff the set already has them (or is empty).
   void append(int64_t user_id, const int32_t* items, int64_t n, const int64_t* ts = nullptr,
               const int8_t* act = nullptr, const int8_t* lab = nullptr, int8_t seq_lab = 0);
+  // Appends sequence s of `from` — its first n events, all of them when n < 0 — with every column
+  // `from` has.
+  void append_from(const SequenceSet& from, int64_t s, int64_t n = -1);
 
   // Throws seqmend::Error naming the first inconsistency (column sizes, offsets, ids out of range).
   void validate(int64_t num_items) const;

@@ -6,17 +6,6 @@
 #include "core/base/error.h"
 
 namespace seqmend {
-namespace {
-
-// Appends the first n events of sequence s of `from` to `to`.
-void append_prefix(SequenceSet& to, const SequenceSet& from, int64_t s, int64_t n) {
-  size_t b = size_t(from.offsets[size_t(s)]);
-  to.append(from.user[size_t(s)], from.item.data() + b, n, from.has_timestamps() ? from.timestamp.data() + b : nullptr,
-            from.has_actions() ? from.action.data() + b : nullptr, from.has_labels() ? from.label.data() + b : nullptr,
-            from.has_labels() ? from.seq_label[size_t(s)] : int8_t(0));
-}
-
-}  // namespace
 
 SplitBuilder::SplitBuilder(const SequenceSet& all, const IngestSplitOptions& opts) : all_(all) {
   if (opts.method == "leave_one_out") {
@@ -54,7 +43,7 @@ SplitBuilder::SplitBuilder(const SequenceSet& all, const IngestSplitOptions& opt
 void SplitBuilder::add(int64_t begin, int64_t end, SplitSets* out) {
   SequenceSet* sets[3] = {out ? &out->train : nullptr, out ? &out->valid : nullptr, out ? &out->test : nullptr};
   auto put = [&](int k, int64_t s, int64_t n) {
-    if (out) append_prefix(*sets[k], all_, s, n);
+    if (out) sets[k]->append_from(all_, s, n);
     ++sequences_[k];
     events_[k] += n;
   };

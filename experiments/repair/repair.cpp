@@ -23,11 +23,6 @@ void close_sequence(const SequenceSet& in, int64_t s, int64_t user, SequenceSet&
   out.offsets.push_back(int64_t(out.item.size()));
 }
 
-void copy_sequence(const SequenceSet& in, int64_t s, SequenceSet& out) {
-  for (int64_t i = in.offsets[size_t(s)]; i < in.offsets[size_t(s) + 1]; ++i) copy_event(in, i, in.item[size_t(i)], out);
-  close_sequence(in, s, in.user[size_t(s)], out);
-}
-
 bool flagged(const std::vector<float>& scores, int64_t i, double threshold) {
   return !scores.empty() && scores[size_t(i)] >= float(threshold);
 }
@@ -99,7 +94,7 @@ RepairResult repair_sequences(const SequenceSet& input, const DetectorScores& sc
   for (int64_t s = 0; s < n; ++s) {
     const int64_t user = input.user[size_t(s)], b = input.offsets[size_t(s)], len = input.length(s);
     if (quarantined(s)) {
-      copy_sequence(input, s, r.quarantine);
+      r.quarantine.append_from(input, s);
       Edit e;
       e.sequence = s;
       e.user = user;
@@ -206,7 +201,7 @@ SequenceSet undo_repair(const SequenceSet& repaired, const SequenceSet& quaranti
       SEQ_CHECK(quarantine.user[size_t(next_quarantined)] == edits[first].user, "undo_repair: quarantined sequence ",
                 s, " belongs to user ", edits[first].user, " but the quarantine set holds user ",
                 quarantine.user[size_t(next_quarantined)]);
-      copy_sequence(quarantine, next_quarantined++, out);
+      out.append_from(quarantine, next_quarantined++);
       continue;
     }
     SEQ_CHECK(next_repaired < repaired.num_sequences(), "undo_repair: sequence ", s,

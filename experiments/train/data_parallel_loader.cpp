@@ -29,14 +29,9 @@ DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& s
     int64_t got = 0;
     while (got < want && reader.next(part, std::min<int64_t>(want - got, 4096))) {
       for (int64_t s = 0; s < part.num_sequences(); ++s) {
-        const int64_t lo = part.offsets[size_t(s)], n = part.length(s);
-        length_.push_back(n);
+        length_.push_back(part.length(s));
         if (cache_bytes > 0) continue;  // cache mode: lengths only, shards read when needed
-        data_.append(part.user[size_t(s)], part.item.data() + lo, n,
-                     part.has_timestamps() ? part.timestamp.data() + lo : nullptr,
-                     part.has_actions() ? part.action.data() + lo : nullptr,
-                     part.has_labels() ? part.label.data() + lo : nullptr,
-                     part.seq_label.empty() ? int8_t(0) : part.seq_label[size_t(s)]);
+        data_.append_from(part, s);
       }
       got += part.num_sequences();
     }
