@@ -66,4 +66,44 @@ void write_attr(hid_t obj, const char* name, const std::string& v, const std::st
   check(H5Awrite(a, type, &p), where, what);
 }
 
+namespace {
+
+hid_t open_attr(hid_t obj, const char* name, const std::string& where, const char* missing) {
+  const htri_t exists = check(H5Aexists(obj, name), where, str("looking for attribute '", name, "'"));
+  SEQ_CHECK(exists > 0, where, ": missing attribute '", name, "' (", missing, ")");
+  return check(H5Aopen(obj, name, H5P_DEFAULT), where, str("opening attribute '", name, "'"));
+}
+
+}  // namespace
+
+int64_t read_attr_int(hid_t obj, const char* name, const std::string& where, const char* missing) {
+  const std::string what = str("reading attribute '", name, "'");
+  Handle a(open_attr(obj, name, where, missing), H5Aclose);
+  Handle type(check(H5Aget_type(a), where, what), H5Tclose);
+  SEQ_CHECK(H5Tget_class(type) == H5T_INTEGER, where, ": attribute '", name, "' is not an integer");
+  int64_t v = 0;
+  check(H5Aread(a, H5T_NATIVE_INT64, &v), where, what);
+  return v;
+}
+
+std::string read_attr_str(hid_t obj, const char* name, const std::string& where, const char* missing) {
+  const std::string what = str("reading attribute '", name, "'");
+  Handle a(open_attr(obj, name, where, missing), H5Aclose);
+  Handle type(check(H5Aget_type(a), where, what), H5Tclose);
+  SEQ_CHECK(H5Tget_class(type) == H5T_STRING, where, ": attribute '", name, "' is not a string");
+  if (check(H5Tis_variable_str(type), where, what) > 0) {
+    Handle mem(check(H5Tcopy(H5T_C_S1), where, what), H5Tclose);
+    check(H5Tset_size(mem, H5T_VARIABLE), where, what);
+    check(H5Tset_cset(mem, H5Tget_cset(type)), where, what);
+    char* p = nullptr;
+    check(H5Aread(a, mem, &p), where, what);
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    return s;
+  }
+  std::string s(H5Tget_size(type), '\0');
+  check(H5Aread(a, type, s.data()), where, what);
+  return s.substr(0, s.find('\0'));
+}
+
 }  // namespace seqmend::hdf5

@@ -77,6 +77,11 @@ int open_files();
 // as a Python str). Errors name `where` and the attribute.
 void write_attr(hid_t obj, const char* name, int64_t v, const std::string& where);
 void write_attr(hid_t obj, const char* name, const std::string& v, const std::string& where);
+// Read back: an integer attribute of any width as int64; a string attribute, variable- or
+// fixed-length. A missing attribute is an error "<where>: missing attribute 'NAME' (<missing>)";
+// one of another type is an error too.
+int64_t read_attr_int(hid_t obj, const char* name, const std::string& where, const char* missing);
+std::string read_attr_str(hid_t obj, const char* name, const std::string& where, const char* missing);
 
 template <typename T>
 hid_t native_type() {

@@ -501,18 +501,6 @@ int action_code_from_name(std::string_view name) {
   return -1;
 }
 
-const char* action_name(int code) {
-  switch (code) {
-    case kActionNone: return "none";
-    case kActionView: return "view";
-    case kActionClick: return "click";
-    case kActionCart: return "cart";
-    case kActionBuy: return "buy";
-    case kActionFavorite: return "favorite";
-  }
-  return "other";
-}
-
 std::string resolve_log_path(const std::string& format, const std::string& path) {
   namespace fs = std::filesystem;
   SEQ_CHECK(!path.empty(), "ingest: no input given (--input PATH)");

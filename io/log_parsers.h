@@ -38,6 +38,5 @@ EventTable parse_log_text(std::string_view text, const std::string& file_name, c
 
 // Action code for an action name (view, click, cart, buy, favorite, pv, fav) or -1 when unknown.
 int action_code_from_name(std::string_view name);
-const char* action_name(int code);
 
 }  // namespace seqmend

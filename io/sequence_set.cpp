@@ -18,6 +18,18 @@ const char* anomaly_label_name(int code) {
   return "unknown";
 }
 
+const char* action_name(int code) {
+  switch (code) {
+    case kActionNone: return "none";
+    case kActionView: return "view";
+    case kActionClick: return "click";
+    case kActionCart: return "cart";
+    case kActionBuy: return "buy";
+    case kActionFavorite: return "favorite";
+  }
+  return nullptr;
+}
+
 void SequenceSet::append(int64_t user_id, const int32_t* items, int64_t n, const int64_t* ts,
                          const int8_t* act, const int8_t* lab, int8_t seq_lab) {
   bool first = num_sequences() == 0;

@@ -20,6 +20,9 @@ enum Action : int8_t {
   kActionRatingBase = 10,  // rating r (1..5, rounded) is stored as 10 + r
 };
 
+// "view", "click", ... for the named codes; nullptr for any other (ratings included).
+const char* action_name(int code);
+
 // Anomaly label codes stored in `label` (per event) and `seq_label` (per sequence). 0 = clean.
 enum AnomalyLabel : int8_t {
   kLabelClean = 0,

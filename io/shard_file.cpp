@@ -51,39 +51,12 @@ void write_dataset(hid_t file, const char* name, const std::vector<T>& data, con
 
 using hdf5::write_attr;
 
-hid_t open_attr(hid_t obj, const char* name, const std::string& path) {
-  htri_t exists = h5(H5Aexists(obj, name), path, str("looking for attribute '", name, "'"));
-  SEQ_CHECK(exists > 0, path, ": missing attribute '", name, "' (not a seqmend shard?)");
-  return h5(H5Aopen(obj, name, H5P_DEFAULT), path, str("opening attribute '", name, "'"));
-}
-
 int64_t read_attr_int(hid_t obj, const char* name, const std::string& path) {
-  H5Handle a(open_attr(obj, name, path), H5Aclose);
-  H5Handle type(h5(H5Aget_type(a), path, name), H5Tclose);
-  SEQ_CHECK(H5Tget_class(type) == H5T_INTEGER, path, ": attribute '", name, "' is not an integer");
-  int64_t v = 0;
-  h5(H5Aread(a, H5T_NATIVE_INT64, &v), path, str("reading attribute '", name, "'"));
-  return v;
+  return hdf5::read_attr_int(obj, name, path, "not a seqmend shard?");
 }
 
 std::string read_attr_str(hid_t obj, const char* name, const std::string& path) {
-  const std::string what = str("reading attribute '", name, "'");
-  H5Handle a(open_attr(obj, name, path), H5Aclose);
-  H5Handle type(h5(H5Aget_type(a), path, what), H5Tclose);
-  SEQ_CHECK(H5Tget_class(type) == H5T_STRING, path, ": attribute '", name, "' is not a string");
-  if (h5(H5Tis_variable_str(type), path, what) > 0) {
-    H5Handle mem(h5(H5Tcopy(H5T_C_S1), path, what), H5Tclose);
-    h5(H5Tset_size(mem, H5T_VARIABLE), path, what);
-    h5(H5Tset_cset(mem, H5Tget_cset(type)), path, what);
-    char* p = nullptr;
-    h5(H5Aread(a, mem, &p), path, what);
-    std::string s = p ? p : "";
-    H5free_memory(p);
-    return s;
-  }
-  std::string s(H5Tget_size(type), '\0');
-  h5(H5Aread(a, type, s.data()), path, what);
-  return s.substr(0, s.find('\0'));
+  return hdf5::read_attr_str(obj, name, path, "not a seqmend shard?");
 }
 
 bool has_dataset(hid_t file, const char* name, const std::string& path) {

@@ -36,18 +36,6 @@ bool is_shard_set_file(const std::string& name) {
   return std::regex_match(name, re);
 }
 
-const char* action_name(int code) {
-  switch (code) {
-    case kActionNone: return "none";
-    case kActionView: return "view";
-    case kActionClick: return "click";
-    case kActionCart: return "cart";
-    case kActionBuy: return "buy";
-    case kActionFavorite: return "favorite";
-  }
-  return nullptr;
-}
-
 nlohmann::json action_codes() {
   nlohmann::json j = nlohmann::json::object();
   for (int c = 0; c < kActionRatingBase; ++c)

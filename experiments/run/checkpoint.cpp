@@ -108,33 +108,12 @@ void put_attr(hid_t obj, const char* name, const std::string& v, const std::stri
   hdf5::write_attr(obj, name, v, "checkpoint " + path);
 }
 
-hid_t open_attr(hid_t obj, const char* name, const std::string& path) {
-  SEQ_CHECK(H5Aexists(obj, name) > 0, "checkpoint ", path, ": missing attribute '", name,
-            "' (truncated, or not a checkpoint)");
-  return h5(H5Aopen(obj, name, H5P_DEFAULT), path, str("opening attribute '", name, "'"));
-}
-
 int64_t read_attr_int(hid_t obj, const char* name, const std::string& path) {
-  H5Handle a(open_attr(obj, name, path), H5Aclose);
-  int64_t v = 0;
-  h5(H5Aread(a, H5T_NATIVE_INT64, &v), path, str("reading attribute '", name, "'"));
-  return v;
+  return hdf5::read_attr_int(obj, name, "checkpoint " + path, "truncated, or not a checkpoint");
 }
 
 std::string read_attr_str(hid_t obj, const char* name, const std::string& path) {
-  const std::string what = str("reading attribute '", name, "'");
-  H5Handle a(open_attr(obj, name, path), H5Aclose);
-  H5Handle type(h5(H5Aget_type(a), path, what), H5Tclose);
-  SEQ_CHECK(H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0, "checkpoint ", path,
-            ": attribute '", name, "' is not a string");
-  H5Handle mem(h5(H5Tcopy(H5T_C_S1), path, what), H5Tclose);
-  h5(H5Tset_size(mem, H5T_VARIABLE), path, what);
-  h5(H5Tset_cset(mem, H5T_CSET_UTF8), path, what);
-  char* p = nullptr;
-  h5(H5Aread(a, mem, &p), path, what);
-  std::string s = p ? p : "";
-  H5free_memory(p);
-  return s;
+  return hdf5::read_attr_str(obj, name, "checkpoint " + path, "truncated, or not a checkpoint");
 }
 
 // Everything besides the three flat buffers, in the form it is stored.
