@@ -102,6 +102,7 @@ double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
   a.V = cfg_.num_items;
   a.first = 1;
   a.chunk_rows = opt.xent_chunk_rows;
+  a.prec = cfg_.precision == "bf16" ? MatmulPrecision::bf16 : MatmulPrecision::f32;
   XentGrads g;
   if (opt.need_grads) {
     dhead_.ensure(M, C, DType::F32, dev_);
