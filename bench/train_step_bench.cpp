@@ -16,7 +16,9 @@
 // The GEMM share (kernels/gemm.h, gemm_count): gemm_share = thread-seconds inside gemm() / (step
 // time × threads); gemm_GFLOP/s = the calls' flops per second of their own time, over the team
 // (flops / thread-seconds × threads); gemm_of_ceiling = that rate / the ceiling of the step's
-// precision at the same thread count, measured once per process before the first step.
+// precision at the same thread count, measured once per process before the first step;
+// gemm_f32_ms / gemm_bf16_ms: thread-milliseconds per step inside the float and the native bf16
+// products (a bf16 step keeps f32 products where one operand is f32: attention's P and dS).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -101,6 +103,9 @@ void BM_TrainStep(benchmark::State& state, BenchConfig bc, float dropout, const 
   state.counters["gemm_GFLOP/s"] = gemm_team_rate;
   state.counters["gemm_of_ceiling"] = gemm_team_rate / gemm_ceiling;
   state.counters["gemm_bf16_flop_share"] = gemm_flops > 0 ? gc.bf16.flops / gemm_flops : 0.0;
+  // thread-milliseconds per step inside the float and the native bf16 products
+  state.counters["gemm_f32_ms"] = gc.f32.seconds * 1e3 / double(state.iterations());
+  state.counters["gemm_bf16_ms"] = gc.bf16.seconds * 1e3 / double(state.iterations());
   state.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/step"] = flops * 1e-9 / double(state.iterations());
