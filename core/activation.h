@@ -14,9 +14,10 @@ struct Activation {
   Tensor t;     // (rows, cols) current view
   int64_t cap = 0;
 
-  // Makes t a (rows, cols) view, growing the storage by 1.25× headroom when it is too small.
+  // Makes t a (rows, cols) view, growing the storage by 1.25× headroom when it is too small (new
+  // storage, too, for another dtype).
   void ensure(int64_t rows, int64_t cols, DType dtype = DType::F32, Device dev = Device::CPU) {
-    if (!base.defined() || rows * cols > base.numel()) {
+    if (!base.defined() || rows * cols > base.numel() || base.dtype() != dtype) {
       cap = rows + rows / 4 + 1;
       base = Tensor::empty({cap * cols}, dtype, dev);
     }

@@ -102,6 +102,7 @@ double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
   a.V = cfg_.num_items;
   a.first = 1;
   a.chunk_rows = opt.xent_chunk_rows;
+  a.prec = cfg_.precision == "bf16" ? MatmulPrecision::bf16 : MatmulPrecision::f32;
   XentGrads g;
   if (opt.need_grads) {
     dhead_.ensure(M, C, DType::F32, dev_);
@@ -210,11 +211,12 @@ void Bert4Rec::report_nonfinite(const std::string& what) {
   auto scan = [&](const std::string& name, const Activation& a) {
     if (!where.empty() || !a.t.defined()) return;
     const Tensor host = a.t.cpu();
-    const float* p = host.data<float>();
+    const bool bf = host.dtype() == DType::BF16;  // precision bf16 keeps some activations in bf16
     const int64_t n = a.t.numel(), cols = a.t.size(1);
     for (int64_t i = 0; i < n; ++i) {
-      if (!std::isfinite(p[i])) {
-        where = str(name, " (row ", i / cols, ", column ", i % cols, ") = ", p[i]);
+      const float v = bf ? to_float(host.data<bf16>()[i]) : host.data<float>()[i];
+      if (!std::isfinite(v)) {
+        where = str(name, " (row ", i / cols, ", column ", i % cols, ") = ", v);
         return;
       }
     }

@@ -21,7 +21,7 @@ void ModelConfig::visit(ConfigVisitor& v) {
   v.field("layernorm_eps", layernorm_eps, "LayerNorm epsilon", 1e-12, 1.0);
   v.field("init_std", init_std, "std of the normal initialisation", 1e-6, 10.0);
   v.field("causal", causal, "causal (left-to-right) attention and next-item training on every event (SASRec-style) instead of bidirectional cloze");
-  v.field("precision", precision, "f32 | bf16: bf16 runs the block GEMMs and attention on bf16-rounded inputs (f32 master weights, gradients and optimizer)");
+  v.field("precision", precision, "f32 | bf16: bf16 runs the block GEMMs, attention and the output layer's products on bf16-rounded inputs with f32 sums (f32 master weights, gradients and optimizer)");
   v.field("seed", seed, "parameter initialisation seed");
 }
 

@@ -25,8 +25,10 @@ struct ModelConfig {
   float layernorm_eps = 1e-5f;
   float init_std = 0.02f;       // N(0, init_std²) for embeddings and weight matrices
   bool causal = false;          // BERT4Rec is bidirectional; causal gives a SASRec-style encoder
-  // f32, or bf16: the block GEMMs and attention compute on bf16-rounded inputs (f32 sums); weights,
-  // gradients, optimizer state and every other op stay f32 (kernels/matmul.h MatmulPrecision).
+  // f32, or bf16: the block GEMMs, attention and the output layer's products compute on
+  // bf16-rounded inputs (f32 sums), the activations that only feed them stored in bf16; master
+  // weights, gradients, optimizer state, the residual stream and every other op stay f32
+  // (kernels/matmul.h MatmulPrecision, core/transformer_block.h).
   std::string precision = "f32";
   uint64_t seed = 42;           // parameter init
 

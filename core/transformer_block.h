@@ -22,7 +22,8 @@ struct BlockScratch {
   Activation d3C;   // (N, 3C)
   Activation d4C;   // (N, 4C)
   Activation d4C2;  // (N, 4C)
-  Activation dC16, d3C16;  // precision bf16: (N, C), (N, 3C) bf16 attention gradients
+  Activation dC16, d3C16;  // precision bf16: (N, C), (N, 3C) bf16 attention gradients (d3C16 also
+                           // the qkv product's dout)
   void ensure(int64_t N, int C, Device dev);
 };
 
@@ -46,20 +47,25 @@ class TransformerBlock {
                 BlockScratch& s);
 
   const float* out() const { return out_.f(); }
-  // Each activation with its name, in forward order (used to locate the first non-finite value).
+  // Each activation with its name, in forward order (used to locate the first non-finite value);
+  // f32 or bf16.
   template <typename F>
   void each_activation(F&& f) const {
     const std::string p = "block" + std::to_string(layer_) + ".";
-    f(p + "ln1", ln1_); f(p + "qkv", qkv_); f(p + "attention", atty_); f(p + "residual1", res2_);
+    f(p + "ln1", ln1_); f(p + "qkv", qkv_); f(p + "attention", bf16_ ? atty16_ : atty_); f(p + "residual1", res2_);
     f(p + "ln2", ln2_); f(p + "fc", fch_); f(p + "gelu", fch_gelu_); f(p + "residual2", out_);
   }
 
  private:
+  void forward_bf16(const float* x, const Batch& b, const BatchArrays& a, const BlockDropout& drop);
+
   ModelConfig cfg_;
   int layer_ = 0;
   Device dev_ = Device::CPU;
-  MatmulPrecision mp_ = MatmulPrecision::f32;
-  bool bf16_ = false;  // precision bf16: attention runs on bf16 copies (qkv16_, atty16_)
+  // precision bf16: activations that only feed GEMMs and attention are kept in bf16 (ln1_, ln2_,
+  // fch_gelu_, qkv16_, atty16_; rounded once where they are made), the weights' bf16 copies are made
+  // once per forward (w16_) and reused by backward.
+  bool bf16_ = false;
   // parameters (views into the flat buffer) and, with a d prefix, their gradients
   float *ln1_w_, *ln1_b_;     // (C), (C)
   float *qkv_w_, *qkv_b_;     // (3C, C), (3C)
@@ -70,17 +76,18 @@ class TransformerBlock {
   float *dln1_w_, *dln1_b_, *dqkv_w_, *dqkv_b_, *dproj_w_, *dproj_b_;
   float *dln2_w_, *dln2_b_, *dfc_w_, *dfc_b_, *dfc2_w_, *dfc2_b_;
   // activations
-  Activation ln1_;            // (N, C)
+  Activation w16_;            // precision bf16: qkv.w, proj.w, fc.w, fc2.w in bf16, back to back
+  Activation ln1_;            // (N, C), bf16 in precision bf16
   Activation ln1_mean_, ln1_rstd_;  // (N, 1)
   Activation qkv_;            // (N, 3C)
-  Activation atty_;           // (N, C) attention output, heads concatenated
+  Activation atty_;           // (N, C) attention output, heads concatenated (f32 precision only)
   Activation lse_;            // (N, NH) softmax log-sum-exp per head
   Activation qkv16_, atty16_; // precision bf16: (N, 3C), (N, C) bf16 copies attention reads/writes
   Activation res2_;           // (N, C) x + attention branch
-  Activation ln2_;            // (N, C)
+  Activation ln2_;            // (N, C), bf16 in precision bf16
   Activation ln2_mean_, ln2_rstd_;  // (N, 1)
   Activation fch_;            // (N, 4C) fc pre-activation
-  Activation fch_gelu_;       // (N, 4C)
+  Activation fch_gelu_;       // (N, 4C), bf16 in precision bf16
   Activation out_;            // (N, C) res2 + FFN branch
 };
 

@@ -78,18 +78,11 @@ void apply_dropout_row(float* p_row, int64_t n, const DropoutSpec& drop, uint64_
     p_row[j] *= dropout_keep_in_row(row_hash, base + uint64_t(j), p) ? gain : 0.0f;
 }
 
-void forward_task(const Task& t, float* out, float* lse, const float* qkv, const AttentionShape& s,
-                  float scale, const DropoutSpec& drop, const uint64_t* token_keys) {
-  const int C = s.NH * s.HS, C3 = 3 * C, HS = s.HS, h = t.h;
-  const int64_t L = t.len, start = s.cu_seqlens[t.b];
-  const float* q = qkv + start * C3 + h * HS;  // (L, HS) rows strided by 3C
-  const float* k = q + C;
-  const float* v = q + 2 * C;
-  float* S = scratch(size_t(L * L + L));  // (L, L) scores, then unnormalised probabilities
-  float* inv_sum = S + L * L;                // (L) 1 / Σ_j exp(S_ij − max_i)
-
-  gemm(false, true, int(L), int(L), HS, scale, q, C3, k, C3, 0.0f,
-              S, int(L));
+// Softmax of each score row of S (L, L) in place, unnormalised: exp(S_ij − max_i), dropped out;
+// lse of the rows into lse[(start + i)·NH + h], 1 / Σ_j into inv_sum (L).
+void softmax_rows(float* S, float* inv_sum, int64_t L, const Task& t, int64_t start, float* lse,
+                  const AttentionShape& s, const DropoutSpec& drop, const uint64_t* token_keys) {
+  const int h = t.h;
   for (int64_t i = 0; i < L; ++i) {
     float* row = S + i * L;
     const int64_t n = s.causal ? i + 1 : L;  // keys this query sees
@@ -109,15 +102,108 @@ void forward_task(const Task& t, float* out, float* lse, const float* qkv, const
     inv_sum[i] = 1.0f / sum;  // sum >= 1: the max element contributes exp(0)
     if (drop.p > 0.0f) apply_dropout_row(row, n, drop, token_keys[start + i], h);
   }
+}
+
+void forward_task(const Task& t, float* out, float* lse, const float* qkv, const AttentionShape& s,
+                  float scale, const DropoutSpec& drop, const uint64_t* token_keys) {
+  const int C = s.NH * s.HS, C3 = 3 * C, HS = s.HS, h = t.h;
+  const int64_t L = t.len, start = s.cu_seqlens[t.b];
+  const float* q = qkv + start * C3 + h * HS;  // (L, HS) rows strided by 3C
+  const float* k = q + C;
+  const float* v = q + 2 * C;
+  float* S = scratch(size_t(L * L + L));  // (L, L) scores, then unnormalised probabilities
+  float* inv_sum = S + L * L;                // (L) 1 / Σ_j exp(S_ij − max_i)
+
+  gemm(false, true, int(L), int(L), HS, scale, q, C3, k, C3, 0.0f, S, int(L));
+  softmax_rows(S, inv_sum, L, t, start, lse, s, drop, token_keys);
   // out_h (L, HS) = P (L, L) · V (L, HS), with the softmax normalisation applied to the L × HS
   // product rather than to the L × L probabilities (one pass fewer over the big matrix).
   float* o = out + start * C + h * HS;
-  gemm(false, false, int(L), HS, int(L), 1.0f, S, int(L), v, C3,
-              0.0f, o, C);
+  gemm(false, false, int(L), HS, int(L), 1.0f, S, int(L), v, C3, 0.0f, o, C);
   for (int64_t i = 0; i < L; ++i) {
     const float k_i = inv_sum[i];
 #pragma omp simd
     for (int j = 0; j < HS; ++j) o[i * C + j] *= k_i;
+  }
+}
+
+// Head h's (L, HS) columns of a bf16 array with row stride ld, widened into tile (L, HS).
+void widen_tile(float* tile, const bf16* src, int64_t L, int HS, int ld) {
+  for (int64_t i = 0; i < L; ++i)
+#pragma omp simd
+    for (int j = 0; j < HS; ++j) tile[i * HS + j] = to_float(src[i * ld + j]);
+}
+
+// The bf16 forward: the scores Q Kᵀ multiply bf16 inputs natively where the CPU can (exact
+// products, f32 sums: the f32 op's products on the widened inputs); P stays f32, so P V runs in
+// f32 on a widened V tile; each output element is rounded once.
+void forward_task_bf16(const Task& t, bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
+                       float scale, const DropoutSpec& drop, const uint64_t* token_keys, bool native) {
+  const int C = s.NH * s.HS, C3 = 3 * C, HS = s.HS, h = t.h;
+  const int64_t L = t.len, start = s.cu_seqlens[t.b];
+  const bf16* q = qkv + start * C3 + h * HS;
+  const bf16* k = q + C;
+  const bf16* v = q + 2 * C;
+  float* S = scratch(size_t(L * L + L + 4 * L * HS));
+  float* inv_sum = S + L * L;
+  float* vt = inv_sum + L;  // (L, HS) tiles: V, O, and Q, K where the products are emulated
+  float* ot = vt + L * HS;
+  if (native) {
+    gemm(false, true, int(L), int(L), HS, scale, q, C3, k, C3, 0.0f, S, int(L));
+  } else {
+    float* qt = ot + L * HS;
+    float* kt = qt + L * HS;
+    widen_tile(qt, q, L, HS, C3);
+    widen_tile(kt, k, L, HS, C3);
+    gemm(false, true, int(L), int(L), HS, scale, qt, HS, kt, HS, 0.0f, S, int(L));
+  }
+  softmax_rows(S, inv_sum, L, t, start, lse, s, drop, token_keys);
+  widen_tile(vt, v, L, HS, C3);
+  gemm(false, false, int(L), HS, int(L), 1.0f, S, int(L), vt, HS, 0.0f, ot, HS);
+  bf16* o = out + start * C + h * HS;
+  for (int64_t i = 0; i < L; ++i) {
+    const float k_i = inv_sum[i];
+#pragma omp simd
+    for (int j = 0; j < HS; ++j) o[i * C + j] = to_bf16(ot[i * HS + j] * k_i);
+  }
+}
+
+// Per row i of P (scores on entry) and dS (dP̃ on entry): P recomputed from the saved lse, fused
+// with the dS update (one pass over both rows); dO and O are head h's (L, HS) rows with strides
+// ld_do and ld_o.
+void backward_rows(float* P, float* dS, int64_t L, const Task& t, int64_t start, const float* lse,
+                   const float* dO, int ld_do, const float* o, int ld_o, const AttentionShape& s,
+                   const DropoutSpec& drop, const uint64_t* token_keys) {
+  const int HS = s.HS, h = t.h;
+  const float gain = dropout_gain(drop);
+  const uint64_t base = uint64_t(h) * kHeadCounterStride;
+  for (int64_t i = 0; i < L; ++i) {
+    float* prow = P + i * L;
+    float* drow = dS + i * L;
+    const int64_t n = s.causal ? i + 1 : L;
+    const float row_lse = lse[(start + i) * s.NH + h];
+    float D = 0.0f;
+#pragma omp simd reduction(+ : D)
+    for (int j = 0; j < HS; ++j) D += dO[i * ld_do + j] * o[i * ld_o + j];
+    if (drop.p > 0.0f) {
+      const uint64_t row_hash = dropout_row_hash(drop, token_keys[start + i]);
+      const float p_drop = drop.p;  // a local, so the stores below cannot alias it
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) {
+        const float m = dropout_keep_in_row(row_hash, base + uint64_t(j), p_drop) ? gain : 0.0f;
+        const float p = fast_exp(prow[j] - row_lse);
+        drow[j] = p * (drow[j] * m - D);
+        prow[j] = p * m;
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) {
+        const float p = fast_exp(prow[j] - row_lse);
+        drow[j] = p * (drow[j] - D);
+        prow[j] = p;
+      }
+    }
+    for (int64_t j = n; j < L; ++j) prow[j] = drow[j] = 0.0f;
   }
 }
 
@@ -141,49 +227,72 @@ void backward_task(const Task& t, float* dqkv, const float* dout, const float* q
   float* P = scratch(size_t(2 * L * L));  // (L, L) probabilities (after dropout, for dV)
   float* dS = P + L * L;                  // (L, L) dP̃, then dS in place
 
-  gemm(false, true, int(L), int(L), HS, scale, q, C3, k, C3, 0.0f,
-              P, int(L));
-  gemm(false, true, int(L), int(L), HS, 1.0f, dO, C, v, C3, 0.0f,
-              dS, int(L));
-  const float gain = dropout_gain(drop);
-  const uint64_t base = uint64_t(h) * kHeadCounterStride;
-  for (int64_t i = 0; i < L; ++i) {
-    float* prow = P + i * L;
-    float* drow = dS + i * L;
-    const int64_t n = s.causal ? i + 1 : L;
-    const float row_lse = lse[(start + i) * s.NH + h];
-    float D = 0.0f;
-#pragma omp simd reduction(+ : D)
-    for (int j = 0; j < HS; ++j) D += dO[i * C + j] * o[i * C + j];
-    // P recomputed from the saved lse, fused with the dS update (one pass over both rows)
-    if (drop.p > 0.0f) {
-      const uint64_t row_hash = dropout_row_hash(drop, token_keys[start + i]);
-      const float p_drop = drop.p;  // a local, so the stores below cannot alias it
-#pragma omp simd
-      for (int64_t j = 0; j < n; ++j) {
-        const float m = dropout_keep_in_row(row_hash, base + uint64_t(j), p_drop) ? gain : 0.0f;
-        const float p = fast_exp(prow[j] - row_lse);
-        drow[j] = p * (drow[j] * m - D);
-        prow[j] = p * m;
-      }
-    } else {
-#pragma omp simd
-      for (int64_t j = 0; j < n; ++j) {
-        const float p = fast_exp(prow[j] - row_lse);
-        drow[j] = p * (drow[j] - D);
-        prow[j] = p;
-      }
-    }
-    for (int64_t j = n; j < L; ++j) prow[j] = drow[j] = 0.0f;
-  }
+  gemm(false, true, int(L), int(L), HS, scale, q, C3, k, C3, 0.0f, P, int(L));
+  gemm(false, true, int(L), int(L), HS, 1.0f, dO, C, v, C3, 0.0f, dS, int(L));
+  backward_rows(P, dS, L, t, start, lse, dO, C, o, C, s, drop, token_keys);
   // dV (L, HS) += P̃ᵀ (L, L) · dO (L, HS)
-  gemm(true, false, int(L), HS, int(L), 1.0f, P, int(L), dO, C, 1.0f,
-              dv, C3);
+  gemm(true, false, int(L), HS, int(L), 1.0f, P, int(L), dO, C, 1.0f, dv, C3);
   // dQ (L, HS) += scale · dS (L, L) · K (L, HS);  dK (L, HS) += scale · dSᵀ · Q
-  gemm(false, false, int(L), HS, int(L), scale, dS, int(L), k, C3,
-              1.0f, dq, C3);
-  gemm(true, false, int(L), HS, int(L), scale, dS, int(L), q, C3,
-              1.0f, dk, C3);
+  gemm(false, false, int(L), HS, int(L), scale, dS, int(L), k, C3, 1.0f, dq, C3);
+  gemm(true, false, int(L), HS, int(L), scale, dS, int(L), q, C3, 1.0f, dk, C3);
+}
+
+// Rounds tile (L, HS) into head h's columns of a bf16 array with row stride ld.
+void round_tile(bf16* dst, const float* tile, int64_t L, int HS, int ld) {
+  for (int64_t i = 0; i < L; ++i)
+#pragma omp simd
+    for (int j = 0; j < HS; ++j) dst[i * ld + j] = to_bf16(tile[i * HS + j]);
+}
+
+// The bf16 backward: Q Kᵀ and dO Vᵀ multiply bf16 inputs natively where the CPU can; the products
+// with P and dS (f32) run in f32 on widened tiles; dQ, dK, dV are the old values plus the f32
+// gradients, rounded once.
+void backward_task_bf16(const Task& t, bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
+                        const float* lse, const AttentionShape& s, float scale, const DropoutSpec& drop,
+                        const uint64_t* token_keys, bool native) {
+  const int C = s.NH * s.HS, C3 = 3 * C, HS = s.HS;
+  const int64_t L = t.len, start = s.cu_seqlens[t.b];
+  const bf16* q = qkv + start * C3 + t.h * HS;
+  const bf16* k = q + C;
+  const bf16* v = q + 2 * C;
+  const bf16* o = out + start * C + t.h * HS;
+  const bf16* dO = dout + start * C + t.h * HS;
+  bf16* dq = dqkv + start * C3 + t.h * HS;
+  bf16* dk = dq + C;
+  bf16* dv = dq + 2 * C;
+  const int64_t tile = L * HS;
+  float* P = scratch(size_t(2 * L * L + 8 * tile));
+  float* dS = P + L * L;
+  float* qt = dS + L * L;  // (L, HS) tiles
+  float* kt = qt + tile;
+  float* vt = kt + tile;
+  float* ot = vt + tile;
+  float* dot = ot + tile;
+  float* dqt = dot + tile;
+  float* dkt = dqt + tile;
+  float* dvt = dkt + tile;
+  widen_tile(qt, q, L, HS, C3);
+  widen_tile(kt, k, L, HS, C3);
+  widen_tile(ot, o, L, HS, C);
+  widen_tile(dot, dO, L, HS, C);
+  if (native) {
+    gemm(false, true, int(L), int(L), HS, scale, q, C3, k, C3, 0.0f, P, int(L));
+    gemm(false, true, int(L), int(L), HS, 1.0f, dO, C, v, C3, 0.0f, dS, int(L));
+  } else {
+    widen_tile(vt, v, L, HS, C3);
+    gemm(false, true, int(L), int(L), HS, scale, qt, HS, kt, HS, 0.0f, P, int(L));
+    gemm(false, true, int(L), int(L), HS, 1.0f, dot, HS, vt, HS, 0.0f, dS, int(L));
+  }
+  backward_rows(P, dS, L, t, start, lse, dot, HS, ot, HS, s, drop, token_keys);
+  widen_tile(dqt, dq, L, HS, C3);
+  widen_tile(dkt, dk, L, HS, C3);
+  widen_tile(dvt, dv, L, HS, C3);
+  gemm(true, false, int(L), HS, int(L), 1.0f, P, int(L), dot, HS, 1.0f, dvt, HS);
+  gemm(false, false, int(L), HS, int(L), scale, dS, int(L), kt, HS, 1.0f, dqt, HS);
+  gemm(true, false, int(L), HS, int(L), scale, dS, int(L), qt, HS, 1.0f, dkt, HS);
+  round_tile(dq, dqt, L, HS, C3);
+  round_tile(dk, dkt, L, HS, C3);
+  round_tile(dv, dvt, L, HS, C3);
 }
 
 }  // namespace
@@ -214,33 +323,33 @@ void attention_backward(Device dev, float* dqkv, const float* dout, const float*
     backward_task(tasks[i], dqkv, dout, qkv, out, lse, s, scale, drop, token_keys);
 }
 
-static int64_t packed_tokens(const AttentionShape& s) {
-  return s.B > 0 && s.cu_seqlens != nullptr ? s.cu_seqlens[s.B] : 0;
-}
-
 void attention_forward(Device dev, bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys) {
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_forward, out, lse, qkv, s, drop, token_keys);
-  plan_tasks("attention_forward", s, drop, token_keys);  // validates before N is read
-  const int64_t N = packed_tokens(s), C = int64_t(s.NH) * s.HS;
-  const std::vector<float> qkv32 = to_float(qkv, N * 3 * C);
-  std::vector<float> out32(size_t(N * C));
-  attention_forward(Device::CPU, out32.data(), lse, qkv32.data(), s, drop, token_keys);
-  to_bf16(out, out32.data(), N * C);
+  const std::vector<Task> tasks = plan_tasks("attention_forward", s, drop, token_keys);
+  if (tasks.empty()) return;
+  const float scale = softmax_scale(s);
+  const int64_t n_tasks = int64_t(tasks.size());
+  const bool native = gemm_bf16_native();
+  BlasSingleThread single;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < n_tasks; ++i)
+    forward_task_bf16(tasks[i], out, lse, qkv, s, scale, drop, token_keys, native);
 }
 
 void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
                         const float* lse, const AttentionShape& s, const DropoutSpec& drop,
                         const uint64_t* token_keys) {
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_backward, dqkv, dout, qkv, out, lse, s, drop, token_keys);
-  plan_tasks("attention_backward", s, drop, token_keys);
-  const int64_t N = packed_tokens(s), C = int64_t(s.NH) * s.HS;
-  std::vector<float> dqkv32 = to_float(dqkv, N * 3 * C);
-  const std::vector<float> dout32 = to_float(dout, N * C), qkv32 = to_float(qkv, N * 3 * C),
-                           out32 = to_float(out, N * C);
-  attention_backward(Device::CPU, dqkv32.data(), dout32.data(), qkv32.data(), out32.data(), lse, s,
-                     drop, token_keys);
-  to_bf16(dqkv, dqkv32.data(), N * 3 * C);
+  const std::vector<Task> tasks = plan_tasks("attention_backward", s, drop, token_keys);
+  if (tasks.empty()) return;
+  const float scale = softmax_scale(s);
+  const int64_t n_tasks = int64_t(tasks.size());
+  const bool native = gemm_bf16_native();
+  BlasSingleThread single;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < n_tasks; ++i)
+    backward_task_bf16(tasks[i], dqkv, dout, qkv, out, lse, s, scale, drop, token_keys, native);
 }
 
 bool cudnn_attention_available(std::string* why) {

@@ -60,7 +60,10 @@ void attention_backward(Device dev, float* dqkv, const float* dout, const float*
 
 // bf16 activations (qkv, out, dout, dqkv), f32 arithmetic and f32 lse: every output element is the
 // f32 result rounded once to bf16 (dqkv: its old value plus the f32 gradient, rounded). The CPU
-// versions widen to f32 and run the f32 ops above (the reference the CUDA kernels are held to).
+// versions work per (sequence, head) tile: the products of two bf16 inputs (Q Kᵀ, dO Vᵀ) in the
+// CPU's native bf16 dot products where it has them (exact products, f32 sums), those with the f32
+// probabilities in f32 on widened tiles — the f32 ops above on the widened inputs up to summation
+// order (the reference the CUDA kernels are held to).
 void attention_forward(Device dev, bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys);
 void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,

@@ -62,9 +62,12 @@ void scatter_rows_cuda(float* dst, const float* src, const int64_t* rows, int64_
                        int64_t N);
 
 void gelu_forward_cuda(float* out, const float* inp, int64_t n);
+void gelu_forward_cuda(bf16* out, const float* inp, int64_t n);
 void gelu_backward_cuda(float* dinp, const float* inp, const float* dout, int64_t n);
 
 void layernorm_forward_cuda(float* out, float* mean, float* rstd, const float* inp,
+                            const float* weight, const float* bias, int64_t N, int C, float eps);
+void layernorm_forward_cuda(bf16* out, float* mean, float* rstd, const float* inp,
                             const float* weight, const float* bias, int64_t N, int C, float eps);
 void layernorm_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout,
                              const float* inp, const float* weight, const float* mean,
@@ -75,6 +78,12 @@ void matmul_forward_cuda(float* out, const float* inp, const float* weight, cons
 void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout,
                           const float* inp, const float* weight, int64_t N, int C, int OC,
                           MatmulPrecision prec);
+void matmul_forward_cuda(float* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N,
+                         int C, int OC, bf16* out16);
+void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout, const bf16* inp,
+                          const bf16* weight, int64_t N, int C, int OC);
+void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
+                          const bf16* weight, int64_t N, int C, int OC);
 
 double softmax_xent_cuda(const XentArgs& a, const XentGrads& g);
 

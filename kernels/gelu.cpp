@@ -26,6 +26,17 @@ void gelu_forward(Device dev, float* out, const float* inp, int64_t n) {
   }
 }
 
+void gelu_forward(Device dev, bf16* out, const float* inp, int64_t n) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
+  SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = inp[i];
+    const float u = kS * (x + kA * x * x * x);
+    out[i] = to_bf16(x / (1.0f + fast_exp(-2.0f * u)));
+  }
+}
+
 void gelu_backward(Device dev, float* dinp, const float* inp, const float* dout, int64_t n) {
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_backward, dinp, inp, dout, n);
   SEQ_CHECK(n >= 0, "gelu_backward: bad size n=", n);

@@ -1,4 +1,5 @@
 // CUDA twins of kernels/gelu.h: the same x·σ(2u) form as the CPU version, with expf.
+#include "kernels/cuda_allocator.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_context.h"
 #include "kernels/cuda_twins.h"
@@ -39,6 +40,16 @@ void gelu_forward_cuda(float* out, const float* inp, int64_t n) {
   if (n == 0) return;
   gelu_forward_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(out, inp, n);
   CUDA_CHECK_LAUNCH(gelu_forward_kernel);
+}
+
+// Rounded from the f32 op's result, so the bits are those of the f32 twin rounded once.
+void gelu_forward_cuda(bf16* out, const float* inp, int64_t n) {
+  cuda_require("gelu_forward");
+  SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
+  if (n == 0) return;
+  CudaBuffer f(size_t(n) * sizeof(float));
+  gelu_forward_cuda(f.as<float>(), inp, n);
+  cast_to_bf16_cuda(out, f.as<float>(), n);
 }
 
 void gelu_backward_cuda(float* dinp, const float* inp, const float* dout, int64_t n) {

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -38,6 +39,40 @@ std::atomic<int>& path_slot() {
   static std::atomic<int> slot{int(initial_path())};
   return slot;
 }
+
+// gemm_count's state: integer atomics, so concurrent calls add without a lock.
+struct CountSlot {
+  std::atomic<int64_t> calls{0}, flops{0}, ns{0};
+  void reset() { calls = 0, flops = 0, ns = 0; }
+  GemmCount read() const {
+    return {calls.load(), double(flops.load()), double(ns.load()) * 1e-9};
+  }
+};
+std::atomic<bool> g_counting{false};
+CountSlot g_count_f32, g_count_bf16;
+
+// Adds the enclosing call's time and flops to its slot when counting is on.
+class CountScope {
+ public:
+  CountScope(CountSlot& slot, int M, int N, int K)
+      : slot_(g_counting.load(std::memory_order_relaxed) ? &slot : nullptr) {
+    if (!slot_) return;
+    flops_ = 2 * int64_t(M) * N * K;
+    t0_ = std::chrono::steady_clock::now();
+  }
+  ~CountScope() {
+    if (!slot_) return;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_);
+    slot_->calls.fetch_add(1, std::memory_order_relaxed);
+    slot_->flops.fetch_add(flops_, std::memory_order_relaxed);
+    slot_->ns.fetch_add(int64_t(ns.count()), std::memory_order_relaxed);
+  }
+
+ private:
+  CountSlot* slot_;
+  int64_t flops_ = 0;
+  std::chrono::steady_clock::time_point t0_;
+};
 
 #ifdef SEQMEND_WITH_ONEDNN
 // oneDNN threads a call made outside a parallel region over omp_get_max_threads(); a block's
@@ -146,6 +181,7 @@ std::string cpuinfo_field(const char* key) {
 void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
           float beta, float* C, int ldc) {
   if (M == 0 || N == 0) return;
+  CountScope count(g_count_f32, M, N, K);
 #ifdef SEQMEND_WITH_ONEDNN
   if (gemm_path() == GemmPath::onednn) {
     OneThread one;
@@ -164,6 +200,7 @@ void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const bf16* A, int
           float beta, float* C, int ldc) {
   SEQ_CHECK(gemm_bf16_native(), "gemm: native bf16 products need oneDNN and a CPU with AVX512-BF16 or AMX");
   if (M == 0 || N == 0) return;
+  CountScope count(g_count_bf16, M, N, K);
 #ifdef SEQMEND_WITH_ONEDNN
   if (K == 0) {  // a matmul primitive needs K > 0; the product is empty
     for (int m = 0; m < M; ++m)
@@ -192,6 +229,14 @@ bool gemm_bf16_native() {
   }();
   return native;
 }
+
+void gemm_count(bool on) {
+  g_count_f32.reset();
+  g_count_bf16.reset();
+  g_counting.store(on);
+}
+
+GemmCounters gemm_counters() { return {g_count_f32.read(), g_count_bf16.read()}; }
 
 GemmPath gemm_path() { return GemmPath(path_slot().load(std::memory_order_relaxed)); }
 

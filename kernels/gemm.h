@@ -9,6 +9,7 @@
 // CPU's ISA and OpenBLAS's core.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "kernels/bf16.h"
@@ -28,6 +29,20 @@ void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const bf16* A, int
 // oneDNN is the path in use and the CPU multiplies bf16 natively (elsewhere bf16 products are
 // emulated: sgemm on inputs rounded to bf16, kernels/matmul.h).
 bool gemm_bf16_native();
+
+// Opt-in accounting of the work done inside gemm(), for benchmarks that report which share of a
+// step the GEMMs take and at what rate. Off by default: a call then pays one relaxed load.
+// Seconds are summed over the threads that made the calls (thread-seconds).
+struct GemmCount {
+  int64_t calls = 0;
+  double flops = 0;    // 2·M·N·K per call
+  double seconds = 0;  // thread-seconds inside the calls
+};
+struct GemmCounters {
+  GemmCount f32, bf16;  // the float and the native bf16 overloads
+};
+void gemm_count(bool on);  // starts (from zero) or stops the accounting
+GemmCounters gemm_counters();
 
 GemmPath gemm_path();
 // Throws when the path is not built in. Not while kernels run (set it between steps or in tests).

@@ -5,15 +5,21 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "kernels/bf16.h"
 #include "kernels/dispatch.h"
 #include "kernels/parallel_grain.h"
 
 namespace seqmend {
 
-void layernorm_forward(Device dev, float* out, float* mean, float* rstd, const float* inp,
-                       const float* weight, const float* bias, int64_t N, int C, float eps) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, eps);
-  SEQ_CHECK(N >= 0 && C > 0, "layernorm_forward: bad shape N=", N, " C=", C);
+namespace {
+
+inline void store(float* o, float v) { *o = v; }
+inline void store(bf16* o, float v) { *o = to_bf16(v); }
+
+// The forward rows; T = float, or bf16 (the f32 result rounded once).
+template <typename T>
+void forward_rows(T* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
+                  int64_t N, int C, float eps) {
 #pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
     const float* x = inp + n * C;
@@ -30,14 +36,30 @@ void layernorm_forward(Device dev, float* out, float* mean, float* rstd, const f
     const float dm = s1 / float(C);
     const float var = std::max(s2 / float(C) - dm * dm, 0.0f);  // biased, as PyTorch
     const float r = 1.0f / std::sqrt(var + eps);
-    float* o = out + n * C;
+    T* o = out + n * C;
     // (x − k) − dm rather than x − mean: x − k is exact for nearby values, and mean = k + dm
     // would round to the ulp of |mean|.
 #pragma omp simd
-    for (int c = 0; c < C; ++c) o[c] = ((x[c] - k) - dm) * r * weight[c] + bias[c];
+    for (int c = 0; c < C; ++c) store(o + c, ((x[c] - k) - dm) * r * weight[c] + bias[c]);
     mean[n] = k + dm;
     rstd[n] = r;
   }
+}
+
+}  // namespace
+
+void layernorm_forward(Device dev, float* out, float* mean, float* rstd, const float* inp,
+                       const float* weight, const float* bias, int64_t N, int C, float eps) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, eps);
+  SEQ_CHECK(N >= 0 && C > 0, "layernorm_forward: bad shape N=", N, " C=", C);
+  forward_rows(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+
+void layernorm_forward(Device dev, bf16* out, float* mean, float* rstd, const float* inp,
+                       const float* weight, const float* bias, int64_t N, int C, float eps) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, eps);
+  SEQ_CHECK(N >= 0 && C > 0, "layernorm_forward: bad shape N=", N, " C=", C);
+  forward_rows(out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 void layernorm_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,

@@ -93,6 +93,17 @@ void layernorm_forward_cuda(float* out, float* mean, float* rstd, const float* i
   CUDA_CHECK_LAUNCH(layernorm_forward_kernel);
 }
 
+// Rounded from the f32 op's result, so the bits are those of the f32 twin rounded once.
+void layernorm_forward_cuda(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
+                            const float* bias, int64_t N, int C, float eps) {
+  cuda_require("layernorm_forward");
+  SEQ_CHECK(N >= 0 && C > 0, "layernorm_forward: bad shape N=", N, " C=", C);
+  if (N == 0) return;
+  CudaBuffer f(size_t(N) * C * sizeof(float));
+  layernorm_forward_cuda(f.as<float>(), mean, rstd, inp, weight, bias, N, C, eps);
+  cast_to_bf16_cuda(out, f.as<float>(), N * C);
+}
+
 void layernorm_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout,
                              const float* inp, const float* weight, const float* mean,
                              const float* rstd, int64_t N, int C) {

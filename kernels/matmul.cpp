@@ -61,12 +61,32 @@ std::vector<bf16> bf16_copy(const float* x, int64_t n) {
   return r;
 }
 
+// A copy of x[0, n) in bf16 into the calling thread's scratch `buf` (kept for the next call: a
+// fresh buffer per product page-faults in every step).
+const bf16* bf16_scratch(std::vector<bf16>& buf, const float* x, int64_t n) {
+  if (buf.size() < size_t(n)) buf.resize(size_t(n));
+  bf16* r = buf.data();
+#pragma omp parallel for schedule(static) if (n >= kParallelMinWork)
+  for (int64_t i = 0; i < n; ++i) r[i] = to_bf16(x[i]);
+  return r;
+}
+
+// A widened copy of bf16 x[0, n) (the emulation's inputs on a CPU without bf16 products).
+std::vector<float> widened(const bf16* x, int64_t n) {
+  std::vector<float> r(static_cast<size_t>(n < 0 ? 0 : n));
+#pragma omp parallel for schedule(static) if (n >= kParallelMinWork)
+  for (int64_t i = 0; i < n; ++i) r[size_t(i)] = to_float(x[i]);
+  return r;
+}
+
 inline float as_float(float x) { return x; }
 inline float as_float(bf16 x) { return to_float(x); }
 
 // out = inp · weightᵀ + bias in fixed row blocks; T = float, or bf16 for native bf16 products.
+// out16 (optional): each block also rounded to bf16 while it is in cache.
 template <typename T>
-void forward_blocks(float* out, const T* inp, const T* weight, const float* bias, int64_t N, int C, int OC) {
+void forward_blocks(float* out, const T* inp, const T* weight, const float* bias, int64_t N, int C, int OC,
+                    bf16* out16 = nullptr) {
   BlasSingleThread single;
   for_row_blocks(N, N * std::max(C, OC) >= kParallelMinWork, [&](int64_t n0, int64_t rows) {
     float* o = out + n0 * OC;
@@ -78,6 +98,12 @@ void forward_blocks(float* out, const T* inp, const T* weight, const float* bias
     }
     // out (rows, OC) = inp (rows, C) · weight (OC, C)ᵀ
     gemm(false, true, int(rows), OC, C, 1.0f, inp + n0 * C, C, weight, C, beta, o, OC);
+    if (out16) {
+      bf16* o16 = out16 + n0 * OC;
+      const int64_t n = rows * OC;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o16[i] = to_bf16(o[i]);
+    }
   });
 }
 
@@ -186,6 +212,38 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
     return backward_tasks(dinp, dweight, nullptr, d.data(), x.data(), w.data(), N, C, OC);
   }
   backward_tasks(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+}
+
+void matmul_forward(Device dev, float* out, const bf16* inp, const bf16* weight, const float* bias,
+                    int64_t N, int C, int OC, bf16* out16) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, out16);
+  check_shape("matmul_forward", N, C, OC);
+  if (N == 0) return;
+  if (gemm_bf16_native()) return forward_blocks(out, inp, weight, bias, N, C, OC, out16);
+  const std::vector<float> x = widened(inp, N * C), w = widened(weight, int64_t(OC) * C);
+  forward_blocks(out, x.data(), w.data(), bias, N, C, OC, out16);
+}
+
+void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
+                     const bf16* inp, const bf16* weight, int64_t N, int C, int OC) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+  check_shape("matmul_backward", N, C, OC);
+  if (N == 0) return;
+  // The bias gradient sums dout itself (no product), so it keeps the unrounded values.
+  if (dbias) backward_tasks<float>(nullptr, nullptr, dbias, dout, nullptr, nullptr, N, C, OC);
+  if (!dinp && !dweight) return;
+  thread_local std::vector<bf16> dout16;
+  matmul_backward(dev, dinp, dweight, nullptr, bf16_scratch(dout16, dout, N * OC), inp, weight, N, C, OC);
+}
+
+void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const bf16* dout,
+                     const bf16* inp, const bf16* weight, int64_t N, int C, int OC) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+  check_shape("matmul_backward", N, C, OC);
+  if (N == 0) return;
+  if (gemm_bf16_native()) return backward_tasks(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+  const std::vector<float> d = widened(dout, N * OC), x = widened(inp, N * C), w = widened(weight, int64_t(OC) * C);
+  backward_tasks(dinp, dweight, dbias, d.data(), x.data(), w.data(), N, C, OC);
 }
 
 }  // namespace seqmend

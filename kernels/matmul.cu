@@ -95,4 +95,44 @@ void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float
   if (dbias) cuda_column_sums_add(dbias, dout, N, OC, OC);
 }
 
+void matmul_forward_cuda(float* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N,
+                         int C, int OC, bf16* out16) {
+  cuda_require("matmul_forward");
+  check_shape("matmul_forward", N, C, OC);
+  if (N == 0) return;
+  float beta = 0.0f;
+  if (bias) {
+    broadcast_rows<<<grid_for(N * OC, 256), 256, 0, cuda_stream()>>>(out, bias, N, OC);
+    CUDA_CHECK_LAUNCH(broadcast_rows);
+    beta = 1.0f;
+  }
+  gemm_bf16(CUBLAS_OP_T, CUBLAS_OP_N, OC, int(N), C, weight, C, inp, C, beta, out, OC);
+  if (out16) cast_to_bf16_cuda(out16, out, N * OC);
+}
+
+void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout, const bf16* inp,
+                          const bf16* weight, int64_t N, int C, int OC) {
+  cuda_require("matmul_backward");
+  check_shape("matmul_backward", N, C, OC);
+  if (N == 0) return;
+  if (dbias) cuda_column_sums_add(dbias, dout, N, OC, OC);  // a sum of dout itself: unrounded
+  if (!dinp && !dweight) return;
+  const CudaBuffer d = bf16_copy(dout, N * OC);
+  matmul_backward_cuda(dinp, dweight, nullptr, d.as<bf16>(), inp, weight, N, C, OC);
+}
+
+void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
+                          const bf16* weight, int64_t N, int C, int OC) {
+  cuda_require("matmul_backward");
+  check_shape("matmul_backward", N, C, OC);
+  if (N == 0) return;
+  if (dinp) gemm_bf16(CUBLAS_OP_N, CUBLAS_OP_N, C, int(N), OC, weight, C, dout, OC, 1.0f, dinp, C);
+  if (dweight) gemm_bf16(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, int(N), inp, C, dout, OC, 1.0f, dweight, C);
+  if (dbias) {  // the sum of the widened bf16 values
+    CudaBuffer d(size_t(N) * OC * sizeof(float));
+    cast_to_f32_cuda(d.as<float>(), dout, N * OC);
+    cuda_column_sums_add(dbias, d.as<float>(), N, OC, OC);
+  }
+}
+
 }  // namespace seqmend

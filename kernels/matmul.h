@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "kernels/bf16.h"
 #include "kernels/device.h"
 
 namespace seqmend {
@@ -21,5 +22,19 @@ void matmul_forward(Device dev, float* out, const float* inp, const float* weigh
 void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
                      const float* inp, const float* weight, int64_t N, int C, int OC,
                      MatmulPrecision prec = MatmulPrecision::f32);
+
+// MatmulPrecision::bf16 on operands already stored in bf16: a bf16-precision model keeps the
+// activations that only feed GEMMs in bf16 (rounded once where they are made) and its weights' bf16
+// copies for the step, so nothing is rounded again per product. The products and f32 sums are
+// those of MatmulPrecision::bf16 on the f32 originals. out16 (optional) receives out rounded to
+// bf16 as well, for a consumer that reads bf16 (attention reads qkv so).
+void matmul_forward(Device dev, float* out, const bf16* inp, const bf16* weight, const float* bias,
+                    int64_t N, int C, int OC, bf16* out16 = nullptr);
+// dout f32 (a gradient): rounded to bf16 for the products; dbias sums it unrounded.
+void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
+                     const bf16* inp, const bf16* weight, int64_t N, int C, int OC);
+// dout already bf16 (attention's bf16 dqkv): dbias sums its widened values.
+void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const bf16* dout,
+                     const bf16* inp, const bf16* weight, int64_t N, int C, int OC);
 
 }  // namespace seqmend

@@ -8,14 +8,18 @@
 // spread over OpenMP threads; the softmax is split over rows. Because the stripes do not depend on
 // the thread count (OpenBLAS's own threading does change the rounding), every result is bitwise the
 // same at 1 and 2 threads. dhidden sums over the stripes, so each stripe writes a partial and the
-// partials are added in stripe order.
+// partials are added in stripe order. MatmulPrecision::bf16: hidden and the table are rounded once
+// per call, each chunk's dlogits once after the softmax (rows spread over the team), and the
+// products run natively in bf16 where the CPU can (elsewhere sgemm on the rounded values).
 #include "kernels/softmax_xent.h"
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/base/error.h"
+#include "kernels/bf16.h"
 #include "kernels/blas_single_thread.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
@@ -92,20 +96,33 @@ double row_loss(float* row, const float* bias, int64_t V, int64_t target, const 
   return loss;
 }
 
-void grow(std::vector<float>& buf, size_t n) {
+template <typename T>
+void grow(std::vector<T>& buf, size_t n) {
   if (buf.size() < n) buf.resize(n);
 }
 
-}  // namespace
+// A GEMM operand rounded to bf16: stored as bf16 for native products, as rounded f32 otherwise.
+inline void round_to(bf16* d, float x) { *d = to_bf16(x); }
+inline void round_to(float* d, float x) { *d = to_float(to_bf16(x)); }
 
-double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(softmax_xent, a, g);
-  check_args(a, g);
-  if (a.M == 0) return 0.0;
+// Rounds x[0, n) into buf (grown, kept by the calling thread), over the team.
+template <typename T>
+const T* rounded_copy(std::vector<T>& buf, const float* x, int64_t n) {
+  grow(buf, size_t(n));
+  T* r = buf.data();
+#pragma omp parallel for schedule(static) if (n >= (int64_t(1) << 16))
+  for (int64_t i = 0; i < n; ++i) round_to(r + i, x[i]);
+  return r;
+}
+
+// The chunk loop. T = float: f32 products on the arguments themselves (hid_op = a.hidden, table_op
+// = the scoreable table rows, dl_buf null: the products read the logits' gradient in place); or
+// the operands' bf16-rounded copies, with dl_buf receiving each chunk's rounded dlogits.
+template <typename T>
+double chunks(const XentArgs& a, const XentGrads& g, const T* hid_op, const T* table_op, std::vector<T>* dl_buf) {
   const int C = a.C;
   const int V = int(a.V);
   const int64_t R = std::min(a.chunk_rows, a.M);
-  const float* table = a.table + a.first * C;  // (V, C) the scoreable rows
   const float* bias = a.bias + a.first;         // (V)
   const bool want_grad = g.dhidden != nullptr;
   float* dtable = want_grad ? g.dtable + a.first * C : nullptr;
@@ -122,17 +139,17 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
   if (want_grad) grow(partial_buf, size_t(n_stripes) * size_t(R) * size_t(C));
   float* const logits = logits_buf.data();    // (R, V), reused by every chunk
   float* const partial = partial_buf.data();  // (S, R, C) per-stripe dhidden partial sums
+  if (want_grad && dl_buf) grow(*dl_buf, size_t(R) * size_t(V));
   std::vector<double> losses(static_cast<size_t>(R));
   BlasSingleThread single;
   double total = 0.0;
   for (int64_t r0 = 0; r0 < a.M; r0 += R) {
     const int rows = int(std::min(R, a.M - r0));
-    const float* hid = a.hidden + r0 * C;  // (rows, C)
+    const T* hid = hid_op + r0 * C;  // (rows, C)
 #pragma omp parallel for schedule(dynamic, 1)
     for (int s = 0; s < n_stripes; ++s) {
       const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
-      gemm(false, true, rows, nv, C, 1.0f, hid, C, table + size_t(v0) * C,
-                  C, 0.0f, logits + v0, V);
+      gemm(false, true, rows, nv, C, 1.0f, hid, C, table_op + size_t(v0) * C, C, 0.0f, logits + v0, V);
     }
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < rows; ++i)
@@ -144,20 +161,32 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
       total += losses[i];
     }
     if (!want_grad) continue;
+    const T* dl_op = nullptr;  // (rows, V) the logits' gradient as the products read it
+    if constexpr (std::is_same_v<T, float>) dl_op = logits;
+    if (dl_buf) {
+      T* d = dl_buf->data();
+#pragma omp parallel for schedule(static)
+      for (int i = 0; i < rows; ++i) {
+        const float* src = logits + size_t(i) * V;
+        T* dst = d + size_t(i) * V;
+#pragma omp simd
+        for (int64_t v = 0; v < V; ++v) round_to(dst + v, src[v]);
+      }
+      dl_op = d;
+    }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int s = 0; s < n_stripes; ++s) {
       const int v0 = stripe_begin(s), nv = stripe_begin(s + 1) - v0;
-      const float* dl = logits + v0;  // (rows, nv) with row stride V
+      const T* dl = dl_op + v0;  // (rows, nv) with row stride V
       // partial_s (rows, C) = dlogits[:, stripe] · table[stripe]
-      gemm(false, false, rows, C, nv, 1.0f, dl, V,
-                  table + size_t(v0) * C, C, 0.0f, partial + size_t(s) * R * C, C);
+      gemm(false, false, rows, C, nv, 1.0f, dl, V, table_op + size_t(v0) * C, C, 0.0f,
+           partial + size_t(s) * R * C, C);
       // dtable[stripe] (nv, C) += dlogits[:, stripe]ᵀ · hidden_chunk
-      gemm(true, false, nv, C, rows, 1.0f, dl, V, hid, C, 1.0f,
-                  dtable + size_t(v0) * C, C);
-      // dbias[stripe] += column sums, rows in order
+      gemm(true, false, nv, C, rows, 1.0f, dl, V, hid, C, 1.0f, dtable + size_t(v0) * C, C);
+      // dbias[stripe] += column sums of the unrounded gradient, rows in order
       float* db = dbias + v0;
       for (int i = 0; i < rows; ++i) {
-        const float* row = dl + size_t(i) * V;
+        const float* row = logits + v0 + size_t(i) * V;
 #pragma omp simd
         for (int c = 0; c < nv; ++c) db[c] += row[c];
       }
@@ -172,6 +201,25 @@ double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
     }
   }
   return total;
+}
+
+}  // namespace
+
+double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(softmax_xent, a, g);
+  check_args(a, g);
+  if (a.M == 0) return 0.0;
+  const float* table = a.table + a.first * a.C;  // (V, C) the scoreable rows
+  if (a.prec == MatmulPrecision::f32) return chunks<float>(a, g, a.hidden, table, nullptr);
+  // Per calling thread and kept, as the logits are: at V = 100k the table's copy is 25 MB.
+  if (gemm_bf16_native()) {
+    thread_local std::vector<bf16> hid16, table16, dl16;
+    return chunks<bf16>(a, g, rounded_copy(hid16, a.hidden, a.M * a.C), rounded_copy(table16, table, a.V * a.C),
+                        &dl16);
+  }
+  thread_local std::vector<float> hid_r, table_r, dl_r;
+  return chunks<float>(a, g, rounded_copy(hid_r, a.hidden, a.M * a.C), rounded_copy(table_r, table, a.V * a.C),
+                       &dl_r);
 }
 
 }  // namespace seqmend

@@ -6,7 +6,9 @@
 //   dbias_slice (V)      += column sums of dlogits                 (fixed order)
 // R is chosen so a chunk of logits stays under 512 MiB: a 1,000,000-item vocabulary runs 134 rows
 // at a time. Row losses stay on the device in double and are summed on the host in row order
-// after the last chunk (one copy back per call).
+// after the last chunk (one copy back per call). MatmulPrecision::bf16: hidden and the table are
+// rounded into bf16 copies once per call, each chunk's dlogits once after the softmax, and the
+// products are cublasGemmEx (bf16 in, f32 sums); dbias sums the unrounded dlogits.
 #include <cmath>
 #include <vector>
 
@@ -91,6 +93,14 @@ __global__ void row_softmax_kernel(double* losses, unsigned long long* bad_row, 
   if (threadIdx.x == 0) row[target] -= scale;
 }
 
+// C (m, n, column-major, f32) = op(A) · op(B) + beta · C with bf16 A and B.
+void gemm_bf16(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const void* A,
+               int lda, const void* B, int ldb, float beta, float* Cm, int ldc) {
+  const float one = 1.0f;
+  CUBLAS_CHECK(cublasGemmEx(h, ta, tb, m, n, k, &one, A, CUDA_R_16BF, lda, B, CUDA_R_16BF, ldb, &beta, Cm,
+                            CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace
 
 double softmax_xent_cuda(const XentArgs& a, const XentGrads& g) {
@@ -121,17 +131,38 @@ double softmax_xent_cuda(const XentArgs& a, const XentGrads& g) {
   float* logits = logits_buf.as<float>();
   const float one = 1.0f, zero = 0.0f;
   cublasHandle_t h = cublas_handle();
+  const bool bf = a.prec == MatmulPrecision::bf16;
+  CudaBuffer hid16, table16, dl16;  // precision bf16: (M, C), (V, C), (R, V)
+  if (bf) {
+    hid16 = CudaBuffer(size_t(a.M) * C * sizeof(bf16));
+    table16 = CudaBuffer(size_t(V) * C * sizeof(bf16));
+    cast_to_bf16_cuda(hid16.as<bf16>(), a.hidden, a.M * C);
+    cast_to_bf16_cuda(table16.as<bf16>(), table, int64_t(V) * C);
+    if (want_grad) dl16 = CudaBuffer(size_t(R) * size_t(V) * sizeof(bf16));
+  }
   for (long long r0 = 0; r0 < a.M; r0 += R) {
     const int rows = int(R < a.M - r0 ? R : a.M - r0);
     const float* hid = a.hidden + r0 * C;
+    const bf16* hid_b = bf ? hid16.as<bf16>() + r0 * C : nullptr;
     // logitsᵀ (V, rows) = table_cm (C, V)ᵀ · hid_cm (C, rows)
-    CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, V, rows, C, &one, table, C, hid, C, &zero,
-                             logits, V));
+    if (bf)
+      gemm_bf16(h, CUBLAS_OP_T, CUBLAS_OP_N, V, rows, C, table16.as<void>(), C, hid_b, C, 0.0f, logits, V);
+    else
+      CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, V, rows, C, &one, table, C, hid, C, &zero,
+                               logits, V));
     row_softmax_kernel<<<unsigned(rows), kThreads, 0, cuda_stream()>>>(
         losses_buf.as<double>(), flag.as<unsigned long long>(), logits, bias, a.targets, r0, a.V,
         a.first, g.scale, want_grad);
     CUDA_CHECK_LAUNCH(row_softmax_kernel);
     if (!want_grad) continue;
+    if (bf) {
+      cast_to_bf16_cuda(dl16.as<bf16>(), logits, int64_t(rows) * V);
+      gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_N, C, rows, V, table16.as<void>(), C, dl16.as<void>(), V, 1.0f,
+                g.dhidden + r0 * C, C);
+      gemm_bf16(h, CUBLAS_OP_N, CUBLAS_OP_T, C, V, rows, hid_b, C, dl16.as<void>(), V, 1.0f, dtable, C);
+      cuda_column_sums_add(dbias, logits, rows, V, V);
+      continue;
+    }
     // dhidᵀ (C, rows) += table_cm (C, V) · dlogits_cm (V, rows)
     CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, C, rows, V, &one, table, C, logits, V, &one,
                              g.dhidden + r0 * C, C));

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/device.h"
+#include "kernels/matmul.h"
 
 namespace seqmend {
 
@@ -20,6 +21,9 @@ struct XentArgs {
   int64_t V = 0;                   // number of scoreable items
   int64_t first = 1;               // table row of item 0 of the vocabulary (row 0 is padding)
   int64_t chunk_rows = 256;
+  // bf16: the three products take bf16-rounded operands (hidden, table, and the logits' gradient)
+  // with f32 sums, as the blocks' GEMMs do; the softmax, the loss and dbias stay f32.
+  MatmulPrecision prec = MatmulPrecision::f32;
 };
 
 struct XentGrads {

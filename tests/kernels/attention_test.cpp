@@ -11,6 +11,7 @@
 #include "core/base/error.h"
 #include "core/base/rng.h"
 #include "kernels/attention.h"
+#include "kernels/gemm.h"
 #include "kernels/threads.h"
 #include "support/gradcheck.h"
 
@@ -257,6 +258,97 @@ TEST(Attention, SameResultsWithOneAndTwoThreads) {
   // and the threaded result is still the right one
   RefOut ref = reference(c, test::to_double(qkv));
   expect_close(two.out, ref.out, 1e-4, 2e-5, "2 threads out");
+}
+
+// The bf16 op: per tile, Q Kᵀ and dO Vᵀ as native bf16 products where the CPU has them, the rest
+// in f32 on widened tiles. It is the f32 op on the widened inputs with each output rounded once (up
+// to summation order: one bf16 rounding step at most), the same bits at 1 and 2 threads, and the
+// same within that on the emulated path.
+struct Bf16Result {
+  std::vector<bf16> out, dqkv;
+  std::vector<float> lse;
+};
+
+Bf16Result run_bf16(const Case& c, const std::vector<bf16>& qkv, const std::vector<bf16>& dout,
+                    const std::vector<bf16>& dqkv_init) {
+  const auto cu = c.cu();
+  const auto keys = c.keys();
+  const AttentionShape s = shape_of(c, cu);
+  Bf16Result r{std::vector<bf16>(size_t(c.N() * c.C())), dqkv_init, std::vector<float>(size_t(c.N() * c.NH))};
+  attention_forward(Device::CPU, r.out.data(), r.lse.data(), qkv.data(), s, c.drop(), keys.data());
+  attention_backward(Device::CPU, r.dqkv.data(), dout.data(), qkv.data(), r.out.data(), r.lse.data(), s,
+                     c.drop(), keys.data());
+  return r;
+}
+
+std::vector<float> widen(const std::vector<bf16>& x) {
+  std::vector<float> r(x.size());
+  for (size_t i = 0; i < x.size(); ++i) r[i] = to_float(x[i]);
+  return r;
+}
+
+std::vector<bf16> rounded(const std::vector<float>& x) {
+  std::vector<bf16> r(x.size());
+  for (size_t i = 0; i < x.size(); ++i) r[i] = to_bf16(x[i]);
+  return r;
+}
+
+// |got − want| within one bf16 step of want (and a small absolute floor for values near 0).
+void expect_bf16_close(const std::vector<bf16>& got, const std::vector<float>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  size_t bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const float tol = std::ldexp(std::fabs(want[i]), -7) + 1e-6f;
+    if (!(std::fabs(to_float(got[i]) - want[i]) <= tol) && bad++ < 5)
+      ADD_FAILURE() << what << "[" << i << "] = " << to_float(got[i]) << ", want " << want[i];
+  }
+  EXPECT_EQ(bad, 0u) << what;
+}
+
+TEST(Attention, Bf16IsTheF32OpOnWidenedInputsRoundedOnce) {
+  Rng r(78);
+  std::vector<int64_t> lens(24);
+  for (auto& l : lens) l = int64_t(r.below(90));
+  lens[3] = 0;
+  for (bool causal : {false, true}) {
+    Case c{lens, 2, 32, causal, causal ? 0.0f : 0.15f, 0.0f, 43};
+    const auto qkv16 = rounded(random_floats(size_t(c.N() * 3 * c.C()), 7, -1.5f, 1.5f));
+    const auto dout16 = rounded(random_floats(size_t(c.N() * c.C()), 8));
+    const auto init16 = rounded(random_floats(qkv16.size(), 9, -0.5f, 0.5f));
+    const std::string what = causal ? "causal" : "dropout";
+
+    Result want{std::vector<float>(size_t(c.N() * c.C())), std::vector<float>(size_t(c.N() * c.NH)), widen(init16)};
+    {
+      const auto cu = c.cu();
+      const auto keys = c.keys();
+      const AttentionShape s = shape_of(c, cu);
+      const auto qkv = widen(qkv16), dout = widen(dout16);
+      attention_forward(Device::CPU, want.out.data(), want.lse.data(), qkv.data(), s, c.drop(), keys.data());
+      // backward from the bf16 output the op saves, as the bf16 op's backward reads it
+      const auto out_saved = widen(rounded(want.out));
+      attention_backward(Device::CPU, want.dqkv.data(), dout.data(), qkv.data(), out_saved.data(),
+                         want.lse.data(), s, c.drop(), keys.data());
+    }
+    const int saved = num_threads();
+    set_num_threads(1);
+    const Bf16Result one = run_bf16(c, qkv16, dout16, init16);
+    set_num_threads(2);
+    const Bf16Result two = run_bf16(c, qkv16, dout16, init16);
+    set_num_threads(saved);
+    expect_bf16_close(two.out, want.out, what + " out");
+    expect_close(two.lse, test::to_double(want.lse), 1e-5, 1e-5, what + " lse");
+    expect_bf16_close(two.dqkv, want.dqkv, what + " dqkv");
+    EXPECT_EQ(0, std::memcmp(one.out.data(), two.out.data(), one.out.size() * sizeof(bf16))) << what;
+    EXPECT_EQ(one.lse, two.lse) << what;
+    EXPECT_EQ(0, std::memcmp(one.dqkv.data(), two.dqkv.data(), one.dqkv.size() * sizeof(bf16))) << what;
+
+    const GemmPath path = gemm_path();  // openblas: products emulated on widened tiles
+    set_gemm_path(GemmPath::openblas);
+    const Bf16Result emulated = run_bf16(c, qkv16, dout16, init16);
+    set_gemm_path(path);
+    expect_bf16_close(emulated.out, want.out, what + " emulated out");
+    expect_bf16_close(emulated.dqkv, want.dqkv, what + " emulated dqkv");
+  }
 }
 
 TEST(Attention, RejectsBadInput) {

@@ -8,6 +8,8 @@
 
 #include "core/base/error.h"
 #include "core/base/rng.h"
+#include "kernels/bf16.h"
+#include "kernels/gemm.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/threads.h"
 #include "support/gradcheck.h"
@@ -216,6 +218,71 @@ TEST(SoftmaxXent, SameResultsWithOneAndTwoThreads) {
   EXPECT_EQ(0, std::memcmp(one.dhidden.data(), two.dhidden.data(), one.dhidden.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(one.dtable.data(), two.dtable.data(), one.dtable.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(one.dbias.data(), two.dbias.data(), one.dbias.size() * sizeof(float)));
+}
+
+// MatmulPrecision::bf16: the products take hidden, the table and the logits' gradient rounded to
+// bf16 (f32 sums); the softmax, the loss and dbias stay f32. Held against a double reference of that
+// contract, at 1 and 2 threads (same bits), native and emulated.
+TEST(SoftmaxXent, Bf16ProductsMatchTheRoundedReference) {
+  Problem p(70, 16, 500, 9);
+  const float scale = 1.0f / 70;
+  auto r16 = [](double x) { return double(to_float(to_bf16(float(x)))); };
+  const int64_t M = p.M, V = p.V, C = p.C;
+  std::vector<double> dh(size_t(M * C), 0.0), dt(p.table.size(), 0.0), db(p.bias.size(), 0.0);
+  double loss = 0;
+  for (int64_t m = 0; m < M; ++m) {
+    std::vector<double> logit(static_cast<size_t>(V));
+    double mx = -INFINITY;
+    for (int64_t v = 0; v < V; ++v) {
+      double s = p.bias[size_t(p.first + v)];
+      for (int64_t c = 0; c < C; ++c) s += r16(p.hidden[size_t(m * C + c)]) * r16(p.table[size_t((p.first + v) * C + c)]);
+      logit[size_t(v)] = s;
+      mx = std::max(mx, s);
+    }
+    double sum = 0;
+    for (double x : logit) sum += std::exp(x - mx);
+    const int64_t t = p.targets[size_t(m)] - p.first;
+    loss += mx + std::log(sum) - logit[size_t(t)];
+    for (int64_t v = 0; v < V; ++v) {
+      const double g = (std::exp(logit[size_t(v)] - mx) / sum - (v == t ? 1.0 : 0.0)) * scale;
+      db[size_t(p.first + v)] += g;
+      const double gr = r16(g);
+      for (int64_t c = 0; c < C; ++c) {
+        dh[size_t(m * C + c)] += gr * r16(p.table[size_t((p.first + v) * C + c)]);
+        dt[size_t((p.first + v) * C + c)] += gr * r16(p.hidden[size_t(m * C + c)]);
+      }
+    }
+  }
+  XentArgs a = p.args(32);
+  a.prec = MatmulPrecision::bf16;
+  const int saved = num_threads();
+  const GemmPath path = gemm_path();
+  for (GemmPath gp : {GemmPath::onednn, GemmPath::openblas}) {  // openblas: the emulation
+    if (!gemm_path_available(gp)) continue;
+    set_gemm_path(gp);
+    const std::string what = std::string("bf16 ") + (gemm_bf16_native() ? "native" : "emulated");
+    set_num_threads(1);
+    Grads one(p);
+    const double l1 = softmax_xent(Device::CPU, a, one.view(scale));
+    set_num_threads(2);
+    Grads two(p);
+    const double l2 = softmax_xent(Device::CPU, a, two.view(scale));
+    EXPECT_EQ(l1, l2) << what;
+    EXPECT_EQ(one.dhidden, two.dhidden) << what;
+    EXPECT_EQ(one.dtable, two.dtable) << what;
+    EXPECT_EQ(one.dbias, two.dbias) << what;
+    EXPECT_NEAR(l2, loss, 1e-5 * loss) << what;
+    // a gradient element rounded the other way at a tie changes a sum by 2^-9 of one term
+    expect_close(two.dhidden, dh, 1e-4, 2e-5, what + " dhidden");
+    expect_close(two.dtable, dt, 1e-4, 2e-5, what + " dtable");
+    expect_close(two.dbias, db, 1e-5, 1e-7, what + " dbias (unrounded)");
+  }
+  set_gemm_path(path);
+  set_num_threads(saved);
+  // the rounding is really applied: f32 products differ
+  Grads f(p);
+  const double lf = softmax_xent(Device::CPU, p.args(32), f.view(scale));
+  EXPECT_GT(std::fabs(lf - loss), 1e-6 * loss);
 }
 
 void expect_error_mentions(const std::function<void()>& f, const std::vector<std::string>& words) {
