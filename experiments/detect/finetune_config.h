@@ -10,6 +10,7 @@
 #include "core/detector.h"
 #include "core/model_config.h"
 #include "experiments/detect/thresholds.h"
+#include "experiments/run/checkpoint.h"
 #include "io/injectors.h"
 
 namespace seqmend {
@@ -42,6 +43,12 @@ struct FinetuneConfig {
   uint64_t seed = 1;      // data order, corruption, dropout
   int64_t log_every = 10;
   double bucket_mb = 4.0;
+
+  // Continue from the newest checkpoint in run_dir (none there: start at step 0); `--resume`.
+  bool resume = false;
+  // Without resume, a run_dir holding another run is refused unless overwrite (claim_run_dir).
+  bool overwrite = false;
+  CheckpointConfig checkpoint;  // experiments/run/checkpoint.h: every N steps, on a stop signal, at the end
 
   // Calibration after training: the valid split, corrupted with valid_seed (fixed) unless it has
   // stored labels and labels != inject.
