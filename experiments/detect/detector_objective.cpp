@@ -159,6 +159,8 @@ StepReport DetectorObjective::step(int64_t step) {
     group_.sum_ordered(counts, 4);
     comm_s += now_s() - tc;
   }
+  SEQ_CHECK(!(step == cfg_.debug.throw_step && group_.rank() == cfg_.debug.throw_rank),
+            "finetune: injected failure at step ", step, " (debug.throw_step)");
   det_.encoder().params().zero_grads();
   det_.heads().params().zero_grads();
   DetectorLoss L;
@@ -175,6 +177,8 @@ StepReport DetectorObjective::step(int64_t step) {
     L = det_.forward(b, y, fw);
     det_.backward(b);
   }
+  if (step == cfg_.debug.nan_grad_step && group_.rank() == cfg_.debug.nan_rank)  // fault injection
+    det_.heads().params().grads().data<float>()[0] = std::nanf("");
   // This rank's own loss and gradients, before the all-reduce spreads a NaN: the error names the
   // rank(s) where it arose, and every rank stops at the same step.
   const bool finite = std::isfinite(L.total) && all_finite(det_.heads().params().grads()) &&

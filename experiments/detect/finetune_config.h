@@ -11,6 +11,7 @@
 #include "core/model_config.h"
 #include "experiments/detect/thresholds.h"
 #include "experiments/run/checkpoint.h"
+#include "experiments/train/pretrain_config.h"
 #include "io/injectors.h"
 
 namespace seqmend {
@@ -49,6 +50,7 @@ struct FinetuneConfig {
   // Without resume, a run_dir holding another run is refused unless overwrite (claim_run_dir).
   bool overwrite = false;
   CheckpointConfig checkpoint;  // experiments/run/checkpoint.h: every N steps, on a stop signal, at the end
+  PretrainDebugConfig debug;    // the training loop's fault injection: a NaN or a throw on one rank at one step
 
   // Calibration after training: the valid split, corrupted with valid_seed (fixed) unless it has
   // stored labels and labels != inject.
