@@ -77,10 +77,6 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
 
   DataParallelLoader loader(set, "train", group.rank(), group.size(), cfg.global_batch_size, cfg.seed,
                             det.encoder().config().max_len);
-  const int64_t bpe = loader.batches_per_epoch();
-  int64_t total = cfg.max_steps > 0 ? cfg.max_steps : cfg.epochs * bpe;
-  if (cfg.max_steps > 0 && cfg.epochs > 0) total = std::min(cfg.max_steps, cfg.epochs * bpe);
-  if (cfg.optim.total_steps == 0) cfg.optim.total_steps = total;
   // A clean set may carry an all-zero label column (the simulator's DIR/clean): stored labels count
   // only when some event or sequence is an anomaly.
   const int64_t anomalies = count_anomaly_labels(loader.data());  // every rank holds the whole split
@@ -88,11 +84,6 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   SEQ_CHECK(!stored || anomalies > 0, "finetune: labels=stored but the train split of '", cfg.data_dir,
             "' has no anomaly labels (no label column, or all clean). HINT: labels=inject corrupts clean "
             "data on the fly");
-  if (run) {
-    run->write_config(cfg);
-    run->write_run_info({{"stage", "finetune"}});
-  }
-
   InjectionContext ctx;
   ctx.num_items = set.num_items();
   ctx.item_cluster = simulator_clusters(cfg.simulator_config);
@@ -102,6 +93,12 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
 
   // The training loop of pretraining, with the detector's step (experiments/detect/detector_objective.h).
   DetectorObjective objective(cfg, det, loader, set, stored ? nullptr : &injector, group, enc_file);
+  cfg = objective.config();  // optim.total_steps resolved
+  const int64_t total = objective.total_steps();
+  if (run) {
+    run->write_config(cfg);
+    run->write_run_info({{"stage", "finetune"}});
+  }
   LoopConfig loop;
   loop.log_every = cfg.log_every;
   loop.write_results = false;  // after calibration, below
@@ -119,7 +116,9 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   }
   const DetectorLoss last = objective.last_loss();
 
-  nlohmann::json results = {{"steps", total}, {"train_seconds", trained["train_seconds"]}, {"labels", stored ? "stored" : "injected"},
+  nlohmann::json results = {{"steps", total},
+                            {"train_seconds", trained["train_seconds"]},
+                            {"labels", stored ? "stored" : "injected"},
                             {"final_loss", {{"total", last.total}, {"event", last.event}, {"gap", last.gap},
                                             {"sequence", last.sequence}}}};
   // Calibration on rank 0 (scoring the valid split is cheap next to training).
