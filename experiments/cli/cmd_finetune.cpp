@@ -1,3 +1,5 @@
+#include <memory>
+
 #include "distributed/mpi_env.h"
 #include "experiments/cli/command.h"
 #include "experiments/run/dp_group.h"
@@ -5,6 +7,7 @@
 #include "experiments/cli/finetune_stage.h"
 #include "experiments/run/run_dir.h"
 #include "experiments/cli/stage_args.h"
+#include "experiments/train/train_checkpoint.h"
 #include "kernels/threads.h"
 
 namespace seqmend {
@@ -16,16 +19,24 @@ void add_finetune_command(CLI::App& app, CommandBody& body) {
       "injected on the fly; calibrates thresholds on the valid split and writes detector.h5, "
       "config.yaml, run.json, metrics.jsonl and results.json to run_dir");
   auto args = add_stage_args<FinetuneConfig>(*cmd);
-  cmd->callback([&body, args] {
-    body = [args](MpiEnv& env) {
+  auto resume = std::make_shared<bool>(false);
+  cmd->add_flag("--resume", *resume, "continue from the newest checkpoint in run_dir (same as resume=true)");
+  auto overwrite = std::make_shared<bool>(false);
+  cmd->add_flag("--overwrite", *overwrite,
+                "start afresh in a run_dir that holds another run, removing its files (same as overwrite=true)");
+  cmd->callback([&body, args, resume, overwrite] {
+    body = [args, resume, overwrite](MpiEnv& env) {
       auto cfg = args->load<FinetuneConfig>();
+      if (*resume) cfg.resume = true;
+      if (*overwrite) cfg.overwrite = true;
       if (args->print_config) return print_config(cfg, env);
       cfg.validate();
       apply_threads_setting(cfg.threads);
       auto group = DataParallelGroup::world();
+      if (!cfg.resume) claim_run_dir(cfg.run_dir, cfg.overwrite, env.rank(), "finetune");
       RunDir run(cfg.run_dir, env);
-      run_finetune(cfg, *group, &run);
-      return 0;
+      const nlohmann::json results = run_finetune(cfg, *group, &run);
+      return results.value("stopped", false) ? DataParallelGroup::exit_code_stopped() : 0;
     };
   });
 }

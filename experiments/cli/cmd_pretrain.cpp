@@ -5,7 +5,7 @@
 #include "distributed/mpi_env.h"
 #include "experiments/cli/command.h"
 #include "experiments/run/dp_group.h"
-#include "experiments/train/pretrain_checkpoint.h"
+#include "experiments/train/train_checkpoint.h"
 #include "experiments/train/pretrain_config.h"
 #include "experiments/run/run_dir.h"
 #include "experiments/cli/stage_args.h"
@@ -40,7 +40,7 @@ void add_pretrain_command(CLI::App& app, CommandBody& body) {
       PretrainConfig resolved = trainer.config();  // num_items and total_steps filled in
       run.write_config(resolved);
       run.write_run_info({{"stage", "pretrain"}, {"threads", num_threads()}, {"device", cfg.device}});
-      PretrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
+      TrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
       if (cfg.resume) ckpts.resume();
       ckpts.install();
       nlohmann::json results = trainer.run();

@@ -65,7 +65,11 @@ PipelineStage finetune_pipeline_stage() {
     ctx.group->check_all(true, "finetune: clearing " + cfg.run_dir);
     RunDir run(cfg.run_dir, ctx.rank, ctx.world);
     ctx.group->check_all(true, "finetune: creating " + cfg.run_dir);
-    return run_finetune(cfg, *ctx.group, &run);
+    nlohmann::json results = run_finetune(cfg, *ctx.group, &run);
+    // The pipeline reruns a stage rather than resuming it; a stopped fine-tune has no detector.
+    SEQ_CHECK(!results.value("stopped", false), "finetune: stopped by a signal at step ", results["steps"].dump(),
+              " before writing ", cfg.run_dir, "/detector.h5");
+    return results;
   };
   s.outputs = {"run/detector.h5"};
   return s;

@@ -6,7 +6,7 @@
 #include "experiments/cli/audit_stage.h"
 #include "experiments/cli/corrupt_stage.h"
 #include "experiments/run/dp_group.h"
-#include "experiments/train/pretrain_checkpoint.h"
+#include "experiments/train/train_checkpoint.h"
 #include "experiments/train/pretrain_config.h"
 #include "experiments/run/run_dir.h"
 #include "experiments/cli/evaluate_stage.h"
@@ -253,7 +253,7 @@ PipelineStage pretrain_pipeline_stage() {
     PretrainConfig resolved = trainer.config();
     run.write_config(resolved);
     run.write_run_info({{"stage", "pretrain"}, {"pipeline", ctx.run_dir}});
-    PretrainCheckpoints ckpts(trainer, run, *ctx.group, cfg.checkpoint);
+    TrainCheckpoints ckpts(trainer, run, *ctx.group, cfg.checkpoint);
     ckpts.install();
     nlohmann::json results = trainer.run();
     ckpts.save_now();  // the encoder the detector starts from

@@ -19,7 +19,7 @@
 #include "experiments/cli/evaluate_stage.h"
 #include "experiments/detect/finetune_config.h"
 #include "experiments/cli/pipeline.h"
-#include "experiments/train/pretrain_checkpoint.h"
+#include "experiments/train/train_checkpoint.h"
 #include "experiments/cli/repair_stage.h"
 #include "experiments/run/run_dir.h"
 #include "experiments/cli/simulate_stage.h"
@@ -176,7 +176,7 @@ int run_pretrain_point(const PointInputs& in, const ResolvedPoint& rp, bool same
   PretrainConfig resolved = trainer.config();
   run.write_config(resolved);
   run.write_run_info({{"stage", "pretrain"}, {"sweep", sweep_dir}, {"point", in.name}, {"threads", num_threads()}});
-  PretrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
+  TrainCheckpoints ckpts(trainer, run, *group, cfg.checkpoint);
   if (cfg.resume) ckpts.resume();
   ckpts.install();
   nlohmann::json results = trainer.run();

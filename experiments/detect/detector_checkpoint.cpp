@@ -39,8 +39,7 @@ uint32_t load_encoder_checkpoint(Bert4Rec& encoder, const std::string& file, boo
   return file_crc32(file);
 }
 
-// The detector's two buffers as one, with prefixed names, for checkpoint.h.
-static ParamBuffer combined_layout(Detector& det) {
+ParamBuffer detector_param_layout(Detector& det) {
   ParamBuffer pb;
   for (const ParamEntry& e : det.encoder().params().entries()) pb.add("encoder." + e.name, e.shape, e.init, e.decay);
   for (const ParamEntry& e : det.heads().params().entries()) pb.add("heads." + e.name, e.shape, e.init, e.decay);
@@ -60,7 +59,7 @@ static void copy_params(ParamBuffer& combined, ParamBuffer& part, const std::str
 }
 
 void write_detector_checkpoint(const std::string& path, Detector& det, const DetectorCheckpoint& info) {
-  ParamBuffer pb = combined_layout(det);
+  ParamBuffer pb = detector_param_layout(det);
   copy_params(pb, det.encoder().params(), "encoder.", false);
   copy_params(pb, det.heads().params(), "heads.", false);
   TrainingState st;
@@ -84,7 +83,7 @@ static double threshold_of(const nlohmann::json& j, const char* key) {
 }
 
 DetectorCheckpoint read_detector_checkpoint(const std::string& path, Detector& det) {
-  ParamBuffer pb = combined_layout(det);
+  ParamBuffer pb = detector_param_layout(det);
   TrainingState st = read_checkpoint(path, pb);
   copy_params(pb, det.encoder().params(), "encoder.", true);
   copy_params(pb, det.heads().params(), "heads.", true);

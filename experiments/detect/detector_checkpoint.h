@@ -27,6 +27,10 @@ std::string resolve_encoder_checkpoint(const std::string& path);
 // and stored). Returns the file's CRC-32.
 uint32_t load_encoder_checkpoint(Bert4Rec& encoder, const std::string& file, bool best);
 
+// The detector's two buffers as one, with prefixed names (`encoder.<name>`, `heads.<name>`),
+// allocated on the host: the layout of detector.h5 and of fine-tuning's checkpoints.
+ParamBuffer detector_param_layout(Detector& det);
+
 struct DetectorCheckpoint {
   std::string finetune_yaml;
   std::string encoder_checkpoint;

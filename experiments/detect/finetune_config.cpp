@@ -26,6 +26,11 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
   v.field("seed", seed, "data order, corruption and dropout seed");
   v.field("log_every", log_every, "steps between progress lines and metrics records", 1);
   v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size in MB", 0.001, 4096.0);
+  v.field("resume", resume, "continue from the newest checkpoint in run_dir (none: start at step 0)");
+  v.field("overwrite", overwrite,
+          "without resume: start afresh in a run_dir that holds another run, removing its checkpoints and logs");
+  v.section("checkpoint", checkpoint, "checkpoint files in run_dir (experiments/run/checkpoint.h)");
+  v.section("debug", debug, "fault injection for the failure tests");
   v.field("valid_split", valid_split, "split the thresholds are calibrated on");
   v.field("valid_seed", valid_seed, "fixed corruption seed of the calibration data");
   v.field("valid_max_sequences", valid_max_sequences, "calibration sequences (0: all)", 0);

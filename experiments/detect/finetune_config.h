@@ -10,6 +10,8 @@
 #include "core/detector.h"
 #include "core/model_config.h"
 #include "experiments/detect/thresholds.h"
+#include "experiments/run/checkpoint.h"
+#include "experiments/train/pretrain_config.h"
 #include "io/injectors.h"
 
 namespace seqmend {
@@ -42,6 +44,13 @@ struct FinetuneConfig {
   uint64_t seed = 1;      // data order, corruption, dropout
   int64_t log_every = 10;
   double bucket_mb = 4.0;
+
+  // Continue from the newest checkpoint in run_dir (none there: start at step 0); `--resume`.
+  bool resume = false;
+  // Without resume, a run_dir holding another run is refused unless overwrite (claim_run_dir).
+  bool overwrite = false;
+  CheckpointConfig checkpoint;  // experiments/run/checkpoint.h: every N steps, on a stop signal, at the end
+  PretrainDebugConfig debug;    // the training loop's fault injection: a NaN or a throw on one rank at one step
 
   // Calibration after training: the valid split, corrupted with valid_seed (fixed) unless it has
   // stored labels and labels != inject.

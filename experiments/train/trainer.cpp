@@ -1,92 +1,32 @@
 #include "experiments/train/trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <thread>
 
 #include "core/base/error.h"
-#include "core/base/rng.h"
-#include "core/train_step.h"
-#include "kernels/elementwise.h"
 #include "experiments/eval/rec_eval.h"
 #include "experiments/run/run_dir.h"
+#include "experiments/train/masked_item_objective.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
+#include "kernels/elementwise.h"
 
 namespace seqmend {
 
-namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+void StepWindow::add(const StepReport& r) {
+  ++steps;
+  seconds += r.seconds;
+  comm_seconds += r.comm_seconds;
+  wait_seconds += r.wait_seconds;
+  tokens += r.tokens;
+  samples += r.samples;
+  balance += r.token_balance;
+  balance_max = std::max(balance_max, r.token_balance);
+  loss += r.loss;
+  for (int i = 0; i < 3; ++i) loss_parts[i] += r.loss_parts[i];
 }
 
-// Appends batch `b` to `a` (packed tokens, targets and sequence bounds shifted).
-void append_batch(Batch& a, const Batch& b) {
-  if (a.cu_seqlens.empty()) a.cu_seqlens.push_back(0);
-  const int64_t n0 = a.N;
-  for (int64_t s = 0; s < b.B; ++s) a.cu_seqlens.push_back(n0 + b.cu_seqlens[size_t(s) + 1]);
-  a.sample_id.insert(a.sample_id.end(), b.sample_id.begin(), b.sample_id.end());
-  a.item.insert(a.item.end(), b.item.begin(), b.item.end());
-  a.position.insert(a.position.end(), b.position.begin(), b.position.end());
-  a.action.insert(a.action.end(), b.action.begin(), b.action.end());
-  a.gap.insert(a.gap.end(), b.gap.begin(), b.gap.end());
-  a.token_keys.insert(a.token_keys.end(), b.token_keys.begin(), b.token_keys.end());
-  for (int64_t r : b.target_rows) a.target_rows.push_back(n0 + r);
-  a.target_items.insert(a.target_items.end(), b.target_items.begin(), b.target_items.end());
-  a.B += b.B;
-  a.N += b.N;
-}
-
-// The training batch of some samples at `step`: a share `crop_prob` of the samples is cut to a
-// random prefix, then BERT4Rec cloze masking, except that a share
-// `last_item_prob` of the samples (drawn per (seed, step, sample)) gets only its newest event
-// masked — the next-item task evaluation asks for. A causal encoder instead predicts every event
-// from the ones before it (make_causal_batch).
-Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConfig& cfg, int64_t step) {
-  std::vector<SequenceView> cloze, last, causal;
-  std::vector<int32_t> last_targets;
-  for (SequenceView v : seqs) {
-    if (v.items.empty()) continue;  // nothing to predict
-    if (cfg.crop_prob > 0.0 && v.items.size() >= 3) {
-      // Keep a random prefix of >= 2 events: sequences are right-aligned, so every event is seen
-      // at many distances from the end, as it will be when later events are appended.
-      Rng r(hash_combine(hash_combine(cfg.seed, 0xc409), uint64_t(step)), uint64_t(v.sample_id));
-      if (r.uniform_double() < cfg.crop_prob) {
-        v = v.prefix(2 + size_t(r.below(v.items.size() - 1)));  // 2..len events
-      }
-    }
-    if (cfg.model.causal) {
-      causal.push_back(v);
-      continue;
-    }
-    bool take_last = false;
-    if (cfg.last_item_prob > 0.0 && v.items.size() >= 2) {
-      Rng r(hash_combine(hash_combine(cfg.seed, 0x1a57), uint64_t(step)), uint64_t(v.sample_id));
-      take_last = r.uniform_double() < cfg.last_item_prob;
-    }
-    if (!take_last) {
-      cloze.push_back(v);
-      continue;
-    }
-    const size_t n = v.items.size() - 1;
-    last.push_back(v.prefix(n));
-    last_targets.push_back(v.items[n]);
-  }
-  if (cfg.model.causal) return make_causal_batch(causal, cfg.model);
-  ClozeOptions co;
-  co.mask_prob = float(cfg.mask_prob);
-  co.seed = cfg.seed;
-  co.epoch = uint64_t(step);
-  Batch b = make_cloze_batch(cloze, cfg.model, co);
-  if (!last.empty()) append_batch(b, make_next_item_batch(last, cfg.model, &last_targets));
-  return b;
-}
-
-std::string fmt_duration(double s) {
+std::string format_duration(double s) {
   char buf[64];
   const long t = long(s + 0.5);
   if (t >= 3600)
@@ -96,6 +36,8 @@ std::string fmt_duration(double s) {
   return buf;
 }
 
+namespace {
+
 // "ndcg@10" → value in a metrics object; throws naming what there is.
 double metric_of(const nlohmann::json& m, const std::string& name) {
   SEQ_CHECK(m.contains(name) && m[name].is_number(), "pretrain: eval_metric `", name,
@@ -103,165 +45,46 @@ double metric_of(const nlohmann::json& m, const std::string& name) {
   return m[name].get<double>();
 }
 
+LoopConfig pretrain_loop(const PretrainConfig& cfg, const MaskedItemObjective& obj) {
+  LoopConfig l;
+  l.log_every = cfg.log_every;
+  l.eval_every = cfg.eval_every > 0 ? cfg.eval_every : obj.batches_per_epoch();
+  l.patience = cfg.patience;
+  l.eval_metric = cfg.eval_metric;
+  l.eval_test = cfg.eval_test && obj.data().has_split("test");
+  return l;
+}
+
 }  // namespace
 
 Trainer::Trainer(const PretrainConfig& cfg, DataParallelGroup& comm, RunDir* run)
-    : cfg_(cfg), comm_(comm), run_(run), set_(ShardSet::open(cfg.data_dir)) {
-  cfg_.validate();
-  if (cfg_.model.num_items == 0) cfg_.model.num_items = set_.num_items();
-  SEQ_CHECK(cfg_.model.num_items == set_.num_items(), "pretrain: model.num_items ", cfg_.model.num_items,
-            " differs from the data's ", set_.num_items(), " items (", cfg_.data_dir, ")");
-  // A rank whose shard is missing or damaged throws here; run_rank/main take the job down.
-  loader_ = std::make_unique<DataParallelLoader>(set_, "train", comm.rank(), comm.size(),
-                                                 cfg_.global_batch_size, cfg_.seed, cfg_.model.max_len,
-                                                 int64_t(cfg_.data_cache_mb * 1048576.0));
-  const int64_t shards = set_.split("train").num_shards();
-  if (comm.rank() == 0 && shards < comm.size())
-    std::printf("pretrain: the train split has %lld shard(s) for %d ranks: batches stay balanced, but reading is "
-                "uneven (a shard is read whole by every rank that needs any of it); write the set with "
-                "target_shards >= ranks to spread it\n",
-                (long long)shards, comm.size());
-  // Canaries go into this run's copy of the train split only (experiments/train/canaries.h).
-  if (cfg_.canaries.enabled)
-    loader_->set_transform([this](SequenceSet s) {
-      return with_canaries(s, cfg_.canaries, set_.num_items(), set_.item_counts());
-    });
-  const int64_t bpe = loader_->batches_per_epoch();
-  total_steps_ = cfg_.max_steps > 0 ? cfg_.max_steps : cfg_.epochs * bpe;
-  if (cfg_.max_steps > 0 && cfg_.epochs > 0) total_steps_ = std::min(total_steps_, cfg_.epochs * bpe);
-  eval_every_ = cfg_.eval_every > 0 ? cfg_.eval_every : bpe;
-  if (cfg_.optim.total_steps == 0) cfg_.optim.total_steps = total_steps_;
-  config_hash_ = DataParallelGroup::hash(config_to_yaml(cfg_));
-
-  grads_ = &comm_;
-  if (cfg_.device == "cuda") {
-    SEQ_CHECK(cuda_compiled(), "pretrain: device cuda, but this build has no CUDA backend (nvcc was not "
-              "found at configure time); use device=cpu");
-    SEQ_CHECK(cuda_device_count() > 0, "pretrain: device cuda, but this process sees no usable GPU (no "
-              "driver or no device); use device=cpu");
-    // Before the model: the NCCL communicator binds this rank to its GPU, where the model lives.
-    gpu_group_ = DataParallelGroup::world_gpu();
-    grads_ = gpu_group_.get();
-    dev_ = Device::CUDA;
-  }
-  model_ = std::make_unique<Bert4Rec>(cfg_.model, dev_);
-  opt_ = std::make_unique<AdamWOptimizer>(model_->params(), cfg_.optim);
-  Tensor& g = model_->params().grads();
-  grads_->bind_gradients(g.data<float>(), size_t(g.numel()), cfg_.bucket_mb);
-  evaluate_ = make_split_evaluator(set_, cfg_.eval, comm_.comm());
+    : owned_(std::make_unique<MaskedItemObjective>(cfg, comm)),
+      obj_(owned_.get()),
+      loop_(pretrain_loop(cfg, *owned_)),
+      comm_(comm),
+      run_(run) {
+  evaluate_ = make_split_evaluator(owned_->data(), owned_->config().eval, comm_.comm());
 }
+
+Trainer::Trainer(TrainObjective& objective, const LoopConfig& loop, DataParallelGroup& comm, RunDir* run)
+    : obj_(&objective), loop_(loop), comm_(comm), run_(run) {}
 
 Trainer::~Trainer() = default;
 
-void Trainer::check_fingerprint() {
-  const Tensor p = model_->params().params().cpu();
-  comm_.check_fingerprint(config_hash_, p.data<float>(), size_t(p.numel()));
+MaskedItemObjective& Trainer::masked_item() const {
+  SEQ_CHECK(owned_ != nullptr, obj_->stage(), ": the trainer's objective is not pretraining's");
+  return *owned_;
 }
-
-void Trainer::mark_ready_from(size_t first_entry) {
-  const auto& entries = model_->params().entries();
-  const size_t begin = first_entry == 0 ? 0 : size_t(entries[first_entry].offset);
-  if (begin < marked_from_) {  // alignment gaps ride along with the parameter before them
-    float* g = model_->params().grads().data<float>();
-    if (inject_nan_) {  // fault injection: a final gradient element of this rank goes NaN
-      const float nan = std::nanf("");
-      copy_bytes(g + marked_from_ - 1, dev_, &nan, Device::CPU, sizeof nan);
-      inject_nan_ = false;
-    }
-    // Checked before the all-reduce spreads it, so the error names the rank a NaN came from. On a
-    // GPU one reduction per range (Σ g² is finite: also false for |g| beyond ~1e19, no gradient a
-    // healthy run has).
-    if (dev_ == Device::CPU) {
-      for (size_t i = begin; i < marked_from_ && local_finite_; ++i) local_finite_ = std::isfinite(g[i]);
-    } else if (local_finite_) {
-      local_finite_ = std::isfinite(sum_squares(dev_, g + begin, int64_t(marked_from_ - begin)));
-    }
-    grads_->mark_ready(begin, marked_from_ - begin);
-    marked_from_ = begin;
-  }
-}
-
-// " balance 1.03" on the progress line of a multi-rank run (max / mean tokens per rank).
-static std::string balance_text(int world, double balance) {
-  if (world <= 1) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, " balance %.2f", balance);
-  return buf;
-}
+const PretrainConfig& Trainer::config() const { return masked_item().config(); }
+Bert4Rec& Trainer::model() { return masked_item().model(); }
+AdamWOptimizer& Trainer::optimizer() { return masked_item().optimizer(); }
+DataParallelLoader& Trainer::loader() { return masked_item().loader(); }
+const ShardSet& Trainer::data() const { return masked_item().data(); }
+uint64_t Trainer::config_hash() const { return masked_item().config_hash(); }
 
 StepReport Trainer::train_step() {
-  const double t0 = now_s();
-  const int64_t step = state_.step;
-  const int64_t bpe = loader_->batches_per_epoch();
-  const std::vector<int64_t> ids = loader_->global_batch_ids(step / bpe, step % bpe);
-  const int64_t A = std::min<int64_t>(cfg_.grad_accum_steps, int64_t(ids.size()));
-
-  std::vector<Batch> micro(static_cast<size_t>(A));
-  int64_t counts[2] = {0, 0};  // targets, tokens on this rank
-  for (int64_t a = 0; a < A; ++a) {
-    micro[size_t(a)] = make_train_batch(loader_->views(loader_->local_part(ids, a, A)), cfg_, step);
-    counts[0] += micro[size_t(a)].M();
-    counts[1] += micro[size_t(a)].N;
-  }
-  // Cache mode: this rank's share of the next batch is read while this one trains.
-  if (loader_->cached() && step + 1 < total_steps_) {
-    const std::vector<int64_t> next = loader_->global_batch_ids((step + 1) / bpe, (step + 1) % bpe);
-    loader_->prefetch(next, std::min<int64_t>(cfg_.grad_accum_steps, int64_t(next.size())));
-  }
-  const double tc = now_s();
-  comm_.sum(counts, 2);
-  double comm_s = now_s() - tc;
-  SEQ_CHECK(counts[0] > 0, "pretrain: global batch of step ", step, " has no targets");
-
-  ParamBuffer& pb = model_->params();
-  pb.zero_grads();
-  inject_nan_ = step == cfg_.debug.nan_grad_step && comm_.rank() == cfg_.debug.nan_rank;
-  SEQ_CHECK(!(step == cfg_.debug.throw_step && comm_.rank() == cfg_.debug.throw_rank),
-            "pretrain: injected failure at step ", step, " (debug.throw_step)");
-
-  int64_t last = -1;
-  for (int64_t a = 0; a < A; ++a)
-    if (micro[size_t(a)].M() > 0) last = a;
-  ForwardOptions fo;
-  fo.train = true;
-  fo.need_grads = true;
-  fo.dropout_seed = step_dropout_seed(cfg_.seed, step);
-  // Gradients come out as world·(local CE sum)/global targets; the bucketer averages over ranks.
-  fo.loss_denominator = double(counts[0]) / double(comm_.size());
-  marked_from_ = size_t(pb.numel());
-  local_finite_ = true;
-  double loss_local = 0.0;
-  for (int64_t a = 0; a <= last; ++a) {
-    const Batch& b = micro[size_t(a)];
-    if (b.M() == 0) continue;
-    if (a == last) model_->set_grad_ready_hook([this](size_t e) { mark_ready_from(e); });
-    loss_local += model_->forward(b, fo);
-    model_->backward(b);
-    model_->set_grad_ready_hook(nullptr);
-  }
-  mark_ready_from(0);  // a rank without samples in this batch contributes zeros
-  grads_->finish();
-  comm_s += grads_->last_comm_seconds();
-
-  const double tl = now_s();
-  StepReport r;
-  r.loss = comm_.sum_ordered(loss_local) / double(comm_.size());
-  comm_s += now_s() - tl;
-  // This rank's own gradient (checked as its ranges became ready) and loss: the error names the
-  // rank(s) where the NaN arose, and every rank stops at the same step.
-  comm_.check_all(local_finite_ && std::isfinite(loss_local),
-                  str("loss or gradient at step ", step, " (global loss ", r.loss, ")"));
-
-  OptimizerStats st = opt_->step(step);
-  r.grad_norm = st.grad_norm;
-  r.lr = st.lr;
-  r.tokens = counts[1];
-  r.token_balance = loader_->token_balance(ids, A);
-  r.targets = counts[0];
-  r.seconds = now_s() - t0;
-  r.comm_seconds = comm_s;
-  r.wait_seconds = grads_->last_wait_seconds();
-  state_.step = step + 1;
+  const StepReport r = obj_->step(state_.step);
+  state_.step += 1;
   state_.train_seconds += r.seconds;
   state_.comm_seconds += r.comm_seconds;
   state_.wait_seconds += r.wait_seconds;
@@ -270,27 +93,27 @@ StepReport Trainer::train_step() {
 }
 
 void Trainer::load_best_params() {
-  Tensor& p = model_->params().params();
-  if (!state_.best_params.empty()) copy_bytes(p.raw(), dev_, state_.best_params.data(), Device::CPU, p.nbytes());
+  Bert4Rec* m = obj_->evaluated_model();
+  if (!m || state_.best_params.empty()) return;
+  Tensor& p = m->params().params();
+  copy_bytes(p.raw(), p.device(), state_.best_params.data(), Device::CPU, p.nbytes());
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) {
-  SEQ_CHECK(bool(evaluate_), "pretrain: no evaluator set");
-  return evaluate_(*model_, split);
+  SEQ_CHECK(bool(evaluate_), obj_->stage(), ": no evaluator set");
+  return evaluate_(*obj_->evaluated_model(), split);
 }
 
 nlohmann::json Trainer::run() {
-  check_fingerprint();
+  obj_->check_fingerprint();
   comm_.install_stop_signal_handlers();
   const bool rank0 = comm_.rank() == 0;
-  const int64_t bpe = loader_->batches_per_epoch();
-  if (rank0)
-    std::printf("pretrain: %lld train sequences dealt to %lld ranks by tokens, global batch %lld x %lld "
-                "micro, %lld steps/epoch, %lld steps, %lld parameters\n",
-                (long long)loader_->num_samples(), (long long)comm_.size(), (long long)cfg_.global_batch_size,
-                (long long)cfg_.grad_accum_steps, (long long)bpe, (long long)total_steps_,
-                (long long)model_->params().numel());
-  const std::string metric = cfg_.eval_metric;
+  const std::string stage = obj_->stage();
+  const int64_t bpe = obj_->batches_per_epoch(), total = obj_->total_steps();
+  // Evaluation needs a recommender to score and something to score it with.
+  const bool evaluating = obj_->evaluated_model() != nullptr && bool(evaluate_) && loop_.eval_every > 0;
+  if (rank0) std::printf("%s\n", obj_->describe().c_str());
+  const std::string metric = loop_.eval_metric;
   auto record_eval = [&](const nlohmann::json& m) {
     ++state_.evals;
     const double v = metric_of(m, metric);
@@ -299,7 +122,7 @@ nlohmann::json Trainer::run() {
       state_.best_step = state_.step;
       state_.best_valid = m;
       state_.evals_since_best = 0;
-      const Tensor p = model_->params().params().cpu();
+      const Tensor p = obj_->evaluated_model()->params().params().cpu();
       state_.best_params.assign(p.data<float>(), p.data<float>() + p.numel());
     } else {
       ++state_.evals_since_best;
@@ -314,64 +137,39 @@ nlohmann::json Trainer::run() {
 
   bool stopped = false, early = false;
   int64_t last_eval_step = -1;
-  double window_s = 0.0, window_comm = 0.0, window_wait = 0.0;
-  int64_t window_tokens = 0, window_steps = 0;
-  double window_balance = 0.0, window_balance_max = 0.0;
-  double window_loss = 0.0;
-  while (state_.step < total_steps_) {
+  StepWindow& window = state_.window;
+  while (state_.step < total) {
     // ---- step boundary: stop agreement, then checkpoint hook ----
     if (comm_.stop_requested_anywhere()) {
       stopped = true;
-      if (rank0) std::printf("pretrain: stop signal, leaving at step %lld\n", (long long)state_.step);
+      if (rank0) std::printf("%s: stop signal, leaving at step %lld\n", stage.c_str(), (long long)state_.step);
       if (boundary_) boundary_(*this);
       break;
     }
     if (boundary_) boundary_(*this);
 
-    StepReport r = train_step();
-    window_s += r.seconds;
-    window_comm += r.comm_seconds;
-    window_wait += r.wait_seconds;
-    window_tokens += r.tokens;
-    window_balance += r.token_balance;
-    window_balance_max = std::max(window_balance_max, r.token_balance);
-    window_loss += r.loss;
-    ++window_steps;
+    const StepReport r = train_step();
+    window.add(r);
     const int64_t s = state_.step;
-    if (s % cfg_.log_every == 0 || s == total_steps_) {
-      const double tps = double(window_tokens) / window_s;
-      const double eta = window_s / double(window_steps) * double(total_steps_ - s);
-      if (run_)
-        run_->append_metrics({{"step", s}, {"epoch", double(s) / double(bpe)}, {"loss", r.loss},
-                              {"loss_avg", window_loss / double(window_steps)}, {"lr", r.lr},
-                              {"grad_norm", r.grad_norm}, {"tokens_per_s", tps},
-                              {"step_s", window_s / double(window_steps)},
-                              {"comm_share", window_comm / window_s},
-                              {"comm_wait_share", window_wait / window_s},
-                              {"token_balance", window_balance / double(window_steps)},
-                              {"token_balance_max", window_balance_max}});
+    if (s % loop_.log_every == 0 || s == total) {
+      nlohmann::json record;
+      std::string line;
+      obj_->log(window, r, s, record, line);
+      if (run_) run_->append_metrics(record);
       if (rank0) {
-        std::printf("step %lld/%lld epoch %.2f loss %.4f lr %.3g gnorm %.3f tok/s %.0f comm %.1f%% "
-                    "(wait %.1f%%)%s eta %s\n",
-                    (long long)s, (long long)total_steps_, double(s) / double(bpe),
-                    window_loss / double(window_steps), r.lr, r.grad_norm, tps,
-                    100.0 * window_comm / window_s, 100.0 * window_wait / window_s,
-                    balance_text(comm_.size(), window_balance / double(window_steps)).c_str(),
-                    fmt_duration(eta).c_str());
+        std::printf("%s\n", line.c_str());
         std::fflush(stdout);
       }
-      window_s = window_comm = window_wait = window_loss = 0.0;
-      window_tokens = window_steps = 0;
-      window_balance = window_balance_max = 0.0;
+      window = StepWindow();
     }
-    if (s % eval_every_ == 0 || s == total_steps_) {
+    if (evaluating && (s % loop_.eval_every == 0 || s == total)) {
       record_eval(evaluate("valid"));
       last_eval_step = s;
-      if (cfg_.patience > 0 && state_.evals_since_best >= cfg_.patience) {
+      if (loop_.patience > 0 && state_.evals_since_best >= loop_.patience) {
         early = true;
         if (rank0)
-          std::printf("pretrain: early stop at step %lld: %s has not improved for %lld evaluations\n",
-                      (long long)s, metric.c_str(), (long long)cfg_.patience);
+          std::printf("%s: early stop at step %lld: %s has not improved for %lld evaluations\n", stage.c_str(),
+                      (long long)s, metric.c_str(), (long long)loop_.patience);
         break;
       }
     }
@@ -389,28 +187,29 @@ nlohmann::json Trainer::run() {
   results["step_s"] = state_.step > 0 ? state_.train_seconds / double(state_.step) : 0.0;
   results["comm_share"] = state_.train_seconds > 0 ? state_.comm_seconds / state_.train_seconds : 0.0;
   results["comm_wait_share"] = state_.train_seconds > 0 ? state_.wait_seconds / state_.train_seconds : 0.0;
-  results["eval_metric"] = metric;
-  if (!stopped) {
+  if (evaluating) results["eval_metric"] = metric;
+  if (!stopped && evaluating) {
     if (last_eval_step != state_.step && state_.step > 0) record_eval(evaluate("valid"));
     results["best_step"] = state_.best_step;
     results["valid"] = state_.best_valid;
-    if (cfg_.eval_test && set_.has_split("test")) {
+    if (loop_.eval_test) {
       // Test with the parameters that scored best on valid (the current ones stay for the caller).
-      Tensor& p = model_->params().params();
+      Tensor& p = obj_->evaluated_model()->params().params();
       const Tensor current = p.clone();
       load_best_params();
       results["test"] = evaluate("test");
-      copy_bytes(p.raw(), dev_, current.raw(), dev_, p.nbytes());
+      copy_bytes(p.raw(), p.device(), current.raw(), current.device(), p.nbytes());
       if (rank0)
         std::printf("test (best step %lld): hr@10 %.4f ndcg@10 %.4f\n", (long long)state_.best_step,
                     results["test"].value("hr@10", 0.0), results["test"].value("ndcg@10", 0.0));
     }
   }
   if (finish_) finish_(*this);
-  if (run_ && run_->is_writer()) write_file_atomic(run_->file("results.json"), results.dump(2) + "\n");
+  if (loop_.write_results && run_ && run_->is_writer())
+    write_file_atomic(run_->file("results.json"), results.dump(2) + "\n");
   if (rank0)
-    std::printf("pretrain: %lld steps in %s, %.0f tokens/s, comm %.1f%% of step time (wait %.1f%%)\n",
-                (long long)state_.step, fmt_duration(state_.train_seconds).c_str(),
+    std::printf("%s: %lld steps in %s, %.0f tokens/s, comm %.1f%% of step time (wait %.1f%%)\n", stage.c_str(),
+                (long long)state_.step, format_duration(state_.train_seconds).c_str(),
                 results["tokens_per_s"].get<double>(), 100.0 * results["comm_share"].get<double>(),
                 100.0 * results["comm_wait_share"].get<double>());
   return results;

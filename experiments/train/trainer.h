@@ -1,17 +1,17 @@
-// Data-parallel masked-item pretraining: the loop behind `seqmend pretrain`.
+// The training loop behind `seqmend pretrain` and `seqmend finetune`: one loop for every objective
+// (experiments/train/train_objective.h) — the masked-item encoder (built from a PretrainConfig) and
+// the anomaly detector (experiments/detect/detector_objective.h).
 //
-// One optimizer step = one global batch (DataParallelLoader): each rank builds cloze batches of the
-// samples it stores, the target count of the whole global batch is all-reduced first, each rank's
-// loss and gradients are divided by that count, gradient buckets start all-reducing during the
-// last micro-batch's backward (Bert4Rec's grad-ready hook → GradBucketer), then clip, LR schedule,
-// AdamW. Masking and dropout are keyed by (seed, step, sample id), so the losses do not depend on
-// the number of ranks.
+// run() is, per step: the stop-signal agreement (SIGUSR1/SIGTERM on any rank stops every rank at
+// the same boundary), the step-boundary hook (checkpoints), the objective's step, progress lines
+// and metrics.jsonl every log_every steps; with an evaluator and an objective that has an
+// evaluated model, next-item evaluation every eval_every steps with early stopping on
+// `eval_metric`, and the test split with the best parameters at the end.
 //
 // Everything a run is made of sits in two places, which is what a checkpoint saves and restores:
-//   - the model's ParamBuffer: parameters and AdamW moments (optimizer().step() reads nothing else);
-//   - TrainState: the step counter (the data position, masks and dropout are functions of it) and
-//     the early-stopping record.
-// run() calls the step-boundary hook before every step, after the stop-signal agreement.
+//   - the objective's checkpoint_buffer(): parameters and AdamW moments;
+//   - TrainState: the step counter (the data position, masks, injections and dropout are functions
+//     of it) and the early-stopping record.
 #pragma once
 
 #include <cstdint>
@@ -28,10 +28,12 @@
 #include "experiments/run/dp_group.h"
 #include "experiments/train/data_parallel_loader.h"
 #include "experiments/train/pretrain_config.h"
+#include "experiments/train/train_objective.h"
 #include "io/shard_set.h"
 
 namespace seqmend {
 
+class MaskedItemObjective;
 class RunDir;
 
 struct TrainState {
@@ -46,18 +48,8 @@ struct TrainState {
   double comm_seconds = 0.0;     // of those, inside communication
   double wait_seconds = 0.0;     // of those, blocked on the gradient all-reduce
   int64_t tokens = 0;            // global tokens trained on
-};
-
-struct StepReport {
-  double loss = 0.0;       // sum of CE over the global batch's targets / global target count
-  double grad_norm = 0.0;  // global norm before clipping
-  double lr = 0.0;
-  int64_t tokens = 0;      // global
-  int64_t targets = 0;     // global
-  double token_balance = 1.0;  // max over ranks / mean of the tokens dealt (1 = even)
-  double seconds = 0.0;
-  double comm_seconds = 0.0;  // inside communication calls (counts, bucket starts, polls, waits)
-  double wait_seconds = 0.0;  // blocked in GradBucketer::finish
+  // The steps since the last progress line: a run resumed between two lines logs the same averages.
+  StepWindow window;
 };
 
 // Evaluates `model` on a split (next-item: the last event of each stored sequence is the target),
@@ -65,9 +57,25 @@ struct StepReport {
 // `num_users` (experiments/eval/rec_eval.h, make_split_evaluator: the default).
 using SplitEvaluator = std::function<nlohmann::json(Bert4Rec& model, const std::string& split)>;
 
+// What the loop does besides training steps.
+struct LoopConfig {
+  int64_t log_every = 10;  // steps between progress lines and metrics.jsonl records
+  // Evaluation (only with an evaluated model and an evaluator): every eval_every steps (0: never),
+  // early stopping after `patience` evaluations without improvement of eval_metric (0: never),
+  // the test split with the best parameters at the end when eval_test.
+  int64_t eval_every = 0;
+  int64_t patience = 0;
+  std::string eval_metric = "ndcg@10";
+  bool eval_test = false;
+  bool write_results = true;  // results.json into the run directory (false: the caller writes it)
+};
+
 class Trainer {
  public:
+  // Pretraining: the masked-item objective of `cfg`, evaluated on the data's valid/test splits.
   Trainer(const PretrainConfig& cfg, DataParallelGroup& group, RunDir* run = nullptr);
+  // Any other objective (not owned).
+  Trainer(TrainObjective& objective, const LoopConfig& loop, DataParallelGroup& group, RunDir* run = nullptr);
   ~Trainer();
 
   void set_evaluator(SplitEvaluator ev) { evaluate_ = std::move(ev); }
@@ -78,7 +86,7 @@ class Trainer {
   void set_finish_hook(std::function<void(Trainer&)> hook) { finish_ = std::move(hook); }
 
   // Collective start-up agreement (config hash, parameter count and checksum, world size).
-  void check_fingerprint();
+  void check_fingerprint() { obj_->check_fingerprint(); }
   // One optimizer step on global batch state().step; advances the step.
   StepReport train_step();
   // The whole run: fingerprint, steps with logging, evaluation, early stopping, test with the best
@@ -89,39 +97,32 @@ class Trainer {
   // nothing before the first evaluation.
   void load_best_params();
 
-  const PretrainConfig& config() const { return cfg_; }
-  Bert4Rec& model() { return *model_; }
-  AdamWOptimizer& optimizer() { return *opt_; }
+  TrainObjective& objective() { return *obj_; }
   TrainState& state() { return state_; }
-  DataParallelLoader& loader() { return *loader_; }
-  const ShardSet& data() const { return set_; }
-  int64_t total_steps() const { return total_steps_; }
-  int64_t eval_every() const { return eval_every_; }
-  uint64_t config_hash() const { return config_hash_; }
+  int64_t total_steps() const { return obj_->total_steps(); }
+  int64_t eval_every() const { return loop_.eval_every; }
+
+  // Pretraining only (the PretrainConfig constructor): its config, model, optimizer and data.
+  const PretrainConfig& config() const;
+  Bert4Rec& model();
+  AdamWOptimizer& optimizer();
+  DataParallelLoader& loader();
+  const ShardSet& data() const;
+  uint64_t config_hash() const;
 
  private:
   nlohmann::json evaluate(const std::string& split);
-  void mark_ready_from(size_t first_entry);  // grad-ready hook → bucketer
+  MaskedItemObjective& masked_item() const;
 
-  PretrainConfig cfg_;
-  DataParallelGroup& comm_;   // counts, losses, evaluation, agreement: host buffers
-  std::unique_ptr<DataParallelGroup> gpu_group_;  // device: cuda — the same ranks over NCCL
-  DataParallelGroup* grads_;  // the gradient all-reduce: comm_, or gpu_group_ on GPUs
-  Device dev_ = Device::CPU;
+  std::unique_ptr<MaskedItemObjective> owned_;  // pretraining's objective
+  TrainObjective* obj_;
+  LoopConfig loop_;
+  DataParallelGroup& comm_;
   RunDir* run_;
-  ShardSet set_;
-  std::unique_ptr<DataParallelLoader> loader_;
-  std::unique_ptr<Bert4Rec> model_;
-  std::unique_ptr<AdamWOptimizer> opt_;
   SplitEvaluator evaluate_;
   std::function<void(Trainer&)> boundary_;
   std::function<void(Trainer&)> finish_;
   TrainState state_;
-  int64_t total_steps_ = 0, eval_every_ = 0;
-  uint64_t config_hash_ = 0;
-  size_t marked_from_ = 0;  // gradient elements [marked_from_, P) are marked ready this step
-  bool inject_nan_ = false;
-  bool local_finite_ = true;  // this rank's gradient so far this step  // debug.nan_grad_step on this rank, this step
 };
 
 }  // namespace seqmend

@@ -129,6 +129,25 @@ TEST_F(FinetuneTest, TwoRanksGiveTheSameLossesAsOne) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * std::fabs(a[i])) << "log line " << i;
 }
 
+// Fine-tuning runs in the pretraining loop, so a NaN on one rank stops every rank at that step,
+// naming the rank it arose on, and a rank that throws ends the job.
+TEST_F(FinetuneTest, NanGradientOnOneRankStopsEveryRank) {
+  const std::string mpirun = "timeout 120 mpirun -np 2 --oversubscribe --allow-run-as-root " + std::string(SEQMEND_BINARY);
+  Ran r = run_shell(mpirun + finetune_args(path("ft_nan")) + " max_steps=20 log_every=1 threads=1"
+                    " debug.nan_grad_step=7 debug.nan_rank=1");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
+  EXPECT_NE(r.output.find("loss or gradient at step 7"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("failed on rank(s) 1 of 2"), std::string::npos) << "names the rank:\n" << r.output;
+  EXPECT_NE(r.output.find("finetune step 7/20"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("finetune step 8/20"), std::string::npos) << "no step after the NaN:\n" << r.output;
+
+  r = run_shell(mpirun + finetune_args(path("ft_throw")) + " max_steps=20 threads=1 debug.throw_step=4 debug.throw_rank=1");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "the job hung until the timeout:\n" << r.output;
+  EXPECT_NE(r.output.find("injected failure at step 4"), std::string::npos) << r.output;
+}
+
 TEST_F(FinetuneTest, FrozenEncoderLeavesTheEncoderAsPretrained) {
   const std::string run = path("ft_frozen");
   Ran r = run_shell(bin() + finetune_args(run) + " max_steps=20 detector.freeze_encoder=true");
