@@ -103,8 +103,9 @@ TEST(SoftmaxXent, LossMatchesDoubleReference) {
 
 // A million-item vocabulary with peaked rows (logits spread ~4): the softmax denominator adds a
 // million terms, most far below the largest. An error in it is an absolute error in the loss (the
-// log of the sum), so the loss bound is absolute: 2e-6 per row. One float accumulator per lane
-// drifted 8e-5 per row here (the GPU's tree sum exposed it).
+// log of the sum), so the loss bound is absolute: 3e-5 per row. One float accumulator per lane
+// over the whole row drifted 8e-5 per row here (the GPU's tree sum exposed it); blocks of 8192
+// summed in float stay within ~1e-6 when vectorised and ~9e-6 in a scalar (sanitizer) build.
 TEST(SoftmaxXent, MillionItemVocabularyMatchesDoubleReference) {
   Problem p(6, 32, 1000000, 31);
   for (float& h : p.hidden) h *= 2.0f;
@@ -131,14 +132,14 @@ TEST(SoftmaxXent, MillionItemVocabularyMatchesDoubleReference) {
       for (int c = 0; c < p.C; ++c) dh[size_t(m * p.C + c)] += d * p.table[size_t((p.first + v) * p.C + c)];
     }
   }
-  EXPECT_NEAR(got, want, 2e-6 * double(p.M)) << "loss per row " << want / double(p.M);
+  EXPECT_NEAR(got, want, 3e-5 * double(p.M)) << "loss per row " << want / double(p.M);
   auto mean_abs = [](const std::vector<double>& x) {
     double s = 0.0;
     for (double v : x) s += std::fabs(v);
     return s / double(x.size());
   };
-  expect_close(g.dhidden, dh, 1e-5, 1e-5 * mean_abs(dh), "dhidden");
-  expect_close(g.dbias, db, 1e-5, 1e-5 * mean_abs(db), "dbias");
+  expect_close(g.dhidden, dh, 3e-5, 3e-5 * mean_abs(dh), "dhidden");
+  expect_close(g.dbias, db, 3e-5, 3e-5 * mean_abs(db), "dbias");
 }
 
 TEST(SoftmaxXent, GradientsMatchFiniteDifferencesForEveryChunking) {
