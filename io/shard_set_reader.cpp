@@ -44,7 +44,7 @@ ShardSet ShardSet::open(const std::string& dir) {
   text << in.rdbuf();
   try {
     set.manifest_ = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range on a number overflow
     SEQ_FAIL(path, ": not valid JSON: ", e.what());
   }
   const nlohmann::json& m = set.manifest_;
