@@ -78,22 +78,22 @@ DetectorTargets detector_targets(const Batch& b, const SequenceSet& set, const s
   return y;
 }
 
-Detector::Detector(const ModelConfig& model, const DetectorConfig& cfg)
-    : cfg_(cfg), encoder_(model), heads_(cfg.heads, model.d_model) {}
+Detector::Detector(const ModelConfig& model, const DetectorConfig& cfg, Device dev)
+    : cfg_(cfg), encoder_(model, dev), heads_(cfg.heads, model.d_model, dev) {}
 
-static double head_loss(const float* logits, const std::vector<float>& y, const std::vector<float>& w,
-                        double denom, double weight, float alpha, float gamma, float* dlogits) {
-  const int64_t n = int64_t(y.size());
+// y and w where the focal loss reads them (device pointers on CUDA).
+static double head_loss(Device dev, const float* logits, const float* y, const float* w, int64_t n, double denom,
+                        double weight, float alpha, float gamma, float* dlogits) {
   if (n == 0) return 0.0;
   FocalArgs a;
   a.logits = logits;
-  a.targets = y.data();
-  a.weights = w.data();
+  a.targets = y;
+  a.weights = w;
   a.n = n;
   a.alpha = alpha;
   a.gamma = gamma;
   const double d = denom > 0 ? denom : 1.0;
-  const double sum = sigmoid_focal_loss(Device::CPU, a, dlogits, float(weight / d));
+  const double sum = sigmoid_focal_loss(dev, a, dlogits, float(weight / d));
   return sum / d;
 }
 
@@ -101,15 +101,35 @@ DetectorLoss Detector::forward(const Batch& b, const DetectorTargets& y, const D
   SEQ_CHECK(int64_t(y.event_y.size()) == b.N && int64_t(y.seq_y.size()) == b.B,
             "Detector forward: targets for N=", y.event_y.size(), ", B=", y.seq_y.size(),
             " given a batch of N=", b.N, ", B=", b.B);
+  SEQ_CHECK(y.event_w.size() == y.event_y.size() && y.gap_y.size() == y.event_y.size() &&
+                y.gap_w.size() == y.event_y.size() && y.seq_w.size() == y.seq_y.size(),
+            "Detector forward: targets and weights of different lengths");
+  const Device dev = device();
   const bool enc_train = opt.train && !cfg_.freeze_encoder;
   H_ = encoder_.encode_hidden(b, enc_train, opt.dropout_seed).data<float>();
   heads_.forward(H_, b);
   have_grads_ = opt.need_grads;
+  // The targets where the loss reads them: the host vectors themselves, or one upload of all six.
+  const int64_t N = b.N, B = b.B;
+  const float *ey = y.event_y.data(), *ew = y.event_w.data(), *gy = y.gap_y.data(), *gw = y.gap_w.data(),
+              *sy = y.seq_y.data(), *sw = y.seq_w.data();
+  if (dev != Device::CPU) {
+    targets_.ensure(1, 4 * N + 2 * B + 1, DType::F32, dev);
+    float* d = targets_.f();
+    const float* host[6] = {ey, ew, gy, gw, sy, sw};
+    const float** out[6] = {&ey, &ew, &gy, &gw, &sy, &sw};
+    for (int k = 0; k < 6; ++k) {
+      const int64_t n = k < 4 ? N : B;
+      if (n > 0) copy_bytes(d, dev, host[k], Device::CPU, sizeof(float) * size_t(n));
+      *out[k] = d;
+      d += n;
+    }
+  }
   float *de = nullptr, *dg = nullptr, *ds = nullptr;
   if (opt.need_grads) {
-    devent_.ensure(b.N, 1);
-    dgap_.ensure(b.N, 1);
-    dseq_.ensure(b.B, 1);
+    devent_.ensure(b.N, 1, DType::F32, dev);
+    dgap_.ensure(b.N, 1, DType::F32, dev);
+    dseq_.ensure(b.B, 1, DType::F32, dev);
     devent_.t.zero_();
     dgap_.t.zero_();
     dseq_.t.zero_();
@@ -120,11 +140,11 @@ DetectorLoss Detector::forward(const Batch& b, const DetectorTargets& y, const D
   const float alpha = float(cfg_.focal_alpha), gamma = float(cfg_.focal_gamma);
   auto denom = [](double given, double count) { return given > 0 ? given : count; };
   DetectorLoss L;
-  L.event = head_loss(heads_.event_logits(), y.event_y, y.event_w, denom(opt.event_denominator, y.event_count()),
+  L.event = head_loss(dev, heads_.event_logits(), ey, ew, N, denom(opt.event_denominator, y.event_count()),
                       cfg_.event_weight, alpha, gamma, de);
-  L.gap = head_loss(heads_.gap_logits(), y.gap_y, y.gap_w, denom(opt.gap_denominator, y.gap_count()),
+  L.gap = head_loss(dev, heads_.gap_logits(), gy, gw, N, denom(opt.gap_denominator, y.gap_count()),
                     cfg_.gap_weight, alpha, gamma, dg);
-  L.sequence = head_loss(heads_.seq_logits(), y.seq_y, y.seq_w, denom(opt.seq_denominator, y.seq_count()),
+  L.sequence = head_loss(dev, heads_.seq_logits(), sy, sw, B, denom(opt.seq_denominator, y.seq_count()),
                          cfg_.sequence_weight, alpha, gamma, ds);
   L.total = cfg_.event_weight * L.event + cfg_.gap_weight * L.gap + cfg_.sequence_weight * L.sequence;
   SEQ_CHECK(std::isfinite(L.total), "Detector forward: non-finite loss (event ", L.event, ", gap ", L.gap,
@@ -136,7 +156,7 @@ void Detector::backward(const Batch& b) {
   SEQ_CHECK(have_grads_, "Detector backward: needs a preceding forward with need_grads");
   have_grads_ = false;
   const int C = encoder_.config().d_model;
-  dH_.ensure(b.N, C);
+  dH_.ensure(b.N, C, DType::F32, device());
   dH_.t.zero_();
   heads_.backward(dH_.f(), b, devent_.f(), dgap_.f(), dseq_.f());
   if (!cfg_.freeze_encoder) encoder_.backward_from_hidden(b, dH_.f());
@@ -164,9 +184,19 @@ void Detector::score(const Batch& b, float* event_p, float* gap_p, float* seq_p)
   have_grads_ = false;
   H_ = encoder_.encode_hidden(b, false, 0).data<float>();
   heads_.forward(H_, b);
-  if (event_p) sigmoid_into(event_p, heads_.event_logits(), b.N);
-  if (gap_p) sigmoid_into(gap_p, heads_.gap_logits(), b.N);
-  if (seq_p) sigmoid_into(seq_p, heads_.seq_logits(), b.B);
+  const Device dev = device();
+  auto probs = [&](float* out, const float* logits, int64_t n) {
+    if (!out || n == 0) return;
+    if (dev != Device::CPU) {
+      host_logits_.resize(size_t(n));
+      copy_bytes(host_logits_.data(), Device::CPU, logits, dev, sizeof(float) * size_t(n));
+      logits = host_logits_.data();
+    }
+    sigmoid_into(out, logits, n);
+  };
+  probs(event_p, heads_.event_logits(), b.N);
+  probs(gap_p, heads_.gap_logits(), b.N);
+  probs(seq_p, heads_.seq_logits(), b.B);
 }
 
 }  // namespace seqmend

@@ -11,6 +11,8 @@
 //   DetectorTargets y = detector_targets(batch, labelled_set, seqs);
 //   auto loss = det.forward(batch, y, {.train = true, .dropout_seed = s});
 //   det.backward(batch);   // heads, then the encoder unless freeze_encoder
+// On Device::CUDA the encoder, the heads and the focal losses run on the GPU; the targets travel
+// there each step and only the losses (and score()'s probabilities) come back.
 #pragma once
 
 #include <cstdint>
@@ -72,16 +74,17 @@ struct DetectorLoss {
 
 class Detector {
  public:
-  Detector(const ModelConfig& model, const DetectorConfig& cfg);
+  Detector(const ModelConfig& model, const DetectorConfig& cfg, Device dev = Device::CPU);
 
   const DetectorConfig& config() const { return cfg_; }
+  Device device() const { return encoder_.device(); }
   Bert4Rec& encoder() { return encoder_; }
   DetectorHeads& heads() { return heads_; }
 
   DetectorLoss forward(const Batch& b, const DetectorTargets& y, const DetectorForward& opt);
   // Accumulates head gradients, and encoder gradients unless freeze_encoder.
   void backward(const Batch& b);
-  // Probabilities σ(logit): event (N), gap (N), seq (B); any output may be null.
+  // Probabilities σ(logit) on the host: event (N), gap (N), seq (B); any output may be null.
   void score(const Batch& b, float* event_p, float* gap_p, float* seq_p);
 
  private:
@@ -90,6 +93,8 @@ class Detector {
   DetectorHeads heads_;
   Activation devent_, dgap_, dseq_;  // (N, 1) (N, 1) (B, 1) logit gradients
   Activation dH_;                    // (N, C)
+  Activation targets_;               // (6, N|B) the targets and weights where the focal loss reads them
+  std::vector<float> host_logits_;   // score(): the logits copied back from the device
   const float* H_ = nullptr;
   bool have_grads_ = false;
 };

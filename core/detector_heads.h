@@ -5,7 +5,8 @@
 // Each head is fc1 (C → D) → GELU → fc2 (D → 1), or a single linear layer when D = 0. All heads'
 // parameters sit in one flat ParamBuffer with named views (`event.fc1.w` ...), like the encoder's,
 // so the optimizer, the gradient all-reduce and checkpoints each see one buffer. The heads output
-// logits; probabilities are σ(logit).
+// logits; probabilities are σ(logit). Parameters, activations and logits live on the heads' device
+// (the encoder's): H, dH and the logits' gradients are device pointers there.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,7 @@ struct DetectorHeadsConfig {
 class MlpHead {
  public:
   static void register_params(ParamBuffer& pb, const std::string& name, int C, int D);
-  void bind(ParamBuffer& pb, const std::string& name, int C, int D);
+  void bind(ParamBuffer& pb, const std::string& name, int C, int D, Device dev);
   // logits (R) = head(inp (R, C)); keeps inp's pointer and its own activations for backward.
   void forward(float* logits, const float* inp, int64_t R);
   // Accumulates the head's parameter gradients and dinp (R, C) += ∂/∂inp for dlogits (R).
@@ -38,6 +39,7 @@ class MlpHead {
 
  private:
   int C_ = 0, D_ = 0;
+  Device dev_ = Device::CPU;
   int64_t R_ = 0;
   const float* inp_ = nullptr;
   float *w1_ = nullptr, *b1_ = nullptr, *w2_ = nullptr, *b2_ = nullptr;      // (D, C) (D) (1, D|C) (1)
@@ -47,10 +49,11 @@ class MlpHead {
 
 class DetectorHeads {
  public:
-  DetectorHeads(const DetectorHeadsConfig& cfg, int d_model);
+  DetectorHeads(const DetectorHeadsConfig& cfg, int d_model, Device dev = Device::CPU);
 
   const DetectorHeadsConfig& config() const { return cfg_; }
   ParamBuffer& params() { return pb_; }
+  Device device() const { return dev_; }
 
   // Fills event_logits() (N), gap_logits() (N) and seq_logits() (B) from H (N, C).
   void forward(const float* H, const Batch& b);
@@ -65,10 +68,13 @@ class DetectorHeads {
  private:
   DetectorHeadsConfig cfg_;
   int C_;
+  Device dev_;
   ParamBuffer pb_;
   MlpHead event_head_, gap_head_, seq_head_;
   Activation event_, gap_, seq_;  // (N, 1) (N, 1) (B, 1) logits
   Activation pooled_, dpooled_;   // (B, C) mean of H over each sequence
+  const int64_t* cu_ = nullptr;   // the batch's cu_seqlens where the pooling reads them
+  Tensor cu_dev_;                 // their device copy (CUDA)
   int64_t N_ = 0, B_ = 0;
 };
 

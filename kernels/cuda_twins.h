@@ -56,6 +56,9 @@ void embedding_backward_cuda(float* dtable, const float* dout, const int32_t* id
 
 double sigmoid_focal_loss_cuda(const FocalArgs& a, float* dlogits, float scale);
 
+void segment_mean_forward_cuda(float* out, const float* inp, const int64_t* cu, int64_t B, int C);
+void segment_mean_backward_cuda(float* dinp, const float* dout, const int64_t* cu, int64_t B, int C);
+
 void gather_rows_cuda(float* dst, const float* src, const int64_t* rows, int64_t R, int C,
                       int64_t N);
 void scatter_rows_cuda(float* dst, const float* src, const int64_t* rows, int64_t R, int C,

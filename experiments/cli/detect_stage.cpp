@@ -12,6 +12,7 @@
 #include "core/base/error.h"
 #include "experiments/detect/detector_checkpoint.h"
 #include "experiments/detect/detector_scores.h"
+#include "experiments/run/device_choice.h"
 #include "experiments/run/dp_group.h"
 #include "experiments/run/owned_values.h"
 #include "experiments/run/run_dir.h"
@@ -33,11 +34,13 @@ void DetectConfig::visit(ConfigVisitor& v) {
           "interleaved masking passes per batch for the surprisal (a detector with score fusion uses its own)", 1,
           1024);
   v.field("batch_size", batch_size, "windows of max_len events per scoring batch", 1);
+  v.field("device", device, "cpu | cuda: where the detector and the encoder's surprisal run");
   v.field("threads", threads, "OpenMP threads (0: SEQMEND_THREADS or default)", 0, 4096);
   v.field("write_csv", write_csv, "write event_scores.csv and sequence_scores.csv");
 }
 
 void DetectConfig::validate() const {
+  SEQ_CHECK(device == "cpu" || device == "cuda", "detect: device `", device, "` is not cpu or cuda");
   SEQ_CHECK(!data_dir.empty(), "detect: data_dir is required. HINT: seqmend detect data_dir=DIR "
                                "detector_checkpoint=FINETUNE_RUN run_dir=OUT");
   SEQ_CHECK(!detector_checkpoint.empty(), "detect: detector_checkpoint is required");
@@ -124,7 +127,11 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
   // the merged scores and writes every file, so the outputs are the same bytes for any world size.
   const bool rank0 = group.rank() == 0;
   ShardSet set = ShardSet::open(cfg.data_dir);
-  LoadedDetector ld = load_detector(cfg.detector_checkpoint);
+  const Device dev = require_device(cfg.device, "detect");
+  // Several ranks on GPUs: the NCCL group binds each to its node-local GPU before any model is made.
+  std::unique_ptr<DataParallelGroup> gpu_binding;
+  if (dev == Device::CUDA && group.size() > 1) gpu_binding = DataParallelGroup::world_gpu();
+  LoadedDetector ld = load_detector(cfg.detector_checkpoint, dev);
   Detector& det = *ld.detector;
   SEQ_CHECK(det.encoder().config().num_items == set.num_items(), "detect: the detector was trained with ",
             det.encoder().config().num_items, " items, data_dir '", cfg.data_dir, "' has ", set.num_items());
@@ -141,7 +148,7 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
     std::unique_ptr<Bert4Rec> lm;
     const std::string enc = ld.info.encoder_checkpoint;
     if (!enc.empty() && fs::exists(enc)) {
-      lm = std::make_unique<Bert4Rec>(det.encoder().config());
+      lm = std::make_unique<Bert4Rec>(det.encoder().config(), dev);
       load_encoder_checkpoint(*lm, enc, true);
     }
     SEQ_CHECK(lm || !fusion.any(), "detect: detector '", cfg.detector_checkpoint,

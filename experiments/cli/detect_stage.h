@@ -35,6 +35,7 @@ struct DetectConfig {
   bool surprisal = true;            // the unsupervised baseline (k passes per batch)
   int64_t surprisal_passes = 8;
   int64_t batch_size = 128;         // windows per scoring batch
+  std::string device = "cpu";       // cpu | cuda: where the detector and the surprisal's encoder score
   int64_t threads = 0;
   bool write_csv = true;
 

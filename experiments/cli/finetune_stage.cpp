@@ -18,6 +18,7 @@
 #include "experiments/detect/detector_checkpoint.h"
 #include "experiments/detect/detector_objective.h"
 #include "experiments/detect/detector_scores.h"
+#include "experiments/run/device_choice.h"
 #include "experiments/run/dp_group.h"
 #include "experiments/run/run_dir.h"
 #include "experiments/cli/simulate_stage.h"
@@ -71,7 +72,14 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   if (cfg.model.num_items == 0) cfg.model.num_items = set.num_items();
   SEQ_CHECK(cfg.model.num_items == set.num_items(), "finetune: the encoder has num_items ", cfg.model.num_items,
             " but data_dir '", cfg.data_dir, "' has ", set.num_items(), " items");
-  Detector det(cfg.model, cfg.detector);
+  // On the GPU, the gradient groups first: they bind this rank to its GPU, where the detector lives.
+  const Device dev = require_device(cfg.device, "finetune");
+  std::unique_ptr<DataParallelGroup> gpu_encoder_group, gpu_head_group;
+  if (dev == Device::CUDA && group.size() > 1) {
+    gpu_encoder_group = DataParallelGroup::world_gpu();
+    gpu_head_group = DataParallelGroup::world_gpu();
+  }
+  Detector det(cfg.model, cfg.detector, dev);
   uint32_t enc_crc = 0;
   if (!enc_file.empty()) enc_crc = load_encoder_checkpoint(det.encoder(), enc_file, cfg.encoder_best);
 
@@ -92,7 +100,8 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
   Injector injector(local, cfg.inject, ctx);
 
   // The training loop of pretraining, with the detector's step (experiments/detect/detector_objective.h).
-  DetectorObjective objective(cfg, det, loader, set, stored ? nullptr : &injector, group, enc_file);
+  DetectorObjective objective(cfg, det, loader, set, stored ? nullptr : &injector, group, enc_file,
+                              gpu_encoder_group.get(), gpu_head_group.get());
   cfg = objective.config();  // optim.total_steps resolved
   const int64_t total = objective.total_steps();
   if (run) {
@@ -153,7 +162,7 @@ nlohmann::json run_finetune(FinetuneConfig& cfg, DataParallelGroup& group, RunDi
     ScoreFusion fusion;
     if (cfg.fuse_surprisal && !enc_file.empty()) {
       // The same masked-item model `seqmend detect` takes the surprisal from.
-      Bert4Rec lm(det.encoder().config());
+      Bert4Rec lm(det.encoder().config(), dev);
       load_encoder_checkpoint(lm, enc_file, true);
       const SurprisalResult sr = event_surprisal(lm, calib, {int(cfg.surprisal_passes), 128});
       results["valid_heads_alone"] = detection_report(sc, calib, INFINITY, INFINITY, INFINITY);

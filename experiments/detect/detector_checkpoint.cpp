@@ -34,7 +34,7 @@ uint32_t load_encoder_checkpoint(Bert4Rec& encoder, const std::string& file, boo
     Tensor& p = encoder.params().params();
     SEQ_CHECK(int64_t(it->second.size()) == p.numel(), "encoder checkpoint '", file, "': best_params has ",
               it->second.size(), " floats, the model ", p.numel());
-    std::memcpy(p.data<float>(), it->second.data(), sizeof(float) * it->second.size());
+    copy_bytes(p.raw(), p.device(), it->second.data(), Device::CPU, sizeof(float) * it->second.size());
   }
   return file_crc32(file);
 }
@@ -47,21 +47,29 @@ ParamBuffer detector_param_layout(Detector& det) {
   return pb;
 }
 
-static void copy_params(ParamBuffer& combined, ParamBuffer& part, const std::string& prefix, bool into_part) {
-  for (const ParamEntry& e : part.entries()) {
-    float* a = combined.param_ptr(prefix + e.name);
-    float* b = part.param_ptr(e.name);
-    if (into_part)
-      std::memcpy(b, a, sizeof(float) * size_t(e.numel));
-    else
-      std::memcpy(a, b, sizeof(float) * size_t(e.numel));
+void copy_detector_part(ParamBuffer& whole, ParamBuffer& part, const std::string& prefix, bool moments,
+                        bool into_part) {
+  auto copy = [&](Tensor& w, Tensor& p) {
+    for (const ParamEntry& e : part.entries()) {
+      const Tensor a = whole.view(w, prefix + e.name), b = part.view(p, e.name);
+      const size_t bytes = sizeof(float) * size_t(e.numel);
+      if (into_part)
+        copy_bytes(b.raw(), b.device(), a.raw(), a.device(), bytes);
+      else
+        copy_bytes(a.raw(), a.device(), b.raw(), b.device(), bytes);
+    }
+  };
+  copy(whole.params(), part.params());
+  if (moments) {
+    copy(whole.adam_m(), part.adam_m());
+    copy(whole.adam_v(), part.adam_v());
   }
 }
 
 void write_detector_checkpoint(const std::string& path, Detector& det, const DetectorCheckpoint& info) {
   ParamBuffer pb = detector_param_layout(det);
-  copy_params(pb, det.encoder().params(), "encoder.", false);
-  copy_params(pb, det.heads().params(), "heads.", false);
+  copy_detector_part(pb, det.encoder().params(), "encoder.", false, false);
+  copy_detector_part(pb, det.heads().params(), "heads.", false, false);
   TrainingState st;
   st.step = info.step;
   st.texts["finetune_config"] = info.finetune_yaml;
@@ -85,8 +93,8 @@ static double threshold_of(const nlohmann::json& j, const char* key) {
 DetectorCheckpoint read_detector_checkpoint(const std::string& path, Detector& det) {
   ParamBuffer pb = detector_param_layout(det);
   TrainingState st = read_checkpoint(path, pb);
-  copy_params(pb, det.encoder().params(), "encoder.", true);
-  copy_params(pb, det.heads().params(), "heads.", true);
+  copy_detector_part(pb, det.encoder().params(), "encoder.", false, true);
+  copy_detector_part(pb, det.heads().params(), "heads.", false, true);
   DetectorCheckpoint info;
   info.step = st.step;
   auto text = [&](const char* k) { return st.texts.count(k) ? st.texts.at(k) : std::string(); };
@@ -106,7 +114,7 @@ DetectorCheckpoint read_detector_checkpoint(const std::string& path, Detector& d
   return info;
 }
 
-LoadedDetector load_detector(const std::string& path_in) {
+LoadedDetector load_detector(const std::string& path_in, Device dev) {
   std::string path = path_in;
   std::error_code ec;
   if (fs::is_directory(path, ec)) path = (fs::path(path) / "detector.h5").string();
@@ -117,7 +125,7 @@ LoadedDetector load_detector(const std::string& path_in) {
   ModelConfig mc = model_config_from_run_config(cfg_path);
   DetectorConfig dc = load_config_section<DetectorConfig>(cfg_path, "detector");
   LoadedDetector out;
-  out.detector = std::make_unique<Detector>(mc, dc);
+  out.detector = std::make_unique<Detector>(mc, dc, dev);
   out.info = read_detector_checkpoint(path, *out.detector);
   return out;
 }

@@ -30,6 +30,10 @@ uint32_t load_encoder_checkpoint(Bert4Rec& encoder, const std::string& file, boo
 // The detector's two buffers as one, with prefixed names (`encoder.<name>`, `heads.<name>`),
 // allocated on the host: the layout of detector.h5 and of fine-tuning's checkpoints.
 ParamBuffer detector_param_layout(Detector& det);
+// The parameters (and with `moments` the AdamW moments) of one part (the encoder's or the heads'
+// buffer, on any device) to (`into_part` false) or from their `prefix`ed places in that layout.
+void copy_detector_part(ParamBuffer& whole, ParamBuffer& part, const std::string& prefix, bool moments,
+                        bool into_part);
 
 struct DetectorCheckpoint {
   std::string finetune_yaml;
@@ -44,9 +48,9 @@ void write_detector_checkpoint(const std::string& path, Detector& det, const Det
 // Fills `det` (its shapes must match the file's) and returns the rest.
 DetectorCheckpoint read_detector_checkpoint(const std::string& path, Detector& det);
 // Builds the detector a detector.h5 was written for (shape from the finetune config.yaml beside
-// it) and loads it.
+// it) on `dev` and loads it.
 struct LoadedDetector;
-LoadedDetector load_detector(const std::string& path);
+LoadedDetector load_detector(const std::string& path, Device dev = Device::CPU);
 struct LoadedDetector {
   std::unique_ptr<Detector> detector;
   DetectorCheckpoint info;

@@ -13,6 +13,7 @@
 #include "experiments/train/token_deal.h"
 #include "experiments/train/train_checkpoint.h"
 #include "io/config.h"
+#include "kernels/elementwise.h"
 
 namespace seqmend {
 
@@ -22,37 +23,22 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// On the GPU one reduction (Σ g² is finite: also false for |g| beyond ~1e19, no gradient a healthy
+// run has), as pretraining checks its buffers.
 bool all_finite(const Tensor& t) {
+  if (t.device() != Device::CPU) return std::isfinite(sum_squares(t.device(), t.data<float>(), t.numel()));
   const float* p = t.data<float>();
   for (int64_t i = 0; i < t.numel(); ++i)
     if (!std::isfinite(p[i])) return false;
   return true;
 }
 
-// Parameters and moments of `part` to or from their `prefix`ed places in `whole`.
-void copy_part(ParamBuffer& whole, ParamBuffer& part, const std::string& prefix, bool moments, bool into_part) {
-  auto copy = [&](Tensor& w, Tensor& p) {
-    for (const ParamEntry& e : part.entries()) {
-      float* a = whole.view(w, prefix + e.name).data<float>();
-      float* b = part.view(p, e.name).data<float>();
-      if (into_part)
-        std::memcpy(b, a, sizeof(float) * size_t(e.numel));
-      else
-        std::memcpy(a, b, sizeof(float) * size_t(e.numel));
-    }
-  };
-  copy(whole.params(), part.params());
-  if (moments) {
-    copy(whole.adam_m(), part.adam_m());
-    copy(whole.adam_v(), part.adam_v());
-  }
-}
-
 }  // namespace
 
 DetectorObjective::DetectorObjective(const FinetuneConfig& cfg, Detector& det, DataParallelLoader& loader,
                                      const ShardSet& set, const Injector* injector, DataParallelGroup& group,
-                                     const std::string& encoder_file)
+                                     const std::string& encoder_file, DataParallelGroup* gpu_encoder_group,
+                                     DataParallelGroup* gpu_head_group)
     : cfg_(cfg),
       det_(det),
       loader_(loader),
@@ -71,11 +57,20 @@ DetectorObjective::DetectorObjective(const FinetuneConfig& cfg, Detector& det, D
     enc_opt_ = std::make_unique<AdamWOptimizer>(det_.encoder().params(), cfg_.optim);
   head_opt_ = std::make_unique<AdamWOptimizer>(det_.heads().params(), cfg_.optim);
   if (group_.size() > 1) {
+    if (det_.device() != Device::CPU) {
+      SEQ_CHECK(gpu_encoder_group && gpu_head_group, "finetune: a detector on ", device_name(det_.device()),
+                " needs its GPU gradient groups");
+      enc_grads_ = gpu_encoder_group;
+      head_grads_ = gpu_head_group;
+    } else {
+      head_group_ = std::make_unique<DataParallelGroup>(group_.comm());
+      enc_grads_ = &group_;
+      head_grads_ = head_group_.get();
+    }
     if (enc_opt_)
-      group_.bind_gradients(det_.encoder().params().grads().data<float>(), size_t(det_.encoder().params().numel()),
-                            cfg_.bucket_mb);
-    head_group_ = std::make_unique<DataParallelGroup>(group_.comm());
-    head_group_->bind_gradients(det_.heads().params().grads().data<float>(), size_t(det_.heads().params().numel()),
+      enc_grads_->bind_gradients(det_.encoder().params().grads().data<float>(),
+                                 size_t(det_.encoder().params().numel()), cfg_.bucket_mb);
+    head_grads_->bind_gradients(det_.heads().params().grads().data<float>(), size_t(det_.heads().params().numel()),
                                 cfg_.bucket_mb);
   }
 }
@@ -177,8 +172,10 @@ StepReport DetectorObjective::step(int64_t step) {
     L = det_.forward(b, y, fw);
     det_.backward(b);
   }
-  if (step == cfg_.debug.nan_grad_step && group_.rank() == cfg_.debug.nan_rank)  // fault injection
-    det_.heads().params().grads().data<float>()[0] = std::nanf("");
+  if (step == cfg_.debug.nan_grad_step && group_.rank() == cfg_.debug.nan_rank) {  // fault injection
+    const float nan = std::nanf("");
+    copy_bytes(det_.heads().params().grads().raw(), det_.device(), &nan, Device::CPU, sizeof nan);
+  }
   // This rank's own loss and gradients, before the all-reduce spreads a NaN: the error names the
   // rank(s) where it arose, and every rank stops at the same step.
   const bool finite = std::isfinite(L.total) && all_finite(det_.heads().params().grads()) &&
@@ -187,13 +184,13 @@ StepReport DetectorObjective::step(int64_t step) {
   if (dp) {
     const double tc = now_s();
     if (enc_opt_) {
-      group_.mark_ready(0, size_t(det_.encoder().params().numel()));
-      group_.finish();
-      wait_s += group_.last_wait_seconds();
+      enc_grads_->mark_ready(0, size_t(det_.encoder().params().numel()));
+      enc_grads_->finish();
+      wait_s += enc_grads_->last_wait_seconds();
     }
-    head_group_->mark_ready(0, size_t(det_.heads().params().numel()));
-    head_group_->finish();
-    wait_s += head_group_->last_wait_seconds();
+    head_grads_->mark_ready(0, size_t(det_.heads().params().numel()));
+    head_grads_->finish();
+    wait_s += head_grads_->last_wait_seconds();
     double parts[4] = {L.total, L.event, L.gap, L.sequence};
     group_.sum_ordered(parts, 4);
     const double world = double(group_.size());
@@ -238,14 +235,14 @@ void DetectorObjective::log(const StepWindow& w, const StepReport& r, int64_t s,
 }
 
 ParamBuffer& DetectorObjective::checkpoint_buffer() {
-  copy_part(saved_, det_.encoder().params(), "encoder.", enc_opt_ != nullptr, false);
-  copy_part(saved_, det_.heads().params(), "heads.", true, false);
+  copy_detector_part(saved_, det_.encoder().params(), "encoder.", enc_opt_ != nullptr, false);
+  copy_detector_part(saved_, det_.heads().params(), "heads.", true, false);
   return saved_;
 }
 
 void DetectorObjective::checkpoint_restored() {
-  copy_part(saved_, det_.encoder().params(), "encoder.", enc_opt_ != nullptr, true);
-  copy_part(saved_, det_.heads().params(), "heads.", true, true);
+  copy_detector_part(saved_, det_.encoder().params(), "encoder.", enc_opt_ != nullptr, true);
+  copy_detector_part(saved_, det_.heads().params(), "heads.", true, true);
 }
 
 std::string DetectorObjective::model_yaml() const {

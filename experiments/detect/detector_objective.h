@@ -37,9 +37,13 @@ class DetectorObjective : public TrainObjective {
  public:
   // `det` starts from its loaded encoder; `loader` holds the whole train split (not cache mode);
   // `injector` corrupts each global batch, null: the stored labels are trained on. None is owned.
-  // cfg.optim.total_steps = 0 is resolved to the run's steps (config()).
+  // cfg.optim.total_steps = 0 is resolved to the run's steps (config()). A detector on the GPU has
+  // its gradients averaged over `gpu_groups` (NCCL, one per buffer: encoder, heads), which must have
+  // been made before the detector (they bind the rank's GPU); on the CPU `group` and one more MPI
+  // group do it.
   DetectorObjective(const FinetuneConfig& cfg, Detector& det, DataParallelLoader& loader, const ShardSet& set,
-                    const Injector* injector, DataParallelGroup& group, const std::string& encoder_file);
+                    const Injector* injector, DataParallelGroup& group, const std::string& encoder_file,
+                    DataParallelGroup* gpu_encoder_group = nullptr, DataParallelGroup* gpu_head_group = nullptr);
   ~DetectorObjective() override;
 
   std::string stage() const override { return "finetune"; }
@@ -70,11 +74,13 @@ class DetectorObjective : public TrainObjective {
   DataParallelLoader& loader_;
   const ShardSet& set_;
   const Injector* injector_;
-  DataParallelGroup& group_;  // counts, losses, agreement; the encoder's gradient all-reduce
+  DataParallelGroup& group_;  // counts, losses, agreement
+  DataParallelGroup* enc_grads_ = nullptr;   // the encoder's gradient all-reduce (multi-rank)
+  DataParallelGroup* head_grads_ = nullptr;  // the heads'
   std::string encoder_file_;
   std::unique_ptr<AdamWOptimizer> enc_opt_;  // null with freeze_encoder
   std::unique_ptr<AdamWOptimizer> head_opt_;
-  std::unique_ptr<DataParallelGroup> head_group_;  // the heads' gradient all-reduce (multi-rank)
+  std::unique_ptr<DataParallelGroup> head_group_;  // on the CPU: the MPI group behind head_grads_
   ParamBuffer saved_;  // encoder and heads as one buffer (detector.h5's layout), for checkpoints
   int64_t total_steps_ = 0;
   DetectorLoss last_;

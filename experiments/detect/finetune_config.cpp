@@ -22,6 +22,7 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
   v.field("global_batch_size", global_batch_size, "sequences per optimizer step over all ranks", 1);
   v.field("max_steps", max_steps, "optimizer steps (0: epochs decides)", 0);
   v.field("epochs", epochs, "passes over the train split (0: max_steps decides)", 0);
+  v.field("device", device, "cpu | cuda: where the detector trains (cuda: one GPU per node-local rank, NCCL)");
   v.field("threads", threads, "OpenMP threads per rank (0: SEQMEND_THREADS or default)", 0, 4096);
   v.field("seed", seed, "data order, corruption and dropout seed");
   v.field("log_every", log_every, "steps between progress lines and metrics records", 1);
@@ -50,6 +51,7 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
 }
 
 void FinetuneConfig::validate() const {
+  SEQ_CHECK(device == "cpu" || device == "cuda", "finetune: device `", device, "` is not cpu or cuda");
   SEQ_CHECK(!data_dir.empty(), "finetune: data_dir is required. HINT: seqmend finetune data_dir=DIR run_dir=RUN");
   SEQ_CHECK(!run_dir.empty(), "finetune: run_dir is required. HINT: seqmend finetune data_dir=DIR run_dir=RUN");
   SEQ_CHECK(max_steps > 0 || epochs > 0, "finetune: set max_steps or epochs (both are 0)");

@@ -40,6 +40,7 @@ struct FinetuneConfig {
   int64_t global_batch_size = 64;
   int64_t max_steps = 0;  // 0: epochs decides
   int64_t epochs = 0;     // 0: max_steps decides
+  std::string device = "cpu";  // cpu | cuda: the encoder, heads and focal losses (experiments/run/device_choice.h)
   int64_t threads = 0;
   uint64_t seed = 1;      // data order, corruption, dropout
   int64_t log_every = 10;

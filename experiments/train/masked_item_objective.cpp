@@ -9,6 +9,7 @@
 #include "core/base/rng.h"
 #include "core/train_step.h"
 #include "experiments/run/checkpoint.h"
+#include "experiments/run/device_choice.h"
 #include "experiments/train/canaries.h"
 #include "experiments/train/train_checkpoint.h"
 #include "io/config.h"
@@ -122,11 +123,7 @@ MaskedItemObjective::MaskedItemObjective(const PretrainConfig& cfg, DataParallel
   config_hash_ = DataParallelGroup::hash(config_to_yaml(cfg_));
 
   grads_ = &comm_;
-  if (cfg_.device == "cuda") {
-    SEQ_CHECK(cuda_compiled(), "pretrain: device cuda, but this build has no CUDA backend (nvcc was not "
-              "found at configure time); use device=cpu");
-    SEQ_CHECK(cuda_device_count() > 0, "pretrain: device cuda, but this process sees no usable GPU (no "
-              "driver or no device); use device=cpu");
+  if (require_device(cfg_.device, "pretrain") == Device::CUDA) {
     // Before the model: the NCCL communicator binds this rank to its GPU, where the model lives.
     gpu_group_ = DataParallelGroup::world_gpu();
     grads_ = gpu_group_.get();

@@ -35,6 +35,7 @@
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
 #include "kernels/matmul.h"
+#include "kernels/segment_mean.h"
 #include "kernels/softmax_xent.h"
 
 #ifdef SEQMEND_WITH_CUDA
@@ -203,6 +204,67 @@ void add_matmul(std::vector<Row>& t, int64_t N, int C, int OC, bool bias,
                }});
 }
 
+// A bf16-precision model's GEMMs on operands already stored in bf16 (kernels/matmul.h): the f32
+// outputs at f32's tolerance (both sides multiply the same bf16 values exactly), the optional bf16
+// copy of out at one bf16 rounding (1e-2: an f32 sum next to a rounding boundary may round either way).
+void add_matmul_stored_bf16(std::vector<Row>& t, int64_t N, int C, int OC) {
+  const std::string shape = std::to_string(N) + "x" + std::to_string(C) + "x" + std::to_string(OC);
+  t.push_back({"matmul_forward_stored_bf16_" + shape, [=](Mem& m) {
+                 float* out = m.out(N * OC);
+                 bf16* inp = m.in_bf16(N * C);
+                 bf16* w = m.in_bf16(int64_t(OC) * C);
+                 float* b = m.in(OC);
+                 matmul_forward(m.dev(), out, inp, w, b, N, C, OC);
+                 m.result("out", out, N * OC);
+               }});
+  t.push_back({"matmul_forward_stored_bf16_out16_" + shape, [=](Mem& m) {
+                 float* out = m.out(N * OC);
+                 bf16* out16 = m.out_bf16(N * OC);
+                 bf16* inp = m.in_bf16(N * C);
+                 bf16* w = m.in_bf16(int64_t(OC) * C);
+                 matmul_forward(m.dev(), out, inp, w, nullptr, N, C, OC, out16);
+                 m.result("out16", out16, N * OC);
+               }, 1e-2});
+  for (bool dout16 : {false, true})
+    t.push_back({std::string("matmul_backward_stored_bf16_") + (dout16 ? "dout16_" : "") + shape, [=](Mem& m) {
+                   float* dinp = m.grad(N * C);
+                   float* dw = m.grad(int64_t(OC) * C);
+                   float* db = m.grad(OC);
+                   bf16* inp = m.in_bf16(N * C);
+                   bf16* w = m.in_bf16(int64_t(OC) * C);
+                   if (dout16)
+                     matmul_backward(m.dev(), dinp, dw, db, m.in_bf16(N * OC), inp, w, N, C, OC);
+                   else
+                     matmul_backward(m.dev(), dinp, dw, db, m.in(N * OC), inp, w, N, C, OC);
+                   m.result("dinp", dinp, N * C);
+                   m.result("dweight", dw, int64_t(OC) * C);
+                   m.result("dbias", db, OC);
+                 }});
+}
+
+// LayerNorm and GELU writing bf16 (a bf16-precision model's GEMM inputs): one bf16 rounding of the
+// f32 result, so 1e-2 (see add_matmul_stored_bf16).
+void add_bf16_outputs(std::vector<Row>& t, int64_t N, int C) {
+  const std::string shape = std::to_string(N) + "x" + std::to_string(C);
+  t.push_back({"layernorm_forward_bf16_" + shape, [=](Mem& m) {
+                 bf16* out = m.out_bf16(N * C);
+                 float* mean = m.out(N);
+                 float* rstd = m.out(N);
+                 float* inp = m.in(N * C, -3.0f, 5.0f);
+                 float* w = m.in(C);
+                 float* b = m.in(C);
+                 layernorm_forward(m.dev(), out, mean, rstd, inp, w, b, N, C, 1e-5f);
+                 m.result("out", out, N * C);
+                 m.result("mean", mean, N);
+                 m.result("rstd", rstd, N);
+               }, 1e-2});
+  t.push_back({"gelu_forward_bf16_" + shape, [=](Mem& m) {
+                 bf16* out = m.out_bf16(N * C);
+                 gelu_forward(m.dev(), out, m.in(N * C, -6.0f, 6.0f), N * C);
+                 m.result("out", out, N * C);
+               }, 1e-2});
+}
+
 void add_layernorm(std::vector<Row>& t, int64_t N, int C) {
   const std::string shape = std::to_string(N) + "x" + std::to_string(C);
   t.push_back({"layernorm_forward_" + shape, [=](Mem& m) {
@@ -369,9 +431,14 @@ void add_focal(std::vector<Row>& t, int64_t n, float alpha, float gamma, bool we
                }});
 }
 
-void add_xent(std::vector<Row>& t, int64_t M, int C, int64_t V, bool grad) {
+// bf16: the three products on bf16-rounded operands (XentArgs::prec); the logits' gradient is
+// rounded to bf16 before its products, so an element next to a rounding boundary may differ by one
+// bf16 ulp between devices: 1e-2 for the row (the loss included).
+void add_xent(std::vector<Row>& t, int64_t M, int C, int64_t V, bool grad,
+              MatmulPrecision prec = MatmulPrecision::f32) {
+  const bool bf = prec == MatmulPrecision::bf16;
   const std::string s = std::to_string(M) + "x" + std::to_string(C) + "_V" + std::to_string(V) +
-                        (grad ? "_grad" : "");
+                        (grad ? "_grad" : "") + (bf ? "_bf16" : "");
   t.push_back({"softmax_xent_" + s, [=](Mem& m) {
                  const int64_t rows = V + 2;  // padding row 0, items, mask token
                  float* hidden = m.in(M * C, -2.0f, 2.0f);
@@ -388,6 +455,7 @@ void add_xent(std::vector<Row>& t, int64_t M, int C, int64_t V, bool grad) {
                  a.V = V;
                  a.first = 1;
                  a.chunk_rows = 64;
+                 a.prec = prec;
                  XentGrads g;
                  if (grad) {
                    g.dhidden = m.grad(M * C);
@@ -401,7 +469,7 @@ void add_xent(std::vector<Row>& t, int64_t M, int C, int64_t V, bool grad) {
                    m.result("dtable", g.dtable, rows * C);
                    m.result("dbias", g.dbias, rows);
                  }
-               }});
+               }, bf ? 1e-2 : 1e-5});
 }
 
 // R distinct rows of N in a shuffled order (the same on every device: drawn from the row's Rng).
@@ -429,6 +497,27 @@ void add_gather_rows(std::vector<Row>& t, int64_t R, int C, int64_t N) {
                  const int64_t* rows = m.upload(distinct_rows(m, R, N));
                  scatter_rows(m.dev(), dst, src, rows, R, C, N);
                  m.result("dst", dst, N * C);
+               }});
+}
+
+// Sequences of the given lengths packed into (N, C) rows.
+void add_segment_mean(std::vector<Row>& t, std::vector<int64_t> lens, int C) {
+  std::vector<int64_t> cu(lens.size() + 1, 0);
+  for (size_t b = 0; b < lens.size(); ++b) cu[b + 1] = cu[b] + lens[b];
+  const int64_t B = int64_t(lens.size()), N = cu.back();
+  std::string shape = "B" + std::to_string(B) + "_C" + std::to_string(C);
+  for (int64_t l : lens) shape += "_" + std::to_string(l);
+  t.push_back({"segment_mean_forward_" + shape, [=](Mem& m) {
+                 float* out = m.out(B * C);
+                 float* inp = m.in(N * C);
+                 segment_mean_forward(m.dev(), out, inp, m.upload(cu), B, C);
+                 m.result("out", out, B * C);
+               }});
+  t.push_back({"segment_mean_backward_" + shape, [=](Mem& m) {
+                 float* dinp = m.grad(N * C);
+                 float* dout = m.in(B * C);
+                 segment_mean_backward(m.dev(), dinp, dout, m.upload(cu), B, C);
+                 m.result("dinp", dinp, N * C);
                }});
 }
 
@@ -541,11 +630,20 @@ std::vector<Row> make_table() {
   add_gather_rows(t, 1, 1, 1);
   add_gather_rows(t, 37, 64, 200);
   add_gather_rows(t, 1000, 33, 1000);
+  add_segment_mean(t, {1}, 1);
+  add_segment_mean(t, {5, 0, 64, 200, 1}, 64);
+  add_segment_mean(t, std::vector<int64_t>(300, 17), 33);
   add_xent(t, 1, 1, 1, true);
   add_xent(t, 37, 16, 1000, false);
   add_xent(t, 37, 16, 1000, true);
   add_xent(t, 300, 64, 5003, true);
   add_xent(t, 6, 32, 1000000, true);  // a million-item vocabulary
+  add_xent(t, 37, 16, 1000, true, MatmulPrecision::bf16);
+  add_xent(t, 300, 64, 5003, true, MatmulPrecision::bf16);
+  add_matmul_stored_bf16(t, 257, 64, 192);
+  add_matmul_stored_bf16(t, 1000, 33, 17);
+  add_bf16_outputs(t, 300, 64);
+  add_bf16_outputs(t, 1025, 129);
   for (bool causal : {false, true}) {
     add_attention<float>(t, {5, 0, 64, 65, 1, 0}, 2, 32, causal, 0.0f);
     add_attention<float>(t, {200, 37, 0, 129}, 4, 64, causal, 0.1f);

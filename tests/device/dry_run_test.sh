@@ -49,6 +49,7 @@ expect '^kernels +no GPU' "kernels row marked no GPU"
 expect '^train_step +no GPU' "train_step row marked no GPU"
 expect '^attention vs torch SDPA +no GPU' "SDPA row marked no GPU"
 expect '^pretrain cuda vs cpu +no GPU +no GPU; the CPU run finished' "pretrain row (no GPU, CPU run finished)"
+expect '^finetune cuda vs cpu +no GPU +no GPU; the CPU run finished' "finetune row (no GPU, CPU detector run finished)"
 if grep -q 'unresolved libraries' "$log"; then fail "the bundle's programs have unresolved libraries"; fi
 if grep -q "skipped, the check's" "$log"; then fail "a phase was skipped for lack of budget"; fi
 echo "device_check_dry_run: passed"

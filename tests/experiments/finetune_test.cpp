@@ -23,6 +23,7 @@
 #include "experiments/detect/detector_scores.h"
 #include "experiments/cli/finetune_stage.h"
 #include "io/file_checksum.h"
+#include "kernels/device.h"
 
 namespace seqmend {
 namespace {
@@ -210,6 +211,52 @@ TEST_F(FinetuneTest, EncoderCheckpointThatIsNotOneIsSaidToBeSo) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("not a seqmend checkpoint (an HDF5 file without format"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(path("nock")));
+}
+
+// device=cuda: on a GPU, the detector's losses follow the CPU run's (same batches, injections and
+// dropout; only rounding differs) and detect scores there alike; without one, both commands stop at
+// once and say why instead of falling back to the CPU.
+TEST_F(FinetuneTest, GpuFinetuneAndDetectMatchTheCpuOrSayWhyTheyCannot) {
+  Ran bad = run_shell(bin() + finetune_args(path("ft_tpu")) + " device=tpu");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("device `tpu`"), std::string::npos) << bad.output;
+  const std::string gpu = path("ft_cuda"), cpu = path("ft_cpu");
+  Ran g = run_shell(bin() + finetune_args(gpu) + " max_steps=30 log_every=1 device=cuda");
+  if (cuda_device_count() == 0) {
+    EXPECT_NE(g.status, 0) << g.output;
+    EXPECT_NE(g.status, 124) << "hung:\n" << g.output;
+    EXPECT_NE(g.output.find("finetune: device cuda, but this"), std::string::npos) << g.output;
+    Ran d = run_shell(bin() + " detect data_dir=" + path("data") + " split=test detector_checkpoint=" + gpu +
+                      " run_dir=" + path("det_cuda") + " device=cuda");
+    EXPECT_NE(d.status, 0) << d.output;
+    GTEST_SKIP() << "no usable GPU: checked the refusals only, not GPU fine-tuning";
+  }
+  ASSERT_EQ(g.status, 0) << g.output;
+  Ran c = run_shell(bin() + finetune_args(cpu) + " max_steps=30 log_every=1");
+  ASSERT_EQ(c.status, 0) << c.output;
+  auto losses = [](const std::string& run) {
+    std::vector<double> out;
+    std::ifstream f(run + "/metrics.jsonl");
+    for (std::string line; std::getline(f, line);) {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      if (j.contains("loss")) out.push_back(j["loss"].get<double>());
+    }
+    return out;
+  };
+  const auto lc = losses(cpu), lg = losses(gpu);
+  ASSERT_EQ(lc.size(), 30u);
+  ASSERT_EQ(lg.size(), lc.size());
+  EXPECT_NEAR(lg[0], lc[0], 1e-5 * std::fabs(lc[0])) << "step 1: same weights, same batch";
+  for (size_t i = 1; i < lc.size(); ++i) EXPECT_NEAR(lg[i], lc[i], 1e-3 * std::fabs(lc[i])) << "step " << i + 1;
+  double auc[2];
+  for (int k = 0; k < 2; ++k) {
+    const std::string out = path(k ? "det_gpu" : "det_cpu");
+    Ran d = run_shell(bin() + " detect data_dir=" + path("data") + " split=test detector_checkpoint=" + cpu +
+                      " run_dir=" + out + (k ? " device=cuda" : ""));
+    ASSERT_EQ(d.status, 0) << d.output;
+    auc[k] = read_json(out + "/detection.json")["event"]["overall"]["roc_auc"].get<double>();
+  }
+  EXPECT_NEAR(auc[1], auc[0], 1e-3) << "the same detector scored on the GPU and on the CPU";
 }
 
 }  // namespace

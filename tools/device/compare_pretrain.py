@@ -1,7 +1,10 @@
 """The device check's end-to-end training check: the same `seqmend pretrain` run (tiny config, same
 data, seed, batches, masks and dropout keys) on the CPU and with device=cuda, compared step by step
-from the two metrics.jsonl files.
-usage: compare_pretrain.py CPU_METRICS CUDA_METRICS OUT.json      exit 1 when outside tolerance
+from the two metrics.jsonl files; with STAGE finetune, the same for two `seqmend finetune` runs of
+the detector from one encoder (same injections and dropout keys), whose metrics name the gradient
+norm `head_grad_norm` (the heads' buffer, clipped and stepped first).
+usage: compare_pretrain.py CPU_METRICS CUDA_METRICS OUT.json [pretrain|finetune]
+                                                                 exit 1 when outside tolerance
 
 Tolerances (relative): step 1 runs both devices from the same weights, so its loss checks the GPU
 forward (1e-5: per-op agreement is 1e-5, the loss is one sum over the targets) and its gradient norm
@@ -36,9 +39,14 @@ def rel(a, b):
 
 def main():
     cpu_path, cuda_path, out = sys.argv[1:4]
+    stage = sys.argv[4] if len(sys.argv) > 4 else "pretrain"
+    grad_key = {"pretrain": "grad_norm", "finetune": "head_grad_norm"}[stage]
     cpu, cpu_eval = read(cpu_path)
     cuda, cuda_eval = read(cuda_path)
-    result = {"status": "ok", "steps": len(cpu), "tolerance": TOL, "worst": {}, "rows": []}
+    for steps in (cpu, cuda):  # one name for the norm below
+        for r in steps.values():
+            r["grad_norm"] = r.get(grad_key, float("nan"))
+    result = {"status": "ok", "stage": stage, "steps": len(cpu), "tolerance": TOL, "worst": {}, "rows": []}
     problems = []
     if not cpu or sorted(cpu) != sorted(cuda):
         problems.append(f"steps differ: cpu {sorted(cpu)} cuda {sorted(cuda)}")
@@ -65,7 +73,7 @@ def main():
     for row in result["rows"]:
         print("step {step:3d}  loss cpu {l[0]:.7f} cuda {l[1]:.7f} ({l[2]:.1e})  grad_norm cpu {g[0]:.6f} "
               "cuda {g[1]:.6f} ({g[2]:.1e})".format(step=row["step"], l=row["loss"], g=row["grad_norm"]))
-    print(f"pretrain cuda vs cpu: {result['status']}" + (f" — {result['reason']}" if problems else ""))
+    print(f"{stage} cuda vs cpu: {result['status']}" + (f" — {result['reason']}" if problems else ""))
     return 1 if problems else 0
 
 

@@ -3,11 +3,13 @@ JSON reports, then every kernel's time, bandwidth and rate, and for attention th
 on the same shape and the ratio torch_ms / ours_ms (> 1: ours is faster); then whole training
 steps on the GPU against the PyTorch twin (tokens/s, the ratio, and model FLOP utilisation against
 the FP32 GEMM ceiling torch.mm reached in the same run; bar: seqmend ≥ 1.5× the twin), and the
-`seqmend pretrain` run with device=cuda against the same run on the CPU (pretrain/compare.json).
+`seqmend pretrain` run with device=cuda against the same run on the CPU (pretrain/compare.json), and
+the `seqmend finetune` run of the detector on that encoder the same way (pretrain/finetune_compare.json).
 On a machine without a GPU (device-check leaves OUTDIR/no_gpu) every GPU row reads "no GPU".
 usage: summarize.py OUTDIR   (reads OUTDIR/*.json, kernels.tsv, sdpa.tsv, train.tsv, train_torch.tsv,
-                              pretrain/compare.json, no_gpu, <phase>.skipped)
-Exit status 1 when a test failed, test_cuda or test_nccl left no report, or the pretrain comparison failed.
+                              pretrain/compare.json, pretrain/finetune_compare.json, no_gpu,
+                              <phase>.skipped)
+Exit status 1 when a test failed, test_cuda or test_nccl left no report, or a training comparison failed.
 """
 import glob
 import json
@@ -29,10 +31,11 @@ def read_tsv(path):
     return [dict(zip(head, l)) for l in lines[1:]]
 
 
-def pretrain_row(d, no_gpu):
-    """(row, failed) for the pretrain comparison; a run that never reported fails on a GPU machine."""
-    path = os.path.join(d, "pretrain", "compare.json")
-    name = "pretrain cuda vs cpu"
+def pretrain_row(d, no_gpu, stage="pretrain"):
+    """(row, failed) for the pretrain (or finetune) comparison; a run that never reported fails on a
+    GPU machine."""
+    path = os.path.join(d, "pretrain", "compare.json" if stage == "pretrain" else "finetune_compare.json")
+    name = f"{stage} cuda vs cpu"
     if not os.path.exists(path):
         if no_gpu:
             return (name, "no GPU", "", "", "", "", ""), False
@@ -50,7 +53,7 @@ def pretrain_row(d, no_gpu):
     loss, gnorm = worst.get("loss", [0, 0]), worst.get("grad_norm", [0, 0])
     ndcg = r.get("valid_ndcg@10")
     return (name, f"{r.get('steps')} steps", f"loss rel {loss[0]:.1e} (step {loss[1]})",
-            f"grad_norm rel {gnorm[0]:.1e} (step {gnorm[1]})",
+            f"{'grad_norm' if stage == 'pretrain' else 'head grad_norm'} rel {gnorm[0]:.1e} (step {gnorm[1]})",
             f"ndcg@10 {ndcg[0]:.4f} / {ndcg[1]:.4f}" if ndcg and None not in ndcg else "", "",
             "ok (1e-5/1e-4 step 1, 1e-3/1e-2 after)"), False
 
@@ -138,8 +141,11 @@ def main():
     if not torch:
         rows.append(("attention vs torch SDPA", "no GPU" if no_gpu else "(no sdpa.tsv: PyTorch SDPA did not run)",
                      "", "", "", "", ""))
-    row, pretrain_failed = pretrain_row(d, no_gpu)
-    rows.append(row)
+    pretrain_failed = False
+    for stage in ("pretrain", "finetune"):
+        row, stage_failed = pretrain_row(d, no_gpu, stage)
+        rows.append(row)
+        pretrain_failed = pretrain_failed or stage_failed
     widths = [max(len(r[i]) for r in rows) for i in range(7)]
     print("=" * (sum(widths) + 14))
     print("seqmend GPU device check   (ratio = torch ms / ours ms; > 1 means ours is faster)"
