@@ -506,7 +506,10 @@ void add_segment_mean(std::vector<Row>& t, std::vector<int64_t> lens, int C) {
   for (size_t b = 0; b < lens.size(); ++b) cu[b + 1] = cu[b] + lens[b];
   const int64_t B = int64_t(lens.size()), N = cu.back();
   std::string shape = "B" + std::to_string(B) + "_C" + std::to_string(C);
-  for (int64_t l : lens) shape += "_" + std::to_string(l);
+  if (lens.size() > 8)  // a long list of lengths: name the first only
+    shape += "_from" + std::to_string(lens[0]);
+  else
+    for (int64_t l : lens) shape += "_" + std::to_string(l);
   t.push_back({"segment_mean_forward_" + shape, [=](Mem& m) {
                  float* out = m.out(B * C);
                  float* inp = m.in(N * C);
