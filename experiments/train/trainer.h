@@ -112,6 +112,17 @@ class Trainer {
 
  private:
   nlohmann::json evaluate(const std::string& split);
+  // Parts of run(). The step boundary: every rank agrees whether a stop signal arrived anywhere;
+  // the boundary hook (checkpoints) runs either way. True: leave the loop here.
+  bool at_step_boundary();
+  // The progress line and metrics.jsonl record of the steps since the last one.
+  void log_progress(const StepReport& last);
+  // Keeps the best evaluation (its parameters included) and the early-stopping count.
+  void record_eval(const nlohmann::json& metrics);
+  bool patience_ran_out();
+  // After the last step: valid once more unless the loop just evaluated, the best evaluation, and
+  // the test split with the best parameters.
+  void finish_evaluation(int64_t last_eval_step, nlohmann::json& results);
   MaskedItemObjective& masked_item() const;
 
   std::unique_ptr<MaskedItemObjective> owned_;  // pretraining's objective
