@@ -46,7 +46,7 @@ double metric_of(const nlohmann::json& m, const std::string& name) {
 }
 
 // The run's totals, as results.json gives them.
-nlohmann::json run_totals(const TrainState& st, int64_t batches_per_epoch, int world_size) {
+nlohmann::json run_totals(const LoopProgress& st, int64_t batches_per_epoch, int world_size) {
   nlohmann::json results = nlohmann::json::object();
   results["steps"] = st.step;
   results["epochs"] = double(st.step) / double(batches_per_epoch);
@@ -60,7 +60,7 @@ nlohmann::json run_totals(const TrainState& st, int64_t batches_per_epoch, int w
   return results;
 }
 
-void print_run_summary(const std::string& stage, const TrainState& st, const nlohmann::json& results) {
+void print_run_summary(const std::string& stage, const LoopProgress& st, const nlohmann::json& results) {
   std::printf("%s: %lld steps in %s, %.0f tokens/s, comm %.1f%% of step time (wait %.1f%%)\n", stage.c_str(),
               (long long)st.step, format_duration(st.train_seconds).c_str(), results["tokens_per_s"].get<double>(),
               100.0 * results["comm_share"].get<double>(), 100.0 * results["comm_wait_share"].get<double>());
@@ -104,20 +104,20 @@ const ShardSet& Trainer::data() const { return masked_item().data(); }
 uint64_t Trainer::config_hash() const { return masked_item().config_hash(); }
 
 StepReport Trainer::train_step() {
-  const StepReport r = obj_->step(state_.step);
-  state_.step += 1;
-  state_.train_seconds += r.seconds;
-  state_.comm_seconds += r.comm_seconds;
-  state_.wait_seconds += r.wait_seconds;
-  state_.tokens += r.tokens;
+  const StepReport r = obj_->step(progress_.step);
+  progress_.step += 1;
+  progress_.train_seconds += r.seconds;
+  progress_.comm_seconds += r.comm_seconds;
+  progress_.wait_seconds += r.wait_seconds;
+  progress_.tokens += r.tokens;
   return r;
 }
 
 void Trainer::load_best_params() {
   Bert4Rec* m = obj_->evaluated_model();
-  if (!m || state_.best_params.empty()) return;
+  if (!m || progress_.best_params.empty()) return;
   Tensor& p = m->params().params();
-  copy_bytes(p.raw(), p.device(), state_.best_params.data(), Device::CPU, p.nbytes());
+  copy_bytes(p.raw(), p.device(), progress_.best_params.data(), Device::CPU, p.nbytes());
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) {
@@ -128,7 +128,7 @@ nlohmann::json Trainer::evaluate(const std::string& split) {
 bool Trainer::at_step_boundary() {
   const bool stop = comm_.stop_requested_anywhere();
   if (stop && comm_.rank() == 0)
-    std::printf("%s: stop signal, leaving at step %lld\n", obj_->stage().c_str(), (long long)state_.step);
+    std::printf("%s: stop signal, leaving at step %lld\n", obj_->stage().c_str(), (long long)progress_.step);
   if (boundary_) boundary_(*this);
   return stop;
 }
@@ -136,49 +136,49 @@ bool Trainer::at_step_boundary() {
 void Trainer::log_progress(const StepReport& last) {
   nlohmann::json record;
   std::string line;
-  obj_->log(state_.window, last, state_.step, record, line);
+  obj_->log(progress_.window, last, progress_.step, record, line);
   if (run_) run_->append_metrics(record);
   if (comm_.rank() == 0) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
-  state_.window = StepWindow();
+  progress_.window = StepWindow();
 }
 
 void Trainer::record_eval(const nlohmann::json& m) {
   const std::string& metric = loop_.eval_metric;
-  ++state_.evals;
+  ++progress_.evals;
   const double v = metric_of(m, metric);
-  if (v > state_.best_metric) {
-    state_.best_metric = v;
-    state_.best_step = state_.step;
-    state_.best_valid = m;
-    state_.evals_since_best = 0;
+  if (v > progress_.best_metric) {
+    progress_.best_metric = v;
+    progress_.best_step = progress_.step;
+    progress_.best_valid = m;
+    progress_.evals_since_best = 0;
     const Tensor p = obj_->evaluated_model()->params().params().cpu();
-    state_.best_params.assign(p.data<float>(), p.data<float>() + p.numel());
+    progress_.best_params.assign(p.data<float>(), p.data<float>() + p.numel());
   } else {
-    ++state_.evals_since_best;
+    ++progress_.evals_since_best;
   }
-  if (run_) run_->append_metrics({{"step", state_.step}, {"split", "valid"}, {"metrics", m}});
+  if (run_) run_->append_metrics({{"step", progress_.step}, {"split", "valid"}, {"metrics", m}});
   if (comm_.rank() == 0)
     std::printf("eval step %lld: valid %s %.4f (best %.4f at step %lld), hr@10 %.4f ndcg@10 %.4f\n",
-                (long long)state_.step, metric.c_str(), v, state_.best_metric, (long long)state_.best_step,
+                (long long)progress_.step, metric.c_str(), v, progress_.best_metric, (long long)progress_.best_step,
                 m.value("hr@10", 0.0), m.value("ndcg@10", 0.0));
   std::fflush(stdout);
 }
 
 bool Trainer::patience_ran_out() {
-  if (loop_.patience <= 0 || state_.evals_since_best < loop_.patience) return false;
+  if (loop_.patience <= 0 || progress_.evals_since_best < loop_.patience) return false;
   if (comm_.rank() == 0)
     std::printf("%s: early stop at step %lld: %s has not improved for %lld evaluations\n", obj_->stage().c_str(),
-                (long long)state_.step, loop_.eval_metric.c_str(), (long long)loop_.patience);
+                (long long)progress_.step, loop_.eval_metric.c_str(), (long long)loop_.patience);
   return true;
 }
 
 void Trainer::finish_evaluation(int64_t last_eval_step, nlohmann::json& results) {
-  if (last_eval_step != state_.step && state_.step > 0) record_eval(evaluate("valid"));
-  results["best_step"] = state_.best_step;
-  results["valid"] = state_.best_valid;
+  if (last_eval_step != progress_.step && progress_.step > 0) record_eval(evaluate("valid"));
+  results["best_step"] = progress_.best_step;
+  results["valid"] = progress_.best_valid;
   if (!loop_.eval_test) return;
   // Test with the parameters that scored best on valid (the current ones stay for the caller).
   Tensor& p = obj_->evaluated_model()->params().params();
@@ -187,7 +187,7 @@ void Trainer::finish_evaluation(int64_t last_eval_step, nlohmann::json& results)
   results["test"] = evaluate("test");
   copy_bytes(p.raw(), p.device(), current.raw(), current.device(), p.nbytes());
   if (comm_.rank() == 0)
-    std::printf("test (best step %lld): hr@10 %.4f ndcg@10 %.4f\n", (long long)state_.best_step,
+    std::printf("test (best step %lld): hr@10 %.4f ndcg@10 %.4f\n", (long long)progress_.best_step,
                 results["test"].value("hr@10", 0.0), results["test"].value("ndcg@10", 0.0));
 }
 
@@ -202,14 +202,14 @@ nlohmann::json Trainer::run() {
 
   bool stopped = false, early = false;
   int64_t last_eval_step = -1;
-  while (state_.step < total) {
+  while (progress_.step < total) {
     if (at_step_boundary()) {
       stopped = true;
       break;
     }
     const StepReport r = train_step();
-    state_.window.add(r);
-    const int64_t s = state_.step;
+    progress_.window.add(r);
+    const int64_t s = progress_.step;
     if (s % loop_.log_every == 0 || s == total) log_progress(r);
     if (evaluating && (s % loop_.eval_every == 0 || s == total)) {
       record_eval(evaluate("valid"));
@@ -221,7 +221,7 @@ nlohmann::json Trainer::run() {
     }
   }
 
-  nlohmann::json results = run_totals(state_, obj_->batches_per_epoch(), comm_.size());
+  nlohmann::json results = run_totals(progress_, obj_->batches_per_epoch(), comm_.size());
   results["stopped"] = stopped;
   results["early_stopped"] = early;
   if (evaluating) results["eval_metric"] = loop_.eval_metric;
@@ -229,7 +229,7 @@ nlohmann::json Trainer::run() {
   if (finish_) finish_(*this);
   if (loop_.write_results && run_ && run_->is_writer())
     write_file_atomic(run_->file("results.json"), results.dump(2) + "\n");
-  if (rank0) print_run_summary(obj_->stage(), state_, results);
+  if (rank0) print_run_summary(obj_->stage(), progress_, results);
   return results;
 }
 
