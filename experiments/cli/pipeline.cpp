@@ -200,7 +200,8 @@ nlohmann::json run_stage(const PipelineStage& stage, const StageContext& ctx, co
       std::string p = ctx.dir + "/" + f;
       if (fs::is_regular_file(p)) outputs[f] = file_crc32(p);
     }
-    nlohmann::json done = {{"stage", name}, {"key", key}, {"seconds", seconds}, {"outputs", outputs}, {"summary", result}};
+    const nlohmann::json done = {
+        {"stage", name}, {"key", key}, {"seconds", seconds}, {"outputs", outputs}, {"summary", result}};
     write_file_atomic(ctx.dir + "/done.json", done.dump(2) + "\n");
     std::printf("run: %-8s done in %.1f s\n", name.c_str(), seconds);
   }
