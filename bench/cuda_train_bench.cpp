@@ -45,7 +45,7 @@ Line bench_config(const bench::BenchConfig& bc, const std::string& precision, do
   double elapsed = 0;
   while (elapsed < seconds || steps < 10) {
     const Batch& b = batches[size_t(step % bench::kBatches)];
-    const StepResult r = train_step(model, opt, b, step++, bench::kRunSeed);
+    const ClozeStepResult r = train_step(model, opt, b, step++, bench::kRunSeed);
     tokens += double(r.tokens);
     flops += model.train_flops(b);
     loss = r.loss;

@@ -45,15 +45,16 @@ struct Run {
 Run drive(const ShardSet& set, int64_t batch, int64_t max_len, int64_t cache_bytes, double compute_s,
           bool sleep, int64_t epochs, bool ahead) {
   DataParallelLoader loader(set, "train", 0, 1, batch, 1, max_len, cache_bytes);
-  const int64_t bpe = loader.batches_per_epoch(), steps = epochs * bpe;
+  const int64_t per_epoch = loader.batches_per_epoch(), steps = epochs * per_epoch;
   Run r;
   const double t0 = now_s();
   for (int64_t step = 0; step < steps; ++step) {
-    const auto ids = loader.global_batch_ids(step / bpe, step % bpe);
+    const auto ids = loader.global_batch_ids(step / per_epoch, step % per_epoch);
     const double tw = now_s();
     const auto v = loader.views(loader.local_part(ids, 0, 1));
     r.wait_s += now_s() - tw;
-    if (ahead && step + 1 < steps) loader.prefetch(loader.global_batch_ids((step + 1) / bpe, (step + 1) % bpe), 1);
+    if (ahead && step + 1 < steps)
+      loader.prefetch(loader.global_batch_ids((step + 1) / per_epoch, (step + 1) % per_epoch), 1);
     compute(compute_s, sleep);
   }
   r.epoch_s = (now_s() - t0) / double(epochs);

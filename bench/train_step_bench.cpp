@@ -89,7 +89,7 @@ void BM_TrainStep(benchmark::State& state, BenchConfig bc, float dropout, const 
   const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : state) {
     const Batch& b = batches[size_t(step % kBatches)];
-    StepResult r = train_step(model, opt, b, step++, kRunSeed);
+    ClozeStepResult r = train_step(model, opt, b, step++, kRunSeed);
     tokens += double(r.tokens);
     flops += model.train_flops(b);
     loss = r.loss;

@@ -8,14 +8,14 @@ uint64_t step_dropout_seed(uint64_t run_seed, int64_t step) {
   return hash_combine(run_seed, uint64_t(step));
 }
 
-StepResult train_step(Bert4Rec& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
-                      uint64_t run_seed) {
+ClozeStepResult train_step(Bert4Rec& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
+                           uint64_t run_seed) {
   model.params().zero_grads();
   ForwardOptions fo;
   fo.train = true;
   fo.need_grads = true;
   fo.dropout_seed = step_dropout_seed(run_seed, step);
-  StepResult r;
+  ClozeStepResult r;
   r.loss = model.forward(batch, fo);
   model.backward(batch);
   OptimizerStats st = opt.step(step);

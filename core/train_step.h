@@ -11,7 +11,9 @@
 
 namespace seqmend {
 
-struct StepResult {
+// One process's step on its own batch (tests, benchmarks). The training loop's step over all ranks
+// reports a StepReport (experiments/train/train_objective.h).
+struct ClozeStepResult {
   double loss = 0.0;
   double grad_norm = 0.0;
   double lr = 0.0;
@@ -22,7 +24,7 @@ struct StepResult {
 // dropout_seed of step s: hash_combine(run_seed, s).
 uint64_t step_dropout_seed(uint64_t run_seed, int64_t step);
 
-StepResult train_step(Bert4Rec& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
-                      uint64_t run_seed);
+ClozeStepResult train_step(Bert4Rec& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
+                           uint64_t run_seed);
 
 }  // namespace seqmend

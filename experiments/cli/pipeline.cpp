@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -77,11 +78,6 @@ PipelineSpec read_pipeline_spec(const std::string& path) {
 
 namespace {
 
-std::map<std::string, PipelineStage>& registry() {
-  static std::map<std::string, PipelineStage> r;
-  return r;
-}
-
 nlohmann::json read_json_or_null(const std::string& path) {
   std::ifstream f(path);
   if (!f) return nullptr;
@@ -92,55 +88,137 @@ nlohmann::json read_json_or_null(const std::string& path) {
   }
 }
 
-// The stage to run for a pipeline position: built-in ones first, then the registry.
-const PipelineStage* stage_for(const std::string& name, const PipelineSpec& spec, PipelineStage& storage) {
-  if (name == "data") {
-    storage = spec.data == "simulate"       ? simulate_pipeline_stage()
-              : spec.sections.count("corrupt") ? ingest_corrupt_pipeline_stage()
-                                               : ingest_pipeline_stage();
-    return &storage;
+// The stage at a pipeline position; the data stage is chosen by the file's `data` key and whether
+// it has a corrupt section.
+PipelineStage stage_for(const std::string& name, const PipelineSpec& spec) {
+  if (name == "data")
+    return spec.data == "simulate"          ? simulate_pipeline_stage()
+           : spec.sections.count("corrupt") ? ingest_corrupt_pipeline_stage()
+                                            : ingest_pipeline_stage();
+  if (name == "pretrain") return pretrain_pipeline_stage();
+  if (name == "finetune") return finetune_pipeline_stage();
+  if (name == "detect") return detect_pipeline_stage();
+  if (name == "repair") return repair_pipeline_stage();
+  if (name == "audit") return audit_pipeline_stage();
+  if (name == "evaluate") return evaluate_pipeline_stage();
+  if (name == "report") return report_pipeline_stage();
+  SEQ_FAIL("run: no pipeline stage named '", name, "'");
+}
+
+// An absent or empty section is an empty map, so the stage's config reader sees its defaults.
+std::string section_text(const PipelineSpec& spec, const std::string& section) {
+  auto it = spec.sections.find(section);
+  return it == spec.sections.end() || it->second.empty() ? std::string("{}\n") : it->second;
+}
+
+// <root>/<stage>/section.yaml for every stage, and the corrupt section in the data stage's
+// directory (read by ingest_corrupt_pipeline_stage) — removed when the file has none, so that a
+// re-run without one does not pick up a stale one.
+void write_stage_sections(const PipelineSpec& spec, const std::string& root) {
+  for (const auto& name : pipeline_stage_order()) {
+    fs::create_directories(root + "/" + name);
+    write_file_atomic(root + "/" + name + "/section.yaml", section_text(spec, name == "data" ? spec.data : name));
   }
-  if (name == "pretrain") return &(storage = pretrain_pipeline_stage());
-  if (name == "finetune") return &(storage = finetune_pipeline_stage());
-  if (name == "detect") return &(storage = detect_pipeline_stage());
-  if (name == "repair") return &(storage = repair_pipeline_stage());
-  if (name == "audit") return &(storage = audit_pipeline_stage());
-  if (name == "evaluate") return &(storage = evaluate_pipeline_stage());
-  if (name == "report") return &(storage = report_pipeline_stage());
-  return find_pipeline_stage(name);
+  const std::string corrupt_file = pipeline_corrupt_section(root + "/data");
+  if (spec.sections.count("corrupt"))
+    write_file_atomic(corrupt_file, section_text(spec, "corrupt"));
+  else
+    fs::remove(corrupt_file);
+}
+
+// Stage directories under `root`; name and paths of the current stage are set by enter_stage.
+StageContext pipeline_context(const std::string& root) {
+  StageContext ctx;
+  ctx.run_dir = root;
+  for (const auto& name : pipeline_stage_order()) ctx.stage_dirs[name] = root + "/" + name;
+  return ctx;
+}
+
+void enter_stage(StageContext& ctx, const std::string& name) {
+  ctx.name = name;
+  ctx.dir = ctx.stage_dirs[name];
+  ctx.config_file = ctx.dir + "/section.yaml";
+}
+
+// Rank 0 lays out the directories, each stage's section file and a copy of the pipeline file
+// before any rank reads them.
+void lay_out_run_dir(const PipelineSpec& spec, DataParallelGroup& group) {
+  bool ok = true;
+  std::string err;
+  if (group.rank() == 0) {
+    try {
+      write_stage_sections(spec, spec.run_dir);
+      std::ifstream in(spec.file);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      write_file_atomic(spec.run_dir + "/pipeline.yaml", ss.str());
+    } catch (const std::exception& e) {
+      ok = false;
+      err = e.what();
+    }
+  }
+  group.check_all(ok, "run: setting up " + spec.run_dir + (err.empty() ? "" : ": " + err));
+}
+
+// Every rank reads done.json; the ranks agree on one answer so that no rank waits in a stage the
+// others skip.
+bool every_rank_skips(const nlohmann::json& done, const std::string& key, bool force, DataParallelGroup& group) {
+  const bool skip = !force && done.is_object() && done.value("key", "") == key;
+  int64_t votes = skip ? 1 : 0;
+  group.sum(&votes, 1);
+  return votes == group.size();
+}
+
+// Runs the stage (on rank 0, or on every rank for a collective one), fills `entry`'s seconds and
+// summary, and returns the done.json rank 0 wrote, as every rank reads it back.
+nlohmann::json run_stage(const PipelineStage& stage, const StageContext& ctx, const std::string& key,
+                         DataParallelGroup& group, nlohmann::json& entry) {
+  const int rank = group.rank();
+  const std::string& name = ctx.name;
+  if (rank == 0) std::printf("run: %-8s running in %s\n", name.c_str(), ctx.dir.c_str());
+  std::fflush(stdout);
+  auto t0 = std::chrono::steady_clock::now();
+  nlohmann::json result;
+  bool ok = true;
+  std::string err;
+  if (rank == 0 || stage.all_ranks) {
+    try {
+      if (rank == 0) fs::remove(ctx.dir + "/done.json");  // a failure below leaves the stage not done
+      result = stage.run(ctx);
+    } catch (const std::exception& e) {
+      ok = false;
+      err = e.what();
+    }
+  }
+  group.check_all(ok, "run: stage '" + name + "' failed" + (err.empty() ? "" : ": " + err));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  entry["seconds"] = seconds;
+  entry["summary"] = result;
+  if (rank == 0) {
+    nlohmann::json outputs = nlohmann::json::object();
+    for (const auto& f : stage.outputs) {
+      std::string p = ctx.dir + "/" + f;
+      if (fs::is_regular_file(p)) outputs[f] = file_crc32(p);
+    }
+    const nlohmann::json done = {
+        {"stage", name}, {"key", key}, {"seconds", seconds}, {"outputs", outputs}, {"summary", result}};
+    write_file_atomic(ctx.dir + "/done.json", done.dump(2) + "\n");
+    std::printf("run: %-8s done in %.1f s\n", name.c_str(), seconds);
+  }
+  group.check_all(true, "run: after stage '" + name + "'");
+  return read_json_or_null(ctx.dir + "/done.json");
 }
 
 }  // namespace
 
-void register_pipeline_stage(const std::string& name, PipelineStage stage) { registry()[name] = std::move(stage); }
-
-const PipelineStage* find_pipeline_stage(const std::string& name) {
-  auto it = registry().find(name);
-  return it == registry().end() ? nullptr : &it->second;
-}
-
 void check_pipeline_configs(const PipelineSpec& spec, const std::string& scratch_dir) {
-  StageContext ctx;
-  ctx.run_dir = scratch_dir;
-  for (const auto& name : pipeline_stage_order()) ctx.stage_dirs[name] = scratch_dir + "/" + name;
+  write_stage_sections(spec, scratch_dir);
+  StageContext ctx = pipeline_context(scratch_dir);
   for (const auto& name : pipeline_stage_order()) {
-    fs::create_directories(ctx.stage_dirs[name]);
-    auto it = spec.sections.find(name == "data" ? spec.data : name);
-    write_file_atomic(ctx.stage_dirs[name] + "/section.yaml",
-                      it == spec.sections.end() || it->second.empty() ? std::string("{}\n") : it->second);
-  }
-  if (auto corrupt = spec.sections.find("corrupt"); corrupt != spec.sections.end())
-    write_file_atomic(pipeline_corrupt_section(ctx.stage_dirs["data"]),
-                      corrupt->second.empty() ? std::string("{}\n") : corrupt->second);
-  for (const auto& name : pipeline_stage_order()) {
-    ctx.name = name;
-    ctx.dir = ctx.stage_dirs[name];
-    ctx.config_file = ctx.dir + "/section.yaml";
-    PipelineStage storage;
-    const PipelineStage* stage = stage_for(name, spec, storage);
-    SEQ_CHECK(stage != nullptr, "run: stage '", name, "' is not available in this build");
+    enter_stage(ctx, name);
+    const PipelineStage stage = stage_for(name, spec);
     try {
-      stage->resolve(ctx);
+      stage.resolve(ctx);
     } catch (const std::exception& e) {
       SEQ_FAIL("stage '", name, "' of ", spec.file, ": ", e.what());
     }
@@ -153,100 +231,26 @@ nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, 
   if (!options.stop_after.empty())
     SEQ_CHECK(std::find(order.begin(), order.end(), options.stop_after) != order.end(),
               "run: stop_after '", options.stop_after, "' is not a stage");
+  lay_out_run_dir(spec, group);
 
-  // Rank 0 lays out the directories and each stage's section file before anybody reads them.
-  bool ok = true;
-  std::string err;
-  if (rank == 0) {
-    try {
-      fs::create_directories(spec.run_dir);
-      for (const auto& name : order) {
-        fs::create_directories(spec.run_dir + "/" + name);
-        std::string section_name = name == "data" ? spec.data : name;
-        auto it = spec.sections.find(section_name);
-        write_file_atomic(spec.run_dir + "/" + name + "/section.yaml",
-                          it == spec.sections.end() || it->second.empty() ? std::string("{}\n") : it->second);
-      }
-      // The data stage's second section (ingest, then corrupt), read by ingest_corrupt_pipeline_stage.
-      const std::string corrupt_file = pipeline_corrupt_section(spec.run_dir + "/data");
-      auto corrupt = spec.sections.find("corrupt");
-      if (corrupt != spec.sections.end())
-        write_file_atomic(corrupt_file, corrupt->second.empty() ? std::string("{}\n") : corrupt->second);
-      else
-        fs::remove(corrupt_file);
-      std::ifstream in(spec.file);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      write_file_atomic(spec.run_dir + "/pipeline.yaml", ss.str());
-    } catch (const std::exception& e) {
-      ok = false;
-      err = e.what();
-    }
-  }
-  group.check_all(ok, "run: setting up " + spec.run_dir + (err.empty() ? "" : ": " + err));
-
-  StageContext ctx;
-  ctx.run_dir = spec.run_dir;
+  StageContext ctx = pipeline_context(spec.run_dir);
   ctx.group = &group;
   ctx.rank = rank;
   ctx.world = group.size();
-  for (const auto& name : order) ctx.stage_dirs[name] = spec.run_dir + "/" + name;
-
   nlohmann::json summary = {{"run_dir", spec.run_dir}, {"stages", nlohmann::json::array()}};
   std::string upstream;  // keys and output checksums of the stages before this one
   for (const auto& name : order) {
-    ctx.name = name;
-    ctx.dir = ctx.stage_dirs[name];
-    ctx.config_file = ctx.dir + "/section.yaml";
-    PipelineStage storage;
-    const PipelineStage* stage = stage_for(name, spec, storage);
-    SEQ_CHECK(stage != nullptr, "run: stage '", name, "' is not available in this build (no pipeline adapter "
-                                              , "is registered for it); the stages before it are done in "
-                                              , spec.run_dir, ". Nothing after '", name, "' was run.");
-    std::string resolved = stage->resolve(ctx);
-    std::string key = stage_key_hash(name + "\n" + resolved + "\n" + upstream);
+    enter_stage(ctx, name);
+    const PipelineStage stage = stage_for(name, spec);
+    const std::string key = stage_key_hash(name + "\n" + stage.resolve(ctx) + "\n" + upstream);
     nlohmann::json done = read_json_or_null(ctx.dir + "/done.json");
-    bool skip = !options.force && done.is_object() && done.value("key", "") == key;
-    // Every rank reads done.json; agree on one answer so no rank waits in a stage the others skip.
-    int64_t votes = skip ? 1 : 0;
-    group.sum(&votes, 1);
-    skip = votes == group.size();
+    const bool skip = every_rank_skips(done, key, options.force, group);
     nlohmann::json entry = {{"name", name}, {"dir", ctx.dir}, {"key", key}, {"skipped", skip}};
     if (skip) {
       if (rank == 0) std::printf("run: %-8s unchanged (key %s), skipped\n", name.c_str(), key.c_str());
       entry["summary"] = done.value("summary", nlohmann::json());
     } else {
-      if (rank == 0) std::printf("run: %-8s running in %s\n", name.c_str(), ctx.dir.c_str());
-      std::fflush(stdout);
-      auto t0 = std::chrono::steady_clock::now();
-      nlohmann::json result;
-      ok = true;
-      err.clear();
-      if (rank == 0 || stage->all_ranks) {
-        try {
-          if (rank == 0) fs::remove(ctx.dir + "/done.json");  // a failure below leaves the stage not done
-          result = stage->run(ctx);
-        } catch (const std::exception& e) {
-          ok = false;
-          err = e.what();
-        }
-      }
-      group.check_all(ok, "run: stage '" + name + "' failed" + (err.empty() ? "" : ": " + err));
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      entry["seconds"] = seconds;
-      entry["summary"] = result;
-      if (rank == 0) {
-        nlohmann::json outputs = nlohmann::json::object();
-        for (const auto& f : stage->outputs) {
-          std::string p = ctx.dir + "/" + f;
-          if (fs::is_regular_file(p)) outputs[f] = file_crc32(p);
-        }
-        done = {{"stage", name}, {"key", key}, {"seconds", seconds}, {"outputs", outputs}, {"summary", result}};
-        write_file_atomic(ctx.dir + "/done.json", done.dump(2) + "\n");
-        std::printf("run: %-8s done in %.1f s\n", name.c_str(), seconds);
-      }
-      group.check_all(true, "run: after stage '" + name + "'");
-      done = read_json_or_null(ctx.dir + "/done.json");
+      done = run_stage(stage, ctx, key, group, entry);
     }
     upstream += name + "=" + key + " " + (done.is_object() ? done.value("outputs", nlohmann::json()).dump() : "") + "\n";
     summary["stages"].push_back(entry);

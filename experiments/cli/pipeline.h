@@ -25,9 +25,7 @@
 // and evaluate run on all ranks. Ranks agree after every stage (a failure on one ends all of them
 // with the same message).
 //
-// Stages that live in other files register themselves through the seam below
-// (register_pipeline_stage). A stage with no registration stops the run with an error naming it;
-// results are never made up.
+// The stages themselves are in experiments/cli/pipeline_stages.h.
 #pragma once
 
 #include <functional>
@@ -80,18 +78,13 @@ struct PipelineStage {
   std::vector<std::string> outputs;
 };
 
-// The seam for stages defined elsewhere (e.g. the detector's finetune and detect adapters).
-void register_pipeline_stage(const std::string& name, PipelineStage stage);
-// nullptr when nothing is registered under `name`.
-const PipelineStage* find_pipeline_stage(const std::string& name);
-
 struct PipelineOptions {
   bool force = false;             // run every stage even when its key matches
   std::string stop_after;         // "" = all stages; else the last stage to run
 };
 
 // Runs the pipeline; returns {"stages": [{name, dir, key, skipped, seconds, summary}...]}
-// (the same on every rank). Throws seqmend::Error naming the stage that failed or is missing.
+// (the same on every rank). Throws seqmend::Error naming the stage that failed.
 nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, const PipelineOptions& options = {});
 
 // Resolves every stage's config as run_pipeline would, running nothing: the section files are laid

@@ -1,4 +1,4 @@
-// The pipeline's adapters (experiments/cli/pipeline.h) for the stages defined in this layer: each
+// The pipeline's stages (experiments/cli/pipeline.h), one adapter per stage: each
 // reads its section file with the stage's own config struct and sets the paths the pipeline owns.
 #pragma once
 

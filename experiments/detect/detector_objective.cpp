@@ -48,9 +48,9 @@ DetectorObjective::DetectorObjective(const FinetuneConfig& cfg, Detector& det, D
       encoder_file_(encoder_file),
       saved_(detector_param_layout(det)) {
   SEQ_CHECK(!loader_.cached(), "finetune: the loader must hold the whole train split");
-  const int64_t bpe = loader_.batches_per_epoch();
-  total_steps_ = cfg_.max_steps > 0 ? cfg_.max_steps : cfg_.epochs * bpe;
-  if (cfg_.max_steps > 0 && cfg_.epochs > 0) total_steps_ = std::min(cfg_.max_steps, cfg_.epochs * bpe);
+  const int64_t per_epoch = loader_.batches_per_epoch();
+  total_steps_ = cfg_.max_steps > 0 ? cfg_.max_steps : cfg_.epochs * per_epoch;
+  if (cfg_.max_steps > 0 && cfg_.epochs > 0) total_steps_ = std::min(cfg_.max_steps, cfg_.epochs * per_epoch);
   if (cfg_.optim.total_steps == 0) cfg_.optim.total_steps = total_steps_;
 
   if (!cfg_.detector.freeze_encoder)
@@ -95,8 +95,8 @@ void DetectorObjective::check_fingerprint() {
 StepReport DetectorObjective::step(int64_t step) {
   const double t0 = now_s();
   const bool dp = group_.size() > 1;
-  const int64_t bpe = loader_.batches_per_epoch();
-  const int64_t epoch = step / bpe, index = step % bpe;
+  const int64_t per_epoch = loader_.batches_per_epoch();
+  const int64_t epoch = step / per_epoch, index = step % per_epoch;
   const SequenceSet& local = loader_.data();
   const int64_t max_len = det_.encoder().config().max_len;
   // Every rank builds and injects the whole global batch (the injection is a function of the
@@ -104,15 +104,7 @@ StepReport DetectorObjective::step(int64_t step) {
   // result: the same step on any number of ranks.
   const std::vector<int64_t> ids = loader_.global_batch_ids(epoch, index);
   SequenceSet part;
-  for (int64_t q : ids) {  // sample id = row of the loader's data
-    const size_t e = size_t(local.offsets[size_t(q)]);
-    const int64_t n = local.length(q);
-    part.append(local.user[size_t(q)], local.item.data() + e, n,
-                local.has_timestamps() ? local.timestamp.data() + e : nullptr,
-                local.has_actions() ? local.action.data() + e : nullptr,
-                local.has_labels() ? local.label.data() + e : nullptr,
-                local.seq_label.empty() ? int8_t(0) : local.seq_label[size_t(q)]);
-  }
+  for (int64_t q : ids) part.append_from(local, q);  // sample id = row of the loader's data
   SequenceSet data;
   if (!injector_) {
     data = std::move(part);
@@ -220,16 +212,16 @@ StepReport DetectorObjective::step(int64_t step) {
 
 void DetectorObjective::log(const StepWindow& w, const StepReport& r, int64_t s, nlohmann::json& record,
                             std::string& line) const {
-  const double k = double(w.steps), bpe = double(loader_.batches_per_epoch());
+  const double k = double(w.steps), per_epoch = double(loader_.batches_per_epoch());
   const double seq_s = double(w.samples) / w.seconds;
-  record = {{"step", s}, {"epoch", double(s) / bpe}, {"loss", w.loss / k},
+  record = {{"step", s}, {"epoch", double(s) / per_epoch}, {"loss", w.loss / k},
             {"loss_event", w.loss_parts[0] / k}, {"loss_gap", w.loss_parts[1] / k},
             {"loss_sequence", w.loss_parts[2] / k}, {"lr", r.lr}, {"head_grad_norm", r.grad_norm},
             {"sequences_per_s", seq_s}};
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "finetune step %lld/%lld epoch %.2f loss %.4f (event %.4f gap %.4f seq %.4f) lr %.3g seq/s %.0f",
-                (long long)s, (long long)total_steps_, double(s) / bpe, w.loss / k, w.loss_parts[0] / k,
+                (long long)s, (long long)total_steps_, double(s) / per_epoch, w.loss / k, w.loss_parts[0] / k,
                 w.loss_parts[1] / k, w.loss_parts[2] / k, r.lr, seq_s);
   line = buf;
 }

@@ -116,9 +116,9 @@ MaskedItemObjective::MaskedItemObjective(const PretrainConfig& cfg, DataParallel
     loader_->set_transform([this](SequenceSet s) {
       return with_canaries(s, cfg_.canaries, set_.num_items(), set_.item_counts());
     });
-  const int64_t bpe = loader_->batches_per_epoch();
-  total_steps_ = cfg_.max_steps > 0 ? cfg_.max_steps : cfg_.epochs * bpe;
-  if (cfg_.max_steps > 0 && cfg_.epochs > 0) total_steps_ = std::min(total_steps_, cfg_.epochs * bpe);
+  const int64_t per_epoch = loader_->batches_per_epoch();
+  total_steps_ = cfg_.max_steps > 0 ? cfg_.max_steps : cfg_.epochs * per_epoch;
+  if (cfg_.max_steps > 0 && cfg_.epochs > 0) total_steps_ = std::min(total_steps_, cfg_.epochs * per_epoch);
   if (cfg_.optim.total_steps == 0) cfg_.optim.total_steps = total_steps_;
   config_hash_ = DataParallelGroup::hash(config_to_yaml(cfg_));
 
@@ -174,8 +174,8 @@ void MaskedItemObjective::mark_ready_from(size_t first_entry) {
 
 StepReport MaskedItemObjective::step(int64_t step) {
   const double t0 = now_s();
-  const int64_t bpe = loader_->batches_per_epoch();
-  const std::vector<int64_t> ids = loader_->global_batch_ids(step / bpe, step % bpe);
+  const int64_t per_epoch = loader_->batches_per_epoch();
+  const std::vector<int64_t> ids = loader_->global_batch_ids(step / per_epoch, step % per_epoch);
   const int64_t A = std::min<int64_t>(cfg_.grad_accum_steps, int64_t(ids.size()));
 
   std::vector<Batch> micro(static_cast<size_t>(A));
@@ -189,7 +189,7 @@ StepReport MaskedItemObjective::step(int64_t step) {
   }
   // Cache mode: this rank's share of the next batch is read while this one trains.
   if (loader_->cached() && step + 1 < total_steps_) {
-    const std::vector<int64_t> next = loader_->global_batch_ids((step + 1) / bpe, (step + 1) % bpe);
+    const std::vector<int64_t> next = loader_->global_batch_ids((step + 1) / per_epoch, (step + 1) % per_epoch);
     loader_->prefetch(next, std::min<int64_t>(cfg_.grad_accum_steps, int64_t(next.size())));
   }
   const double tc = now_s();
@@ -251,10 +251,10 @@ StepReport MaskedItemObjective::step(int64_t step) {
 
 void MaskedItemObjective::log(const StepWindow& w, const StepReport& r, int64_t s, nlohmann::json& record,
                               std::string& line) const {
-  const double bpe = double(loader_->batches_per_epoch()), k = double(w.steps);
+  const double per_epoch = double(loader_->batches_per_epoch()), k = double(w.steps);
   const double tps = double(w.tokens) / w.seconds;
   const double eta = w.seconds / k * double(total_steps_ - s);
-  record = {{"step", s}, {"epoch", double(s) / bpe}, {"loss", r.loss},
+  record = {{"step", s}, {"epoch", double(s) / per_epoch}, {"loss", r.loss},
             {"loss_avg", w.loss / k}, {"lr", r.lr},
             {"grad_norm", r.grad_norm}, {"tokens_per_s", tps},
             {"step_s", w.seconds / k},
@@ -266,7 +266,7 @@ void MaskedItemObjective::log(const StepWindow& w, const StepReport& r, int64_t 
   std::snprintf(buf, sizeof buf,
                 "step %lld/%lld epoch %.2f loss %.4f lr %.3g gnorm %.3f tok/s %.0f comm %.1f%% "
                 "(wait %.1f%%)%s eta %s",
-                (long long)s, (long long)total_steps_, double(s) / bpe, w.loss / k, r.lr, r.grad_norm, tps,
+                (long long)s, (long long)total_steps_, double(s) / per_epoch, w.loss / k, r.lr, r.grad_norm, tps,
                 100.0 * w.comm_seconds / w.seconds, 100.0 * w.wait_seconds / w.seconds,
                 balance_text(comm_.size(), w.balance / k).c_str(), format_duration(eta).c_str());
   line = buf;

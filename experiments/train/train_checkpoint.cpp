@@ -36,7 +36,7 @@ uint64_t train_split_fingerprint(const ShardSet& set) {
 }
 
 TrainingState training_state(Trainer& t) {
-  const TrainState& s = t.state();
+  const LoopProgress& s = t.progress();
   TrainObjective& obj = t.objective();
   TrainingState st;
   st.step = s.step;
@@ -85,7 +85,7 @@ void apply_training_state(Trainer& t, const TrainingState& st, const std::string
     SEQ_CHECK(st.counter("data.fingerprint") == obj.data_fingerprint(), "resume from ", from,
               ": the checkpoint was trained on other data than data_dir '", obj.data_dir(),
               "' holds (its train shards differ); resume with the data it was trained on, or start afresh with --overwrite");
-  TrainState& s = t.state();
+  LoopProgress& s = t.progress();
   s.step = st.step;
   s.evals = int64_t(st.counter("train.evals"));
   s.best_step = int64_t(st.counter("train.best_step"));
@@ -154,7 +154,7 @@ int64_t TrainCheckpoints::resume() {
 
 void TrainCheckpoints::install() {
   t_.set_step_boundary_hook([this](Trainer& t) {
-    if (ckpt_.due(t.state().step)) save_now();
+    if (ckpt_.due(t.progress().step)) save_now();
   });
   t_.set_finish_hook([this](Trainer&) { save_now(); });
 }
@@ -187,7 +187,7 @@ void claim_run_dir(const std::string& run_dir, bool overwrite, int rank, const s
 }
 
 void TrainCheckpoints::save_now() {
-  const int64_t step = t_.state().step;
+  const int64_t step = t_.progress().step;
   if (step == last_saved_) return;
   if (group_.rank() == 0) {
     TrainObjective& obj = t_.objective();

@@ -9,7 +9,7 @@
 //   auto results = trainer.run();     // results.json written after that last checkpoint
 //   if (results["stopped"]) { ckpts.save_now(); return kExitStoppedForRequeue; }
 //
-// What is saved: the objective's checkpoint_buffer() (parameters and AdamW moments), TrainState
+// What is saved: the objective's checkpoint_buffer() (parameters and AdamW moments), LoopProgress
 // (step, evaluation and early-stopping record, best parameters, time and token totals), and the
 // data position. The loader's order, the masks, the injected anomalies and the dropout are pure
 // functions of (seed, step), so the step plus a check that seed, global batch and data are

@@ -45,6 +45,27 @@ double metric_of(const nlohmann::json& m, const std::string& name) {
   return m[name].get<double>();
 }
 
+// The run's totals, as results.json gives them.
+nlohmann::json run_totals(const LoopProgress& st, int64_t batches_per_epoch, int world_size) {
+  nlohmann::json results = nlohmann::json::object();
+  results["steps"] = st.step;
+  results["epochs"] = double(st.step) / double(batches_per_epoch);
+  results["world_size"] = world_size;
+  results["train_seconds"] = st.train_seconds;
+  results["tokens"] = st.tokens;
+  results["tokens_per_s"] = st.train_seconds > 0 ? double(st.tokens) / st.train_seconds : 0.0;
+  results["step_s"] = st.step > 0 ? st.train_seconds / double(st.step) : 0.0;
+  results["comm_share"] = st.train_seconds > 0 ? st.comm_seconds / st.train_seconds : 0.0;
+  results["comm_wait_share"] = st.train_seconds > 0 ? st.wait_seconds / st.train_seconds : 0.0;
+  return results;
+}
+
+void print_run_summary(const std::string& stage, const LoopProgress& st, const nlohmann::json& results) {
+  std::printf("%s: %lld steps in %s, %.0f tokens/s, comm %.1f%% of step time (wait %.1f%%)\n", stage.c_str(),
+              (long long)st.step, format_duration(st.train_seconds).c_str(), results["tokens_per_s"].get<double>(),
+              100.0 * results["comm_share"].get<double>(), 100.0 * results["comm_wait_share"].get<double>());
+}
+
 LoopConfig pretrain_loop(const PretrainConfig& cfg, const MaskedItemObjective& obj) {
   LoopConfig l;
   l.log_every = cfg.log_every;
@@ -83,20 +104,20 @@ const ShardSet& Trainer::data() const { return masked_item().data(); }
 uint64_t Trainer::config_hash() const { return masked_item().config_hash(); }
 
 StepReport Trainer::train_step() {
-  const StepReport r = obj_->step(state_.step);
-  state_.step += 1;
-  state_.train_seconds += r.seconds;
-  state_.comm_seconds += r.comm_seconds;
-  state_.wait_seconds += r.wait_seconds;
-  state_.tokens += r.tokens;
+  const StepReport r = obj_->step(progress_.step);
+  progress_.step += 1;
+  progress_.train_seconds += r.seconds;
+  progress_.comm_seconds += r.comm_seconds;
+  progress_.wait_seconds += r.wait_seconds;
+  progress_.tokens += r.tokens;
   return r;
 }
 
 void Trainer::load_best_params() {
   Bert4Rec* m = obj_->evaluated_model();
-  if (!m || state_.best_params.empty()) return;
+  if (!m || progress_.best_params.empty()) return;
   Tensor& p = m->params().params();
-  copy_bytes(p.raw(), p.device(), state_.best_params.data(), Device::CPU, p.nbytes());
+  copy_bytes(p.raw(), p.device(), progress_.best_params.data(), Device::CPU, p.nbytes());
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) {
@@ -104,114 +125,111 @@ nlohmann::json Trainer::evaluate(const std::string& split) {
   return evaluate_(*obj_->evaluated_model(), split);
 }
 
+bool Trainer::at_step_boundary() {
+  const bool stop = comm_.stop_requested_anywhere();
+  if (stop && comm_.rank() == 0)
+    std::printf("%s: stop signal, leaving at step %lld\n", obj_->stage().c_str(), (long long)progress_.step);
+  if (boundary_) boundary_(*this);
+  return stop;
+}
+
+void Trainer::log_progress(const StepReport& last) {
+  nlohmann::json record;
+  std::string line;
+  obj_->log(progress_.window, last, progress_.step, record, line);
+  if (run_) run_->append_metrics(record);
+  if (comm_.rank() == 0) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  }
+  progress_.window = StepWindow();
+}
+
+void Trainer::record_eval(const nlohmann::json& m) {
+  const std::string& metric = loop_.eval_metric;
+  ++progress_.evals;
+  const double v = metric_of(m, metric);
+  if (v > progress_.best_metric) {
+    progress_.best_metric = v;
+    progress_.best_step = progress_.step;
+    progress_.best_valid = m;
+    progress_.evals_since_best = 0;
+    const Tensor p = obj_->evaluated_model()->params().params().cpu();
+    progress_.best_params.assign(p.data<float>(), p.data<float>() + p.numel());
+  } else {
+    ++progress_.evals_since_best;
+  }
+  if (run_) run_->append_metrics({{"step", progress_.step}, {"split", "valid"}, {"metrics", m}});
+  if (comm_.rank() == 0)
+    std::printf("eval step %lld: valid %s %.4f (best %.4f at step %lld), hr@10 %.4f ndcg@10 %.4f\n",
+                (long long)progress_.step, metric.c_str(), v, progress_.best_metric, (long long)progress_.best_step,
+                m.value("hr@10", 0.0), m.value("ndcg@10", 0.0));
+  std::fflush(stdout);
+}
+
+bool Trainer::patience_ran_out() {
+  if (loop_.patience <= 0 || progress_.evals_since_best < loop_.patience) return false;
+  if (comm_.rank() == 0)
+    std::printf("%s: early stop at step %lld: %s has not improved for %lld evaluations\n", obj_->stage().c_str(),
+                (long long)progress_.step, loop_.eval_metric.c_str(), (long long)loop_.patience);
+  return true;
+}
+
+void Trainer::finish_evaluation(int64_t last_eval_step, nlohmann::json& results) {
+  if (last_eval_step != progress_.step && progress_.step > 0) record_eval(evaluate("valid"));
+  results["best_step"] = progress_.best_step;
+  results["valid"] = progress_.best_valid;
+  if (!loop_.eval_test) return;
+  // Test with the parameters that scored best on valid (the current ones stay for the caller).
+  Tensor& p = obj_->evaluated_model()->params().params();
+  const Tensor current = p.clone();
+  load_best_params();
+  results["test"] = evaluate("test");
+  copy_bytes(p.raw(), p.device(), current.raw(), current.device(), p.nbytes());
+  if (comm_.rank() == 0)
+    std::printf("test (best step %lld): hr@10 %.4f ndcg@10 %.4f\n", (long long)progress_.best_step,
+                results["test"].value("hr@10", 0.0), results["test"].value("ndcg@10", 0.0));
+}
+
 nlohmann::json Trainer::run() {
   obj_->check_fingerprint();
   comm_.install_stop_signal_handlers();
   const bool rank0 = comm_.rank() == 0;
-  const std::string stage = obj_->stage();
-  const int64_t bpe = obj_->batches_per_epoch(), total = obj_->total_steps();
+  const int64_t total = obj_->total_steps();
   // Evaluation needs a recommender to score and something to score it with.
   const bool evaluating = obj_->evaluated_model() != nullptr && bool(evaluate_) && loop_.eval_every > 0;
   if (rank0) std::printf("%s\n", obj_->describe().c_str());
-  const std::string metric = loop_.eval_metric;
-  auto record_eval = [&](const nlohmann::json& m) {
-    ++state_.evals;
-    const double v = metric_of(m, metric);
-    if (v > state_.best_metric) {
-      state_.best_metric = v;
-      state_.best_step = state_.step;
-      state_.best_valid = m;
-      state_.evals_since_best = 0;
-      const Tensor p = obj_->evaluated_model()->params().params().cpu();
-      state_.best_params.assign(p.data<float>(), p.data<float>() + p.numel());
-    } else {
-      ++state_.evals_since_best;
-    }
-    if (run_) run_->append_metrics({{"step", state_.step}, {"split", "valid"}, {"metrics", m}});
-    if (rank0)
-      std::printf("eval step %lld: valid %s %.4f (best %.4f at step %lld), hr@10 %.4f ndcg@10 %.4f\n",
-                  (long long)state_.step, metric.c_str(), v, state_.best_metric,
-                  (long long)state_.best_step, m.value("hr@10", 0.0), m.value("ndcg@10", 0.0));
-    std::fflush(stdout);
-  };
 
   bool stopped = false, early = false;
   int64_t last_eval_step = -1;
-  StepWindow& window = state_.window;
-  while (state_.step < total) {
-    // ---- step boundary: stop agreement, then checkpoint hook ----
-    if (comm_.stop_requested_anywhere()) {
+  while (progress_.step < total) {
+    if (at_step_boundary()) {
       stopped = true;
-      if (rank0) std::printf("%s: stop signal, leaving at step %lld\n", stage.c_str(), (long long)state_.step);
-      if (boundary_) boundary_(*this);
       break;
     }
-    if (boundary_) boundary_(*this);
-
     const StepReport r = train_step();
-    window.add(r);
-    const int64_t s = state_.step;
-    if (s % loop_.log_every == 0 || s == total) {
-      nlohmann::json record;
-      std::string line;
-      obj_->log(window, r, s, record, line);
-      if (run_) run_->append_metrics(record);
-      if (rank0) {
-        std::printf("%s\n", line.c_str());
-        std::fflush(stdout);
-      }
-      window = StepWindow();
-    }
+    progress_.window.add(r);
+    const int64_t s = progress_.step;
+    if (s % loop_.log_every == 0 || s == total) log_progress(r);
     if (evaluating && (s % loop_.eval_every == 0 || s == total)) {
       record_eval(evaluate("valid"));
       last_eval_step = s;
-      if (loop_.patience > 0 && state_.evals_since_best >= loop_.patience) {
+      if (patience_ran_out()) {
         early = true;
-        if (rank0)
-          std::printf("%s: early stop at step %lld: %s has not improved for %lld evaluations\n", stage.c_str(),
-                      (long long)s, metric.c_str(), (long long)loop_.patience);
         break;
       }
     }
   }
 
-  nlohmann::json results = nlohmann::json::object();
-  results["steps"] = state_.step;
-  results["epochs"] = double(state_.step) / double(bpe);
+  nlohmann::json results = run_totals(progress_, obj_->batches_per_epoch(), comm_.size());
   results["stopped"] = stopped;
   results["early_stopped"] = early;
-  results["world_size"] = comm_.size();
-  results["train_seconds"] = state_.train_seconds;
-  results["tokens"] = state_.tokens;
-  results["tokens_per_s"] = state_.train_seconds > 0 ? double(state_.tokens) / state_.train_seconds : 0.0;
-  results["step_s"] = state_.step > 0 ? state_.train_seconds / double(state_.step) : 0.0;
-  results["comm_share"] = state_.train_seconds > 0 ? state_.comm_seconds / state_.train_seconds : 0.0;
-  results["comm_wait_share"] = state_.train_seconds > 0 ? state_.wait_seconds / state_.train_seconds : 0.0;
-  if (evaluating) results["eval_metric"] = metric;
-  if (!stopped && evaluating) {
-    if (last_eval_step != state_.step && state_.step > 0) record_eval(evaluate("valid"));
-    results["best_step"] = state_.best_step;
-    results["valid"] = state_.best_valid;
-    if (loop_.eval_test) {
-      // Test with the parameters that scored best on valid (the current ones stay for the caller).
-      Tensor& p = obj_->evaluated_model()->params().params();
-      const Tensor current = p.clone();
-      load_best_params();
-      results["test"] = evaluate("test");
-      copy_bytes(p.raw(), p.device(), current.raw(), current.device(), p.nbytes());
-      if (rank0)
-        std::printf("test (best step %lld): hr@10 %.4f ndcg@10 %.4f\n", (long long)state_.best_step,
-                    results["test"].value("hr@10", 0.0), results["test"].value("ndcg@10", 0.0));
-    }
-  }
+  if (evaluating) results["eval_metric"] = loop_.eval_metric;
+  if (!stopped && evaluating) finish_evaluation(last_eval_step, results);
   if (finish_) finish_(*this);
   if (loop_.write_results && run_ && run_->is_writer())
     write_file_atomic(run_->file("results.json"), results.dump(2) + "\n");
-  if (rank0)
-    std::printf("%s: %lld steps in %s, %.0f tokens/s, comm %.1f%% of step time (wait %.1f%%)\n", stage.c_str(),
-                (long long)state_.step, format_duration(state_.train_seconds).c_str(),
-                results["tokens_per_s"].get<double>(), 100.0 * results["comm_share"].get<double>(),
-                100.0 * results["comm_wait_share"].get<double>());
+  if (rank0) print_run_summary(obj_->stage(), progress_, results);
   return results;
 }
 

@@ -10,8 +10,9 @@
 //
 // Everything a run is made of sits in two places, which is what a checkpoint saves and restores:
 //   - the objective's checkpoint_buffer(): parameters and AdamW moments;
-//   - TrainState: the step counter (the data position, masks, injections and dropout are functions
-//     of it) and the early-stopping record.
+//   - LoopProgress: the step counter (the data position, masks, injections and dropout are functions
+//     of it) and the early-stopping record. A checkpoint file holds it as a TrainingState
+//     (experiments/run/checkpoint.h; the translation is experiments/train/train_checkpoint.h).
 #pragma once
 
 #include <cstdint>
@@ -36,7 +37,8 @@ namespace seqmend {
 class MaskedItemObjective;
 class RunDir;
 
-struct TrainState {
+// Where the loop is, in memory (Trainer::progress()).
+struct LoopProgress {
   int64_t step = 0;  // optimizer steps done; epoch = step / batches_per_epoch
   int64_t evals = 0;
   double best_metric = -std::numeric_limits<double>::infinity();
@@ -87,7 +89,7 @@ class Trainer {
 
   // Collective start-up agreement (config hash, parameter count and checksum, world size).
   void check_fingerprint() { obj_->check_fingerprint(); }
-  // One optimizer step on global batch state().step; advances the step.
+  // One optimizer step on global batch progress().step; advances the step.
   StepReport train_step();
   // The whole run: fingerprint, steps with logging, evaluation, early stopping, test with the best
   // parameters, results.json. Returns the results object ("stopped": true when a stop signal ended
@@ -98,7 +100,7 @@ class Trainer {
   void load_best_params();
 
   TrainObjective& objective() { return *obj_; }
-  TrainState& state() { return state_; }
+  LoopProgress& progress() { return progress_; }
   int64_t total_steps() const { return obj_->total_steps(); }
   int64_t eval_every() const { return loop_.eval_every; }
 
@@ -112,6 +114,17 @@ class Trainer {
 
  private:
   nlohmann::json evaluate(const std::string& split);
+  // Parts of run(). The step boundary: every rank agrees whether a stop signal arrived anywhere;
+  // the boundary hook (checkpoints) runs either way. True: leave the loop here.
+  bool at_step_boundary();
+  // The progress line and metrics.jsonl record of the steps since the last one.
+  void log_progress(const StepReport& last);
+  // Keeps the best evaluation (its parameters included) and the early-stopping count.
+  void record_eval(const nlohmann::json& metrics);
+  bool patience_ran_out();
+  // After the last step: valid once more unless the loop just evaluated, the best evaluation, and
+  // the test split with the best parameters.
+  void finish_evaluation(int64_t last_eval_step, nlohmann::json& results);
   MaskedItemObjective& masked_item() const;
 
   std::unique_ptr<MaskedItemObjective> owned_;  // pretraining's objective
@@ -122,7 +135,7 @@ class Trainer {
   SplitEvaluator evaluate_;
   std::function<void(Trainer&)> boundary_;
   std::function<void(Trainer&)> finish_;
-  TrainState state_;
+  LoopProgress progress_;
 };
 
 }  // namespace seqmend

@@ -178,7 +178,7 @@ TEST(TorchAgreement, FirstTenAdamWStepLosses) {
   ASSERT_EQ(want.size(), size_t(o["steps"].get<int>()));
   double worst = 0;
   for (size_t s = 0; s < want.size(); ++s) {
-    StepResult r = train_step(m, opt, t.batch, int64_t(s), o["run_seed"].get<uint64_t>());
+    ClozeStepResult r = train_step(m, opt, t.batch, int64_t(s), o["run_seed"].get<uint64_t>());
     worst = std::max(worst, std::fabs(r.loss - want[s]) / want[s]);
     EXPECT_LT(std::fabs(r.loss - want[s]) / want[s], 1e-4) << "step " << s << ": " << r.loss << " vs " << want[s];
   }

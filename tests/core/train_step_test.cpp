@@ -47,7 +47,7 @@ std::vector<double> run(const TrainData& st, int steps, const std::string& preci
     // A fresh masking every step, and batches of different sizes (buffers grow and are reused).
     std::vector<SequenceView> v(st.views.begin(), st.views.begin() + (s % 2 ? 16 : 10));
     Batch b = make_cloze_batch(v, st.cfg, {0.2f, 1, uint64_t(s)});
-    StepResult r = train_step(m, opt, b, s, 99);
+    ClozeStepResult r = train_step(m, opt, b, s, 99);
     EXPECT_EQ(r.tokens, b.N);
     EXPECT_GT(r.grad_norm, 0.0);
     losses.push_back(r.loss);

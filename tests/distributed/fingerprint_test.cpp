@@ -8,6 +8,8 @@
 #include <sstream>
 #include <vector>
 
+#include "tests/support/mpi_env.h"
+
 namespace seqmend {
 namespace {
 
@@ -121,27 +123,27 @@ class OneRank final : public Communicator {
 TEST(Fingerprint, SlurmVariablesCountOnlyUnderSrunDirectLaunch) {
   OneRank comm;
   const std::vector<float> params = {1.0f};
+  test_support::ScopedEnv env;
   for (const char* v : {"SLURM_STEP_ID", "SLURM_NTASKS", "SLURM_PROCID", "OMPI_COMM_WORLD_SIZE", "OMPI_MCA_orte_hnp_uri"})
-    unsetenv(v);
+    env.unset(v);
   // A batch script: the allocation's SLURM_NTASKS and SLURM_PROCID=0, but no job step.
-  setenv("SLURM_NTASKS", "4", 1);
-  setenv("SLURM_PROCID", "0", 1);
+  env.set("SLURM_NTASKS", "4");
+  env.set("SLURM_PROCID", "0");
   RankFingerprint f = local_fingerprint(comm, 1, params);
   EXPECT_EQ(f.slurm_ntasks, -1);
   EXPECT_EQ(f.slurm_procid, -1);
   // srun: a step, one task per rank.
-  setenv("SLURM_STEP_ID", "0", 1);
-  setenv("SLURM_PROCID", "2", 1);
+  env.set("SLURM_STEP_ID", "0");
+  env.set("SLURM_PROCID", "2");
   f = local_fingerprint(comm, 1, params);
   EXPECT_EQ(f.slurm_ntasks, 4);
   EXPECT_EQ(f.slurm_procid, 2);
   EXPECT_NE(fingerprint_mismatch_table({f}), "");  // a world of 1 among 4 tasks: srun without pmix
   // mpirun inside an allocation: the variables belong to mpirun's daemons.
-  setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+  env.set("OMPI_COMM_WORLD_SIZE", "1");
   f = local_fingerprint(comm, 1, params);
   EXPECT_EQ(f.slurm_ntasks, -1);
   EXPECT_EQ(fingerprint_mismatch_table({f}), "");
-  for (const char* v : {"SLURM_STEP_ID", "SLURM_NTASKS", "SLURM_PROCID", "OMPI_COMM_WORLD_SIZE"}) unsetenv(v);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "io/fault_injection.h"
 #include "io/shard_set.h"
+#include "tests/support/mpi_env.h"
 #include "tests/support/shell.h"
 
 namespace seqmend {
@@ -54,8 +55,7 @@ class FaultInjection : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   static Ran seqmend(const std::string& args, const std::string& fault = "") {
-    // ob1 and shared memory: the singleton MPI start-up takes half the time it does with UCX probing.
-    const std::string env = std::string("OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader ") +
+    const std::string env = std::string(test_support::kQuickSingletonMpi) + " " +
                             (fault.empty() ? "" : "SEQMEND_FAULT=" + fault + " ");
     return run_shell("cd / && " + env + "timeout 300 " + std::string(SEQMEND_BINARY) + " " + args);
   }

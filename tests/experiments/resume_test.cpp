@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/mpi_env.h"
 #include "tests/support/tmpfs.h"
 
 namespace seqmend {
@@ -48,13 +49,7 @@ Child spawn(const std::vector<std::string>& argv, const std::string& log) {
     dup2(fd, 1);
     dup2(fd, 2);
     close(fd);
-    std::vector<std::string> names;
-    for (char** e = environ; *e; ++e) {
-      const std::string kv = *e;
-      for (const char* p : {"OMPI_", "PMIX_", "OPAL_", "ORTE_", "PMI_"})
-        if (kv.rfind(p, 0) == 0) names.push_back(kv.substr(0, kv.find('=')));
-    }
-    for (const auto& n : names) unsetenv(n.c_str());
+    test_support::drop_mpi_variables();
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -187,15 +187,15 @@ TEST_F(ShardCacheTest, CachedLoaderWithReadAheadGivesTheSameBatches) {
       DataParallelLoader ahead(set_, "train", rank, world, G, 7, 12, budget);
       DataParallelLoader resident(set_, "train", rank, world, G, 7, 12);
       ASSERT_EQ(ahead.window_shards(), 2);
-      const int64_t bpe = ahead.batches_per_epoch();
-      for (int64_t step = 0; step < 2 * bpe; ++step) {
-        const auto ids = ahead.global_batch_ids(step / bpe, step % bpe);
-        ASSERT_EQ(plain.global_batch_ids(step / bpe, step % bpe), ids);
+      const int64_t per_epoch = ahead.batches_per_epoch();
+      for (int64_t step = 0; step < 2 * per_epoch; ++step) {
+        const auto ids = ahead.global_batch_ids(step / per_epoch, step % per_epoch);
+        ASSERT_EQ(plain.global_batch_ids(step / per_epoch, step % per_epoch), ids);
         for (int64_t m = 0; m < parts; ++m) {
           const auto mine = ahead.local_part(ids, m, parts);
           const auto got = ahead.views(mine), ref = plain.views(mine), full = resident.views(mine);
           if (m == parts - 1) {
-            const auto next = ahead.global_batch_ids((step + 1) / bpe, (step + 1) % bpe);
+            const auto next = ahead.global_batch_ids((step + 1) / per_epoch, (step + 1) % per_epoch);
             ahead.prefetch(next, parts);  // the views above must survive it
           }
           ASSERT_EQ(got.size(), ref.size());

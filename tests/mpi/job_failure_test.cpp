@@ -16,8 +16,7 @@
 #include "distributed/failure.h"
 
 #include "distributed/mpi_communicator.h"
-
-extern char** environ;
+#include "tests/support/mpi_env.h"
 
 namespace seqmend {
 namespace {
@@ -28,22 +27,10 @@ struct Launch {
   double seconds = 0.0;
 };
 
-// The launcher runs in a process that called MPI_Init itself; its OMPI_/PMIX_ variables would make
-// the child mpirun believe it belongs to this job, so they are removed.
-std::string scrubbed_env_prefix() {
-  std::string cmd = "env";
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    const std::string name = kv.substr(0, kv.find('='));
-    for (const char* p : {"OMPI_", "PMIX_", "OPAL_", "ORTE_", "PMI_"})
-      if (name.rfind(p, 0) == 0) cmd += " -u " + name;
-  }
-  return cmd;
-}
-
 Launch launch(const std::string& mode) {
   // timeout: a regression that hangs fails this test in 60 s instead of stalling CI.
-  const std::string cmd = scrubbed_env_prefix() + " timeout -k 5 60 mpirun -np 2 --oversubscribe " +
+  // This process called MPI_Init itself: the child mpirun must not take its variables as its own.
+  const std::string cmd = test_support::env_without_mpi() + " timeout -k 5 60 mpirun -np 2 --oversubscribe " +
                           "--allow-run-as-root " + SEQMEND_MPI_HELPER + " " + mode + " 2>&1";
   Launch out;
   const auto t0 = std::chrono::steady_clock::now();
@@ -71,13 +58,7 @@ Launch launch_and_signal_mpirun() {
     dup2(fds[1], 2);
     close(fds[0]);
     close(fds[1]);
-    std::vector<std::string> names;
-    for (char** e = environ; *e; ++e) {
-      const std::string kv = *e;
-      for (const char* p : {"OMPI_", "PMIX_", "OPAL_", "ORTE_", "PMI_"})
-        if (kv.rfind(p, 0) == 0) names.push_back(kv.substr(0, kv.find('=')));
-    }
-    for (const auto& n : names) unsetenv(n.c_str());
+    test_support::drop_mpi_variables();
     execlp("mpirun", "mpirun", "-np", "2", "--oversubscribe", "--allow-run-as-root", SEQMEND_MPI_HELPER, "steps",
            static_cast<char*>(nullptr));
     _exit(127);
