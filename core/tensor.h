@@ -8,22 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "core/base/dtype.h"
 #include "core/base/error.h"
 #include "kernels/bf16.h"
 #include "kernels/device.h"
 
 namespace seqmend {
-
-enum class DType { F32, I32, I64, BF16 };
-
-size_t dtype_size(DType t);
-const char* dtype_name(DType t);
-
-template <typename T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::F32; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::I32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::I64; }
-template <> constexpr DType dtype_of<bf16>() { return DType::BF16; }
 
 // Raw bytes on a device, 64-byte aligned on the CPU (AVX-512 loads, no false sharing).
 class Storage {

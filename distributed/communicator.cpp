@@ -5,28 +5,6 @@
 #include "core/base/error.h"
 
 namespace seqmend {
-inline namespace comm_types {
-
-size_t dtype_size(DType t) {
-  switch (t) {
-    case DType::f32: return 4;
-    case DType::f64: return 8;
-    case DType::i64: return 8;
-  }
-  SEQ_FAIL("dtype_size: unknown dtype ", int(t));
-}
-
-const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::f32: return "f32";
-    case DType::f64: return "f64";
-    case DType::i64: return "i64";
-  }
-  return "?";
-}
-
-}  // namespace comm_types
-
 void Communicator::allreduce_sum_ordered(double* data, size_t count) {
   if (count == 0) return;
   const size_t bytes = count * sizeof(double);

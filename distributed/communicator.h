@@ -9,34 +9,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
+
+#include "core/base/dtype.h"
 
 namespace seqmend {
 
-// core/tensor.h has its own seqmend::DType and dtype_size/dtype_name: the inline namespace gives
-// these distinct linker names, so one program can link both layers (a source file still includes
-// only one of the two headers; experiments/run/dp_group.h bridges them).
-inline namespace comm_types {
-
-enum class DType { f32, f64, i64 };
 enum class ReduceOp { sum, average };  // average = sum / world; integer average truncates toward zero
-
-size_t dtype_size(DType t);
-const char* dtype_name(DType t);
-
-template <typename T>
-constexpr DType dtype_of() {
-  static_assert(sizeof(T) == 0, "communicators reduce float, double and int64_t only");
-  return DType::f32;
-}
-template <>
-constexpr DType dtype_of<float>() { return DType::f32; }
-template <>
-constexpr DType dtype_of<double>() { return DType::f64; }
-template <>
-constexpr DType dtype_of<int64_t>() { return DType::i64; }
-
-}  // namespace comm_types
 
 // A non-blocking collective in flight. The buffer it was started on must stay alive and untouched
 // until wait() returns. Destroying an unfinished handle waits for it (a dropped handle must not leave
@@ -58,7 +38,7 @@ class Communicator {
   virtual const char* backend() const = 0;  // "mpi", "nccl"
 
   // ---- the primitives a backend implements --------------------------------------------------
-  // In place over `count` elements of type `t`.
+  // In place over `count` elements of type `t`: f32, f64 or i64 (another type is an error).
   virtual void allreduce(void* data, size_t count, DType t, ReduceOp op) = 0;
   virtual std::unique_ptr<CommHandle> iallreduce(void* data, size_t count, DType t, ReduceOp op) = 0;
   // Copies `bytes` bytes from `root` into `data` on every other rank.
@@ -69,12 +49,14 @@ class Communicator {
 
   // ---- typed conveniences ---------------------------------------------------------------------
   template <typename T>
-  void allreduce_sum(T* data, size_t count) { allreduce(data, count, dtype_of<T>(), ReduceOp::sum); }
+  void allreduce_sum(T* data, size_t count) { allreduce(data, count, reduced_dtype<T>(), ReduceOp::sum); }
   template <typename T>
-  void allreduce_average(T* data, size_t count) { allreduce(data, count, dtype_of<T>(), ReduceOp::average); }
+  void allreduce_average(T* data, size_t count) {
+    allreduce(data, count, reduced_dtype<T>(), ReduceOp::average);
+  }
   template <typename T>
   std::unique_ptr<CommHandle> iallreduce_sum(T* data, size_t count) {
-    return iallreduce(data, count, dtype_of<T>(), ReduceOp::sum);
+    return iallreduce(data, count, reduced_dtype<T>(), ReduceOp::sum);
   }
   template <typename T>
   void broadcast_values(T* data, size_t count, int root) { broadcast(data, count * sizeof(T), root); }
@@ -88,6 +70,14 @@ class Communicator {
   double sum_ordered(double value) {
     allreduce_sum_ordered(&value, 1);
     return value;
+  }
+
+ private:
+  template <typename T>
+  static constexpr DType reduced_dtype() {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int64_t>,
+                  "communicators reduce float, double and int64_t only");
+    return dtype_of<T>();
   }
 };
 

@@ -12,11 +12,13 @@ namespace {
 
 MPI_Datatype mpi_type(DType t) {
   switch (t) {
-    case DType::f32: return MPI_FLOAT;
-    case DType::f64: return MPI_DOUBLE;
-    case DType::i64: return MPI_INT64_T;
+    case DType::F32: return MPI_FLOAT;
+    case DType::F64: return MPI_DOUBLE;
+    case DType::I64: return MPI_INT64_T;
+    case DType::I32:
+    case DType::BF16: break;
   }
-  SEQ_FAIL("mpi_type: unknown dtype ", int(t));
+  SEQ_FAIL("MpiCommunicator: cannot reduce ", dtype_name(t), " (f32, f64 and i64 only)");
 }
 
 // MPI counts are int; larger buffers go in pieces of at most this many elements.
@@ -72,7 +74,7 @@ class MpiHandle final : public CommHandle {
 void divide_by_world(void* data, size_t count, DType t, int world) {
   if (world == 1) return;
   switch (t) {
-    case DType::f32: {
+    case DType::F32: {
       // Multiplying by 1/world would round differently from a division for non-powers of two;
       // divide so that average == sum / world exactly as a reader would compute it.
       float* p = static_cast<float*>(data);
@@ -80,17 +82,19 @@ void divide_by_world(void* data, size_t count, DType t, int world) {
       for (size_t i = 0; i < count; ++i) p[i] /= w;
       break;
     }
-    case DType::f64: {
+    case DType::F64: {
       double* p = static_cast<double*>(data);
       const double w = double(world);
       for (size_t i = 0; i < count; ++i) p[i] /= w;
       break;
     }
-    case DType::i64: {
+    case DType::I64: {
       int64_t* p = static_cast<int64_t*>(data);
       for (size_t i = 0; i < count; ++i) p[i] /= world;
       break;
     }
+    case DType::I32:
+    case DType::BF16: SEQ_FAIL("divide_by_world: cannot average ", dtype_name(t), " (f32, f64 and i64 only)");
   }
 }
 
@@ -111,22 +115,24 @@ MpiCommunicator::~MpiCommunicator() {
 }
 
 void MpiCommunicator::allreduce(void* data, size_t count, DType t, ReduceOp op) {
+  const MPI_Datatype type = mpi_type(t);
   const size_t esize = dtype_size(t);
   for (size_t done = 0; done < count; done += kMaxChunk) {
     const int n = int(std::min(kMaxChunk, count - done));
-    SEQ_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, static_cast<char*>(data) + done * esize, n, mpi_type(t),
+    SEQ_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, static_cast<char*>(data) + done * esize, n, type,
                                 MPI_SUM, comm_));
   }
   if (op == ReduceOp::average) divide_by_world(data, count, t, world_);
 }
 
 std::unique_ptr<CommHandle> MpiCommunicator::iallreduce(void* data, size_t count, DType t, ReduceOp op) {
+  const MPI_Datatype type = mpi_type(t);
   const size_t esize = dtype_size(t);
   std::vector<MPI_Request> requests;
   for (size_t done = 0; done < count; done += kMaxChunk) {
     const int n = int(std::min(kMaxChunk, count - done));
     MPI_Request req = MPI_REQUEST_NULL;
-    SEQ_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, static_cast<char*>(data) + done * esize, n, mpi_type(t),
+    SEQ_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, static_cast<char*>(data) + done * esize, n, type,
                                  MPI_SUM, comm_, &req));
     requests.push_back(req);
   }

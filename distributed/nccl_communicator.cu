@@ -38,11 +38,13 @@ using Clock = std::chrono::steady_clock;
 
 ncclDataType_t nccl_type(DType t) {
   switch (t) {
-    case DType::f32: return ncclFloat32;
-    case DType::f64: return ncclFloat64;
-    case DType::i64: return ncclInt64;
+    case DType::F32: return ncclFloat32;
+    case DType::F64: return ncclFloat64;
+    case DType::I64: return ncclInt64;
+    case DType::I32:
+    case DType::BF16: break;
   }
-  SEQ_FAIL("nccl_type: unknown dtype ", int(t));
+  SEQ_FAIL("NcclCommunicator: cannot reduce ", dtype_name(t), " (f32, f64 and i64 only)");
 }
 
 bool is_device_pointer(const void* p) {
@@ -171,6 +173,7 @@ struct NcclCommunicator::Impl {
   // Enqueues an all-reduce of device memory on the communication stream, after the work already on
   // the compute (legacy default) stream.
   Pending* enqueue_allreduce(void* data, size_t count, DType t, ReduceOp op) {
+    const ncclDataType_t type = nccl_type(t);
     Pending* p = start(str("allreduce(", dtype_name(t), " x ", count, ", ",
                            op == ReduceOp::sum ? "sum" : "average", ")"));
     cudaEvent_t ready;
@@ -178,14 +181,14 @@ struct NcclCommunicator::Impl {
     SEQ_CUDA_CHECK(cudaEventRecord(ready, 0));
     SEQ_CUDA_CHECK(cudaStreamWaitEvent(stream, ready, 0));
     cudaEventDestroy(ready);
-    const bool nccl_avg = op == ReduceOp::average && t != DType::i64;
+    const bool nccl_avg = op == ReduceOp::average && t != DType::I64;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (!comm) throw Error(abort_message);
-      SEQ_NCCL_CHECK(ncclAllReduce(data, data, count, nccl_type(t), nccl_avg ? ncclAvg : ncclSum,
+      SEQ_NCCL_CHECK(ncclAllReduce(data, data, count, type, nccl_avg ? ncclAvg : ncclSum,
                                    comm, stream));
     }
-    if (op == ReduceOp::average && t == DType::i64 && count > 0) {
+    if (op == ReduceOp::average && t == DType::I64 && count > 0) {
       const unsigned blocks = unsigned(std::min<size_t>((count + 255) / 256, 4096));
       divide_i64<<<blocks, 256, 0, stream>>>(static_cast<int64_t*>(data), count, mpi->world());
       SEQ_CUDA_CHECK(cudaGetLastError());

@@ -47,7 +47,7 @@ class RecordingCommunicator final : public Communicator {
     bool done() override { return true; }
   };
   void scale(void* data, size_t count, DType t, ReduceOp op) {
-    ASSERT_EQ(t, DType::f32);
+    ASSERT_EQ(t, DType::F32);
     float* p = static_cast<float*>(data);
     for (size_t i = 0; i < count; ++i) p[i] = op == ReduceOp::sum ? p[i] * float(world_) : p[i];
   }

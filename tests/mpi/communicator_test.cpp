@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "core/base/error.h"
@@ -50,6 +51,22 @@ TEST(MpiCommunicator, AllreduceSumAndAverageOnEachType) {
   EXPECT_EQ(f_avg[0], float(rank_sum + w) / float(w));
 }
 
+// Every rank refuses before any MPI call, so no rank waits on the others.
+TEST(MpiCommunicator, RefusesTypesItCannotReduce) {
+  MpiCommunicator comm;
+  int32_t x[2] = {1, 2};
+  for (DType t : {DType::I32, DType::BF16}) {
+    try {
+      comm.allreduce(x, 1, t, ReduceOp::sum);
+      ADD_FAILURE() << dtype_name(t) << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("cannot reduce ") + dtype_name(t)), std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(comm.iallreduce(x, 1, t, ReduceOp::average), Error);
+  }
+}
+
 TEST(MpiCommunicator, NonBlockingAllreduce) {
   MpiCommunicator comm;
   const int r = comm.rank(), w = comm.world();
@@ -57,7 +74,7 @@ TEST(MpiCommunicator, NonBlockingAllreduce) {
   for (size_t k = 0; k < a.size(); ++k) a[k] = float(k + r);
   std::iota(b.begin(), b.end(), float(r));
   auto ha = comm.iallreduce_sum(a.data(), a.size());
-  auto hb = comm.iallreduce(b.data(), b.size(), DType::f32, ReduceOp::average);
+  auto hb = comm.iallreduce(b.data(), b.size(), DType::F32, ReduceOp::average);
   hb->wait();
   ha->wait();
   EXPECT_TRUE(ha->done());

@@ -45,7 +45,7 @@ TEST(NcclCommunicator, AllreduceDeviceAndHostBuffers) {
   const float tri = float(w * (w + 1) / 2);
   for (size_t i = 0; i < n; i += 9973) ASSERT_EQ(h[i], tri * float(i % 17)) << i;
   // Non-blocking, averaged.
-  auto handle = comm.iallreduce(d, n, DType::f32, ReduceOp::average);
+  auto handle = comm.iallreduce(d, n, DType::F32, ReduceOp::average);
   handle->wait();
   ASSERT_EQ(cudaMemcpy(h.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_FLOAT_EQ(h[5], tri * 5.0f);

@@ -73,15 +73,15 @@ TEST(NcclOneRank, DeviceBufferCollectives) {
   float* df = device_copy(f);
   double* dd = device_copy(d);
   int64_t* di = device_copy(i);
-  comm.allreduce(df, n, DType::f32, ReduceOp::sum);
+  comm.allreduce(df, n, DType::F32, ReduceOp::sum);
   EXPECT_EQ(host_copy(df, n), f);
-  comm.allreduce(df, n, DType::f32, ReduceOp::average);
+  comm.allreduce(df, n, DType::F32, ReduceOp::average);
   EXPECT_EQ(host_copy(df, n), f);
-  comm.allreduce(dd, n, DType::f64, ReduceOp::sum);
+  comm.allreduce(dd, n, DType::F64, ReduceOp::sum);
   EXPECT_EQ(host_copy(dd, n), d);
-  comm.allreduce(di, n, DType::i64, ReduceOp::average);  // NCCL sum, then our divide kernel
+  comm.allreduce(di, n, DType::I64, ReduceOp::average);  // NCCL sum, then our divide kernel
   EXPECT_EQ(host_copy(di, n), i);
-  auto h = comm.iallreduce(df, n, DType::f32, ReduceOp::average);
+  auto h = comm.iallreduce(df, n, DType::F32, ReduceOp::average);
   h->wait();
   EXPECT_EQ(host_copy(df, n), f);
   comm.broadcast(dd, n * sizeof(double), 0);
@@ -109,8 +109,8 @@ TEST(NcclOneRank, TwoCommunicatorsInOneProcess) {
   float* y = device_copy(h);
   a.allreduce_sum(x, n);
   b.allreduce_sum(y, n);
-  auto ha = a.iallreduce(x, n, DType::f32, ReduceOp::average);
-  auto hb = b.iallreduce(y, n, DType::f32, ReduceOp::sum);
+  auto ha = a.iallreduce(x, n, DType::F32, ReduceOp::average);
+  auto hb = b.iallreduce(y, n, DType::F32, ReduceOp::sum);
   hb->wait();
   ha->wait();
   EXPECT_EQ(host_copy(x, n), h);
