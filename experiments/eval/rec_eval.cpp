@@ -1,6 +1,7 @@
 #include "experiments/eval/rec_eval.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "core/batch.h"
 #include "core/item_scorer.h"
 #include "core/model.h"
+#include "distributed/communicator.h"
 #include "experiments/eval/negative_sampler.h"
 #include "experiments/eval/rank_metrics.h"
 #include "io/config.h"
@@ -101,6 +103,22 @@ RecEvaluator::RecEvaluator(std::vector<SequenceSet> shards, int64_t num_items, c
   for (const SequenceSet& s : shards_) s.validate(V_);
   prepare(std::move(train_counts), 0, 1);
 }
+
+RecEvaluator::RecEvaluator(const ShardSet& set, const EvalConfig& cfg, Communicator& comm)
+    : RecEvaluator(set, cfg, comm.rank(), comm.world(), [&] {
+        // Popularity weights are global train counts: each process counts its own train shards and
+        // the int64 sums are exact, so every process gets the same weights (and the same negatives).
+        std::vector<int64_t> counts;
+        EvalConfig checked = cfg;
+        checked.validate();
+        if (checked.protocol == "sampled" && checked.sampling == "popularity") {
+          const std::vector<int64_t> mine =
+              assign_shards(set.split("train").num_shards(), comm.rank(), comm.world());
+          counts = count_split_items(set, "train", &mine);
+          comm.allreduce_sum(counts.data(), counts.size());
+        }
+        return counts;
+      }()) {}
 
 void RecEvaluator::prepare(std::vector<int64_t> train_counts, int rank, int world) {
   SEQ_CHECK(V_ >= 1, "RecEvaluator: num_items must be >= 1, got ", V_);
@@ -263,6 +281,29 @@ nlohmann::json RecEvaluator::evaluate(Bert4Rec& model, Communicator& comm) const
 }
 
 nlohmann::json RecEvaluator::evaluate(Bert4Rec& model) const { return finish(rank_users(model), nullptr); }
+
+std::vector<UserRank> RecEvaluator::all_ranks(Bert4Rec& model, Communicator& comm) const {
+  std::vector<UserRank> mine = rank_users(model);
+  // allgather takes the same byte count from every rank: agree on the longest list, pad with user −1.
+  const int64_t count = int64_t(mine.size());
+  const std::vector<std::byte> counts = comm.allgather(&count, sizeof(count));
+  int64_t longest = 0;
+  for (int r = 0; r < comm.world(); ++r) {
+    int64_t theirs = 0;
+    std::memcpy(&theirs, counts.data() + size_t(r) * sizeof(int64_t), sizeof(int64_t));
+    longest = std::max(longest, theirs);
+  }
+  mine.resize(size_t(longest), UserRank{-1, 0});
+  const std::vector<std::byte> all = comm.allgather(mine.data(), mine.size() * sizeof(UserRank));
+  std::vector<UserRank> out;
+  for (size_t i = 0; i < all.size() / sizeof(UserRank); ++i) {
+    UserRank r;
+    std::memcpy(&r, all.data() + i * sizeof(UserRank), sizeof(UserRank));
+    if (r.user >= 0) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const UserRank& a, const UserRank& b) { return a.user < b.user; });
+  return out;
+}
 
 
 std::function<nlohmann::json(Bert4Rec&, const std::string&)> make_split_evaluator(

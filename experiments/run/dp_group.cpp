@@ -14,10 +14,6 @@
 
 namespace seqmend {
 
-struct DataParallelGroup::Impl {
-  std::unique_ptr<GradBucketer> bucketer;
-};
-
 std::unique_ptr<DataParallelGroup> DataParallelGroup::world() {
   auto comm = std::make_unique<MpiCommunicator>();
   auto g = std::make_unique<DataParallelGroup>(*comm);
@@ -36,10 +32,8 @@ std::unique_ptr<DataParallelGroup> DataParallelGroup::world_gpu() {
 #endif
 }
 
-DataParallelGroup::DataParallelGroup(Communicator& comm) : comm_(&comm), impl_(std::make_unique<Impl>()) {}
-DataParallelGroup::~DataParallelGroup() {
-  impl_.reset();  // the bucketer before the communicator it uses
-}
+DataParallelGroup::DataParallelGroup(Communicator& comm) : comm_(&comm) {}
+DataParallelGroup::~DataParallelGroup() = default;
 
 int DataParallelGroup::rank() const { return comm_->rank(); }
 int DataParallelGroup::size() const { return comm_->world(); }
@@ -56,21 +50,21 @@ void DataParallelGroup::check_fingerprint(uint64_t config_hash, const float* par
 }
 
 void DataParallelGroup::bind_gradients(float* grads, size_t count, double bucket_mb) {
-  impl_->bucketer = std::make_unique<GradBucketer>(*comm_, grads, count, bucket_mb);
+  bucketer_ = std::make_unique<GradBucketer>(*comm_, grads, count, bucket_mb);
 }
 void DataParallelGroup::mark_ready(size_t offset, size_t count) {
-  SEQ_CHECK(impl_->bucketer, "DataParallelGroup: mark_ready before bind_gradients");
-  impl_->bucketer->mark_ready(offset, count);
+  SEQ_CHECK(bucketer_, "DataParallelGroup: mark_ready before bind_gradients");
+  bucketer_->mark_ready(offset, count);
 }
 void DataParallelGroup::finish() {
-  SEQ_CHECK(impl_->bucketer, "DataParallelGroup: finish before bind_gradients");
-  impl_->bucketer->finish();
+  SEQ_CHECK(bucketer_, "DataParallelGroup: finish before bind_gradients");
+  bucketer_->finish();
 }
 double DataParallelGroup::last_comm_seconds() const {
-  return impl_->bucketer ? impl_->bucketer->last_comm_seconds() : 0.0;
+  return bucketer_ ? bucketer_->last_comm_seconds() : 0.0;
 }
 double DataParallelGroup::last_wait_seconds() const {
-  return impl_->bucketer ? impl_->bucketer->last_wait_seconds() : 0.0;
+  return bucketer_ ? bucketer_->last_wait_seconds() : 0.0;
 }
 
 }  // namespace seqmend

@@ -1,10 +1,5 @@
 // The data-parallel group as the trainer sees it: rank, world, the few collectives a step needs,
 // the bucketed gradient all-reduce, failure agreement and the start-up fingerprint.
-//
-// Why a facade: distributed/communicator.h and core/tensor.h both define seqmend::DType (with
-// different members), so no translation unit can include both. The trainer needs the model (core)
-// and the communicator (distributed); this header includes neither, and dp_group.cpp includes only
-// distributed/.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +10,7 @@
 namespace seqmend {
 
 class Communicator;
+class GradBucketer;
 
 class DataParallelGroup {
  public:
@@ -57,10 +53,9 @@ class DataParallelGroup {
   double last_wait_seconds() const;  // time blocked in finish(), last step
 
  private:
-  struct Impl;
   std::unique_ptr<Communicator> owned_;
   Communicator* comm_;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<GradBucketer> bucketer_;  // destroyed before the communicator it uses
 };
 
 }  // namespace seqmend

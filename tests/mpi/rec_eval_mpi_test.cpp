@@ -11,15 +11,25 @@
 #include <string>
 
 #include "core/base/rng.h"
+#include "core/model.h"
 #include "distributed/mpi_communicator.h"
 #include "experiments/eval/rec_eval.h"
 #include "io/shard_set.h"
 
 namespace seqmend {
 
-std::shared_ptr<Bert4Rec> rec_eval_mpi_test_model(int64_t num_items);  // rec_eval_mpi_model_test.cpp
-
 namespace {
+
+std::shared_ptr<Bert4Rec> rec_eval_mpi_test_model(int64_t num_items) {
+  ModelConfig c;
+  c.num_items = num_items;
+  c.max_len = 12;
+  c.d_model = 32;
+  c.num_layers = 2;
+  c.num_heads = 2;
+  c.seed = 17;  // every rank initialises the same parameters
+  return std::make_shared<Bert4Rec>(c);
+}
 
 // A directory every rank agrees on: rank 0 makes it, the others learn its name.
 std::string shared_temp_dir(Communicator& comm) {
