@@ -17,11 +17,11 @@ namespace seqmend {
 // The bias corrections are scalars computed in double, as Python does, then used in f32.
 void adamw_update(Device dev, float* param, const float* grad, float* m, float* v, int64_t n,
                   const AdamWArgs& a) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(adamw_update, param, grad, m, v, n, a);
   SEQ_CHECK(n >= 0, "adamw_update: bad size n=", n);
   SEQ_CHECK(a.step >= 1, "adamw_update: step must be 1-based, got ", a.step);
   SEQ_CHECK(a.beta1 >= 0.0 && a.beta1 < 1.0 && a.beta2 >= 0.0 && a.beta2 < 1.0,
             "adamw_update: betas must lie in [0, 1), got beta1=", a.beta1, " beta2=", a.beta2);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(adamw_update, param, grad, m, v, n, a);
   const double bc1 = 1.0 - std::pow(a.beta1, double(a.step));
   const double bc2 = 1.0 - std::pow(a.beta2, double(a.step));
   const float step_size = float(a.lr / bc1);

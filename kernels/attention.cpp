@@ -26,27 +26,36 @@ struct Task {
   int64_t len;
 };
 
-// Validates the shape and returns the (sequence, head) tasks with work, longest first, so the
-// dynamic schedule does not end on one long sequence while the other core idles.
-std::vector<Task> plan_tasks(const char* op, const AttentionShape& s, const DropoutSpec& drop,
-                             const uint64_t* token_keys) {
+// The op's contract (kernels/attention.h), checked before the CPU/CUDA dispatch for every backend:
+// cu_seqlens is host memory, so its entries are read here too.
+void check_args(const char* op, const AttentionShape& s, const DropoutSpec& drop, const uint64_t* token_keys) {
   SEQ_CHECK(s.B >= 0 && s.NH > 0 && s.HS > 0, op, ": bad shape B=", s.B, " NH=", s.NH, " HS=", s.HS);
   SEQ_CHECK(s.cu_seqlens != nullptr || s.B == 0, op, ": cu_seqlens is null");
   SEQ_CHECK(drop.p >= 0.0f && drop.p <= 1.0f, op, ": dropout p=", drop.p, " outside [0, 1]");
-  std::vector<Task> tasks;
-  if (s.B == 0) return tasks;
+  if (s.B == 0) return;
   SEQ_CHECK(s.cu_seqlens[0] == 0, op, ": cu_seqlens[0]=", s.cu_seqlens[0], ", expected 0");
+  bool any_tokens = false;
   for (int b = 0; b < s.B; ++b) {
-    int64_t len = s.cu_seqlens[b + 1] - s.cu_seqlens[b];
+    const int64_t len = s.cu_seqlens[b + 1] - s.cu_seqlens[b];
     SEQ_CHECK(len >= 0, op, ": cu_seqlens decreases at sequence ", b, " (", s.cu_seqlens[b], " → ",
               s.cu_seqlens[b + 1], ")");
     SEQ_CHECK(len < int64_t(kHeadCounterStride), op, ": sequence ", b, " has length ", len,
               ", the dropout counter allows < 2^20");
+    any_tokens = any_tokens || len > 0;
+  }
+  SEQ_CHECK(drop.p == 0.0f || !any_tokens || token_keys != nullptr, op, ": dropout p=", drop.p,
+            " needs token_keys");
+}
+
+// The (sequence, head) tasks with work (arguments checked), longest first, so the dynamic schedule
+// does not end on one long sequence while the other core idles.
+std::vector<Task> plan_tasks(const AttentionShape& s) {
+  std::vector<Task> tasks;
+  for (int b = 0; b < s.B; ++b) {
+    const int64_t len = s.cu_seqlens[b + 1] - s.cu_seqlens[b];
     if (len == 0) continue;
     for (int h = 0; h < s.NH; ++h) tasks.push_back({b, h, len});
   }
-  SEQ_CHECK(drop.p == 0.0f || tasks.empty() || token_keys != nullptr, op, ": dropout p=", drop.p,
-            " needs token_keys");
   std::stable_sort(tasks.begin(), tasks.end(), [](const Task& x, const Task& y) { return x.len > y.len; });
   return tasks;
 }
@@ -299,8 +308,9 @@ void backward_task_bf16(const Task& t, bf16* dqkv, const bf16* dout, const bf16*
 
 void attention_forward(Device dev, float* out, float* lse, const float* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys) {
+  check_args("attention_forward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_forward, out, lse, qkv, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks("attention_forward", s, drop, token_keys);
+  const std::vector<Task> tasks = plan_tasks(s);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);
   const int64_t n_tasks = int64_t(tasks.size());
@@ -312,8 +322,9 @@ void attention_forward(Device dev, float* out, float* lse, const float* qkv, con
 void attention_backward(Device dev, float* dqkv, const float* dout, const float* qkv,
                         const float* out, const float* lse, const AttentionShape& s,
                         const DropoutSpec& drop, const uint64_t* token_keys) {
+  check_args("attention_backward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_backward, dqkv, dout, qkv, out, lse, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks("attention_backward", s, drop, token_keys);
+  const std::vector<Task> tasks = plan_tasks(s);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);
   const int64_t n_tasks = int64_t(tasks.size());
@@ -325,8 +336,9 @@ void attention_backward(Device dev, float* dqkv, const float* dout, const float*
 
 void attention_forward(Device dev, bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys) {
+  check_args("attention_forward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_forward, out, lse, qkv, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks("attention_forward", s, drop, token_keys);
+  const std::vector<Task> tasks = plan_tasks(s);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);
   const int64_t n_tasks = int64_t(tasks.size());
@@ -340,8 +352,9 @@ void attention_forward(Device dev, bf16* out, float* lse, const bf16* qkv, const
 void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
                         const float* lse, const AttentionShape& s, const DropoutSpec& drop,
                         const uint64_t* token_keys) {
+  check_args("attention_backward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_backward, dqkv, dout, qkv, out, lse, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks("attention_backward", s, drop, token_keys);
+  const std::vector<Task> tasks = plan_tasks(s);
   if (tasks.empty()) return;
   const float scale = softmax_scale(s);
   const int64_t n_tasks = int64_t(tasks.size());

@@ -323,26 +323,17 @@ struct Plan {
   int64_t N = 0;
 };
 
-Plan plan(const char* op, const AttentionShape& s, const DropoutSpec& drop,
-          const uint64_t* token_keys) {
-  SEQ_CHECK(s.B >= 0 && s.NH > 0 && s.HS > 0, op, ": bad shape B=", s.B, " NH=", s.NH, " HS=", s.HS);
+// The op's contract (shape, cu_seqlens, dropout, token_keys) was checked before the dispatch
+// (kernels/attention.cpp); what is left is this kernel's own limits.
+Plan plan(const char* op, const AttentionShape& s) {
   SEQ_CHECK(s.HS <= 128, op, ": head size ", s.HS, " above 128 is not supported by the CUDA kernel");
-  SEQ_CHECK(s.cu_seqlens != nullptr || s.B == 0, op, ": cu_seqlens is null");
-  SEQ_CHECK(drop.p >= 0.0f && drop.p <= 1.0f, op, ": dropout p=", drop.p, " outside [0, 1]");
   Plan pl;
   if (s.B == 0) return pl;
-  SEQ_CHECK(s.cu_seqlens[0] == 0, op, ": cu_seqlens[0]=", s.cu_seqlens[0], ", expected 0");
   for (int b = 0; b < s.B; ++b) {
     const int64_t len = s.cu_seqlens[b + 1] - s.cu_seqlens[b];
-    SEQ_CHECK(len >= 0, op, ": cu_seqlens decreases at sequence ", b, " (", s.cu_seqlens[b], " → ",
-              s.cu_seqlens[b + 1], ")");
-    SEQ_CHECK(len < int64_t(kHeadCounterStride), op, ": sequence ", b, " has length ", len,
-              ", the dropout counter allows < 2^20");
     for (int64_t r = 0; r < len; r += kTile) pl.tiles.push_back({b, int(r)});
   }
   pl.N = s.cu_seqlens[s.B];
-  SEQ_CHECK(drop.p == 0.0f || pl.tiles.empty() || token_keys != nullptr, op, ": dropout p=", drop.p,
-            " needs token_keys");
   SEQ_CHECK(pl.tiles.size() < (size_t(1) << 31), op, ": too many tiles");
   return pl;
 }
@@ -420,7 +411,7 @@ template <typename T>
 void forward_impl(T* out, float* lse, const T* qkv, const AttentionShape& s, const DropoutSpec& drop,
                   const uint64_t* token_keys) {
   cuda_require("attention_forward");
-  const Plan pl = plan("attention_forward", s, drop, token_keys);
+  const Plan pl = plan("attention_forward", s);
   if (pl.tiles.empty()) return;
   DeviceTables dt(s, pl);
   const Geometry g = geometry(s, drop, token_keys, dt.cu.as<int64_t>());
@@ -438,7 +429,7 @@ template <typename T>
 void backward_impl(T* dqkv, const T* dout, const T* qkv, const T* out, const float* lse,
                    const AttentionShape& s, const DropoutSpec& drop, const uint64_t* token_keys) {
   cuda_require("attention_backward");
-  const Plan pl = plan("attention_backward", s, drop, token_keys);
+  const Plan pl = plan("attention_backward", s);
   if (pl.tiles.empty()) return;
   DeviceTables dt(s, pl);
   const Geometry g = geometry(s, drop, token_keys, dt.cu.as<int64_t>());

@@ -260,14 +260,13 @@ struct Call {
   int64_t N = 0;
   CudaBuffer cu, lengths, seed, offset;
 
+  // The op's contract (shape, cu_seqlens, lengths < 2^20) was checked before the dispatch
+  // (kernels/attention.cpp); these are cuDNN's own limits.
   Call(const char* op, const AttentionShape& s, const DropoutSpec& drop, bool backward) {
-    SEQ_CHECK(s.B >= 0 && s.NH > 0 && s.HS > 0, op, ": bad shape B=", s.B, " NH=", s.NH, " HS=", s.HS);
     SEQ_CHECK(s.HS % 8 == 0 && s.HS <= 128, op, " (cudnn backend): head size ", s.HS,
               " must be a multiple of 8 and at most 128");
-    SEQ_CHECK(drop.p >= 0.0f && drop.p < 1.0f, op, " (cudnn backend): dropout p=", drop.p, " outside [0, 1)");
-    SEQ_CHECK(s.cu_seqlens != nullptr || s.B == 0, op, ": cu_seqlens is null");
+    SEQ_CHECK(drop.p < 1.0f, op, " (cudnn backend): dropout p=", drop.p, " outside [0, 1)");
     if (s.B == 0) return;
-    SEQ_CHECK(s.cu_seqlens[0] == 0, op, ": cu_seqlens[0]=", s.cu_seqlens[0], ", expected 0");
     // Empty sequences have no tokens and no rows in the padded buffer: cuDNN sees the others only
     // (dropping them from cu_seqlens removes its repeated entries).
     std::vector<int64_t> cu_host = {0};
@@ -275,7 +274,6 @@ struct Call {
     int64_t longest = 0;
     for (int b = 0; b < s.B; ++b) {
       const int64_t l = s.cu_seqlens[b + 1] - s.cu_seqlens[b];
-      SEQ_CHECK(l >= 0 && l < (int64_t(1) << 31), op, ": sequence ", b, " has length ", l);
       if (l == 0) continue;
       cu_host.push_back(s.cu_seqlens[b + 1]);
       len.push_back(int32_t(l));

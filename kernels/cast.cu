@@ -23,15 +23,10 @@ __global__ void to_f32_kernel(float* dst, const __nv_bfloat16* src, long long n)
     dst[i] = kAdd ? dst[i] + __bfloat162float(src[i]) : __bfloat162float(src[i]);
 }
 
-void check_n(const char* op, int64_t n) {
-  cuda_require(op);
-  SEQ_CHECK(n >= 0, op, ": bad size n=", n);
-}
-
 }  // namespace
 
 void cast_to_bf16_cuda(bf16* dst, const float* src, int64_t n) {
-  check_n("cast_to_bf16", n);
+  cuda_require("cast_to_bf16");
   if (n == 0) return;
   to_bf16_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(
       reinterpret_cast<__nv_bfloat16*>(dst), src, n);
@@ -39,7 +34,7 @@ void cast_to_bf16_cuda(bf16* dst, const float* src, int64_t n) {
 }
 
 void cast_to_f32_cuda(float* dst, const bf16* src, int64_t n) {
-  check_n("cast_to_f32", n);
+  cuda_require("cast_to_f32");
   if (n == 0) return;
   to_f32_kernel<false><<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(
       dst, reinterpret_cast<const __nv_bfloat16*>(src), n);
@@ -47,7 +42,7 @@ void cast_to_f32_cuda(float* dst, const bf16* src, int64_t n) {
 }
 
 void add_bf16_cuda(float* dst, const bf16* src, int64_t n) {
-  check_n("add_bf16", n);
+  cuda_require("add_bf16");
   if (n == 0) return;
   to_f32_kernel<true><<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(
       dst, reinterpret_cast<const __nv_bfloat16*>(src), n);

@@ -50,8 +50,8 @@ void dropout_apply(float* out, const float* inp, const uint64_t* token_keys, int
 
 void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* token_keys,
                      int64_t N, int C, const DropoutSpec& d) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(dropout_forward, out, inp, token_keys, N, C, d);
   check_spec("dropout_forward", d, N, C);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(dropout_forward, out, inp, token_keys, N, C, d);
   if (d.p == 0.0f) {
     if (out != inp) {
 #pragma omp parallel for simd schedule(static) if (N * C >= kParallelMinWork)
@@ -64,8 +64,8 @@ void dropout_forward(Device dev, float* out, const float* inp, const uint64_t* t
 
 void dropout_backward(Device dev, float* dinp, const float* dout, const uint64_t* token_keys,
                       int64_t N, int C, const DropoutSpec& d) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(dropout_backward, dinp, dout, token_keys, N, C, d);
   check_spec("dropout_backward", d, N, C);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(dropout_backward, dinp, dout, token_keys, N, C, d);
   if (d.p == 0.0f) {
 #pragma omp parallel for simd schedule(static) if (N * C >= kParallelMinWork)
     for (int64_t i = 0; i < N * C; ++i) dinp[i] += dout[i];

@@ -11,29 +11,29 @@
 namespace seqmend {
 
 void add_inplace(Device dev, float* out, const float* inp, int64_t n) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(add_inplace, out, inp, n);
   SEQ_CHECK(n >= 0, "add_inplace: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(add_inplace, out, inp, n);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) out[i] += inp[i];
 }
 
 void scale_inplace(Device dev, float* x, int64_t n, float s) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(scale_inplace, x, n, s);
   SEQ_CHECK(n >= 0, "scale_inplace: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(scale_inplace, x, n, s);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
 void fill(Device dev, float* x, int64_t n, float value) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(fill, x, n, value);
   SEQ_CHECK(n >= 0, "fill: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(fill, x, n, value);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) x[i] = value;
 }
 
 double sum_squares(Device dev, const float* x, int64_t n) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(sum_squares, x, n);
   SEQ_CHECK(n >= 0, "sum_squares: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(sum_squares, x, n);
   // Fixed chunks summed in chunk order: the same bits for any thread count.
   constexpr int64_t kChunk = 1 << 16;
   const int64_t nchunks = (n + kChunk - 1) / kChunk;
@@ -52,6 +52,7 @@ double sum_squares(Device dev, const float* x, int64_t n) {
 }
 
 double clip_global_norm(Device dev, float* x, int64_t n, double max_norm) {
+  SEQ_CHECK(n >= 0, "clip_global_norm: bad size n=", n);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(clip_global_norm, x, n, max_norm);
   const double norm = std::sqrt(sum_squares(dev, x, n));
   SEQ_CHECK(std::isfinite(norm), "clip_global_norm: the global norm of ", n,

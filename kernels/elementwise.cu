@@ -67,7 +67,6 @@ __global__ void fold_partials(double* out, const double* partial, long long n) {
 
 void add_inplace_cuda(float* out, const float* inp, int64_t n) {
   cuda_require("add_inplace");
-  SEQ_CHECK(n >= 0, "add_inplace: bad size n=", n);
   if (n == 0) return;
   add_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(out, inp, n);
   CUDA_CHECK_LAUNCH(add_kernel);
@@ -75,7 +74,6 @@ void add_inplace_cuda(float* out, const float* inp, int64_t n) {
 
 void scale_inplace_cuda(float* x, int64_t n, float s) {
   cuda_require("scale_inplace");
-  SEQ_CHECK(n >= 0, "scale_inplace: bad size n=", n);
   if (n == 0) return;
   scale_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(x, n, s);
   CUDA_CHECK_LAUNCH(scale_kernel);
@@ -83,7 +81,6 @@ void scale_inplace_cuda(float* x, int64_t n, float s) {
 
 void fill_cuda(float* x, int64_t n, float value) {
   cuda_require("fill");
-  SEQ_CHECK(n >= 0, "fill: bad size n=", n);
   if (n == 0) return;
   fill_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(x, n, value);
   CUDA_CHECK_LAUNCH(fill_kernel);
@@ -91,7 +88,6 @@ void fill_cuda(float* x, int64_t n, float value) {
 
 double sum_squares_cuda(const float* x, int64_t n) {
   cuda_require("sum_squares");
-  SEQ_CHECK(n >= 0, "sum_squares: bad size n=", n);
   if (n == 0) return 0.0;
   const long long nchunks = (n + kChunk - 1) / kChunk;
   SEQ_CHECK(nchunks < (1LL << 31), "sum_squares: n=", n, " too large for one grid");

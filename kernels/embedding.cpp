@@ -27,9 +27,9 @@ void check_ids(const char* name, const int32_t* ids, int64_t N, int64_t V) {
 void embedding_forward(Device dev, float* out, const int32_t* ids, const float* table, int64_t N,
                        int C, int64_t V, bool accumulate, const char* name) {
   if (!name) name = "embedding";
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(embedding_forward, out, ids, table, N, C, V, accumulate, name);
   SEQ_CHECK(N >= 0 && C > 0 && V > 0, name, ": bad shape N=", N, " C=", C, " V=", V);
-  check_ids(name, ids, N, V);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(embedding_forward, out, ids, table, N, C, V, accumulate, name);
+  check_ids(name, ids, N, V);  // host memory only: on the device a bad id gives NaN rows (embedding.h)
   if (accumulate) {
 #pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
     for (int64_t n = 0; n < N; ++n) {
@@ -49,9 +49,9 @@ void embedding_forward(Device dev, float* out, const int32_t* ids, const float* 
 
 void embedding_backward(Device dev, float* dtable, const float* dout, const int32_t* ids, int64_t N,
                         int C, int64_t V) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(embedding_backward, dtable, dout, ids, N, C, V);
   SEQ_CHECK(N >= 0 && C > 0 && V > 0, "embedding_backward: bad shape N=", N, " C=", C, " V=", V);
-  check_ids("embedding_backward", ids, N, V);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(embedding_backward, dtable, dout, ids, N, C, V);
+  check_ids("embedding_backward", ids, N, V);  // host memory only: the device leaves bad ids out
   if (N == 0) return;
   // The summation order of embedding.h, which the CUDA twin reproduces bit for bit: within each
   // chunk of K rows, the rows sorted by (id, row), so each id's rows form one run in row order.

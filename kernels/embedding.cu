@@ -114,7 +114,6 @@ void embedding_forward_cuda(float* out, const int32_t* ids, const float* table, 
                             int64_t V, bool accumulate, const char* name) {
   if (!name) name = "embedding";
   cuda_require(name);
-  SEQ_CHECK(N >= 0 && C > 0 && V > 0, name, ": bad shape N=", N, " C=", C, " V=", V);
   if (N == 0) return;
   gather_kernel<<<grid_for(N * C, kThreads), kThreads, 0, cuda_stream()>>>(out, ids, table, N, C, V,
                                                                            accumulate);
@@ -124,7 +123,6 @@ void embedding_forward_cuda(float* out, const int32_t* ids, const float* table, 
 void embedding_backward_cuda(float* dtable, const float* dout, const int32_t* ids, int64_t N,
                              int C, int64_t V) {
   cuda_require("embedding_backward");
-  SEQ_CHECK(N >= 0 && C > 0 && V > 0, "embedding_backward: bad shape N=", N, " C=", C, " V=", V);
   SEQ_CHECK(N < INT32_MAX && V < INT32_MAX, "embedding_backward: N=", N, " or V=", V,
             " exceeds the sort's int range");
   if (N == 0) return;

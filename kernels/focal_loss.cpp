@@ -14,13 +14,13 @@ namespace seqmend {
 // term itself is kernels/focal_term.h, shared with the CUDA twin.
 
 double sigmoid_focal_loss(Device dev, const FocalArgs& a, float* dlogits, float scale) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(sigmoid_focal_loss, a, dlogits, scale);
   SEQ_CHECK(a.n >= 0, "sigmoid_focal_loss: bad size n=", a.n);
   SEQ_CHECK(a.n == 0 || (a.logits && a.targets), "sigmoid_focal_loss: logits/targets are null");
   SEQ_CHECK(a.gamma >= 0.0f && std::isfinite(a.gamma),
             "sigmoid_focal_loss: gamma must be >= 0, got ", a.gamma);
   SEQ_CHECK(a.alpha <= 1.0f, "sigmoid_focal_loss: alpha must be <= 1 (or < 0 to disable), got ",
             a.alpha);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(sigmoid_focal_loss, a, dlogits, scale);
   // Targets are checked serially first so the reported element is deterministic.
   for (int64_t i = 0; i < a.n; ++i) {
     const float y = a.targets[i];

@@ -16,8 +16,8 @@ constexpr float kA = 0.044715f;
 }  // namespace
 
 void gelu_forward(Device dev, float* out, const float* inp, int64_t n) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
   SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float x = inp[i];
@@ -27,8 +27,8 @@ void gelu_forward(Device dev, float* out, const float* inp, int64_t n) {
 }
 
 void gelu_forward(Device dev, bf16* out, const float* inp, int64_t n) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
   SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float x = inp[i];
@@ -38,8 +38,8 @@ void gelu_forward(Device dev, bf16* out, const float* inp, int64_t n) {
 }
 
 void gelu_backward(Device dev, float* dinp, const float* inp, const float* dout, int64_t n) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_backward, dinp, inp, dout, n);
   SEQ_CHECK(n >= 0, "gelu_backward: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_backward, dinp, inp, dout, n);
   // With s = σ(2u): gelu' = s + x · 2s(1 − s) · u',  u' = √(2/π)·(1 + 3·0.044715·x²).
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {

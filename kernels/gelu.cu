@@ -36,7 +36,6 @@ __global__ void gelu_backward_kernel(float* dinp, const float* inp, const float*
 
 void gelu_forward_cuda(float* out, const float* inp, int64_t n) {
   cuda_require("gelu_forward");
-  SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
   if (n == 0) return;
   gelu_forward_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(out, inp, n);
   CUDA_CHECK_LAUNCH(gelu_forward_kernel);
@@ -45,7 +44,6 @@ void gelu_forward_cuda(float* out, const float* inp, int64_t n) {
 // Rounded from the f32 op's result, so the bits are those of the f32 twin rounded once.
 void gelu_forward_cuda(bf16* out, const float* inp, int64_t n) {
   cuda_require("gelu_forward");
-  SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
   if (n == 0) return;
   CudaBuffer f(size_t(n) * sizeof(float));
   gelu_forward_cuda(f.as<float>(), inp, n);
@@ -54,7 +52,6 @@ void gelu_forward_cuda(bf16* out, const float* inp, int64_t n) {
 
 void gelu_backward_cuda(float* dinp, const float* inp, const float* dout, int64_t n) {
   cuda_require("gelu_backward");
-  SEQ_CHECK(n >= 0, "gelu_backward: bad size n=", n);
   if (n == 0) return;
   gelu_backward_kernel<<<grid_for(n, kThreads), kThreads, 0, cuda_stream()>>>(dinp, inp, dout, n);
   CUDA_CHECK_LAUNCH(gelu_backward_kernel);

@@ -29,8 +29,8 @@ constexpr int64_t kItemBlockBytes = 64 * 1024;
 
 void item_scores(Device dev, float* out, const float* hidden, const float* table, const float* bias,
                  int64_t R, int C, int64_t V) {
-  if (dev == Device::CUDA) cuda_twin_missing("item_scores");
   SEQ_CHECK(R >= 0 && C >= 1 && V >= 0, "item_scores: bad sizes R=", R, " C=", C, " V=", V);
+  if (dev == Device::CUDA) cuda_twin_missing("item_scores");
   const int64_t block = std::max<int64_t>(1, kItemBlockBytes / (int64_t(C) * int64_t(sizeof(float))));
   for (int64_t j0 = 0; j0 < V; j0 += block) {
     const int64_t j1 = std::min(V, j0 + block);
@@ -44,8 +44,8 @@ void item_scores(Device dev, float* out, const float* hidden, const float* table
 
 void item_scores_at(Device dev, float* out, const float* hidden, const float* table, const float* bias,
                     const int32_t* items, int64_t n, int C) {
-  if (dev == Device::CUDA) cuda_twin_missing("item_scores_at");
   SEQ_CHECK(n >= 0 && C >= 1, "item_scores_at: bad sizes n=", n, " C=", C);
+  if (dev == Device::CUDA) cuda_twin_missing("item_scores_at");
   for (int64_t i = 0; i < n; ++i) {
     const int64_t j = items[i];
     out[i] = dot_fixed(hidden, table + j * int64_t(C), C) + (bias ? bias[j] : 0.0f);

@@ -50,23 +50,23 @@ void forward_rows(T* out, float* mean, float* rstd, const float* inp, const floa
 
 void layernorm_forward(Device dev, float* out, float* mean, float* rstd, const float* inp,
                        const float* weight, const float* bias, int64_t N, int C, float eps) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, eps);
   SEQ_CHECK(N >= 0 && C > 0, "layernorm_forward: bad shape N=", N, " C=", C);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, eps);
   forward_rows(out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 void layernorm_forward(Device dev, bf16* out, float* mean, float* rstd, const float* inp,
                        const float* weight, const float* bias, int64_t N, int C, float eps) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, eps);
   SEQ_CHECK(N >= 0 && C > 0, "layernorm_forward: bad shape N=", N, " C=", C);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_forward, out, mean, rstd, inp, weight, bias, N, C, eps);
   forward_rows(out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 void layernorm_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
                         const float* inp, const float* weight, const float* mean, const float* rstd,
                         int64_t N, int C) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_backward, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
   SEQ_CHECK(N >= 0 && C > 0, "layernorm_backward: bad shape N=", N, " C=", C);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(layernorm_backward, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
   if (N == 0) return;
   // dweight/dbias are sums over rows. Rows go in fixed chunks, each chunk sums into its own slot,
   // and the slots are added in chunk order: deterministic for any thread count.

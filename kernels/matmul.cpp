@@ -22,7 +22,7 @@ namespace {
 
 void check_shape(const char* op, int64_t N, int C, int OC) {
   SEQ_CHECK(N >= 0 && C > 0 && OC > 0, op, ": bad shape N=", N, " C=", C, " OC=", OC);
-  // cblas takes int dimensions.
+  // cblas and cuBLAS take int dimensions.
   SEQ_CHECK(N <= INT32_MAX, op, ": N=", N, " exceeds the BLAS int range");
 }
 
@@ -178,8 +178,8 @@ void backward_tasks(float* dinp, float* dweight, float* dbias, const T* dout, co
 
 void matmul_forward(Device dev, float* out, const float* inp, const float* weight,
                     const float* bias, int64_t N, int C, int OC, MatmulPrecision prec) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, prec);
   check_shape("matmul_forward", N, C, OC);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, prec);
   if (N == 0) return;
   if (prec == MatmulPrecision::bf16 && gemm_bf16_native()) {
     const std::vector<bf16> x = bf16_copy(inp, N * C), w = bf16_copy(weight, int64_t(OC) * C);
@@ -195,9 +195,9 @@ void matmul_forward(Device dev, float* out, const float* inp, const float* weigh
 void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
                      const float* inp, const float* weight, int64_t N, int C, int OC,
                      MatmulPrecision prec) {
+  check_shape("matmul_backward", N, C, OC);
   if (dev == Device::CUDA)
     SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC, prec);
-  check_shape("matmul_backward", N, C, OC);
   if (N == 0) return;
   if (prec == MatmulPrecision::bf16) {
     // The bias gradient sums dout itself (no product), so it keeps the unrounded values.
@@ -216,8 +216,8 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
 
 void matmul_forward(Device dev, float* out, const bf16* inp, const bf16* weight, const float* bias,
                     int64_t N, int C, int OC, bf16* out16) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, out16);
   check_shape("matmul_forward", N, C, OC);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_forward, out, inp, weight, bias, N, C, OC, out16);
   if (N == 0) return;
   if (gemm_bf16_native()) return forward_blocks(out, inp, weight, bias, N, C, OC, out16);
   const std::vector<float> x = widened(inp, N * C), w = widened(weight, int64_t(OC) * C);
@@ -226,8 +226,8 @@ void matmul_forward(Device dev, float* out, const bf16* inp, const bf16* weight,
 
 void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const float* dout,
                      const bf16* inp, const bf16* weight, int64_t N, int C, int OC) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   check_shape("matmul_backward", N, C, OC);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   if (N == 0) return;
   // The bias gradient sums dout itself (no product), so it keeps the unrounded values.
   if (dbias) backward_tasks<float>(nullptr, nullptr, dbias, dout, nullptr, nullptr, N, C, OC);
@@ -238,8 +238,8 @@ void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, cons
 
 void matmul_backward(Device dev, float* dinp, float* dweight, float* dbias, const bf16* dout,
                      const bf16* inp, const bf16* weight, int64_t N, int C, int OC) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   check_shape("matmul_backward", N, C, OC);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(matmul_backward, dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   if (N == 0) return;
   if (gemm_bf16_native()) return backward_tasks(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   const std::vector<float> d = widened(dout, N * OC), x = widened(inp, N * C), w = widened(weight, int64_t(OC) * C);

@@ -23,11 +23,6 @@ __global__ void broadcast_rows(float* out, const float* bias, long long N, int O
     out[i] = bias[i % OC];
 }
 
-void check_shape(const char* op, int64_t N, int C, int OC) {
-  SEQ_CHECK(N >= 0 && C > 0 && OC > 0, op, ": bad shape N=", N, " C=", C, " OC=", OC);
-  SEQ_CHECK(N <= INT32_MAX, op, ": N=", N, " exceeds the cuBLAS int range");
-}
-
 // A bf16 copy of n floats (rounded to nearest even), in scratch memory.
 CudaBuffer bf16_copy(const float* x, int64_t n) {
   CudaBuffer b(size_t(n) * sizeof(bf16));
@@ -48,7 +43,6 @@ void gemm_bf16(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, 
 void matmul_forward_cuda(float* out, const float* inp, const float* weight, const float* bias,
                          int64_t N, int C, int OC, MatmulPrecision prec) {
   cuda_require("matmul_forward");
-  check_shape("matmul_forward", N, C, OC);
   if (N == 0) return;
   float beta = 0.0f;
   if (bias) {
@@ -70,7 +64,6 @@ void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float
                           const float* inp, const float* weight, int64_t N, int C, int OC,
                           MatmulPrecision prec) {
   cuda_require("matmul_backward");
-  check_shape("matmul_backward", N, C, OC);
   if (N == 0) return;
   if (prec == MatmulPrecision::bf16) {
     const CudaBuffer d = bf16_copy(dout, N * OC);
@@ -98,7 +91,6 @@ void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float
 void matmul_forward_cuda(float* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N,
                          int C, int OC, bf16* out16) {
   cuda_require("matmul_forward");
-  check_shape("matmul_forward", N, C, OC);
   if (N == 0) return;
   float beta = 0.0f;
   if (bias) {
@@ -113,7 +105,6 @@ void matmul_forward_cuda(float* out, const bf16* inp, const bf16* weight, const 
 void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float* dout, const bf16* inp,
                           const bf16* weight, int64_t N, int C, int OC) {
   cuda_require("matmul_backward");
-  check_shape("matmul_backward", N, C, OC);
   if (N == 0) return;
   if (dbias) cuda_column_sums_add(dbias, dout, N, OC, OC);  // a sum of dout itself: unrounded
   if (!dinp && !dweight) return;
@@ -124,7 +115,6 @@ void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const float
 void matmul_backward_cuda(float* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
                           const bf16* weight, int64_t N, int C, int OC) {
   cuda_require("matmul_backward");
-  check_shape("matmul_backward", N, C, OC);
   if (N == 0) return;
   if (dinp) gemm_bf16(CUBLAS_OP_N, CUBLAS_OP_N, C, int(N), OC, weight, C, dout, OC, 1.0f, dinp, C);
   if (dweight) gemm_bf16(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, int(N), inp, C, dout, OC, 1.0f, dweight, C);

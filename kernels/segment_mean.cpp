@@ -5,6 +5,8 @@
 
 namespace seqmend {
 
+// Sizes, before the dispatch. The offsets in `cu` are checked by the CPU body as it reads them; the
+// CUDA twin trusts the caller (they live in device memory there).
 static void check_sizes(const char* op, int64_t B, int C) {
   SEQ_CHECK(B >= 0 && C > 0, op, ": bad sizes B=", B, " C=", C);
 }

@@ -41,6 +41,10 @@ void check_args(const XentArgs& a, const XentGrads& g) {
             "softmax_xent: hidden, table, bias and targets must all be set (M=", a.M, ")");
   SEQ_CHECK(!g.dhidden || (g.dtable && g.dbias),
             "softmax_xent: with dhidden set, dtable and dbias must be set too");
+}
+
+// Reads every target, so the CPU does it here; the CUDA twin flags a bad target inside its kernel.
+void check_targets(const XentArgs& a) {
   for (int64_t m = 0; m < a.M; ++m) {
     const int64_t t = a.targets[m];
     SEQ_CHECK(t >= a.first && t < a.first + a.V, "softmax_xent: row ", m, " has target id ", t,
@@ -206,8 +210,9 @@ double chunks(const XentArgs& a, const XentGrads& g, const T* hid_op, const T* t
 }  // namespace
 
 double softmax_xent(Device dev, const XentArgs& a, const XentGrads& g) {
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(softmax_xent, a, g);
   check_args(a, g);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(softmax_xent, a, g);
+  check_targets(a);
   if (a.M == 0) return 0.0;
   const float* table = a.table + a.first * a.C;  // (V, C) the scoreable rows
   if (a.prec == MatmulPrecision::f32) return chunks<float>(a, g, a.hidden, table, nullptr);
