@@ -27,7 +27,7 @@ RecEvaluator::RecEvaluator(const ShardSet& set, const EvalConfig& cfg, Communica
         return counts;
       }()) {}
 
-std::vector<UserRank> RecEvaluator::all_ranks(Bert4Rec& model, Communicator& comm) const {
+std::vector<UserRank> RecEvaluator::all_ranks(ItemTransformer& model, Communicator& comm) const {
   std::vector<UserRank> mine = rank_users(model);
   // allgather takes the same byte count from every rank: agree on the longest list, pad with user −1.
   const int64_t count = int64_t(mine.size());

@@ -7,7 +7,7 @@
 
 namespace seqmend {
 
-std::shared_ptr<Bert4Rec> rec_eval_mpi_test_model(int64_t num_items) {
+std::shared_ptr<ItemTransformer> rec_eval_mpi_test_model(int64_t num_items) {
   ModelConfig c;
   c.num_items = num_items;
   c.max_len = 12;
@@ -15,7 +15,7 @@ std::shared_ptr<Bert4Rec> rec_eval_mpi_test_model(int64_t num_items) {
   c.num_layers = 2;
   c.num_heads = 2;
   c.seed = 17;  // every rank initialises the same parameters
-  return std::make_shared<Bert4Rec>(c);
+  return std::make_shared<ItemTransformer>(c);
 }
 
 }  // namespace seqmend

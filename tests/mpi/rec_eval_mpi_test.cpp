@@ -17,7 +17,7 @@
 
 namespace seqmend {
 
-std::shared_ptr<Bert4Rec> rec_eval_mpi_test_model(int64_t num_items);  // rec_eval_mpi_model_test.cpp
+std::shared_ptr<ItemTransformer> rec_eval_mpi_test_model(int64_t num_items);  // rec_eval_mpi_model_test.cpp
 
 namespace {
 
@@ -58,7 +58,7 @@ TEST(RecEvalMpi, EveryWorldSizeReportsIdenticalMetrics) {
   }
   world.barrier();
   const ShardSet set = ShardSet::open(dir + "/set");
-  const std::shared_ptr<Bert4Rec> model = rec_eval_mpi_test_model(V);
+  const std::shared_ptr<ItemTransformer> model = rec_eval_mpi_test_model(V);
 
   struct Case {
     const char* protocol;
