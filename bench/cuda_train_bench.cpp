@@ -5,7 +5,7 @@
 //   bench_cuda_train [out.tsv] [seconds per config, default 3]
 // Each config runs in f32 (the twin's precision) and with model.precision bf16 (config name "<c>_bf16").
 // Columns: config, ms_per_step (mean over the timed steps: every step reads its loss back, as
-// training does), tokens_per_s (valid tokens), TFLOP_per_s (Bert4Rec::train_flops), loss (of the
+// training does), tokens_per_s (valid tokens), TFLOP_per_s (ItemTransformer::train_flops), loss (of the
 // last step), batch_sum (checked by the twin's script against its own batches).
 #include <chrono>
 #include <cstdio>
@@ -29,7 +29,7 @@ struct Line {
 Line bench_config(const bench::BenchConfig& bc, const std::string& precision, double seconds) {
   ModelConfig cfg = bench::model_config(bc);
   cfg.precision = precision;
-  Bert4Rec model(cfg, Device::CUDA);
+  ItemTransformer model(cfg, Device::CUDA);
   OptimizerConfig oc;
   oc.lr = 1e-3;
   oc.weight_decay = 0.01;

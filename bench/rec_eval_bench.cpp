@@ -49,7 +49,7 @@ std::vector<SequenceSet> bench_users() {
 std::vector<int64_t> uniform_counts() { return std::vector<int64_t>(size_t(kItems), 1); }
 
 void run(benchmark::State& state, EvalConfig cfg) {
-  Bert4Rec model(bench_model());
+  ItemTransformer model(bench_model());
   const RecEvaluator ev(bench_users(), kItems, cfg, uniform_counts());
   nlohmann::json m;
   for (auto _ : state) m = ev.evaluate(model);
@@ -72,7 +72,7 @@ void BM_sampled_100(benchmark::State& s) {
 
 // The model's share: the same batches through hidden_at, no scoring.
 void BM_hidden_only(benchmark::State& state) {
-  Bert4Rec model(bench_model());
+  ItemTransformer model(bench_model());
   const std::vector<SequenceSet> shards = bench_users();
   const int64_t B = EvalConfig{}.batch_size;
   for (auto _ : state) {
@@ -94,7 +94,7 @@ void BM_hidden_only(benchmark::State& state) {
 // chunks of 32 rows (as rank_users does per thread), then the count of items scoring at least the
 // target's score.
 void BM_score_and_rank_one_thread(benchmark::State& state) {
-  Bert4Rec model(bench_model());
+  ItemTransformer model(bench_model());
   const int C = model.config().d_model;
   const float* table = model.params().param_ptr("emb.item") + C;
   const float* bias = model.params().param_ptr("out.bias") + 1;

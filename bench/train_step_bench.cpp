@@ -8,7 +8,7 @@
 //
 //   SEQMEND_THREADS=1 bench_train_step --benchmark_filter='^train_step/a/'
 //
-// Counters: tokens/s (valid tokens), GFLOP/s (Bert4Rec::train_flops: matmuls + attention on valid
+// Counters: tokens/s (valid tokens), GFLOP/s (ItemTransformer::train_flops: matmuls + attention on valid
 // tokens only), batch_sum (a checksum the comparison script checks against its own batches).
 // gemm_ceiling/<n>: one n × n × n product through matmul_forward, i.e. our GEMM library split over
 // our thread team as the model's layers call it — the rate the step's GFLOP/s is measured against
@@ -72,7 +72,7 @@ void BM_TrainStep(benchmark::State& state, BenchConfig bc, float dropout, const 
   ModelConfig cfg = model_config(bc);
   cfg.emb_dropout = cfg.hidden_dropout = cfg.attn_dropout = dropout;
   cfg.precision = precision;
-  Bert4Rec model(cfg);
+  ItemTransformer model(cfg);
   OptimizerConfig oc;
   oc.lr = 1e-3;
   oc.weight_decay = 0.01;

@@ -78,7 +78,7 @@ class Detector {
 
   const DetectorConfig& config() const { return cfg_; }
   Device device() const { return encoder_.device(); }
-  Bert4Rec& encoder() { return encoder_; }
+  ItemTransformer& encoder() { return encoder_; }
   DetectorHeads& heads() { return heads_; }
 
   DetectorLoss forward(const Batch& b, const DetectorTargets& y, const DetectorForward& opt);
@@ -89,7 +89,7 @@ class Detector {
 
  private:
   DetectorConfig cfg_;
-  Bert4Rec encoder_;
+  ItemTransformer encoder_;
   DetectorHeads heads_;
   Activation devent_, dgap_, dseq_;  // (N, 1) (N, 1) (B, 1) logit gradients
   Activation dH_;                    // (N, C)

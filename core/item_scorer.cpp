@@ -6,7 +6,7 @@
 
 namespace seqmend {
 
-ItemScorer::ItemScorer(Bert4Rec& model) : C_(model.config().d_model), V_(model.config().num_items) {
+ItemScorer::ItemScorer(ItemTransformer& model) : C_(model.config().d_model), V_(model.config().num_items) {
   ParamBuffer& pb = model.params();
   const Tensor& params = pb.params();
   if (params.device() != Device::CPU) host_params_ = params.cpu();

@@ -15,12 +15,12 @@
 
 namespace seqmend {
 
-class Bert4Rec;
+class ItemTransformer;
 
 class ItemScorer {
  public:
   // Reads the model's parameters where they are; a model on the GPU lends a host copy, taken once.
-  explicit ItemScorer(Bert4Rec& model);
+  explicit ItemScorer(ItemTransformer& model);
 
   int64_t num_items() const { return V_; }
   int d_model() const { return C_; }

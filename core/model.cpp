@@ -9,7 +9,7 @@
 
 namespace seqmend {
 
-Bert4Rec::Bert4Rec(const ModelConfig& cfg, Device dev) : cfg_(cfg), dev_(dev) {
+ItemTransformer::ItemTransformer(const ModelConfig& cfg, Device dev) : cfg_(cfg), dev_(dev) {
   cfg_.validate();
   InputEmbedding::register_params(pb_, cfg_);
   for (int l = 0; l < cfg_.num_layers; ++l) {
@@ -40,11 +40,11 @@ static BlockDropout block_dropout(const ModelConfig& cfg, int l, bool train, uin
           dropout_site(cfg.hidden_dropout, train, seed, site_ffn_out(l))};
 }
 
-void Bert4Rec::encode(const Batch& b, bool train, uint64_t dropout_seed) {
+void ItemTransformer::encode(const Batch& b, bool train, uint64_t dropout_seed) {
   try {
     b.validate(cfg_);
   } catch (const Error& e) {
-    SEQ_FAIL("Bert4Rec forward: invalid batch: ", e.what());
+    SEQ_FAIL("ItemTransformer forward: invalid batch: ", e.what());
   }
   const BatchArrays& a = db_.upload(b, dev_);
   x0_.ensure(b.N, cfg_.d_model, DType::F32, dev_);
@@ -56,11 +56,11 @@ void Bert4Rec::encode(const Batch& b, bool train, uint64_t dropout_seed) {
   }
 }
 
-const float* Bert4Rec::encoder_out() const {
+const float* ItemTransformer::encoder_out() const {
   return blocks_.empty() ? x0_.f() : blocks_.back().out();
 }
 
-void Bert4Rec::gather_final_ln(const Batch& b, const std::vector<int64_t>& rows) {
+void ItemTransformer::gather_final_ln(const Batch& b, const std::vector<int64_t>& rows) {
   const int64_t R = int64_t(rows.size());
   const int C = cfg_.d_model;
   head_in_.ensure(R, C, DType::F32, dev_);
@@ -68,7 +68,7 @@ void Bert4Rec::gather_final_ln(const Batch& b, const std::vector<int64_t>& rows)
   head_rstd_.ensure(R, 1, DType::F32, dev_);
   head_.ensure(R, C, DType::F32, dev_);
   for (int64_t r = 0; r < R; ++r)  // here, so the CUDA gather can trust the list
-    SEQ_CHECK(rows[size_t(r)] >= 0 && rows[size_t(r)] < b.N, "Bert4Rec: row ", r, " asks for token ",
+    SEQ_CHECK(rows[size_t(r)] >= 0 && rows[size_t(r)] < b.N, "ItemTransformer: row ", r, " asks for token ",
               rows[size_t(r)], " of a batch with N=", b.N, " tokens");
   gathered_rows_ = db_.rows(rows, dev_);
   gathered_count_ = R;
@@ -77,12 +77,12 @@ void Bert4Rec::gather_final_ln(const Batch& b, const std::vector<int64_t>& rows)
                     cfg_.layernorm_eps);
 }
 
-double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
+double ItemTransformer::forward(const Batch& b, const ForwardOptions& opt) {
   const int64_t M = b.M();
-  SEQ_CHECK(M > 0, "Bert4Rec forward: the batch has no target rows (B=", b.B, ", N=", b.N, ")");
+  SEQ_CHECK(M > 0, "ItemTransformer forward: the batch has no target rows (B=", b.B, ", N=", b.N, ")");
   for (int64_t m = 0; m < M; ++m)
     SEQ_CHECK(b.target_items[size_t(m)] >= 1 && b.target_items[size_t(m)] <= cfg_.num_items,
-              "Bert4Rec forward: target ", m, " (token ", b.target_rows[size_t(m)], ") has item id ",
+              "ItemTransformer forward: target ", m, " (token ", b.target_rows[size_t(m)], ") has item id ",
               b.target_items[size_t(m)], ", outside [1, num_items=", cfg_.num_items, "]");
   train_ = opt.train;
   dropout_seed_ = opt.dropout_seed;
@@ -124,16 +124,16 @@ double Bert4Rec::forward(const Batch& b, const ForwardOptions& opt) {
   return loss;
 }
 
-void Bert4Rec::backward(const Batch& b) {
-  SEQ_CHECK(have_grads_, "Bert4Rec backward: needs a preceding forward with need_grads");
+void ItemTransformer::backward(const Batch& b) {
+  SEQ_CHECK(have_grads_, "ItemTransformer backward: needs a preceding forward with need_grads");
   SEQ_CHECK(b.M() == M_ && int64_t(x0_.t.size(0)) == b.N,
-            "Bert4Rec backward: the batch differs from the one given to forward (M ", b.M(), " vs ", M_,
+            "ItemTransformer backward: the batch differs from the one given to forward (M ", b.M(), " vs ", M_,
             ")");
   have_grads_ = false;
   backward_rows(b);
 }
 
-void Bert4Rec::backward_rows(const Batch& b) {
+void ItemTransformer::backward_rows(const Batch& b) {
   const int64_t N = b.N, M = gathered_count_;
   const int C = cfg_.d_model;
   scratch_.ensure(N, C, dev_);
@@ -160,7 +160,7 @@ void Bert4Rec::backward_rows(const Batch& b) {
   if (grad_ready_) grad_ready_(0);
 }
 
-const Tensor& Bert4Rec::encode_hidden(const Batch& b, bool train, uint64_t dropout_seed) {
+const Tensor& ItemTransformer::encode_hidden(const Batch& b, bool train, uint64_t dropout_seed) {
   train_ = train;
   dropout_seed_ = dropout_seed;
   have_grads_ = false;
@@ -173,10 +173,10 @@ const Tensor& Bert4Rec::encode_hidden(const Batch& b, bool train, uint64_t dropo
   return head_.t;
 }
 
-void Bert4Rec::backward_from_hidden(const Batch& b, const float* dH) {
-  SEQ_CHECK(have_grads_ && M_ == -1, "Bert4Rec backward_from_hidden: needs a preceding encode_hidden");
+void ItemTransformer::backward_from_hidden(const Batch& b, const float* dH) {
+  SEQ_CHECK(have_grads_ && M_ == -1, "ItemTransformer backward_from_hidden: needs a preceding encode_hidden");
   SEQ_CHECK(int64_t(x0_.t.size(0)) == b.N && int64_t(all_rows_.size()) == b.N,
-            "Bert4Rec backward_from_hidden: the batch (N=", b.N, ") differs from the one given to "
+            "ItemTransformer backward_from_hidden: the batch (N=", b.N, ") differs from the one given to "
             "encode_hidden (N=", all_rows_.size(), ")");
   have_grads_ = false;
   const int C = cfg_.d_model;
@@ -185,14 +185,14 @@ void Bert4Rec::backward_from_hidden(const Batch& b, const float* dH) {
   backward_rows(b);
 }
 
-Tensor Bert4Rec::hidden_at(const Batch& b, const std::vector<int64_t>& rows) {
+Tensor ItemTransformer::hidden_at(const Batch& b, const std::vector<int64_t>& rows) {
   have_grads_ = false;
   encode(b, false, 0);
   gather_final_ln(b, rows);
   return head_.t.to(Device::CPU);
 }
 
-double Bert4Rec::train_flops(const Batch& b) const {
+double ItemTransformer::train_flops(const Batch& b) const {
   const double C = cfg_.d_model, L = cfg_.num_layers;
   double attn = 0.0;  // Σ over sequences of n² (causal: n(n + 1) / 2 scored pairs)
   for (int64_t s = 0; s < b.B; ++s) {
@@ -205,7 +205,7 @@ double Bert4Rec::train_flops(const Batch& b) const {
   return 3.0 * (L * (dense + scores) + output);  // backward = 2 × forward
 }
 
-void Bert4Rec::report_nonfinite(const std::string& what) {
+void ItemTransformer::report_nonfinite(const std::string& what) {
   // Walk the activations in forward order and name the first one holding a non-finite value.
   std::string where;
   auto scan = [&](const std::string& name, const Activation& a) {
@@ -225,7 +225,7 @@ void Bert4Rec::report_nonfinite(const std::string& what) {
   scan("embedding.out", x0_);
   for (const TransformerBlock& blk : blocks_) blk.each_activation(scan);
   scan("final_layernorm", head_);
-  SEQ_FAIL("Bert4Rec forward: non-finite loss (", what, "); first non-finite activation: ",
+  SEQ_FAIL("ItemTransformer forward: non-finite loss (", what, "); first non-finite activation: ",
            where.empty() ? std::string("none, the output layer itself overflowed") : where);
 }
 

@@ -1,6 +1,9 @@
-// BERT4Rec: input embedding → L pre-LN transformer blocks → final LayerNorm → output layer tied to
-// the item embedding (plus a bias), scored with a full softmax over items 1..V at the target rows
-// only. The final LayerNorm also runs at the target rows only: no other row reaches the loss.
+// ItemTransformer, the one model: input embedding → L pre-LN transformer blocks → final LayerNorm →
+// output layer tied to the item embedding (plus a bias), scored with a full softmax over items 1..V
+// at the target rows only. The final LayerNorm also runs at the target rows only: no other row
+// reaches the loss. Its objective (model.objective) is cloze — bidirectional attention, masked items
+// as targets, as BERT4Rec — or causal — left-to-right attention, every next item a target, as
+// SASRec; the batch makers (core/batch.h) and attention's mask follow it.
 #pragma once
 
 #include <functional>
@@ -32,9 +35,9 @@ struct ForwardOptions {
 // those while backward carries on with earlier layers. Indices only decrease within one backward.
 using GradReadyHook = std::function<void(size_t first_entry)>;
 
-class Bert4Rec {
+class ItemTransformer {
  public:
-  explicit Bert4Rec(const ModelConfig& cfg, Device dev = Device::CPU);
+  explicit ItemTransformer(const ModelConfig& cfg, Device dev = Device::CPU);
 
   const ModelConfig& config() const { return cfg_; }
   ParamBuffer& params() { return pb_; }

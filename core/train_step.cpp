@@ -8,7 +8,7 @@ uint64_t step_dropout_seed(uint64_t run_seed, int64_t step) {
   return hash_combine(run_seed, uint64_t(step));
 }
 
-ClozeStepResult train_step(Bert4Rec& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
+ClozeStepResult train_step(ItemTransformer& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
                            uint64_t run_seed) {
   model.params().zero_grads();
   ForwardOptions fo;

@@ -24,7 +24,7 @@ struct ClozeStepResult {
 // dropout_seed of step s: hash_combine(run_seed, s).
 uint64_t step_dropout_seed(uint64_t run_seed, int64_t step);
 
-ClozeStepResult train_step(Bert4Rec& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
+ClozeStepResult train_step(ItemTransformer& model, AdamWOptimizer& opt, const Batch& batch, int64_t step,
                            uint64_t run_seed);
 
 }  // namespace seqmend

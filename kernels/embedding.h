@@ -9,7 +9,7 @@ namespace seqmend {
 // out (N, C) = table[ids[n]] (or += when accumulate).
 // Ids must lie in [0, V). On the CPU an id outside is an error naming the op, the row and the id.
 // The CUDA twin does not read the ids back (that would stall the stream once per call): callers
-// check them on the host where the batch is built (Batch::validate, run by Bert4Rec::encode before
+// check them on the host where the batch is built (Batch::validate, run by ItemTransformer::encode before
 // the upload); on the device a bad id reads nothing and its output row becomes NaN, so a missed
 // check surfaces as a non-finite loss instead of an out-of-bounds read.
 void embedding_forward(Device dev, float* out, const int32_t* ids, const float* table, int64_t N,

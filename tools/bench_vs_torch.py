@@ -10,7 +10,7 @@ path for the GPU device check, tools/device/train_bench_torch.py).
 For each config, thread count and dropout (0 and 0.1, bench rows train_step/<config>/p0 and
 train_step/<config>): seqmend's step time (bench/train_step_bench.cpp, via its Google Benchmark
 JSON), the peer's, the ratio peer/seqmend against the issue's bars, and each engine's achieved
-GFLOP/s, both credited with the same useful FLOPs (Bert4Rec::train_flops on the same batches).
+GFLOP/s, both credited with the same useful FLOPs (ItemTransformer::train_flops on the same batches).
 The header names the CPU, OpenBLAS's core, the library each engine multiplies with, and each
 engine's GEMM ceiling measured now at the same thread count: torch.mm for PyTorch,
 gemm_ceiling/2048 of the bench (matmul_forward: seqmend's library over its thread team) for
@@ -72,7 +72,7 @@ def checksum(batches):
 
 
 def useful_flops(cfg, b):
-    """Bert4Rec::train_flops."""
+    """ItemTransformer::train_flops."""
     C, L = cfg.d_model, cfg.num_layers
     cu = b["cu_seqlens"]
     lens = [float(e - s) for s, e in zip(cu, cu[1:])]

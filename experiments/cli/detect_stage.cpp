@@ -145,16 +145,16 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
   if (cfg.surprisal || fusion.any()) {
     // The pretrained encoder's surprisal: the detector's encoder weights were fine-tuned, so the
     // masked-item model is the encoder checkpoint the detector came from, when it is still there.
-    std::unique_ptr<Bert4Rec> lm;
+    std::unique_ptr<ItemTransformer> lm;
     const std::string enc = ld.info.encoder_checkpoint;
     if (!enc.empty() && fs::exists(enc)) {
-      lm = std::make_unique<Bert4Rec>(det.encoder().config(), dev);
+      lm = std::make_unique<ItemTransformer>(det.encoder().config(), dev);
       load_encoder_checkpoint(*lm, enc, true);
     }
     SEQ_CHECK(lm || !fusion.any(), "detect: detector '", cfg.detector_checkpoint,
               "' fuses its scores with the surprisal of encoder checkpoint '", enc,
               "', which does not exist any more");
-    Bert4Rec& model = lm ? *lm : det.encoder();
+    ItemTransformer& model = lm ? *lm : det.encoder();
     if (!lm && rank0)
       std::fprintf(stderr, "detect: encoder checkpoint '%s' not found; surprisal from the detector's encoder\n",
                    enc.c_str());

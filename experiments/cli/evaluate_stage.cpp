@@ -67,7 +67,7 @@ TrainedSet train_and_test(const PretrainConfig& base, const std::string& data_di
   test_cfg.split = "test";
   const RecEvaluator valid_eval(ShardSet::open(data_dir), valid_cfg, group.comm());
   const RecEvaluator test_eval(ShardSet::open(test_dir), test_cfg, group.comm());
-  trainer.set_evaluator([&](Bert4Rec& model, const std::string& split) {
+  trainer.set_evaluator([&](ItemTransformer& model, const std::string& split) {
     return (split == "test" ? test_eval : valid_eval).evaluate(model, group.comm());
   });
   PretrainConfig resolved = trainer.config();

@@ -138,7 +138,7 @@ ScoreFusion fuse_surprisal(const FinetuneConfig& cfg, Detector& det, const std::
   ScoreFusion fusion;
   if (!cfg.fuse_surprisal || enc_file.empty()) return fusion;
   // The same masked-item model `seqmend detect` takes the surprisal from.
-  Bert4Rec lm(det.encoder().config(), det.device());
+  ItemTransformer lm(det.encoder().config(), det.device());
   load_encoder_checkpoint(lm, enc_file, true);
   const SurprisalResult sr = event_surprisal(lm, calib, {int(cfg.surprisal_passes), 128});
   results["valid_heads_alone"] = detection_report(sc, calib, INFINITY, INFINITY, INFINITY);

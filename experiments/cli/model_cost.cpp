@@ -21,7 +21,7 @@ namespace seqmend {
 
 int64_t parameter_count(const ModelConfig& cfg) {
   // The layers' own registrations, so a new parameter is counted the day it is added; the three
-  // final entries are Bert4Rec's constructor's (core/model.cpp), checked against it by model_cost_test.
+  // final entries are ItemTransformer's constructor's (core/model.cpp), checked against it by model_cost_test.
   ParamBuffer pb;
   InputEmbedding::register_params(pb, cfg);
   for (int l = 0; l < cfg.num_layers; ++l) TransformerBlock::register_params(pb, cfg, l);

@@ -27,7 +27,7 @@ std::string resolve_encoder_checkpoint(const std::string& path) {
   return list.front().path;
 }
 
-uint32_t load_encoder_checkpoint(Bert4Rec& encoder, const std::string& file, bool best) {
+uint32_t load_encoder_checkpoint(ItemTransformer& encoder, const std::string& file, bool best) {
   TrainingState st = read_checkpoint(file, encoder.params());
   auto it = st.arrays.find("best_params");
   if (best && it != st.arrays.end()) {

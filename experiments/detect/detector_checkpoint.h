@@ -25,7 +25,7 @@ ModelConfig model_config_from_run_config(const std::string& config_yaml_path);
 std::string resolve_encoder_checkpoint(const std::string& path);
 // Loads a pretraining checkpoint into `encoder` (parameters; the best-validation ones when `best`
 // and stored). Returns the file's CRC-32.
-uint32_t load_encoder_checkpoint(Bert4Rec& encoder, const std::string& file, bool best);
+uint32_t load_encoder_checkpoint(ItemTransformer& encoder, const std::string& file, bool best);
 
 // The detector's two buffers as one, with prefixed names (`encoder.<name>`, `heads.<name>`),
 // allocated on the host: the layout of detector.h5 and of fine-tuning's checkpoints.

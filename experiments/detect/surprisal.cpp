@@ -30,7 +30,7 @@ SequenceView window_view(const SequenceSet& set, const EventWindow& w, int64_t s
   return v;
 }
 
-SurprisalResult event_surprisal(Bert4Rec& model, const SequenceSet& set, const SurprisalOptions& opt) {
+SurprisalResult event_surprisal(ItemTransformer& model, const SequenceSet& set, const SurprisalOptions& opt) {
   SEQ_CHECK(opt.passes >= 1, "surprisal: passes must be >= 1, got ", opt.passes);
   SEQ_CHECK(opt.batch_size >= 1, "surprisal: batch_size must be >= 1, got ", opt.batch_size);
   const ModelConfig& mc = model.config();

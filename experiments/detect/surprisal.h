@@ -34,7 +34,7 @@ struct SurprisalResult {
   int64_t batches = 0;
 };
 
-SurprisalResult event_surprisal(Bert4Rec& model, const SequenceSet& set, const SurprisalOptions& opt = {});
+SurprisalResult event_surprisal(ItemTransformer& model, const SequenceSet& set, const SurprisalOptions& opt = {});
 
 // Consecutive windows [first, first + len) of at most max_len events covering every event of
 // `set`, in order: (sequence, first event index within the sequence, length).

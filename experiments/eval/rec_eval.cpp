@@ -187,7 +187,7 @@ nlohmann::json RecEvaluator::protocol_json() const {
           {"exclude_history", sampled || cfg_.exclude_history}};
 }
 
-std::vector<UserRank> RecEvaluator::rank_users(Bert4Rec& model) const {
+std::vector<UserRank> RecEvaluator::rank_users(ItemTransformer& model) const {
   const ModelConfig& mc = model.config();
   SEQ_CHECK(mc.num_items == V_, "RecEvaluator: the model has num_items ", mc.num_items,
             " but the ", cfg_.split, " data has ", V_, " items");
@@ -276,13 +276,13 @@ nlohmann::json RecEvaluator::finish(std::vector<UserRank> ranks, Communicator* c
   return j;
 }
 
-nlohmann::json RecEvaluator::evaluate(Bert4Rec& model, Communicator& comm) const {
+nlohmann::json RecEvaluator::evaluate(ItemTransformer& model, Communicator& comm) const {
   return finish(rank_users(model), &comm);
 }
 
-nlohmann::json RecEvaluator::evaluate(Bert4Rec& model) const { return finish(rank_users(model), nullptr); }
+nlohmann::json RecEvaluator::evaluate(ItemTransformer& model) const { return finish(rank_users(model), nullptr); }
 
-std::vector<UserRank> RecEvaluator::all_ranks(Bert4Rec& model, Communicator& comm) const {
+std::vector<UserRank> RecEvaluator::all_ranks(ItemTransformer& model, Communicator& comm) const {
   std::vector<UserRank> mine = rank_users(model);
   // allgather takes the same byte count from every rank: agree on the longest list, pad with user −1.
   const int64_t count = int64_t(mine.size());
@@ -306,12 +306,12 @@ std::vector<UserRank> RecEvaluator::all_ranks(Bert4Rec& model, Communicator& com
 }
 
 
-std::function<nlohmann::json(Bert4Rec&, const std::string&)> make_split_evaluator(
+std::function<nlohmann::json(ItemTransformer&, const std::string&)> make_split_evaluator(
     const ShardSet& set, const EvalConfig& cfg, Communicator& comm) {
   auto evaluators = std::make_shared<std::map<std::string, std::unique_ptr<RecEvaluator>>>();
   auto data = std::make_shared<ShardSet>(set);
   Communicator* c = &comm;
-  return [evaluators, data, cfg, c](Bert4Rec& model, const std::string& split) {
+  return [evaluators, data, cfg, c](ItemTransformer& model, const std::string& split) {
     std::unique_ptr<RecEvaluator>& ev = (*evaluators)[split];
     if (!ev) {
       EvalConfig split_cfg = cfg;

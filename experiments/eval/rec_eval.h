@@ -49,7 +49,7 @@
 
 namespace seqmend {
 
-class Bert4Rec;
+class ItemTransformer;
 class Communicator;
 class ConfigVisitor;
 class ShardSet;
@@ -91,17 +91,17 @@ class RecEvaluator {
 
   // Ranks of this process's users, in load order. Users with an empty stored sequence have no
   // target and are skipped. Not collective.
-  std::vector<UserRank> rank_users(Bert4Rec& model) const;
+  std::vector<UserRank> rank_users(ItemTransformer& model) const;
   // Every process's ranks, sorted by user, on every process: per-user comparisons of two models
   // (experiments/eval/user_bootstrap.h) need them. Collective.
-  std::vector<UserRank> all_ranks(Bert4Rec& model, Communicator& comm) const;
+  std::vector<UserRank> all_ranks(ItemTransformer& model, Communicator& comm) const;
 
   // Metrics over every process's users — {"hr@K", "ndcg@K" per K, "mrr", "num_users", "split",
   // "protocol": {"name", "negatives", "sampling", "exclude_history"}} — identical on every process
   // and for any number of processes. Collective.
-  nlohmann::json evaluate(Bert4Rec& model, Communicator& comm) const;
+  nlohmann::json evaluate(ItemTransformer& model, Communicator& comm) const;
   // The same on this process's users alone.
-  nlohmann::json evaluate(Bert4Rec& model) const;
+  nlohmann::json evaluate(ItemTransformer& model) const;
 
   nlohmann::json protocol_json() const;
   const EvalConfig& config() const { return cfg_; }
@@ -133,7 +133,7 @@ class RecEvaluator {
 // ignored) with cfg's protocol on every rank of comm, building each split's RecEvaluator on its first
 // use and keeping it. Collective: all ranks must ask for the same splits in the same order. Keeps a
 // copy of `set`; `comm` must outlive the returned function.
-std::function<nlohmann::json(Bert4Rec& model, const std::string& split)> make_split_evaluator(
+std::function<nlohmann::json(ItemTransformer& model, const std::string& split)> make_split_evaluator(
     const ShardSet& set, const EvalConfig& cfg, Communicator& comm);
 
 // Item counts (V) of a whole split, or of the given shards of it.

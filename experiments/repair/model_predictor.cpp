@@ -59,7 +59,7 @@ QueryWindow window_for(const SequenceSet& set, const PredictQuery& q, int max_le
 
 }  // namespace
 
-Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size) {
+Predictor make_model_predictor(ItemTransformer& model, int64_t batch_size) {
   SEQ_CHECK(batch_size >= 1, "model predictor: batch_size must be >= 1, got ", batch_size);
   model.config().require_cloze("model predictor");
   return [&model, batch_size](const SequenceSet& set, const std::vector<PredictQuery>& queries) {
@@ -116,7 +116,7 @@ Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size) {
 Predictor load_model_predictor(const std::string& encoder_checkpoint) {
   const std::string file = resolve_encoder_checkpoint(encoder_checkpoint);
   const std::string cfg_yaml = (fs::path(file).parent_path() / "config.yaml").string();
-  auto model = std::make_shared<Bert4Rec>(model_config_from_run_config(cfg_yaml));
+  auto model = std::make_shared<ItemTransformer>(model_config_from_run_config(cfg_yaml));
   load_encoder_checkpoint(*model, file, true);
   Predictor inner = make_model_predictor(*model);
   // The predictor owns the model it borrows from.

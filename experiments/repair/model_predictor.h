@@ -10,11 +10,11 @@
 
 namespace seqmend {
 
-class Bert4Rec;
+class ItemTransformer;
 
 // Answers queries with `model` (borrowed; must outlive the predictor). `batch_size`: queries per
 // forward pass.
-Predictor make_model_predictor(Bert4Rec& model, int64_t batch_size = kPredictorBatch);
+Predictor make_model_predictor(ItemTransformer& model, int64_t batch_size = kPredictorBatch);
 
 // Loads the encoder (a checkpoint file or a pretrain run directory; the model shape from the
 // config.yaml beside it, the best-validation parameters when stored) into a predictor that owns it.

@@ -129,7 +129,7 @@ MaskedItemObjective::MaskedItemObjective(const PretrainConfig& cfg, DataParallel
     grads_ = gpu_group_.get();
     dev_ = Device::CUDA;
   }
-  model_ = std::make_unique<Bert4Rec>(cfg_.model, dev_);
+  model_ = std::make_unique<ItemTransformer>(cfg_.model, dev_);
   opt_ = std::make_unique<AdamWOptimizer>(model_->params(), cfg_.optim);
   Tensor& g = model_->params().grads();
   grads_->bind_gradients(g.data<float>(), size_t(g.numel()), cfg_.bucket_mb);

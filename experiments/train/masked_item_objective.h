@@ -4,7 +4,7 @@
 // One step = one global batch (DataParallelLoader): each rank builds cloze batches of the samples
 // it stores, the target count of the whole global batch is all-reduced first, each rank's loss and
 // gradients are divided by that count, gradient buckets start all-reducing during the last
-// micro-batch's backward (Bert4Rec's grad-ready hook → GradBucketer), then clip, LR schedule,
+// micro-batch's backward (ItemTransformer's grad-ready hook → GradBucketer), then clip, LR schedule,
 // AdamW. Masking and dropout are keyed by (seed, step, sample id), so the losses do not depend on
 // the number of ranks.
 #pragma once
@@ -36,7 +36,7 @@ class MaskedItemObjective : public TrainObjective {
   StepReport step(int64_t step) override;
   void log(const StepWindow& w, const StepReport& last, int64_t s, nlohmann::json& record,
            std::string& line) const override;
-  Bert4Rec* evaluated_model() override { return model_.get(); }
+  ItemTransformer* evaluated_model() override { return model_.get(); }
 
   ParamBuffer& checkpoint_buffer() override { return model_->params(); }
   std::string model_yaml() const override;
@@ -46,7 +46,7 @@ class MaskedItemObjective : public TrainObjective {
   std::string data_dir() const override { return cfg_.data_dir; }
 
   const PretrainConfig& config() const { return cfg_; }
-  Bert4Rec& model() { return *model_; }
+  ItemTransformer& model() { return *model_; }
   AdamWOptimizer& optimizer() { return *opt_; }
   DataParallelLoader& loader() { return *loader_; }
   const ShardSet& data() const { return set_; }
@@ -63,7 +63,7 @@ class MaskedItemObjective : public TrainObjective {
   Device dev_ = Device::CPU;
   ShardSet set_;
   std::unique_ptr<DataParallelLoader> loader_;
-  std::unique_ptr<Bert4Rec> model_;
+  std::unique_ptr<ItemTransformer> model_;
   std::unique_ptr<AdamWOptimizer> opt_;
   int64_t total_steps_ = 0;
   uint64_t config_hash_ = 0;

@@ -114,7 +114,7 @@ void apply_training_state(Trainer& t, const TrainingState& st, const std::string
   s.best_valid = it == st.texts.end() ? nlohmann::json() : nlohmann::json::parse(it->second);
   auto a = st.arrays.find("best_params");
   if (a != st.arrays.end()) {
-    Bert4Rec* m = obj.evaluated_model();
+    ItemTransformer* m = obj.evaluated_model();
     const int64_t P = m ? m->params().numel() : 0;
     SEQ_CHECK(int64_t(a->second.size()) == P, "resume from ", from, ": best_params has ", a->second.size(),
               " floats, the model ", P);

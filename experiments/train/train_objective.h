@@ -18,7 +18,7 @@
 
 namespace seqmend {
 
-class Bert4Rec;
+class ItemTransformer;
 class ParamBuffer;
 struct TrainingState;
 
@@ -71,7 +71,7 @@ class TrainObjective {
   virtual void log(const StepWindow& w, const StepReport& last, int64_t s, nlohmann::json& record,
                    std::string& line) const = 0;
   // The recommender that next-item evaluation scores; null: the loop evaluates nothing.
-  virtual Bert4Rec* evaluated_model() { return nullptr; }
+  virtual ItemTransformer* evaluated_model() { return nullptr; }
 
   // ---- checkpoints (experiments/train/train_checkpoint.h) ----
   // Parameters and AdamW moments in one flat buffer, up to date when this returns.

@@ -97,7 +97,7 @@ MaskedItemObjective& Trainer::masked_item() const {
   return *owned_;
 }
 const PretrainConfig& Trainer::config() const { return masked_item().config(); }
-Bert4Rec& Trainer::model() { return masked_item().model(); }
+ItemTransformer& Trainer::model() { return masked_item().model(); }
 AdamWOptimizer& Trainer::optimizer() { return masked_item().optimizer(); }
 DataParallelLoader& Trainer::loader() { return masked_item().loader(); }
 const ShardSet& Trainer::data() const { return masked_item().data(); }
@@ -114,7 +114,7 @@ StepReport Trainer::train_step() {
 }
 
 void Trainer::load_best_params() {
-  Bert4Rec* m = obj_->evaluated_model();
+  ItemTransformer* m = obj_->evaluated_model();
   if (!m || progress_.best_params.empty()) return;
   Tensor& p = m->params().params();
   copy_bytes(p.raw(), p.device(), progress_.best_params.data(), Device::CPU, p.nbytes());

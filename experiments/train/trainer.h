@@ -57,7 +57,7 @@ struct LoopProgress {
 // Evaluates `model` on a split (next-item: the last event of each stored sequence is the target),
 // collectively over all ranks. Returns an object with at least `<metric>@K` values, `protocol` and
 // `num_users` (experiments/eval/rec_eval.h, make_split_evaluator: the default).
-using SplitEvaluator = std::function<nlohmann::json(Bert4Rec& model, const std::string& split)>;
+using SplitEvaluator = std::function<nlohmann::json(ItemTransformer& model, const std::string& split)>;
 
 // What the loop does besides training steps.
 struct LoopConfig {
@@ -106,7 +106,7 @@ class Trainer {
 
   // Pretraining only (the PretrainConfig constructor): its config, model, optimizer and data.
   const PretrainConfig& config() const;
-  Bert4Rec& model();
+  ItemTransformer& model();
   AdamWOptimizer& optimizer();
   DataParallelLoader& loader();
   const ShardSet& data() const;

@@ -1,5 +1,5 @@
 // Detector heads + focal loss against finite differences of a double reference, and the whole
-// detector's encoder gradient (through Bert4Rec::backward_from_hidden) against float differences.
+// detector's encoder gradient (through ItemTransformer::backward_from_hidden) against float differences.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -16,7 +16,7 @@ TEST(GradReadyHook, FiresFromTheOutputDownToTheEmbedding) {
   cfg.d_model = 8;
   cfg.num_layers = 3;
   cfg.num_heads = 2;
-  Bert4Rec m(cfg);
+  ItemTransformer m(cfg);
   std::vector<std::vector<int32_t>> seqs = {{1, 2, 3, 4, 5}, {6, 7, 8}};
   std::vector<SequenceView> views;
   for (size_t s = 0; s < seqs.size(); ++s) views.push_back({seqs[s], {}, {}, int64_t(s)});

@@ -20,7 +20,7 @@ TEST(ItemScorer, LogitsAndScoresAreTheTiedOutputLayer) {
   cfg.d_model = 24;
   cfg.num_layers = 1;
   cfg.num_heads = 2;
-  Bert4Rec model(cfg);
+  ItemTransformer model(cfg);
   const ItemScorer scorer(model);
   ASSERT_EQ(scorer.num_items(), 37);
   const int64_t R = 5, V = 37, C = 24;

@@ -36,19 +36,19 @@ struct Small {
 TEST(ModelErrors, BadConfigNamesTheField) {
   Small s;
   s.cfg.num_heads = 3;
-  EXPECT_MESSAGE_HAS(message_of([&] { Bert4Rec m(s.cfg); }), "num_heads 3");
+  EXPECT_MESSAGE_HAS(message_of([&] { ItemTransformer m(s.cfg); }), "num_heads 3");
   s.cfg.num_heads = 2;
   s.cfg.attn_dropout = 1.5f;
-  EXPECT_MESSAGE_HAS(message_of([&] { Bert4Rec m(s.cfg); }), "1.5");
+  EXPECT_MESSAGE_HAS(message_of([&] { ItemTransformer m(s.cfg); }), "1.5");
 }
 
 TEST(ModelErrors, OutOfRangeIdsNameTheTokenAndValue) {
   Small s;
-  Bert4Rec m(s.cfg);
+  ItemTransformer m(s.cfg);
   Batch b = s.batch();
   b.item[1] = 42;
   std::string msg = message_of([&] { m.forward(b, {}); });
-  EXPECT_MESSAGE_HAS(msg, "Bert4Rec forward");
+  EXPECT_MESSAGE_HAS(msg, "ItemTransformer forward");
   EXPECT_MESSAGE_HAS(msg, "token 1 has item id 42");
   b = s.batch();
   b.position[0] = 5;
@@ -60,7 +60,7 @@ TEST(ModelErrors, OutOfRangeIdsNameTheTokenAndValue) {
 
 TEST(ModelErrors, WrongShapesNameWhatDisagrees) {
   Small s;
-  Bert4Rec m(s.cfg);
+  ItemTransformer m(s.cfg);
   Batch b = s.batch();
   b.gap.pop_back();
   EXPECT_MESSAGE_HAS(message_of([&] { m.forward(b, {}); }), "expected N=6");
@@ -77,7 +77,7 @@ TEST(ModelErrors, WrongShapesNameWhatDisagrees) {
 TEST(ModelErrors, NonFiniteLossNamesTheFirstBadActivation) {
   Small s;
   {
-    Bert4Rec m(s.cfg);
+    ItemTransformer m(s.cfg);
     m.params().param_ptr("block1.fc.w")[3] = std::numeric_limits<float>::quiet_NaN();
     std::string msg = message_of([&] { m.forward(s.batch(), {}); });
     EXPECT_MESSAGE_HAS(msg, "non-finite loss");
@@ -85,14 +85,14 @@ TEST(ModelErrors, NonFiniteLossNamesTheFirstBadActivation) {
     EXPECT_MESSAGE_HAS(msg, "nan");
   }
   {
-    Bert4Rec m(s.cfg);
+    ItemTransformer m(s.cfg);
     m.params().param_ptr("emb.item")[1 * 8 + 2] = std::numeric_limits<float>::infinity();
     std::string msg = message_of([&] { m.forward(s.batch(), {}); });
     EXPECT_MESSAGE_HAS(msg, "embedding.sum (row 0, column 2) = inf");
   }
   {
     // A huge output bias overflows only the output layer.
-    Bert4Rec m(s.cfg);
+    ItemTransformer m(s.cfg);
     m.params().param_ptr("out.bias")[3] = std::numeric_limits<float>::infinity();
     std::string msg = message_of([&] { m.forward(s.batch(), {}); });
     EXPECT_MESSAGE_HAS(msg, "softmax_xent");

@@ -57,7 +57,7 @@ void randomise(ParamBuffer& pb, uint64_t seed) {
 
 void check_model(bool causal) {
   const ModelConfig cfg = tiny_config(causal);
-  Bert4Rec model(cfg);
+  ItemTransformer model(cfg);
   ParamBuffer& pb = model.params();
   randomise(pb, 11);
   TinyData data;
@@ -108,7 +108,7 @@ TEST(ModelGradcheck, EveryParameterCausal) { check_model(true); }
 
 TEST(ModelGradcheck, HiddenAtMatchesReferenceWithoutDropout) {
   const ModelConfig cfg = tiny_config(false);
-  Bert4Rec model(cfg);
+  ItemTransformer model(cfg);
   randomise(model.params(), 5);
   TinyData data;
   Batch b = make_next_item_batch(data.views(), cfg);
@@ -128,7 +128,7 @@ TEST(ModelGradcheck, HiddenAtMatchesReferenceWithoutDropout) {
 // parameter gradient from an arbitrary dH (loss = Σ H ⊙ R, so dH = R).
 TEST(ModelGradcheck, EncodeHiddenAndBackwardFromHidden) {
   const ModelConfig cfg = tiny_config(false);
-  Bert4Rec model(cfg);
+  ItemTransformer model(cfg);
   ParamBuffer& pb = model.params();
   randomise(pb, 17);
   TinyData data;

@@ -63,7 +63,7 @@ TEST(ParamBuffer, ModelDecayGroupsExcludeBiasesAndLayerNorm) {
   cfg.num_items = 10;
   cfg.max_len = 5;
   cfg.d_model = 8;
-  Bert4Rec m(cfg);
+  ItemTransformer m(cfg);
   int decayed = 0;
   for (const ParamEntry& e : m.params().entries()) {
     const bool bias_or_ln = e.name.find(".b") == e.name.size() - 2 || e.name.find(".ln") != std::string::npos ||

@@ -81,7 +81,7 @@ struct Twin {
     batch = make_cloze_batch(views, cfg, co);
   }
 
-  void load_init(Bert4Rec& m) const {
+  void load_init(ItemTransformer& m) const {
     for (const ParamEntry& e : m.params().entries()) {
       std::vector<float> w = fx["init"][e.name].get<std::vector<float>>();
       SEQ_CHECK(int64_t(w.size()) == e.numel, "fixture init ", e.name, " has ", w.size(), " values");
@@ -106,7 +106,7 @@ TEST(TorchAgreement, BatchAndInitMatchTheTwin) {
 
   // The counter-RNG init is reproduced in numpy; libm and numpy may differ in the last ulp of
   // log/cos, hence a tolerance of a few float ulps rather than bit equality.
-  Bert4Rec m(t.cfg);
+  ItemTransformer m(t.cfg);
   for (const ParamEntry& e : m.params().entries()) {
     std::vector<double> want = t.fx["init"][e.name].get<std::vector<double>>();
     const float* got = m.params().param_ptr(e.name);
@@ -116,7 +116,7 @@ TEST(TorchAgreement, BatchAndInitMatchTheTwin) {
 
 TEST(TorchAgreement, EvalLogitsLossAndEveryGradient) {
   Twin t;
-  Bert4Rec m(t.cfg);
+  ItemTransformer m(t.cfg);
   t.load_init(m);
   const int C = t.cfg.d_model;
   const int64_t V = t.cfg.num_items, M = t.batch.M();
@@ -159,7 +159,7 @@ TEST(TorchAgreement, EvalLogitsLossAndEveryGradient) {
 
 TEST(TorchAgreement, FirstTenAdamWStepLosses) {
   Twin t;
-  Bert4Rec m(t.cfg);
+  ItemTransformer m(t.cfg);
   t.load_init(m);
   const json& o = t.fx["optimizer"];
   OptimizerConfig oc;

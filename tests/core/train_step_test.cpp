@@ -35,7 +35,7 @@ std::vector<double> run(const TrainData& st, int steps, const std::string& preci
   ModelConfig cfg = st.cfg;
   cfg.precision = precision;
   if (dropout >= 0.0f) cfg.emb_dropout = cfg.hidden_dropout = cfg.attn_dropout = dropout;
-  Bert4Rec m(cfg);
+  ItemTransformer m(cfg);
   OptimizerConfig oc;
   oc.lr = 1e-2;
   oc.schedule = "linear";

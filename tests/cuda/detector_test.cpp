@@ -11,36 +11,13 @@
 
 #include "core/base/rng.h"
 #include "core/detector.h"
+#include "support/device_compare.h"
 
 namespace seqmend {
 namespace {
 
-std::vector<float> host(const Tensor& t) {
-  const Tensor h = t.to(Device::CPU);
-  const float* p = h.data<float>();
-  return std::vector<float>(p, p + h.numel());
-}
-
-// Worst |got − want| / max(|want|, mean |want|) per parameter entry.
-void expect_close(const ParamBuffer& pb, const std::vector<float>& got, const std::vector<float>& want, double tol,
-                  const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (const ParamEntry& e : pb.entries()) {
-    double mean_abs = 0.0;
-    for (int64_t j = 0; j < e.numel; ++j) mean_abs += std::fabs(want[size_t(e.offset + j)]);
-    mean_abs /= double(e.numel);
-    double worst = 0.0;
-    int64_t at = 0;
-    for (int64_t j = 0; j < e.numel; ++j) {
-      const size_t k = size_t(e.offset + j);
-      const double ref = std::max<double>(std::fabs(want[k]), mean_abs);
-      const double err = std::fabs(double(got[k]) - double(want[k])) / (ref > 0 ? ref : 1.0);
-      if (!(err <= worst)) worst = std::isnan(err) ? INFINITY : err, at = j;
-    }
-    EXPECT_LE(worst, tol) << what << " " << e.name << "[" << at << "]: cuda " << got[size_t(e.offset + at)]
-                          << " cpu " << want[size_t(e.offset + at)];
-  }
-}
+using test::expect_params_close;
+using test::host;
 
 struct Case {
   ModelConfig mc;
@@ -113,14 +90,14 @@ TEST_P(CudaDetector, LossesGradientsAndScoresMatchTheCpu) {
   EXPECT_NEAR(lg.total, lc.total, 1e-5 * lc.total);
   cpu.backward(c.b);
   gpu.backward(c.b);
-  expect_close(cpu.heads().params(), host(gpu.heads().params().grads()), host(cpu.heads().params().grads()), 1e-3,
+  expect_params_close(cpu.heads().params(), host(gpu.heads().params().grads()), host(cpu.heads().params().grads()), 1e-3,
                "head gradient");
   const std::vector<float> enc_g = host(gpu.encoder().params().grads());
   if (c.dc.freeze_encoder) {
     EXPECT_TRUE(std::all_of(enc_g.begin(), enc_g.end(), [](float g) { return g == 0.0f; }))
         << "a frozen encoder got gradients on the GPU";
   } else {
-    expect_close(cpu.encoder().params(), enc_g, host(cpu.encoder().params().grads()), 1e-3, "encoder gradient");
+    expect_params_close(cpu.encoder().params(), enc_g, host(cpu.encoder().params().grads()), 1e-3, "encoder gradient");
   }
   // Scoring: probabilities on the host, without dropout.
   const size_t N = size_t(c.b.N), B = size_t(c.b.B);

@@ -15,6 +15,7 @@
 #include "core/base/rng.h"
 #include "core/model.h"
 #include "core/train_step.h"
+#include "support/device_compare.h"
 
 namespace seqmend {
 namespace {
@@ -61,32 +62,8 @@ struct Data {
   }
 };
 
-std::vector<float> host(const Tensor& t) {
-  const Tensor h = t.to(Device::CPU);
-  const float* p = h.data<float>();
-  return std::vector<float>(p, p + h.numel());
-}
-
-// Worst |got − want| / max(|want|, mean |want|) per parameter entry, reported with its name.
-void expect_close(const ParamBuffer& pb, const std::vector<float>& got, const std::vector<float>& want,
-                  double tol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (const ParamEntry& e : pb.entries()) {
-    double mean_abs = 0.0;
-    for (int64_t j = 0; j < e.numel; ++j) mean_abs += std::fabs(want[size_t(e.offset + j)]);
-    mean_abs /= double(e.numel);
-    double worst = 0.0;
-    int64_t at = 0;
-    for (int64_t j = 0; j < e.numel; ++j) {
-      const size_t k = size_t(e.offset + j);
-      const double ref = std::max<double>(std::fabs(want[k]), mean_abs);
-      const double err = std::fabs(double(got[k]) - double(want[k])) / (ref > 0 ? ref : 1.0);
-      if (!(err <= worst)) worst = std::isnan(err) ? INFINITY : err, at = j;
-    }
-    EXPECT_LE(worst, tol) << what << " " << e.name << "[" << at << "]: cuda "
-                          << got[size_t(e.offset + at)] << " cpu " << want[size_t(e.offset + at)];
-  }
-}
+using test::expect_params_close;
+using test::host;
 
 void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tol,
                   const std::string& what) {
@@ -108,7 +85,7 @@ struct Trace {
 };
 
 Trace run_alone(const Data& d, Device dev, int steps) {
-  Bert4Rec m(d.cfg, dev);
+  ItemTransformer m(d.cfg, dev);
   OptimizerConfig oc;
   oc.lr = kLr;
   oc.clip_norm = 1.0;
@@ -134,7 +111,7 @@ void copy_into(Tensor& dst, const Tensor& src) {
 
 // A model and its optimizer on one device.
 struct Stepper {
-  Bert4Rec m;
+  ItemTransformer m;
   AdamWOptimizer opt;
   Stepper(const ModelConfig& cfg, Device dev) : m(cfg, dev), opt(m.params(), optimizer()) {
     m.params().adam_m();  // allocated now, so the state can be copied in before the first step
@@ -181,7 +158,7 @@ TEST_P(CudaModel, TrainingStepsMatchTheCpu) {
                                      : "this build has no CUDA backend: CPU side only");
   }
   Stepper cpu(d.cfg, Device::CPU), gpu(d.cfg, Device::CUDA), replay(d.cfg, Device::CPU);
-  Bert4Rec named(d.cfg);  // for the parameter names and offsets
+  ItemTransformer named(d.cfg);  // for the parameter names and offsets
   // bf16: an attention output whose f32 sum lands next to a rounding boundary may round the other
   // way on the GPU (one bf16 ulp, 2^-8), so the comparison allows that much drift.
   const bool bf = d.cfg.precision == "bf16";
@@ -194,7 +171,7 @@ TEST_P(CudaModel, TrainingStepsMatchTheCpu) {
     ASSERT_TRUE(std::isfinite(loss_cpu));
     EXPECT_NEAR(loss_gpu, loss_cpu, loss_tol * std::fabs(loss_cpu)) << "loss at step " << s;
     const std::vector<float> grads_gpu = host(gpu.m.params().grads());
-    expect_close(named.params(), grads_gpu, host(cpu.m.params().grads()), grad_tol,
+    expect_params_close(named.params(), grads_gpu, host(cpu.m.params().grads()), grad_tol,
                  "gradient at step " + std::to_string(s));
     copy_into(replay.m.params().grads(), gpu.m.params().grads());
     cpu.opt.step(s);
@@ -236,7 +213,7 @@ TEST_P(CudaModel, TrainingStepsMatchTheCpu) {
     st->m.params().zero_grads();
     st->m.backward_from_hidden(plain, (st == &cpu ? dH_t : dH_dev).data<float>());
   }
-  expect_close(named.params(), host(gpu.m.params().grads()), host(cpu.m.params().grads()), grad_tol,
+  expect_params_close(named.params(), host(gpu.m.params().grads()), host(cpu.m.params().grads()), grad_tol,
                "backward_from_hidden gradient");
 
   // Twice on the GPU alone: the same bits (every CUDA op is deterministic).

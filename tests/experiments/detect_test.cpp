@@ -169,7 +169,7 @@ SequenceSet random_set(int64_t n, int64_t len, int64_t V, uint64_t seed) {
 
 TEST(Surprisal, ForwardPassesDoNotGrowWithSequenceLength) {
   const int64_t V = 30;
-  Bert4Rec model(tiny_model(V, 256));
+  ItemTransformer model(tiny_model(V, 256));
   SurprisalOptions opt;
   opt.passes = 8;
   opt.batch_size = 16;
@@ -189,7 +189,7 @@ TEST(Surprisal, ForwardPassesDoNotGrowWithSequenceLength) {
 TEST(Surprisal, ShortWindowsAreExactLeaveOneOut) {
   const int64_t V = 20;
   ModelConfig mc = tiny_model(V, 16);
-  Bert4Rec model(mc);
+  ItemTransformer model(mc);
   SequenceSet s = random_set(3, 5, V, 4);
   SurprisalResult r = event_surprisal(model, s, {8, 2});  // len 5 <= k: one masked event per pass
   for (int64_t q = 0; q < s.num_sequences(); ++q) {

@@ -40,6 +40,17 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(f);
 }
 
+// The loss of every metrics.jsonl record of a run directory.
+std::vector<double> losses(const std::string& run) {
+  std::vector<double> out;
+  std::ifstream f(run + "/metrics.jsonl");
+  for (std::string line; std::getline(f, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out.push_back(j["loss"].get<double>());
+  }
+  return out;
+}
+
 class FinetuneTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -109,15 +120,6 @@ TEST_F(FinetuneTest, DetectorBeatsChanceOnNoiseClicksAndWritesItsCheckpoint) {
 // Fine-tuning on 2 ranks takes the same steps as on 1: each rank injects the whole global batch
 // (bots are llround(bot_rate · batch), which halves would round differently) and trains on its deal.
 TEST_F(FinetuneTest, TwoRanksGiveTheSameLossesAsOne) {
-  auto losses = [](const std::string& run) {
-    std::vector<double> out;
-    std::ifstream f(run + "/metrics.jsonl");
-    for (std::string line; std::getline(f, line);) {
-      const nlohmann::json j = nlohmann::json::parse(line);
-      if (j.contains("loss")) out.push_back(j["loss"].get<double>());
-    }
-    return out;
-  };
   const std::string args = " max_steps=40 log_every=5 threads=1";
   Ran r1 = run_shell(bin() + finetune_args(path("ft_one")) + args);
   ASSERT_EQ(r1.status, 0) << r1.output;
@@ -154,7 +156,7 @@ TEST_F(FinetuneTest, FrozenEncoderLeavesTheEncoderAsPretrained) {
   Ran r = run_shell(bin() + finetune_args(run) + " max_steps=20 detector.freeze_encoder=true");
   ASSERT_EQ(r.status, 0) << r.output;
   LoadedDetector ld = load_detector(run);
-  Bert4Rec pre(ld.detector->encoder().config());
+  ItemTransformer pre(ld.detector->encoder().config());
   load_encoder_checkpoint(pre, ld.info.encoder_checkpoint, true);
   const Tensor& a = pre.params().params();
   const Tensor& b = ld.detector->encoder().params().params();
@@ -234,15 +236,6 @@ TEST_F(FinetuneTest, GpuFinetuneAndDetectMatchTheCpuOrSayWhyTheyCannot) {
   ASSERT_EQ(g.status, 0) << g.output;
   Ran c = run_shell(bin() + finetune_args(cpu) + " max_steps=30 log_every=1");
   ASSERT_EQ(c.status, 0) << c.output;
-  auto losses = [](const std::string& run) {
-    std::vector<double> out;
-    std::ifstream f(run + "/metrics.jsonl");
-    for (std::string line; std::getline(f, line);) {
-      const nlohmann::json j = nlohmann::json::parse(line);
-      if (j.contains("loss")) out.push_back(j["loss"].get<double>());
-    }
-    return out;
-  };
   const auto lc = losses(cpu), lg = losses(gpu);
   ASSERT_EQ(lc.size(), 30u);
   ASSERT_EQ(lg.size(), lc.size());

@@ -24,7 +24,7 @@ TEST(ModelCostTest, ParameterCountIsTheModelsOwn) {
     cfg.num_heads = 2;
     cfg.num_items = V;
     cfg.max_len = T;
-    Bert4Rec model(cfg);
+    ItemTransformer model(cfg);
     int64_t n = 0;
     for (const auto& e : model.params().entries()) n += e.numel;
     EXPECT_EQ(parameter_count(cfg), n) << "C=" << C << " L=" << L << " V=" << V;

@@ -156,10 +156,10 @@ SequenceSet sequences(const std::vector<std::pair<int64_t, std::vector<int32_t>>
   return s;
 }
 
-float* table_row(Bert4Rec& m, int64_t item) {
+float* table_row(ItemTransformer& m, int64_t item) {
   return m.params().param_ptr("emb.item") + item * m.config().d_model;
 }
-float& bias_of(Bert4Rec& m, int64_t item) { return m.params().param_ptr("out.bias")[item]; }
+float& bias_of(ItemTransformer& m, int64_t item) { return m.params().param_ptr("out.bias")[item]; }
 
 // Scores are set so every rank is known without looking at hidden states: items that appear in
 // some input keep their embedding rows (the hidden states depend on them) and get biases far above
@@ -172,7 +172,7 @@ float& bias_of(Bert4Rec& m, int64_t item) { return m.params().param_ptr("out.bia
 // item 4 above → rank 1; excluded 0.
 struct KnownRanks : testing::Test {
   static constexpr int64_t V = 20;
-  Bert4Rec model{tiny_model(V)};
+  ItemTransformer model{tiny_model(V)};
   std::vector<SequenceSet> data;
 
   void SetUp() override {
@@ -273,7 +273,7 @@ TEST_F(KnownRanks, ConstantOrNaNScoresGiveTheWorstRank) {
 }
 
 TEST_F(KnownRanks, RejectsAModelOfAnotherVocabulary) {
-  Bert4Rec other(tiny_model(V + 1));
+  ItemTransformer other(tiny_model(V + 1));
   EXPECT_THROW(RecEvaluator(data, V, EvalConfig{}).rank_users(other), Error);
 }
 
@@ -293,7 +293,7 @@ std::vector<SequenceSet> random_users(int64_t V, int64_t users, uint64_t seed, i
 
 TEST(RecEval, RanksDoNotDependOnScoreChunking) {
   const int64_t V = 300;
-  Bert4Rec model(tiny_model(V));
+  ItemTransformer model(tiny_model(V));
   const auto data = random_users(V, 90, 11, 3);
   for (bool exclude : {false, true}) {
     EvalConfig cfg;
@@ -323,7 +323,7 @@ TEST(RecEval, NegativesDependOnlyOnSeedAndUser) {
   cfg.negatives = 50;
   RecEvaluator a(data, V, cfg), b(reversed, V, cfg);
   std::map<int64_t, std::vector<int32_t>> by_user;
-  Bert4Rec model(tiny_model(V));
+  ItemTransformer model(tiny_model(V));
   const auto ra = a.rank_users(model), rb = b.rank_users(model);
   for (int64_t i = 0; i < a.num_local_users(); ++i) by_user[ra[size_t(i)].user] = a.negatives_of(i);
   std::map<int64_t, int64_t> rank_a;
@@ -358,7 +358,7 @@ TEST(RecEval, ShardSetSplitOverRanksGivesTheSameRanks) {
   const ShardSet set = ShardSet::open(tmpl + "/set");
   ASSERT_GT(set.split("valid").num_shards(), 3);
 
-  Bert4Rec model(tiny_model(V));
+  ItemTransformer model(tiny_model(V));
   for (const char* sampling : {"none", "uniform", "popularity"}) {
     EvalConfig cfg;
     cfg.batch_size = 4;

@@ -20,7 +20,7 @@ namespace seqmend {
 
 namespace {
 
-std::shared_ptr<Bert4Rec> rec_eval_mpi_test_model(int64_t num_items) {
+std::shared_ptr<ItemTransformer> rec_eval_mpi_test_model(int64_t num_items) {
   ModelConfig c;
   c.num_items = num_items;
   c.max_len = 12;
@@ -28,7 +28,7 @@ std::shared_ptr<Bert4Rec> rec_eval_mpi_test_model(int64_t num_items) {
   c.num_layers = 2;
   c.num_heads = 2;
   c.seed = 17;  // every rank initialises the same parameters
-  return std::make_shared<Bert4Rec>(c);
+  return std::make_shared<ItemTransformer>(c);
 }
 
 // A directory every rank agrees on: rank 0 makes it, the others learn its name.
@@ -68,7 +68,7 @@ TEST(RecEvalMpi, EveryWorldSizeReportsIdenticalMetrics) {
   }
   world.barrier();
   const ShardSet set = ShardSet::open(dir + "/set");
-  const std::shared_ptr<Bert4Rec> model = rec_eval_mpi_test_model(V);
+  const std::shared_ptr<ItemTransformer> model = rec_eval_mpi_test_model(V);
 
   struct Case {
     const char* protocol;

@@ -1,5 +1,5 @@
 """The PyTorch twin's training step on the GPU, on the batches bench_cuda_train trains on, for the
-device check's end-to-end comparison (tokens/s, and TFLOP/s credited with Bert4Rec::train_flops as
+device check's end-to-end comparison (tokens/s, and TFLOP/s credited with ItemTransformer::train_flops as
 seqmend is), plus the GPU's FP32 GEMM ceiling measured now with torch.mm (TF32 off on both sides:
 seqmend's GEMMs are full FP32), which the summary divides by for model FLOP utilisation.
 usage: train_bench_torch.py OUT.tsv [OURS.tsv] [seconds per config, default 3]
