@@ -57,6 +57,16 @@ class ConfigVisitor {
   virtual void choice(const char* key, std::string& x, std::initializer_list<const char*> choices,
                       const char* doc) = 0;
 
+  // A key the struct no longer describes but that files written before it was replaced still hold
+  // (a run's config.yaml, a checkpoint's model_yaml). The Reader reads it when the source gives it
+  // and returns true, and it is no unknown key; the Writer and the Reference skip it, so it is never
+  // written or listed. Describe it after `use_instead`, the key that replaced it, with `x` holding
+  // what that key implies: a source giving both keys with values that disagree is an error.
+  virtual bool retired(const char* key, bool& x, const char* use_instead) {
+    (void)key, (void)x, (void)use_instead;
+    return false;
+  }
+
   // Narrower numeric types go through the wide ones (range-checked into the narrow type too).
   void field(const char* key, int& x, const char* doc, int64_t lo = std::numeric_limits<int>::min(),
              int64_t hi = std::numeric_limits<int>::max());

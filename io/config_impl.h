@@ -45,6 +45,7 @@ class Reader final : public ConfigVisitor {
   void field(const char* key, std::vector<std::string>& x, const char* doc) override;
   void choice(const char* key, std::string& x, std::initializer_list<const char*> choices,
               const char* doc) override;
+  bool retired(const char* key, bool& x, const char* use_instead) override;
 
  protected:
   bool enter(const char* key, const char* doc) override;
@@ -56,7 +57,7 @@ class Reader final : public ConfigVisitor {
   std::unique_ptr<State> st_;
 };
 
-// Emits every field as block YAML, the field's doc as a trailing comment.
+// Emits every field as block YAML, the field's doc as a trailing comment (retired keys: never).
 class Writer final : public ConfigVisitor {
  public:
   Writer();
@@ -85,7 +86,7 @@ class Writer final : public ConfigVisitor {
   std::unique_ptr<State> st_;
 };
 
-// One line per field: full key, type and range, default, doc.
+// One line per field: full key, type and range, default, doc (retired keys: none).
 class Reference final : public ConfigVisitor {
  public:
   std::string text() const { return out_; }

@@ -418,6 +418,29 @@ void Reader::field(const char* key, bool& x, const char*) {
   if (!parse_bool(s, x)) st_->fail(*e, e->value, path, str("expected true or false, got `", shown(s), "`"));
 }
 
+// Not through find(): a retired key is no known name (no "did you mean" points to it), only a
+// claimed one.
+bool Reader::retired(const char* key, bool& x, const char* use_instead) {
+  Entry* e = nullptr;
+  const Entry* now = nullptr;
+  for (auto& entry : st_->stack.back().entries) {
+    if (entry.key == key) e = &entry;
+    if (entry.key == use_instead) now = &entry;
+  }
+  if (!e) return false;
+  e->claimed = true;
+  const std::string path = st_->full(key);
+  const std::string& s = st_->scalar(*e, e->value, path, "true or false");
+  bool v = false;
+  if (!parse_bool(s, v)) st_->fail(*e, e->value, path, str("expected true or false, got `", shown(s), "`"));
+  if (now && v != x)
+    st_->fail(*e, e->value, path,
+              str("`", shown(s), "` disagrees with ", st_->full(use_instead), " ", describe(now->value),
+                  " beside it; ", key, " is retired: write ", use_instead, " alone"));
+  x = v;
+  return true;
+}
+
 void Reader::field(const char* key, std::string& x, const char*) {
   const Entry* e = st_->find(key);
   if (e) x = read_string(*st_, *e, e->value, st_->full(key));
