@@ -152,7 +152,7 @@ Batch make_next_item_batch(const std::vector<SequenceView>& seqs, const ModelCon
   start(b, seqs.size());
   for (size_t s = 0; s < seqs.size(); ++s) {
     const SequenceView& v = seqs[s];
-    if (cfg.causal && !v.items.empty()) {
+    if (cfg.causal() && !v.items.empty()) {
       append_events(b, v, std::min<int64_t>(int64_t(v.items.size()), cfg.max_len), 0, cfg);
       b.target_rows.push_back(int64_t(b.item.size()) - 1);
       b.target_items.push_back(targets ? (*targets)[s] : 0);

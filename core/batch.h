@@ -79,7 +79,7 @@ Batch make_causal_batch(const std::vector<SequenceView>& seqs, const ModelConfig
 
 // Next-item evaluation: the newest T − 1 events followed by a mask token (gap and action unknown) that
 // is the single target row of its sequence; target_items from `targets` (one per sequence) or 0.
-// A causal encoder (cfg.causal) reads its prediction from the newest event's state instead, as it was
+// A causal encoder (cfg.causal()) reads its prediction from the newest event's state instead, as it was
 // trained (make_causal_batch): the newest T events and no mask token, except that an empty history
 // is a lone mask token.
 Batch make_next_item_batch(const std::vector<SequenceView>& seqs, const ModelConfig& cfg,

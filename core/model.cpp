@@ -197,7 +197,7 @@ double ItemTransformer::train_flops(const Batch& b) const {
   double attn = 0.0;  // Σ over sequences of n² (causal: n(n + 1) / 2 scored pairs)
   for (int64_t s = 0; s < b.B; ++s) {
     const double n = double(b.seq_len(s));
-    attn += cfg_.causal ? n * (n + 1) / 2 : n * n;
+    attn += cfg_.causal() ? n * (n + 1) / 2 : n * n;
   }
   const double dense = 2.0 * 12.0 * C * C * double(b.N);  // qkv 3C², proj C², fc 4C², fc2 4C²
   const double scores = 4.0 * attn * C;                   // QKᵀ and PV

@@ -20,7 +20,11 @@ void ModelConfig::visit(ConfigVisitor& v) {
   v.field("num_gap_buckets", num_gap_buckets, "time-gap bucket embedding rows", 1, 1 << 16);
   v.field("layernorm_eps", layernorm_eps, "LayerNorm epsilon", 1e-12, 1.0);
   v.field("init_std", init_std, "std of the normal initialisation", 1e-6, 10.0);
-  v.field("causal", causal, "causal (left-to-right) attention and next-item training on every event (SASRec-style) instead of bidirectional cloze");
+  v.choice("objective", objective, {"cloze", "causal"},
+           "cloze: bidirectional attention, masked items as targets (BERT4Rec); causal: left-to-right attention, every event the next-item target of the ones before it (SASRec-style)");
+  // Run directories and checkpoints written before `objective` hold `causal: true | false`.
+  bool causal_key = causal();
+  if (v.retired("causal", causal_key, "objective")) objective = causal_key ? "causal" : "cloze";
   v.field("precision", precision, "f32 | bf16: bf16 runs the block GEMMs, attention and the output layer's products on bf16-rounded inputs with f32 sums (f32 master weights, gradients and optimizer)");
   v.field("seed", seed, "parameter initialisation seed");
 }

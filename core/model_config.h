@@ -1,5 +1,5 @@
-// The shape and regularisation of the BERT4Rec transformer. Every dimension letter used by the layers
-// comes from here: V num_items, T max_len, C d_model, L num_layers, NH num_heads, HS = C / NH.
+// The shape, regularisation and objective of the item transformer. Every dimension letter used by
+// the layers comes from here: V num_items, T max_len, C d_model, L num_layers, NH num_heads, HS = C / NH.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +24,10 @@ struct ModelConfig {
   int num_gap_buckets = 32;     // time-gap embedding rows; see time_gap_bucket in core/batch.h
   float layernorm_eps = 1e-5f;
   float init_std = 0.02f;       // N(0, init_std²) for embeddings and weight matrices
-  bool causal = false;          // BERT4Rec is bidirectional; causal gives a SASRec-style encoder
+  // cloze: bidirectional attention, masked items as targets (BERT4Rec); causal: left-to-right
+  // attention, every next item a target (SASRec-style). Files written before this key hold the
+  // retired `causal: true | false` (read by visit).
+  std::string objective = "cloze";
   // f32, or bf16: the block GEMMs, attention and the output layer's products compute on
   // bf16-rounded inputs (f32 sums), the activations that only feed them stored in bf16; master
   // weights, gradients, optimizer state, the residual stream and every other op stay f32
@@ -36,13 +39,14 @@ struct ModelConfig {
   int head_size() const { return d_model / num_heads; }
   int64_t mask_token() const { return num_items + 1; }
   int64_t table_rows() const { return num_items + 2; }  // pad + items + mask
+  bool causal() const { return objective == "causal"; }
 
   // Throws unless the encoder is a bidirectional cloze model: `user` (detector, surprisal, repair
   // predictor) reads an event from both sides or asks the model about a mask token, which a causal
   // encoder never saw in training.
   void require_cloze(const char* user) const {
-    SEQ_CHECK(!causal, user, ": the encoder is causal (model.causal: true, next-item training); this needs a "
-              "bidirectional cloze encoder (model.causal: false)");
+    SEQ_CHECK(!causal(), user, ": the encoder's objective is causal (model.objective: causal, next-item "
+              "training); this needs a bidirectional cloze encoder (model.objective: cloze)");
   }
 
   // Throws seqmend::Error naming the first bad field and its value.
@@ -57,6 +61,8 @@ struct ModelConfig {
               " is not divisible by num_heads ", num_heads);
     SEQ_CHECK(precision == "f32" || precision == "bf16", "model config: precision `", precision,
               "` is not f32 or bf16");
+    SEQ_CHECK(objective == "cloze" || objective == "causal", "model config: objective `", objective,
+              "` is not cloze or causal");
     for (float p : {emb_dropout, hidden_dropout, attn_dropout})
       SEQ_CHECK(p >= 0.0f && p < 1.0f, "model config: dropout rates must be in [0, 1), got ", p);
     SEQ_CHECK(num_actions >= 1, "model config: num_actions must be >= 1, got ", num_actions);

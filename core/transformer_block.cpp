@@ -55,7 +55,7 @@ static AttentionShape attention_shape(const ModelConfig& cfg, const Batch& b) {
   s.B = int(b.B);
   s.NH = cfg.num_heads;
   s.HS = cfg.head_size();
-  s.causal = cfg.causal;
+  s.causal = cfg.causal();
   s.cu_seqlens = b.cu_seqlens.data();
   return s;
 }

@@ -16,8 +16,8 @@
    OUT/compare.json.
 
 Evaluation is the full-ranking protocol of experiments/eval/rec_eval.h with exclude_history false: input =
-the sequence without its last event plus a mask token (model.causal: without the mask token, read at
-the newest event), rank = #items j != target with
+the sequence without its last event plus a mask token (model.objective causal: without the mask token,
+read at the newest event), rank = #items j != target with
 NOT(score_j < score_target), HR@K = rank < K, NDCG@K = 1 / log2(rank + 2).
 """
 import argparse
@@ -168,6 +168,8 @@ def train_twin(rc, data, threads, log):
     torch.manual_seed(rc["seed"])
     rng = np.random.default_rng(rc["seed"])
     m = rc["model"]
+    if "causal" in m and "objective" not in m:  # a run directory written before model.objective
+        m = dict(m, objective="causal" if m["causal"] else "cloze")
     cfg = Config(**{k: m[k] for k in Config().as_dict() if k in m})
     train, valid, test = (read_split(data, s, cfg.num_gap_buckets) for s in ("train", "valid", "test"))
     model = Bert4RecTwin(cfg, exact=False)

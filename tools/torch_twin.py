@@ -163,11 +163,17 @@ class Config:
         self.num_gap_buckets = 32
         self.layernorm_eps = 1e-5
         self.init_std = 0.02
-        self.causal = False
+        self.objective = "cloze"  # model.objective: cloze (BERT4Rec) | causal (SASRec-style)
         self.seed = 42
         for k, v in kw.items():
-            assert hasattr(self, k), k
+            assert k in self.__dict__, k
             setattr(self, k, v)
+        assert self.objective in ("cloze", "causal"), self.objective
+
+    @property
+    def causal(self):
+        """ModelConfig::causal(): left-to-right attention and next-item targets."""
+        return self.objective == "causal"
 
     def as_dict(self):
         return dict(self.__dict__)
@@ -426,7 +432,7 @@ class Bert4RecTwin(nn.Module):
 def fixture_data():
     cfg = Config(num_items=50, max_len=10, d_model=16, num_layers=2, num_heads=2, emb_dropout=0.1,
                  hidden_dropout=0.1, attn_dropout=0.1, num_actions=6, num_gap_buckets=8,
-                 layernorm_eps=1e-5, init_std=0.2, causal=False, seed=42)
+                 layernorm_eps=1e-5, init_std=0.2, objective="cloze", seed=42)
     seqs = [dict(items=[3, 17, 4, 50, 22, 9, 31, 8, 1, 44], timestamps=[100, 160, 160, 400, 5000, 5003, 9000,
                  86400, 90000, 100000], actions=[1, 2, 1, 3, 1, 1, 4, 2, 1, 5], sample_id=11),
             dict(items=[5, 6, 7], timestamps=[], actions=[], sample_id=12),

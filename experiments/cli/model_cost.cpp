@@ -54,13 +54,13 @@ DataShape data_shape(const std::string& data_dir, int max_len) {
 }
 
 double targets_per_token(const PretrainConfig& cfg, double mean_tokens) {
-  if (cfg.model.causal) return mean_tokens > 1.0 ? (mean_tokens - 1.0) / mean_tokens : 0.0;
+  if (cfg.model.causal()) return mean_tokens > 1.0 ? (mean_tokens - 1.0) / mean_tokens : 0.0;
   return std::min(1.0, cfg.mask_prob + (mean_tokens > 0.0 ? cfg.last_item_prob / mean_tokens : 0.0));
 }
 
 double train_flops(const ModelConfig& cfg, double tokens, double targets, double mean_tokens) {
   const double C = cfg.d_model, L = cfg.num_layers, V = double(cfg.num_items);
-  const double ctx = cfg.causal ? (mean_tokens + 1.0) / 2.0 : mean_tokens;
+  const double ctx = cfg.causal() ? (mean_tokens + 1.0) / 2.0 : mean_tokens;
   const double forward = tokens * L * (24.0 * C * C + 4.0 * C * ctx) + targets * 2.0 * C * (V + 2.0);
   return 3.0 * forward;
 }

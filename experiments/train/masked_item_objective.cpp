@@ -58,7 +58,7 @@ Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConf
         v = v.prefix(2 + size_t(r.below(v.items.size() - 1)));  // 2..len events
       }
     }
-    if (cfg.model.causal) {
+    if (cfg.model.causal()) {
       causal.push_back(v);
       continue;
     }
@@ -75,7 +75,7 @@ Batch make_train_batch(const std::vector<SequenceView>& seqs, const PretrainConf
     last.push_back(v.prefix(n));
     last_targets.push_back(v.items[n]);
   }
-  if (cfg.model.causal) return make_causal_batch(causal, cfg.model);
+  if (cfg.model.causal()) return make_causal_batch(causal, cfg.model);
   ClozeOptions co;
   co.mask_prob = float(cfg.mask_prob);
   co.seed = cfg.seed;

@@ -21,7 +21,7 @@ void PretrainConfig::visit(ConfigVisitor& v) {
   v.field("grad_accum_steps", grad_accum_steps, "micro-batches per optimizer step", 1);
   v.field("max_steps", max_steps, "optimizer steps (0: epochs decides)", 0);
   v.field("epochs", epochs, "passes over the train split (0: max_steps decides)", 0);
-  v.field("mask_prob", mask_prob, "cloze masking probability (model.causal: unused)", 0.0, 1.0);
+  v.field("mask_prob", mask_prob, "cloze masking probability (model.objective causal: unused)", 0.0, 1.0);
   v.field("last_item_prob", last_item_prob,
           "share of samples whose only target is the newest event (next-item task)", 0.0, 1.0);
   v.field("crop_prob", crop_prob, "share of samples cut to a random prefix each step (augmentation)", 0.0, 1.0);
@@ -53,8 +53,8 @@ void PretrainConfig::validate() const {
   SEQ_CHECK(grad_accum_steps <= global_batch_size, "pretrain: grad_accum_steps ", grad_accum_steps,
             " exceeds global_batch_size ", global_batch_size);
   eval.validate();
-  SEQ_CHECK(!(model.causal && last_item_prob > 0.0), "pretrain: last_item_prob ", last_item_prob,
-            " needs the cloze objective; with model.causal every event is already a next-item target");
+  SEQ_CHECK(!(model.causal() && last_item_prob > 0.0), "pretrain: last_item_prob ", last_item_prob,
+            " needs the cloze objective; with model.objective causal every event is already a next-item target");
   SEQ_CHECK(device == "cpu" || device == "cuda", "pretrain: device `", device, "` is not cpu or cuda");
   SEQ_CHECK(eval_metric.find('@') != std::string::npos || eval_metric == "mrr",
             "pretrain: eval_metric `", eval_metric, "` is not of the form hr@K, ndcg@K or mrr");

@@ -112,7 +112,7 @@ TEST(Batch, NextItemAppendsAMaskAtTheEnd) {
 
 TEST(Batch, CausalTrainingTargetsAreTheNextEvents) {
   ModelConfig cfg = cfg_with(20, 4);
-  cfg.causal = true;
+  cfg.objective = "causal";
   std::vector<int32_t> a{1, 2, 3, 4, 5, 6}, b{9, 8}, c{7};
   std::vector<int64_t> ta{10, 20, 30, 40, 50, 60}, tb{5, 6};
   Batch bt = make_causal_batch({{a, ta, {}, 0}, {b, tb, {}, 1}, {c, {}, {}, 2}}, cfg);
@@ -130,7 +130,7 @@ TEST(Batch, CausalTrainingTargetsAreTheNextEvents) {
 
 TEST(Batch, CausalNextItemReadsTheNewestEvent) {
   ModelConfig cfg = cfg_with(20, 4);
-  cfg.causal = true;
+  cfg.objective = "causal";
   std::vector<int32_t> a{1, 2, 3, 4, 5}, b{9}, none;
   std::vector<int32_t> targets{6, 10, 11};
   Batch bt = make_next_item_batch({{a, {}, {}, 0}, {b, {}, {}, 1}, {none, {}, {}, 2}}, cfg, &targets);

@@ -25,7 +25,7 @@ ModelConfig tiny_config(bool causal) {
   c.attn_dropout = 0.3f;
   c.num_actions = 3;
   c.num_gap_buckets = 5;
-  c.causal = causal;
+  c.objective = causal ? "causal" : "cloze";
   c.seed = 7;
   return c;
 }

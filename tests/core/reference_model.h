@@ -84,7 +84,7 @@ struct ReferenceModel {
         for (int hd = 0; hd < NH; ++hd) {
           for (int64_t i = 0; i < len; ++i) {
             const double* q = &qkv[size_t((beg + i) * 3 * C + hd * HS)];
-            const int64_t jend = cfg.causal ? i + 1 : len;
+            const int64_t jend = cfg.causal() ? i + 1 : len;
             std::vector<double> sc(static_cast<size_t>(jend));
             double mx = -INFINITY;
             for (int64_t j = 0; j < jend; ++j) {

@@ -38,7 +38,7 @@ ModelConfig config_of(const json& j) {
   c.num_gap_buckets = j["num_gap_buckets"];
   c.layernorm_eps = j["layernorm_eps"];
   c.init_std = j["init_std"];
-  c.causal = j["causal"];
+  c.objective = j["objective"];
   c.seed = j["seed"];
   return c;
 }

@@ -35,7 +35,7 @@ struct Data {
     cfg.d_model = 64;
     cfg.num_layers = 2;
     cfg.num_heads = 2;
-    cfg.causal = causal;
+    cfg.objective = causal ? "causal" : "cloze";
     cfg.precision = precision;
     cfg.emb_dropout = cfg.hidden_dropout = cfg.attn_dropout = 0.1f;
     Rng rng(17, 3);
@@ -58,7 +58,7 @@ struct Data {
   }
 
   Batch batch(int step) const {
-    return cfg.causal ? make_causal_batch(views, cfg) : make_cloze_batch(views, cfg, {0.3f, 5, uint64_t(step)});
+    return cfg.causal() ? make_causal_batch(views, cfg) : make_cloze_batch(views, cfg, {0.3f, 5, uint64_t(step)});
   }
 };
 

@@ -45,17 +45,17 @@ TEST(ModelCostTest, TrainingFlopsFollowTheFormula) {
   m.d_model = 64;
   m.num_layers = 2;
   m.num_items = 1000;
-  m.causal = true;
+  m.objective = "causal";
   // 3 × [tokens × L (24 C² + 4 C ctx) + targets × 2 C (V + 2)], ctx = (len + 1) / 2 = 25.5.
   const double expect = 3.0 * (1000.0 * 2 * (24.0 * 64 * 64 + 4.0 * 64 * 25.5) + 980.0 * 2 * 64 * 1002);
   EXPECT_DOUBLE_EQ(train_flops(m, 1000, 980, 50), expect);
-  m.causal = false;  // bidirectional: every query sees the whole sequence
+  m.objective = "cloze";  // bidirectional: every query sees the whole sequence
   EXPECT_GT(train_flops(m, 1000, 980, 50), expect);
 
   PretrainConfig p;
-  p.model.causal = true;
+  p.model.objective = "causal";
   EXPECT_DOUBLE_EQ(targets_per_token(p, 50), 49.0 / 50.0);
-  p.model.causal = false;
+  p.model.objective = "cloze";
   p.mask_prob = 0.2;
   EXPECT_DOUBLE_EQ(targets_per_token(p, 50), 0.2);
 }
@@ -76,7 +76,7 @@ TEST(ModelCostTest, DataShapeAndEstimatesFromTheManifest) {
   PretrainConfig p;
   p.model.d_model = 64;
   p.model.max_len = 50;
-  p.model.causal = true;
+  p.model.objective = "causal";
   p.global_batch_size = 128;
   p.epochs = 10;
   CostEstimate e = estimate_pretrain_cost(p, d, 1, 10.0);

@@ -356,7 +356,7 @@ TEST_F(PipelineTest, EvaluateAveragesOverSeeds) {
 TEST_F(PipelineTest, EvaluateTrainsAGivenRecommenderConfigAndRerunsWhenItChanges) {
   const std::string run_dir = (dir_ / "rec").string(), rec = (dir_ / "recommender.yaml").string();
   auto write_rec = [&](int steps) {
-    std::ofstream(rec) << "model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2, causal: true}\n"
+    std::ofstream(rec) << "model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2, objective: causal}\n"
                           "global_batch_size: 16\nmax_steps: "
                        << steps << "\neval_every: 4\nlog_every: 2\nthreads: 1\n";
   };
@@ -367,10 +367,10 @@ TEST_F(PipelineTest, EvaluateTrainsAGivenRecommenderConfigAndRerunsWhenItChanges
   yaml.replace(at, 12, "evaluate: {pretrain_config: " + rec + "}");
   Ran first = run(yaml);
   ASSERT_EQ(first.status, 0) << first.output;
-  EXPECT_NE(read_text(run_dir + "/pretrain/run/config.yaml").find("causal: false"), std::string::npos);
+  EXPECT_NE(read_text(run_dir + "/pretrain/run/config.yaml").find("objective: cloze"), std::string::npos);
   for (const char* set : {"raw", "repaired", "clean"}) {
     const std::string cfg = read_text(run_dir + "/evaluate/run/" + set + "/config.yaml");
-    EXPECT_NE(cfg.find("causal: true"), std::string::npos) << set << "\n" << cfg;
+    EXPECT_NE(cfg.find("objective: causal"), std::string::npos) << set << "\n" << cfg;
     EXPECT_NE(cfg.find("max_steps: 8"), std::string::npos) << set;
   }
   Ran again = run(yaml);

@@ -355,10 +355,10 @@ TEST_F(PretrainTest, TwoRanksGiveTheSameLossesAsOne) {
 }
 
 TEST_F(PretrainTest, CausalNextItemTrainingLearnsAndAgreesAcrossRanks) {
-  // model.causal: every event is the target of the ones before it; the evaluator reads the newest
+  // model.objective causal: every event is the target of the ones before it; the evaluator reads the newest
   // event's state. The untrained model ranks the target near V/2; training must do far better.
   const std::string a = path("causal1"), b = path("causal2");
-  const std::string causal = " model.causal=true";
+  const std::string causal = " model.objective=causal";
   Ran r1 = run_shell(alone() + tiny(data(), a) + causal);
   ASSERT_EQ(r1.status, 0) << r1.output;
   Ran r2 = run_shell(mpirun2() + tiny(data(), b) + causal);
@@ -378,6 +378,19 @@ TEST_F(PretrainTest, CausalNextItemTrainingLearnsAndAgreesAcrossRanks) {
                      " encoder_checkpoint=" + a + " max_steps=2");
   EXPECT_NE(ft.status, 0);
   EXPECT_NE(ft.output.find("needs a bidirectional cloze encoder"), std::string::npos) << ft.output;
+
+  // A run directory written before model.objective says `causal: true`: still read as causal.
+  std::stringstream text;
+  text << std::ifstream(a + "/config.yaml").rdbuf();
+  std::string yaml = text.str();
+  const size_t at = yaml.find("objective: causal");
+  ASSERT_NE(at, std::string::npos) << yaml;
+  yaml.replace(at, yaml.find('\n', at) - at, "causal: true");
+  std::ofstream(a + "/config.yaml") << yaml;
+  Ran old = run_shell("timeout 60 " + bin() + " finetune data_dir=" + data() + " run_dir=" + path("causal_ft_old") +
+                      " encoder_checkpoint=" + a + " max_steps=2");
+  EXPECT_NE(old.status, 0);
+  EXPECT_NE(old.output.find("needs a bidirectional cloze encoder"), std::string::npos) << old.output;
 }
 
 TEST_F(PretrainTest, GradientAccumulationDoesNotChangeTheStep) {

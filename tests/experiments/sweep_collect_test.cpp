@@ -89,7 +89,7 @@ class SweepCollectTest : public ::testing::Test {
     cfg.model.num_heads = 2;
     cfg.model.num_items = 40;
     cfg.model.max_len = 20;
-    cfg.model.causal = true;
+    cfg.model.objective = "causal";
     cfg.global_batch_size = 10;
     write_config(cfg, (p / "config.yaml").string());
     write_point_record(p.string(), {{"name", name}, {"key", "k" + name}, {"state", state}, {"seconds", 2.5}});
@@ -130,7 +130,7 @@ TEST_F(SweepCollectTest, OneRowPerPointWithEveryNumber) {
   m.num_heads = 2;
   m.num_items = 40;
   m.max_len = 20;
-  m.causal = true;
+  m.objective = "causal";
   EXPECT_EQ(row[5], std::to_string(parameter_count(m)));
   // 1000 tokens in 10 steps of 10 sequences: 10 tokens per sequence, 0.9 of them targets.
   EXPECT_DOUBLE_EQ(std::stod(row[6]), train_flops(m, 1000, 900, 10));
