@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <functional>
 #include <string>
 
 #include "core/adamw_optimizer.h"
 #include "core/model_config.h"
 #include "io/config.h"
+#include "tests/support/error_of.h"
 
 namespace seqmend {
 namespace {
@@ -26,14 +26,7 @@ TEST(ModelConfig, ReadsOverridesAndRoundTripsThroughYaml) {
   EXPECT_NO_THROW(c.validate());
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 TEST(ModelConfig, ObjectiveIsClozeOrCausal) {
   EXPECT_EQ(ModelConfig{}.objective, "cloze");

@@ -6,18 +6,10 @@
 
 #include "core/model.h"
 #include "core/train_step.h"
+#include "tests/support/error_of.h"
 
 namespace seqmend {
 namespace {
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 #define EXPECT_MESSAGE_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << (msg)
 
@@ -36,10 +28,10 @@ struct Small {
 TEST(ModelErrors, BadConfigNamesTheField) {
   Small s;
   s.cfg.num_heads = 3;
-  EXPECT_MESSAGE_HAS(message_of([&] { ItemTransformer m(s.cfg); }), "num_heads 3");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { ItemTransformer m(s.cfg); }), "num_heads 3");
   s.cfg.num_heads = 2;
   s.cfg.attn_dropout = 1.5f;
-  EXPECT_MESSAGE_HAS(message_of([&] { ItemTransformer m(s.cfg); }), "1.5");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { ItemTransformer m(s.cfg); }), "1.5");
 }
 
 TEST(ModelErrors, OutOfRangeIdsNameTheTokenAndValue) {
@@ -47,15 +39,15 @@ TEST(ModelErrors, OutOfRangeIdsNameTheTokenAndValue) {
   ItemTransformer m(s.cfg);
   Batch b = s.batch();
   b.item[1] = 42;
-  std::string msg = message_of([&] { m.forward(b, {}); });
+  std::string msg = test::error_of([&] { m.forward(b, {}); });
   EXPECT_MESSAGE_HAS(msg, "ItemTransformer forward");
   EXPECT_MESSAGE_HAS(msg, "token 1 has item id 42");
   b = s.batch();
   b.position[0] = 5;
-  EXPECT_MESSAGE_HAS(message_of([&] { m.forward(b, {}); }), "position 5");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { m.forward(b, {}); }), "position 5");
   b = s.batch();
   b.target_items[0] = 10;  // V + 1 is the mask token, never a target
-  EXPECT_MESSAGE_HAS(message_of([&] { m.forward(b, {}); }), "item id 10");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { m.forward(b, {}); }), "item id 10");
 }
 
 TEST(ModelErrors, WrongShapesNameWhatDisagrees) {
@@ -63,14 +55,14 @@ TEST(ModelErrors, WrongShapesNameWhatDisagrees) {
   ItemTransformer m(s.cfg);
   Batch b = s.batch();
   b.gap.pop_back();
-  EXPECT_MESSAGE_HAS(message_of([&] { m.forward(b, {}); }), "expected N=6");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { m.forward(b, {}); }), "expected N=6");
   b = s.batch();
-  EXPECT_MESSAGE_HAS(message_of([&] { m.hidden_at(b, {0, 6}); }), "asks for token 6");
-  EXPECT_MESSAGE_HAS(message_of([&] { m.backward(b); }), "preceding forward");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { m.hidden_at(b, {0, 6}); }), "asks for token 6");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { m.backward(b); }), "preceding forward");
   Batch none = make_plain_batch({{s.s1, {}, {}, 0}}, s.cfg);
-  EXPECT_MESSAGE_HAS(message_of([&] { m.forward(none, {}); }), "no target rows");
+  EXPECT_MESSAGE_HAS(test::error_of([&] { m.forward(none, {}); }), "no target rows");
   m.params().param("block0.qkv.w").expect_shape("test", "qkv.w", {24, 8});
-  EXPECT_MESSAGE_HAS(message_of([&] { m.params().param("block0.qkv.w").expect_shape("load", "block0.qkv.w", {8, 24}); }),
+  EXPECT_MESSAGE_HAS(test::error_of([&] { m.params().param("block0.qkv.w").expect_shape("load", "block0.qkv.w", {8, 24}); }),
                      "block0.qkv.w has shape [24, 8], expected [8, 24]");
 }
 
@@ -79,7 +71,7 @@ TEST(ModelErrors, NonFiniteLossNamesTheFirstBadActivation) {
   {
     ItemTransformer m(s.cfg);
     m.params().param_ptr("block1.fc.w")[3] = std::numeric_limits<float>::quiet_NaN();
-    std::string msg = message_of([&] { m.forward(s.batch(), {}); });
+    std::string msg = test::error_of([&] { m.forward(s.batch(), {}); });
     EXPECT_MESSAGE_HAS(msg, "non-finite loss");
     EXPECT_MESSAGE_HAS(msg, "block1.fc (row 0");
     EXPECT_MESSAGE_HAS(msg, "nan");
@@ -87,14 +79,14 @@ TEST(ModelErrors, NonFiniteLossNamesTheFirstBadActivation) {
   {
     ItemTransformer m(s.cfg);
     m.params().param_ptr("emb.item")[1 * 8 + 2] = std::numeric_limits<float>::infinity();
-    std::string msg = message_of([&] { m.forward(s.batch(), {}); });
+    std::string msg = test::error_of([&] { m.forward(s.batch(), {}); });
     EXPECT_MESSAGE_HAS(msg, "embedding.sum (row 0, column 2) = inf");
   }
   {
     // A huge output bias overflows only the output layer.
     ItemTransformer m(s.cfg);
     m.params().param_ptr("out.bias")[3] = std::numeric_limits<float>::infinity();
-    std::string msg = message_of([&] { m.forward(s.batch(), {}); });
+    std::string msg = test::error_of([&] { m.forward(s.batch(), {}); });
     EXPECT_MESSAGE_HAS(msg, "softmax_xent");
   }
 }
