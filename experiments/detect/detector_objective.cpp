@@ -243,6 +243,18 @@ std::string DetectorObjective::model_yaml() const {
   return config_to_yaml(model) + "detector:\n" + config_to_yaml(dc);
 }
 
+std::string DetectorObjective::model_yaml_now(const std::string& stored) const {
+  const size_t at = stored.find("\ndetector:\n");  // model_yaml(): the encoder's keys, then the heads'
+  if (at == std::string::npos) return stored;
+  try {
+    ModelConfig model = load_config_text<ModelConfig>(stored.substr(0, at + 1), "checkpoint model_yaml");
+    DetectorConfig dc = load_config_text<DetectorConfig>(stored.substr(at + 11), "checkpoint model_yaml");
+    return config_to_yaml(model) + "detector:\n" + config_to_yaml(dc);
+  } catch (const Error&) {
+    return stored;
+  }
+}
+
 std::string DetectorObjective::config_yaml() const {
   FinetuneConfig cfg = cfg_;
   return config_to_yaml(cfg);

@@ -58,6 +58,7 @@ class DetectorObjective : public TrainObjective {
   ParamBuffer& checkpoint_buffer() override;
   void checkpoint_restored() override;
   std::string model_yaml() const override;
+  std::string model_yaml_now(const std::string& stored) const override;
   std::string config_yaml() const override;
   void put_data_position(TrainingState& st) const override;
   void put_state(TrainingState& st) const override;

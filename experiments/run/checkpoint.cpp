@@ -457,7 +457,9 @@ std::string Checkpointer::save(ParamBuffer& pb, const TrainingState& st) const {
   return path;
 }
 
-std::optional<TrainingState> Checkpointer::restore(ParamBuffer& pb, const std::string& model_yaml) const {
+std::optional<TrainingState> Checkpointer::restore(
+    ParamBuffer& pb, const std::string& model_yaml,
+    const std::function<std::string(const std::string&)>& as_written_now) const {
   restored_.clear();
   if (rank_ == 0) {  // temporaries of a writer killed mid-write: never complete, never read
     std::error_code ec;
@@ -504,7 +506,8 @@ std::optional<TrainingState> Checkpointer::restore(ParamBuffer& pb, const std::s
       }
       continue;
     }
-    SEQ_CHECK(st.model_yaml == model_yaml, "checkpoint ", files[i].path,
+    const std::string stored = as_written_now ? as_written_now(st.model_yaml) : st.model_yaml;
+    SEQ_CHECK(stored == model_yaml, "checkpoint ", files[i].path,
               ": written for different model hyper-parameters; stored:\n", st.model_yaml, "\nthis run:\n",
               model_yaml);
     restored_ = files[i].path;

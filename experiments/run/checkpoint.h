@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -100,9 +101,12 @@ class Checkpointer {
 
   // Loads the checkpoint `latest` names (files newer than it are ignored with a warning; without a
   // usable marker, the newest) into `pb`; nullopt when there is none (a fresh start). A damaged newest one throws (naming it and the intact one before it), or with
-  // fallback_on_damage warns on stderr and takes the next. `model_yaml` must equal the stored one.
+  // fallback_on_damage warns on stderr and takes the next. `model_yaml` must equal the stored one,
+  // as `as_written_now` rewrites it when given (keys retired and docs changed since it was written).
   // Also removes temporaries that a killed writer left behind (rank 0).
-  std::optional<TrainingState> restore(ParamBuffer& pb, const std::string& model_yaml) const;
+  std::optional<TrainingState> restore(
+      ParamBuffer& pb, const std::string& model_yaml,
+      const std::function<std::string(const std::string&)>& as_written_now = nullptr) const;
 
   // Path of the checkpoint restore() loaded, for messages.
   const std::string& restored_path() const { return restored_; }

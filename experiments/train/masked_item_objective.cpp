@@ -277,6 +277,15 @@ std::string MaskedItemObjective::model_yaml() const {
   return config_to_yaml(model);
 }
 
+std::string MaskedItemObjective::model_yaml_now(const std::string& stored) const {
+  try {
+    ModelConfig model = load_config_text<ModelConfig>(stored, "checkpoint model_yaml");
+    return config_to_yaml(model);
+  } catch (const Error&) {
+    return stored;
+  }
+}
+
 std::string MaskedItemObjective::config_yaml() const {
   PretrainConfig cfg = cfg_;
   return config_to_yaml(cfg);

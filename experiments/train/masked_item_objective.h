@@ -40,6 +40,7 @@ class MaskedItemObjective : public TrainObjective {
 
   ParamBuffer& checkpoint_buffer() override { return model_->params(); }
   std::string model_yaml() const override;
+  std::string model_yaml_now(const std::string& stored) const override;
   std::string config_yaml() const override;
   void put_data_position(TrainingState& st) const override;
   uint64_t data_fingerprint() const override;

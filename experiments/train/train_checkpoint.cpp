@@ -131,7 +131,8 @@ TrainCheckpoints::TrainCheckpoints(Trainer& t, RunDir& run, DataParallelGroup& g
 
 int64_t TrainCheckpoints::resume() {
   TrainObjective& obj = t_.objective();
-  auto st = ckpt_.restore(obj.checkpoint_buffer(), obj.model_yaml());
+  auto st = ckpt_.restore(obj.checkpoint_buffer(), obj.model_yaml(),
+                          [&](const std::string& stored) { return obj.model_yaml_now(stored); });
   const bool rank0 = group_.rank() == 0;
   const std::string stage = obj.stage();
   if (!st) {

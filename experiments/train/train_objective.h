@@ -79,6 +79,9 @@ class TrainObjective {
   // checkpoint_buffer() was just read from a checkpoint: take it.
   virtual void checkpoint_restored() {}
   virtual std::string model_yaml() const = 0;   // a resume with another model shape is an error
+  // A checkpoint's stored model_yaml as model_yaml() writes the same model today (older checkpoints:
+  // retired keys, other docs); text it cannot read comes back as it is (and so differs).
+  virtual std::string model_yaml_now(const std::string& stored) const = 0;
   virtual std::string config_yaml() const = 0;  // informational
   // Counters that, with the step, fix the data stream (seed, global batch, sample count...); a
   // resume whose values differ is refused naming the key.

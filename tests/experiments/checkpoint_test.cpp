@@ -208,6 +208,10 @@ TEST(Checkpointer, KeepsNewestAndWritesLatestMarker) {
   EXPECT_FALSE(fs::exists(dir + "/.ckpt-000040.h5.tmp.123.0"));
   // Other model hyper-parameters: an error, not a silent load.
   EXPECT_NE(error_of([&] { ck.restore(b, "dim: 16\n"); }).find("different model"), std::string::npos);
+  // The stored text as this build writes it (a key renamed since) is what is compared.
+  const auto renamed = [](const std::string& s) { return s == "dim: 8\n" ? std::string("width: 8\n") : s; };
+  EXPECT_TRUE(ck.restore(b, "width: 8\n", renamed).has_value());
+  EXPECT_NE(error_of([&] { ck.restore(b, "width: 16\n", renamed); }).find("different model"), std::string::npos);
 }
 
 TEST(Checkpointer, EmptyDirectoryIsAFreshStart) {
