@@ -304,19 +304,26 @@ void backward_task_bf16(const Task& t, bf16* dqkv, const bf16* dout, const bf16*
   round_tile(dv, dvt, L, HS, C3);
 }
 
+// fn(task) for every task of s's plan on the OpenMP team, each with BLAS held at one thread (the
+// tasks are the parallelism); nothing to do for a batch without tokens.
+template <typename Fn>
+void for_each_task(const AttentionShape& s, Fn fn) {
+  const std::vector<Task> tasks = plan_tasks(s);
+  const int64_t n_tasks = int64_t(tasks.size());
+  if (n_tasks == 0) return;
+  BlasSingleThread single;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < n_tasks; ++i) fn(tasks[size_t(i)]);
+}
+
 }  // namespace
 
 void attention_forward(Device dev, float* out, float* lse, const float* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys) {
   check_args("attention_forward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_forward, out, lse, qkv, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks(s);
-  if (tasks.empty()) return;
   const float scale = softmax_scale(s);
-  const int64_t n_tasks = int64_t(tasks.size());
-  BlasSingleThread single;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t i = 0; i < n_tasks; ++i) forward_task(tasks[i], out, lse, qkv, s, scale, drop, token_keys);
+  for_each_task(s, [&](const Task& t) { forward_task(t, out, lse, qkv, s, scale, drop, token_keys); });
 }
 
 void attention_backward(Device dev, float* dqkv, const float* dout, const float* qkv,
@@ -324,29 +331,17 @@ void attention_backward(Device dev, float* dqkv, const float* dout, const float*
                         const DropoutSpec& drop, const uint64_t* token_keys) {
   check_args("attention_backward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_backward, dqkv, dout, qkv, out, lse, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks(s);
-  if (tasks.empty()) return;
   const float scale = softmax_scale(s);
-  const int64_t n_tasks = int64_t(tasks.size());
-  BlasSingleThread single;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t i = 0; i < n_tasks; ++i)
-    backward_task(tasks[i], dqkv, dout, qkv, out, lse, s, scale, drop, token_keys);
+  for_each_task(s, [&](const Task& t) { backward_task(t, dqkv, dout, qkv, out, lse, s, scale, drop, token_keys); });
 }
 
 void attention_forward(Device dev, bf16* out, float* lse, const bf16* qkv, const AttentionShape& s,
                        const DropoutSpec& drop, const uint64_t* token_keys) {
   check_args("attention_forward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_forward, out, lse, qkv, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks(s);
-  if (tasks.empty()) return;
   const float scale = softmax_scale(s);
-  const int64_t n_tasks = int64_t(tasks.size());
   const bool native = gemm_bf16_native();
-  BlasSingleThread single;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t i = 0; i < n_tasks; ++i)
-    forward_task_bf16(tasks[i], out, lse, qkv, s, scale, drop, token_keys, native);
+  for_each_task(s, [&](const Task& t) { forward_task_bf16(t, out, lse, qkv, s, scale, drop, token_keys, native); });
 }
 
 void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
@@ -354,15 +349,11 @@ void attention_backward(Device dev, bf16* dqkv, const bf16* dout, const bf16* qk
                         const uint64_t* token_keys) {
   check_args("attention_backward", s, drop, token_keys);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(attention_backward, dqkv, dout, qkv, out, lse, s, drop, token_keys);
-  const std::vector<Task> tasks = plan_tasks(s);
-  if (tasks.empty()) return;
   const float scale = softmax_scale(s);
-  const int64_t n_tasks = int64_t(tasks.size());
   const bool native = gemm_bf16_native();
-  BlasSingleThread single;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t i = 0; i < n_tasks; ++i)
-    backward_task_bf16(tasks[i], dqkv, dout, qkv, out, lse, s, scale, drop, token_keys, native);
+  for_each_task(s, [&](const Task& t) {
+    backward_task_bf16(t, dqkv, dout, qkv, out, lse, s, scale, drop, token_keys, native);
+  });
 }
 
 bool cudnn_attention_available(std::string* why) {

@@ -15,26 +15,32 @@ constexpr float kS = 0.7978845608028654f;  // √(2/π)
 constexpr float kA = 0.044715f;
 }  // namespace
 
-void gelu_forward(Device dev, float* out, const float* inp, int64_t n) {
-  SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
-  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
+namespace {
+inline void store(float* out, float v) { *out = v; }
+inline void store(bf16* out, float v) { *out = to_bf16(v); }
+
+// The forward on the CPU, its result stored as T (bf16: rounded once).
+template <typename T>
+void gelu_forward_cpu(T* out, const float* inp, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     const float x = inp[i];
     const float u = kS * (x + kA * x * x * x);
-    out[i] = x / (1.0f + fast_exp(-2.0f * u));
+    store(out + i, x / (1.0f + fast_exp(-2.0f * u)));
   }
+}
+}  // namespace
+
+void gelu_forward(Device dev, float* out, const float* inp, int64_t n) {
+  SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
+  if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
+  gelu_forward_cpu(out, inp, n);
 }
 
 void gelu_forward(Device dev, bf16* out, const float* inp, int64_t n) {
   SEQ_CHECK(n >= 0, "gelu_forward: bad size n=", n);
   if (dev == Device::CUDA) SEQ_CUDA_TWIN(gelu_forward, out, inp, n);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMinWork)
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = inp[i];
-    const float u = kS * (x + kA * x * x * x);
-    out[i] = to_bf16(x / (1.0f + fast_exp(-2.0f * u)));
-  }
+  gelu_forward_cpu(out, inp, n);
 }
 
 void gelu_backward(Device dev, float* dinp, const float* inp, const float* dout, int64_t n) {

@@ -38,18 +38,22 @@ void gemm_bf16(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, 
                             ldb, &beta, Cm, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+// out (N, OC) = bias in every row, for the GEMM to add into; returns that GEMM's beta (0 without a
+// bias: out's old contents are then ignored).
+float start_from_bias(float* out, const float* bias, int64_t N, int OC) {
+  if (!bias) return 0.0f;
+  broadcast_rows<<<grid_for(N * OC, 256), 256, 0, cuda_stream()>>>(out, bias, N, OC);
+  CUDA_CHECK_LAUNCH(broadcast_rows);
+  return 1.0f;
+}
+
 }  // namespace
 
 void matmul_forward_cuda(float* out, const float* inp, const float* weight, const float* bias,
                          int64_t N, int C, int OC, MatmulPrecision prec) {
   cuda_require("matmul_forward");
   if (N == 0) return;
-  float beta = 0.0f;
-  if (bias) {
-    broadcast_rows<<<grid_for(N * OC, 256), 256, 0, cuda_stream()>>>(out, bias, N, OC);
-    CUDA_CHECK_LAUNCH(broadcast_rows);
-    beta = 1.0f;
-  }
+  const float beta = start_from_bias(out, bias, N, OC);
   if (prec == MatmulPrecision::bf16) {
     const CudaBuffer w = bf16_copy(weight, int64_t(OC) * C), x = bf16_copy(inp, N * C);
     gemm_bf16(CUBLAS_OP_T, CUBLAS_OP_N, OC, int(N), C, w.as<void>(), C, x.as<void>(), C, beta, out, OC);
@@ -92,12 +96,7 @@ void matmul_forward_cuda(float* out, const bf16* inp, const bf16* weight, const 
                          int C, int OC, bf16* out16) {
   cuda_require("matmul_forward");
   if (N == 0) return;
-  float beta = 0.0f;
-  if (bias) {
-    broadcast_rows<<<grid_for(N * OC, 256), 256, 0, cuda_stream()>>>(out, bias, N, OC);
-    CUDA_CHECK_LAUNCH(broadcast_rows);
-    beta = 1.0f;
-  }
+  const float beta = start_from_bias(out, bias, N, OC);
   gemm_bf16(CUBLAS_OP_T, CUBLAS_OP_N, OC, int(N), C, weight, C, inp, C, beta, out, OC);
   if (out16) cast_to_bf16_cuda(out16, out, N * OC);
 }
