@@ -10,6 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev                        # experiment configs
   libopenblas-dev                        # CPU GEMM fallback and BLAS
   libdnnl-dev                            # CPU GEMM (oneDNN: AVX-512/AMX code chosen at run time)
+  ocl-icd-opencl-dev                     # Debian's oneDNN CMake package requires OpenCL (only recommended)
   libgtest-dev libgmock-dev              # tests
   libbenchmark-dev                       # benchmarks
   clang                                  # libFuzzer targets (tests/fuzz, build-fuzz)
