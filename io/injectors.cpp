@@ -37,8 +37,8 @@ Injector::Injector(const SequenceSet& clean, InjectionConfig config, InjectionCo
   const auto& c = cfg_;
   SEQ_CHECK(c.burst_min >= 1 && c.burst_min <= c.burst_max, "inject: need 1 <= burst_min <= burst_max, got ",
             c.burst_min, " and ", c.burst_max);
-  SEQ_CHECK(c.noise_items == "popularity" || c.noise_items == "uniform",
-            "inject: noise_items must be popularity or uniform, got '", c.noise_items, "'");
+  SEQ_CHECK(c.noise_items == "popularity" || c.noise_items == "uniform" || c.noise_items == "mixed",
+            "inject: noise_items must be popularity, uniform or mixed, got '", c.noise_items, "'");
   SEQ_CHECK(c.bot_mix.size() == 3, "inject: bot_mix needs 3 shares [uniform, popular, push], got ", c.bot_mix.size());
   double mix = 0;
   for (double w : c.bot_mix) {
@@ -95,10 +95,11 @@ Injector::Injector(const SequenceSet& clean, InjectionConfig config, InjectionCo
 
 int32_t Injector::draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_items,
                                   const std::vector<int32_t>& avoid_clusters) const {
+  // mixed: the source is chosen once per item, so rejected candidates do not tilt the halves.
+  const bool uniform = cfg_.noise_items == "mixed" ? rng.below(2) == 0 : cfg_.noise_items == "uniform";
   int32_t cand = 1;
   for (int tries = 0; tries < 32; ++tries) {
-    cand = cfg_.noise_items == "uniform" ? int32_t(1 + rng.below(uint64_t(num_items_)))
-                                         : int32_t(1 + popularity_.draw(rng));
+    cand = uniform ? int32_t(1 + rng.below(uint64_t(num_items_))) : int32_t(1 + popularity_.draw(rng));
     // No clusters to avoid (real data, or edit mode's "outside the user's sequence"): avoid the items.
     bool inside = avoid_clusters.empty() ? contains(avoid_items, cand)
                                          : contains(avoid_clusters, ctx_.item_cluster[size_t(cand)]);

@@ -85,7 +85,9 @@ struct InjectionConfig {
   std::string mode = "rates";
   EditCorruption edit;
   double noise_rate = 0.02;                // noise events inserted per clean event
-  std::string noise_items = "popularity";  // how noise candidates are drawn: popularity | uniform
+  // How noise items are drawn: popularity | uniform | mixed (each item from either, even odds; for
+  // injections into a log whose own noise is of unknown kind).
+  std::string noise_items = "popularity";
   double substitution_rate = 0.02;         // fraction of clean events whose item is replaced
   double substitution_near_prob = 0.5;     // a near-id slip rather than a uniform item
   int64_t substitution_radius = 5;
@@ -109,7 +111,8 @@ struct InjectionConfig {
     v.choice("mode", mode, {"rates", "edit"}, "event-level corruption: independent rates, or keep/delete/insert edits");
     v.section("edit", edit, "the keep/delete/insert process of mode: edit");
     v.field("noise_rate", noise_rate, "noise clicks inserted per clean event", 0.0, 1.0);
-    v.choice("noise_items", noise_items, {"popularity", "uniform"}, "distribution noise items are drawn from");
+    v.choice("noise_items", noise_items, {"popularity", "uniform", "mixed"},
+             "distribution noise items are drawn from (mixed: each item from either, even odds)");
     v.field("substitution_rate", substitution_rate, "fraction of events whose item is substituted", 0.0, 1.0);
     v.field("substitution_near_prob", substitution_near_prob, "share of substitutions that are near-id slips",
             0.0, 1.0);

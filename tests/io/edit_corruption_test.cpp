@@ -184,6 +184,25 @@ TEST(EditCorruption, PopularityDrawnInsertionsFollowTheCounts) {
   EXPECT_GT(double(favourite) / double(noise), 0.9);
 }
 
+TEST(EditCorruption, MixedInsertionsDrawHalfUniformlyAndHalfByPopularity) {
+  const int64_t V = 500;
+  SequenceSet clean = long_sequences(200, 40, 100);
+  InjectionConfig cfg = edit_config();
+  cfg.noise_items = "mixed";
+  InjectionContext ctx;
+  ctx.num_items = V;
+  ctx.item_counts.assign(size_t(V), 1);
+  ctx.item_counts[400] = 100000;  // item 401: nearly every popularity draw, 1 in 400 uniform ones
+  InjectionResult r = Injector(clean, cfg, ctx).run(4);
+  int64_t noise = 0, favourite = 0;
+  for (size_t i = 0; i < r.data.item.size(); ++i)
+    if (r.data.label[i] == kLabelNoiseClick) ++noise, favourite += r.data.item[i] == 401;
+  ASSERT_GT(noise, 300);
+  // Half the items come from each source: the favourite's share is 0.5 × (≈1) + 0.5 × (1/400).
+  const double p = 0.5 * (100000.0 / 100500.0) + 0.5 / 400.0;
+  expect_count(double(favourite), p * double(noise), p * (1 - p) * double(noise), "mixed noise items");
+}
+
 TEST(EditCorruption, SameForAnyThreadCountAndBatch) {
   SequenceSet clean = long_sequences(500, 30, 200);
   InjectionConfig cfg = edit_config();
