@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string>
+#include <utility>
 
 #include "core/base/error.h"
 #include "io/injectors.h"
@@ -167,36 +169,32 @@ TEST(EditCorruption, InsertionsComeFromOutsideTheSequenceAndEverythingElseIsReco
   EXPECT_EQ(r.label_events[kLabelGapAfter], gaps);
 }
 
-TEST(EditCorruption, PopularityDrawnInsertionsFollowTheCounts) {
+// Inserted items and how many of them are item 401, a runaway favourite outside every user's items:
+// nearly every popularity draw, 1 in the 400 items outside a user's 100 for a uniform one.
+std::pair<int64_t, int64_t> inserted_and_favourite(const std::string& noise_items) {
   const int64_t V = 500;
   SequenceSet clean = long_sequences(200, 40, 100);
   InjectionConfig cfg = edit_config();
-  cfg.noise_items = "popularity";
+  cfg.noise_items = noise_items;
   InjectionContext ctx;
   ctx.num_items = V;
   ctx.item_counts.assign(size_t(V), 1);
-  ctx.item_counts[400] = 100000;  // item 401 is the runaway favourite, outside every user's items
+  ctx.item_counts[400] = 100000;
   InjectionResult r = Injector(clean, cfg, ctx).run(4);
   int64_t noise = 0, favourite = 0;
   for (size_t i = 0; i < r.data.item.size(); ++i)
     if (r.data.label[i] == kLabelNoiseClick) ++noise, favourite += r.data.item[i] == 401;
+  return {noise, favourite};
+}
+
+TEST(EditCorruption, PopularityDrawnInsertionsFollowTheCounts) {
+  auto [noise, favourite] = inserted_and_favourite("popularity");
   ASSERT_GT(noise, 300);
   EXPECT_GT(double(favourite) / double(noise), 0.9);
 }
 
 TEST(EditCorruption, MixedInsertionsDrawHalfUniformlyAndHalfByPopularity) {
-  const int64_t V = 500;
-  SequenceSet clean = long_sequences(200, 40, 100);
-  InjectionConfig cfg = edit_config();
-  cfg.noise_items = "mixed";
-  InjectionContext ctx;
-  ctx.num_items = V;
-  ctx.item_counts.assign(size_t(V), 1);
-  ctx.item_counts[400] = 100000;  // item 401: nearly every popularity draw, 1 in 400 uniform ones
-  InjectionResult r = Injector(clean, cfg, ctx).run(4);
-  int64_t noise = 0, favourite = 0;
-  for (size_t i = 0; i < r.data.item.size(); ++i)
-    if (r.data.label[i] == kLabelNoiseClick) ++noise, favourite += r.data.item[i] == 401;
+  auto [noise, favourite] = inserted_and_favourite("mixed");
   ASSERT_GT(noise, 300);
   // Half the items come from each source: the favourite's share is 0.5 × (≈1) + 0.5 × (1/400).
   const double p = 0.5 * (100000.0 / 100500.0) + 0.5 / 400.0;
