@@ -37,8 +37,13 @@ Injector::Injector(const SequenceSet& clean, InjectionConfig config, InjectionCo
   const auto& c = cfg_;
   SEQ_CHECK(c.burst_min >= 1 && c.burst_min <= c.burst_max, "inject: need 1 <= burst_min <= burst_max, got ",
             c.burst_min, " and ", c.burst_max);
-  SEQ_CHECK(c.noise_items == "popularity" || c.noise_items == "uniform" || c.noise_items == "mixed",
-            "inject: noise_items must be popularity, uniform or mixed, got '", c.noise_items, "'");
+  if (c.noise_items == "uniform")
+    noise_source_ = NoiseSource::uniform;
+  else if (c.noise_items == "mixed")
+    noise_source_ = NoiseSource::mixed;
+  else
+    SEQ_CHECK(c.noise_items == "popularity", "inject: noise_items must be popularity, uniform or mixed, got '",
+              c.noise_items, "'");
   SEQ_CHECK(c.bot_mix.size() == 3, "inject: bot_mix needs 3 shares [uniform, popular, push], got ", c.bot_mix.size());
   double mix = 0;
   for (double w : c.bot_mix) {
@@ -96,7 +101,8 @@ Injector::Injector(const SequenceSet& clean, InjectionConfig config, InjectionCo
 int32_t Injector::draw_noise_item(Rng& rng, const std::vector<int32_t>& avoid_items,
                                   const std::vector<int32_t>& avoid_clusters) const {
   // mixed: the source is chosen once per item, so rejected candidates do not tilt the halves.
-  const bool uniform = cfg_.noise_items == "mixed" ? rng.below(2) == 0 : cfg_.noise_items == "uniform";
+  const bool uniform =
+      noise_source_ == NoiseSource::mixed ? rng.below(2) == 0 : noise_source_ == NoiseSource::uniform;
   int32_t cand = 1;
   for (int tries = 0; tries < 32; ++tries) {
     cand = uniform ? int32_t(1 + rng.below(uint64_t(num_items_))) : int32_t(1 + popularity_.draw(rng));

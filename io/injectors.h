@@ -198,6 +198,8 @@ class Injector {
   std::vector<int64_t> item_count_;   // (V + 1) events per item in the clean set
   std::vector<int32_t> by_popularity_;  // item ids, most frequent first (ties: lower id)
   DiscreteSampler popularity_;        // over ids 1..V (index + 1), counts + 1 smoothing
+  enum class NoiseSource { popularity, uniform, mixed };
+  NoiseSource noise_source_ = NoiseSource::popularity;  // cfg_.noise_items, read once
   int8_t common_action_ = kActionNone;  // most frequent action code (noise events, bot fillers)
   int8_t strongest_action_ = kActionNone;  // largest action code (push targets)
 };

@@ -38,13 +38,19 @@ def read_times(path, ts_column):
     times = collections.defaultdict(list)
     with open(path) as f:
         header = f.readline().rstrip("\n").split("\t")
-        col = ts_column if ts_column is not None else next(
-            i for i, h in enumerate(header) if h.split(":")[0] == "timestamp")
+        names = [h.split(":")[0] for h in header]
+        if ts_column is None and "timestamp" not in names:
+            raise SystemExit(f"{path}:1: no 'timestamp' column in the header ({', '.join(names)}); "
+                             "give --timestamp-column")
+        col = ts_column if ts_column is not None else names.index("timestamp")
         for line_no, line in enumerate(f, start=2):
             fields = line.rstrip("\n").split("\t")
             if len(fields) <= col:
                 raise SystemExit(f"{path}:{line_no}: expected a timestamp in column {col + 1}")
-            times[fields[0]].append(float(fields[col]))
+            try:
+                times[fields[0]].append(float(fields[col]))
+            except ValueError:
+                raise SystemExit(f"{path}:{line_no}: timestamp '{fields[col]}' is not a number") from None
     return times
 
 

@@ -6,12 +6,13 @@
 // Input: a shard set with leave-one-out splits (test = each user's full sequence, io/splits.h) and
 // no anomaly labels. Every user's full sequence goes through the injectors (io/injectors.h; no item
 // clusters on real data: noise items are items the user never touched, drawn by the input's item
-// popularity, uniformly, or either with even odds: `inject.noise_items`). Output directory DIR has the layout of `seqmend simulate`
-// (experiments/eval/corrupted_set.h): the corrupted labelled set, DIR/clean (the input's sequences, split
-// the same way, labels all clean), DIR/repair_truth.tsv, config.yaml and run.json. Item and user
-// tables are the input's, so CSV outputs downstream still show the original ids; bot users are
-// appended to the user table as "bot-1", "bot-2", ... manifest.json's extra.corrupt holds the summary
-// and the input manifest's other extra entries (the ingest report) are carried over.
+// popularity, uniformly, or either with even odds: `inject.noise_items`). Output directory DIR has
+// the layout of `seqmend simulate` (experiments/eval/corrupted_set.h): the corrupted labelled set,
+// DIR/clean (the input's sequences, split the same way, labels all clean), DIR/repair_truth.tsv,
+// config.yaml and run.json. Item and user tables are the input's, so CSV outputs downstream still
+// show the original ids; bot users are appended to the user table as "bot-1", "bot-2", ...
+// manifest.json's extra.corrupt holds the summary and the input manifest's other extra entries
+// (the ingest report) are carried over.
 #pragma once
 
 #include <cstdint>

@@ -225,5 +225,19 @@ TEST(EditCorruption, BadProbabilitiesAreRejected) {
   EXPECT_THROW(Injector(clean, cfg), Error);
 }
 
+TEST(EditCorruption, UnknownNoiseItemsAreRejectedByName) {
+  SequenceSet clean = long_sequences(10, 10, 50);
+  InjectionConfig cfg = edit_config();
+  cfg.noise_items = "popular";
+  try {
+    Injector inj(clean, cfg);
+    FAIL() << "noise_items 'popular' was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("noise_items must be popularity, uniform or mixed, got 'popular'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace seqmend
