@@ -18,6 +18,7 @@
 #include "experiments/detect/detector_checkpoint.h"
 #include "experiments/detect/detector_objective.h"
 #include "experiments/detect/detector_scores.h"
+#include "experiments/detect/noise_kind.h"
 #include "experiments/run/device_choice.h"
 #include "experiments/run/dp_group.h"
 #include "experiments/run/run_dir.h"
@@ -113,21 +114,50 @@ SequenceSet first_sequences(SequenceSet valid, int64_t max) {
 }
 
 // What the thresholds are calibrated on: the valid split with its stored labels, or with the
-// encoder's canaries, or with anomalies injected under valid_seed. `results` records which.
-SequenceSet calibration_set(const FinetuneConfig& cfg, const ShardSet& set, const CanaryConfig& canaries,
-                            const InjectionContext& ctx, nlohmann::json& results) {
+// encoder's canaries, or with anomalies injected under valid_seed (`noise_items`: how the injected
+// items were drawn, "" for stored labels). `results` records which.
+struct CalibrationData {
+  SequenceSet set;
+  std::string noise_items;
+};
+
+CalibrationData calibration_set(const FinetuneConfig& cfg, const ShardSet& set, const CanaryConfig& canaries,
+                                const InjectionContext& ctx, nlohmann::json& results) {
   SequenceSet valid = first_sequences(load_split(set, cfg.valid_split), cfg.valid_max_sequences);
   const bool valid_stored = cfg.labels != "inject" && valid.has_labels();
   results["valid_labels"] = valid_stored ? "stored" : "injected";
-  if (valid_stored) return valid;
+  if (valid_stored) return {std::move(valid), ""};
   if (canaries.enabled && cfg.calibrate_on_canaries) {
     // The encoder saw these anomalies in pretraining as often as the log's own: positives that
     // score the way the log's noise does (experiments/train/canaries.h).
     results["valid_labels_from"] = "canaries";
-    return with_canaries(without_labels(std::move(valid)), canaries, set.num_items(), set.item_counts());
+    return {with_canaries(without_labels(std::move(valid)), canaries, set.num_items(), set.item_counts()),
+            canaries.inject.noise_items};
   }
   SequenceSet clean = without_labels(std::move(valid));
-  return Injector(clean, cfg.inject, ctx).run(cfg.valid_seed).data;
+  return {Injector(clean, cfg.inject, ctx).run(cfg.valid_seed).data, cfg.inject.noise_items};
+}
+
+// log_precision on injections drawn `mixed`: they stand for the log's own noise in the mixture of
+// kinds its flagged events suggest (experiments/detect/noise_kind.h). Empty: even weights.
+std::vector<float> noise_kind_weights(const FinetuneConfig& cfg, const CalibrationData& calib,
+                                      const DetectorScores& sc, const ShardSet& set, nlohmann::json& results) {
+  const ThresholdConfig& tc = cfg.thresholds;
+  if (tc.method_for(tc.event_method) != "log_precision" || !tc.estimate_noise_kind || calib.noise_items != "mixed" ||
+      sc.event.empty())
+    return {};
+  const HeadItems head = head_items(calib.set.label, event_head_codes());
+  std::vector<int32_t> items;
+  items.reserve(head.index.size());
+  for (size_t e : head.index) items.push_back(calib.set.item[e]);
+  const NoiseKindEstimate k = estimate_noise_kind(head.scores_of(sc.event), head.positive, items, set.item_counts());
+  results["noise_kind"] = k.to_json();
+  std::printf("finetune: the log's own noise looks %.2f uniform, %.2f popularity-drawn (flagged at the %.0f %% "
+              "anchor: %lld of the log's events, mean log count %.2f; injected uniform %.2f, popularity %.2f)%s\n",
+              k.uniform_share, 1 - k.uniform_share, 100 * k.anchor, (long long)k.flagged_log, k.log_count_log,
+              k.log_count_uniform, k.log_count_popularity, k.informative ? "" : "; no evidence, even odds kept");
+  std::fflush(stdout);
+  return kind_weights(calib.set.item, set.item_counts(), k.uniform_share);
 }
 
 // With fuse_surprisal and an encoder: fits the fusion of the heads' scores with the encoder's
@@ -167,12 +197,16 @@ void print_valid_auc(const nlohmann::json& results, const Thresholds& th) {
 // set, fits the fusion and one threshold per head, writes detector.h5 and results.json.
 void calibrate(FinetuneConfig& cfg, Detector& det, const EncoderSource& enc, const ShardSet& set,
                const InjectionContext& ctx, int64_t step, RunDir* run, nlohmann::json& results) {
-  const SequenceSet calib = calibration_set(cfg, set, enc.canaries, ctx, results);
+  const CalibrationData cd = calibration_set(cfg, set, enc.canaries, ctx, results);
+  const SequenceSet& calib = cd.set;
   DetectorScores sc = detector_scores(det, calib);
   const ScoreFusion fusion = fuse_surprisal(cfg, det, enc.file, calib, sc, results);
-  HeadThresholds ht = calibrate_thresholds(sc, calib, cfg.thresholds);
+  const std::vector<float> weights = noise_kind_weights(cfg, cd, sc, set, results);
+  HeadThresholds ht = calibrate_thresholds(sc, calib, cfg.thresholds, weights);
   const Thresholds th = ht.thresholds();
-  results["calibration"] = ht.to_json();
+  nlohmann::json calibration = ht.to_json();
+  if (results.contains("noise_kind")) calibration["noise_kind"] = results["noise_kind"];
+  results["calibration"] = calibration;
   results["valid"] = detection_report(sc, calib, th.event, th.gap, th.sequence);
   results["thresholds"] = th.to_json();
   if (run) {
@@ -181,7 +215,7 @@ void calibrate(FinetuneConfig& cfg, Detector& det, const EncoderSource& enc, con
     info.encoder_checkpoint = enc.file;
     info.encoder_crc32 = enc.crc32;
     info.thresholds = th;
-    info.calibration = ht.to_json();
+    info.calibration = calibration;
     info.fusion = fusion;
     info.step = step;
     write_detector_checkpoint(run->file("detector.h5"), det, info);

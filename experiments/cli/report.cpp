@@ -198,10 +198,45 @@ nlohmann::json collect_report(const std::string& run_dir) {
                                    : nlohmann::json(nullptr);
   r["recommendation"] = read_json(run_dir + "/evaluate/run/evaluate.json");
   r["pretrain"] = read_json(run_dir + "/pretrain/run/results.json");
+  const nlohmann::json finetune = read_json(run_dir + "/finetune/run/results.json");
+  if (finetune.is_object() && finetune.contains("calibration")) r["calibration"] = finetune["calibration"];
   return r;
 }
 
 namespace {
+
+// What fine-tuning's calibration expects of each edit before any truth is seen (thresholds.h): for
+// log_precision heads the expected precision and recall on the log's own events, otherwise the
+// figures on the calibration labels; and the noise kind the mixed injections were weighed by.
+void format_calibration_md(std::ostringstream& md, const nlohmann::json& cal) {
+  if (!cal.is_object()) return;
+  md << "\nCalibration (`finetune/run/results.json`: expected before any truth is seen; `hidden share` "
+        "marks a threshold for the log's own events, whose share of anomalies it estimates):\n\n"
+        "| head (edit) | threshold | expected precision | expected recall | hidden share | note |\n"
+        "|---|---|---|---|---|---|\n";
+  for (const char* head : {"event", "gap", "sequence"}) {
+    const nlohmann::json h = at(cal, head);
+    if (!h.is_object()) continue;
+    const char* edit = std::string(head) == "event" ? "event (delete)"
+                       : std::string(head) == "gap" ? "gap (backfill)"
+                                                    : "sequence (quarantine)";
+    std::string note = h.value("degenerate", false)   ? "nothing to calibrate on: no edits"
+                       : !h.value("target_reached", true) ? "target out of reach: no edits"
+                                                          : "";
+    if (h.contains("best_expected_precision"))
+      note += " (best expected precision " + num(at(h, "best_expected_precision"), 2) + ")";
+    md << "| " << edit << " | " << num(at(h, "threshold")) << " | " << num(at(h, "precision"), 2) << " | "
+       << num(at(h, "recall"), 2) << " | " << (h.contains("hidden_share") ? num(at(h, "hidden_share"), 3) : "–")
+       << " | " << note << " |\n";
+  }
+  const nlohmann::json kind = at(cal, "noise_kind");
+  if (kind.is_object())
+    md << "\nNoise kind: the log's events flagged at the " << num(100 * kind.value("anchor", 0.0), 0)
+       << " % anchor look " << num(at(kind, "uniform_share"), 2)
+       << " uniform-drawn (the rest popularity-drawn)"
+       << (kind.value("informative", false) ? "" : "; no evidence either way, so even odds") << "; the mixed "
+       << "injections were weighed to that mix (experiments/detect/noise_kind.h).\n";
+}
 
 // The audit (experiments/cli/audit_stage.h): detection and repair graded against the truth, with a
 // plain statement of where that truth came from.
@@ -310,6 +345,7 @@ std::string format_report_md(const nlohmann::json& r) {
          << " | " << num(at(c, "events_out")) << " |\n";
     }
   }
+  format_calibration_md(md, at(r, "calibration"));
 
   format_audit_md(md, at(r, "audit"));
 

@@ -14,11 +14,14 @@ namespace {
 struct SweepPoint {
   double threshold;
   int64_t tp, flagged;
+  double weighted_tp = 0;  // log_precision's positives by their kind weights (= tp without weights)
 };
 
 std::vector<SweepPoint> sweep(const char* op, std::span<const float> scores, std::span<const uint8_t> positive,
-                              int64_t& num_pos) {
+                              int64_t& num_pos, std::span<const float> weight = {}) {
   SEQ_CHECK(scores.size() == positive.size(), op, ": ", scores.size(), " scores but ", positive.size(), " labels");
+  SEQ_CHECK(weight.empty() || weight.size() == scores.size(), op, ": ", weight.size(), " weights for ",
+            scores.size(), " scores");
   for (size_t i = 0; i < scores.size(); ++i)
     SEQ_CHECK(std::isfinite(scores[i]), op, ": score ", i, " is ", scores[i], " (scores must be finite)");
   std::vector<size_t> idx(scores.size());
@@ -28,10 +31,12 @@ std::vector<SweepPoint> sweep(const char* op, std::span<const float> scores, std
   for (uint8_t p : positive) num_pos += p ? 1 : 0;
   std::vector<SweepPoint> pts;
   int64_t tp = 0;
+  double wtp = 0;
   for (size_t a = 0; a < idx.size();) {
     size_t b = a;
-    while (b < idx.size() && scores[idx[b]] == scores[idx[a]]) tp += positive[idx[b++]] ? 1 : 0;
-    pts.push_back({double(scores[idx[a]]), tp, int64_t(b)});
+    for (; b < idx.size() && scores[idx[b]] == scores[idx[a]]; ++b)
+      if (positive[idx[b]]) ++tp, wtp += weight.empty() ? 1.0 : double(weight[idx[b]]);
+    pts.push_back({double(scores[idx[a]]), tp, int64_t(b), wtp});
     a = b;
   }
   return pts;
@@ -106,14 +111,19 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 }
 
 ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
-                                        double target_precision, int64_t min_tail) {
+                                        double target_precision, int64_t min_tail,
+                                        std::span<const float> positive_weight) {
   SEQ_CHECK(target_precision >= 0 && target_precision <= 1, "log_precision_threshold: target precision ",
             target_precision, " is outside [0, 1]");
+  for (size_t i = 0; i < positive_weight.size(); ++i)
+    SEQ_CHECK(std::isfinite(positive_weight[i]) && positive_weight[i] >= 0, "log_precision_threshold: weight ", i,
+              " is ", positive_weight[i], " (weights must be finite and >= 0)");
   int64_t num_pos = 0;
-  std::vector<SweepPoint> pts = sweep("log_precision_threshold", scores, positive, num_pos);
+  std::vector<SweepPoint> pts = sweep("log_precision_threshold", scores, positive, num_pos, positive_weight);
   const int64_t num_neg = int64_t(scores.size()) - num_pos;
-  if (num_pos == 0 || num_neg == 0) return degenerate();
-  auto f_pos = [&](const SweepPoint& p) { return double(p.tp) / double(num_pos); };
+  if (num_pos == 0 || num_neg == 0 || !(pts.back().weighted_tp > 0)) return degenerate();
+  const double total_weight = pts.back().weighted_tp;
+  auto f_pos = [&](const SweepPoint& p) { return p.weighted_tp / total_weight; };
   auto f_neg = [&](const SweepPoint& p) { return double(p.flagged - p.tp) / double(num_neg); };
   // The ratio at the thresholds flagging 10, 15, ..., 30 % of the positives (and min_tail of them at
   // least): tails thinner than a tenth are mostly noise, and each ratio exceeds the share by the
@@ -122,8 +132,9 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
   std::vector<double> ratios;
   size_t k = 0;
   for (double level : {0.10, 0.15, 0.20, 0.25, 0.30}) {
-    const int64_t need = std::min(std::max(min_tail, int64_t(std::ceil(level * double(num_pos)))), num_pos);
-    while (k + 1 < pts.size() && pts[k].tp < need) ++k;
+    // A level is a share of the positives' weight; min_tail counts positives whatever their weight.
+    const int64_t need = std::min(min_tail, num_pos);
+    while (k + 1 < pts.size() && (pts[k].tp < need || pts[k].weighted_tp < level * total_weight)) ++k;
     ratios.push_back(f_neg(pts[k]) / f_pos(pts[k]));
   }
   const double share = std::min(1.0, *std::min_element(ratios.begin(), ratios.end()));
@@ -154,9 +165,10 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
 }
 
 HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
-                                    const ThresholdConfig& cfg) {
+                                    const ThresholdConfig& cfg, std::span<const float> event_weight) {
   auto calibrate = [&](const char* head, const std::string& head_method, const std::vector<float>& s,
-                       const std::vector<int8_t>& codes, const HeadCodes& hc, size_t expected) {
+                       const std::vector<int8_t>& codes, const HeadCodes& hc, size_t expected,
+                       std::span<const float> weight) {
     const std::string& method = cfg.method_for(head_method);
     SEQ_CHECK(method == "best_f1" || method == "precision" || method == "log_precision",
               "calibrate_thresholds: unknown method '", method, "' for the ", head,
@@ -164,18 +176,23 @@ HeadThresholds calibrate_thresholds(const DetectorScores& scores, const Sequence
     if (s.empty() || codes.empty()) return degenerate();
     SEQ_CHECK(s.size() == expected && codes.size() == expected, "calibrate_thresholds: ", head, " head has ",
               s.size(), " scores and ", codes.size(), " labels, expected ", expected);
+    SEQ_CHECK(weight.empty() || weight.size() == expected, "calibrate_thresholds: ", head, " head has ",
+              weight.size(), " weights, expected ", expected);
     const HeadItems items = head_items(codes, hc);
     const std::vector<float> kept = items.scores_of(s);
-    if (method == "log_precision") return log_precision_threshold(kept, items.positive, cfg.target_precision);
+    if (method == "log_precision") {
+      const std::vector<float> kept_weight = weight.empty() ? std::vector<float>() : items.scores_of(weight);
+      return log_precision_threshold(kept, items.positive, cfg.target_precision, 50, kept_weight);
+    }
     return method == "best_f1" ? best_f1_threshold(kept, items.positive)
                                : precision_threshold(kept, items.positive, cfg.target_precision);
   };
   HeadThresholds t;
   const size_t ne = size_t(labelled.num_events()), ns = size_t(labelled.num_sequences());
-  t.event = calibrate("event", cfg.event_method, scores.event, labelled.label, event_head_codes(), ne);
-  t.gap = calibrate("gap", cfg.gap_method, scores.gap, labelled.label, gap_head_codes(), ne);
+  t.event = calibrate("event", cfg.event_method, scores.event, labelled.label, event_head_codes(), ne, event_weight);
+  t.gap = calibrate("gap", cfg.gap_method, scores.gap, labelled.label, gap_head_codes(), ne, {});
   t.sequence =
-      calibrate("sequence", cfg.sequence_method, scores.sequence, labelled.seq_label, sequence_head_codes(), ns);
+      calibrate("sequence", cfg.sequence_method, scores.sequence, labelled.seq_label, sequence_head_codes(), ns, {});
   return t;
 }
 

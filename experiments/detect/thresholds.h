@@ -53,8 +53,12 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 // are these estimates); where none does, the head flags nothing (threshold +inf, target_reached =
 // false, best_precision = the highest expected precision any threshold gives): an edit whose
 // expected precision is below the target is not made.
+// positive_weight (empty = 1 each): per item, the weight of a positive in F_pos, so that positives
+// drawn from another mixture than the hidden anomalies' can stand for them (noise_kind.h); the
+// levels are shares of the positives' weight.
 ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
-                                        double target_precision, int64_t min_tail = 50);
+                                        double target_precision, int64_t min_tail = 50,
+                                        std::span<const float> positive_weight = {});
 
 struct ThresholdConfig {
   std::string method = "best_f1";  // best_f1 | precision
@@ -62,6 +66,9 @@ struct ThresholdConfig {
   // Per-head methods ("" = `method`): a deleted genuine event, a missed bot and a wrong backfill
   // cost differently, so e.g. deletions may want precision while quarantine wants best F1.
   std::string event_method, gap_method, sequence_method;
+  // log_precision on injections drawn `mixed`: weigh them by the noise kind the log's flagged
+  // events look like (experiments/detect/noise_kind.h) instead of even odds.
+  bool estimate_noise_kind = true;
 
   const std::string& method_for(const std::string& head_method) const {
     return head_method.empty() ? method : head_method;
@@ -77,6 +84,9 @@ struct ThresholdConfig {
              "gap head's method (\"\" = method)");
     v.choice("sequence_method", sequence_method, {"", "best_f1", "precision", "log_precision"},
              "sequence head's method (\"\" = method)");
+    v.field("estimate_noise_kind", estimate_noise_kind,
+            "log_precision with injections drawn mixed: weigh them by the noise kind (uniform or popularity) the "
+            "log's own flagged events look like; false: even odds");
   }
 };
 
@@ -96,8 +106,9 @@ struct HeadThresholds {
 
 // Calibrates each head present in `scores` against `labelled` (positives/negatives per head as in
 // detection_metrics.h: items whose code is in neither set are ignored). A missing head or missing
-// labels leave that head degenerate.
+// labels leave that head degenerate. event_weight (E, or empty): the event head's positive weights
+// for log_precision (noise_kind.h's kind_weights).
 HeadThresholds calibrate_thresholds(const DetectorScores& scores, const SequenceSet& labelled,
-                                    const ThresholdConfig& cfg);
+                                    const ThresholdConfig& cfg, std::span<const float> event_weight = {});
 
 }  // namespace seqmend

@@ -217,7 +217,13 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   // Canaries in the pretraining copy, for fine-tuning to calibrate on (experiments/train/canaries.h).
   const std::string threads = "  threads: 1\n";
   ASSERT_NE(yaml.find(threads), std::string::npos);
-  yaml.insert(yaml.find(threads) + threads.size(), "  canaries: {enabled: true, inject: {edit: {delete_prob: 0.1}}}\n");
+  yaml.insert(yaml.find(threads) + threads.size(),
+              "  canaries: {enabled: true, inject: {noise_items: mixed, edit: {delete_prob: 0.1}}}\n");
+  // Deletions at an expected precision on the log's own events, the canaries weighed by the noise
+  // kind the log's flagged events look like (experiments/detect/noise_kind.h).
+  const std::string finetune = "finetune: {";
+  ASSERT_NE(yaml.find(finetune), std::string::npos);
+  yaml.insert(yaml.find(finetune) + finetune.size(), "thresholds: {event_method: log_precision}, ");
   const std::string file = (dir_ / "noisy.yaml").string();
   std::ofstream(file) << yaml;
   const std::string cmd = "timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file;
@@ -253,7 +259,14 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   EXPECT_EQ(stage_actions(blind.output)["repair"], "running") << blind.output;
   // The detector trained on the log alone: it labels only what it injected itself.
   EXPECT_FALSE(fs::exists(run_dir + "/detect/test/detection.json"));
-  EXPECT_EQ(nlohmann::json::parse(read_text(run_dir + "/finetune/run/results.json"))["valid_labels_from"], "canaries");
+  const nlohmann::json tuned = nlohmann::json::parse(read_text(run_dir + "/finetune/run/results.json"));
+  EXPECT_EQ(tuned["valid_labels_from"], "canaries");
+  const nlohmann::json kind = tuned["calibration"]["noise_kind"];
+  ASSERT_TRUE(kind.is_object()) << tuned["calibration"].dump();
+  EXPECT_GE(kind["uniform_share"].get<double>(), 0.0);
+  EXPECT_LE(kind["uniform_share"].get<double>(), 1.0);
+  EXPECT_TRUE(tuned["calibration"]["event"].contains("hidden_share")) << tuned["calibration"].dump();
+  EXPECT_NE(blind.output.find("finetune: the log's own noise looks"), std::string::npos) << blind.output;
 
   fs::remove_all(truth);
   fs::rename(kept, truth);
@@ -283,6 +296,8 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   }
   const std::string md = read_text(run_dir + "/report.md");
   EXPECT_NE(md.find("**Hidden truth.**"), std::string::npos) << md;
+  EXPECT_NE(md.find("| event (delete) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("Noise kind: the log's events flagged at the 30 % anchor"), std::string::npos) << md;
 }
 
 // evaluate.seeds = 2: each set trained twice with different seeds, the reported metric their mean.

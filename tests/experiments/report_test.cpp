@@ -1,5 +1,5 @@
 // The report's recommendation section: per-seed paired differences and when it calls the recovered
-// share noise (hand-computed cases).
+// share noise (hand-computed cases); its calibration table.
 #include "experiments/cli/report.h"
 
 #include <gtest/gtest.h>
@@ -54,6 +54,35 @@ TEST(Report, OneSeedFallsBackToTheTestUsersStandardError) {
   // HR@10 = 2·NDCG here: clean .104 vs raw .100, gap .004 < 2·√(.104·.896/943) = .0199.
   const std::string md = report_with({0.050}, {0.051}, {0.052});
   EXPECT_NE(md.find("beat the raw data by 0.0040 HR@10"), std::string::npos) << md;
+}
+
+
+// The calibration table: the expected precision and recall of each edit, the hidden share for a
+// log_precision head, why a head makes no edits, and the noise kind the injections were weighed by.
+TEST(Report, CalibrationSaysWhatEachEditExpectsAndTheNoiseKind) {
+  const nlohmann::json cal = {
+      {"event", {{"threshold", 0.1283}, {"precision", 0.8003}, {"recall", 0.254}, {"hidden_share", 0.1031},
+                 {"target_reached", true}, {"degenerate", false}}},
+      {"gap", {{"threshold", nullptr}, {"precision", 0.0}, {"recall", 0.0}, {"hidden_share", 0.02},
+               {"target_reached", false}, {"degenerate", false}, {"best_expected_precision", 0.31}}},
+      {"sequence", {{"threshold", nullptr}, {"degenerate", true}, {"target_reached", false}}},
+      {"noise_kind", {{"uniform_share", 0.85}, {"informative", true}, {"anchor", 0.3}}}};
+  const std::string md = format_report_md({{"calibration", cal}});
+  EXPECT_NE(md.find("| event (delete) | 0.1283 | 0.80 | 0.25 | 0.103 |  |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| gap (backfill) | – | 0.00 | 0.00 | 0.020 | target out of reach: no edits (best expected "
+                    "precision 0.31) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| sequence (quarantine) | – | – | – | – | nothing to calibrate on: no edits |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("flagged at the 30 % anchor look 0.85 uniform-drawn"), std::string::npos) << md;
+  EXPECT_EQ(md.find("even odds"), std::string::npos) << md;
+  // Without an estimate there is no noise-kind line; without calibration no table.
+  nlohmann::json even = cal;
+  even["noise_kind"]["informative"] = false;
+  EXPECT_NE(format_report_md({{"calibration", even}}).find("no evidence either way, so even odds"), std::string::npos);
+  EXPECT_EQ(format_report_md(nlohmann::json::object()).find("Calibration ("), std::string::npos);
 }
 
 }  // namespace

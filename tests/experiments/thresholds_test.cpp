@@ -248,3 +248,49 @@ TEST(LogPrecisionThreshold, EstimatesTheHiddenShareAndThePrecisionOnTheLog) {
 
 }  // namespace
 }  // namespace seqmend
+
+namespace seqmend {
+namespace {
+
+// Weighted positives (noise_kind.h): weights of 1 change nothing, and a weight of 0 removes a
+// positive from F_pos exactly as leaving it out would.
+TEST(LogPrecisionThreshold, WeightsOfOneChangeNothingAndZeroLeavesAPositiveOut) {
+  Rng rng(5, 0);
+  std::vector<float> s;
+  std::vector<uint8_t> pos;
+  for (int i = 0; i < 2000; ++i) s.push_back(float(rng.uniform_double() * 2 + 1)), pos.push_back(1);
+  for (int i = 0; i < 8000; ++i) s.push_back(float(rng.uniform_double() * 2)), pos.push_back(0);
+  for (int i = 0; i < 800; ++i) s.push_back(float(rng.uniform_double() * 2 + 1)), pos.push_back(0);
+  const ThresholdChoice plain = log_precision_threshold(s, pos, 0.8);
+  const ThresholdChoice ones = log_precision_threshold(s, pos, 0.8, 50, std::vector<float>(s.size(), 1.0f));
+  ASSERT_TRUE(plain.target_reached);
+  EXPECT_EQ(ones.threshold, plain.threshold);
+  EXPECT_EQ(ones.precision, plain.precision);
+  EXPECT_EQ(ones.recall, plain.recall);
+  EXPECT_EQ(ones.hidden_share, plain.hidden_share);
+  // Zero weight on the positives scoring above 2.5: the same as dropping them.
+  std::vector<float> w(s.size(), 1.0f), s_cut;
+  std::vector<uint8_t> pos_cut;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (pos[i] && s[i] > 2.5f) {
+      w[i] = 0;
+      continue;
+    }
+    s_cut.push_back(s[i]), pos_cut.push_back(pos[i]);
+  }
+  const ThresholdChoice cut = log_precision_threshold(s_cut, pos_cut, 0.8);
+  const ThresholdChoice zero = log_precision_threshold(s, pos, 0.8, 50, w);
+  EXPECT_EQ(zero.hidden_share, cut.hidden_share);
+  EXPECT_EQ(zero.threshold, cut.threshold);
+  EXPECT_EQ(zero.precision, cut.precision);
+  EXPECT_NE(zero.threshold, plain.threshold);
+  // Bad weights are refused; all-zero weights leave nothing to calibrate on.
+  std::vector<float> bad(s.size(), 1.0f);
+  bad[3] = -1;
+  EXPECT_THROW(log_precision_threshold(s, pos, 0.8, 50, bad), Error);
+  EXPECT_THROW(log_precision_threshold(s, pos, 0.8, 50, std::vector<float>(3, 1.0f)), Error);
+  EXPECT_TRUE(log_precision_threshold(s, pos, 0.8, 50, std::vector<float>(s.size(), 0.0f)).degenerate);
+}
+
+}  // namespace
+}  // namespace seqmend
