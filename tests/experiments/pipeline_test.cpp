@@ -267,11 +267,15 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   EXPECT_LE(kind["uniform_share"].get<double>(), 1.0);
   EXPECT_TRUE(tuned["calibration"]["event"].contains("hidden_share")) << tuned["calibration"].dump();
   EXPECT_NE(blind.output.find("finetune: the log's own noise looks"), std::string::npos) << blind.output;
+  // Stopped before the report: the last line names no report.
+  EXPECT_NE(blind.output.find("run: stopped after repair as asked"), std::string::npos) << blind.output;
+  EXPECT_EQ(blind.output.find("report in"), std::string::npos) << blind.output;
 
   fs::remove_all(truth);
   fs::rename(kept, truth);
   Ran rest = run_shell(cmd);
   ASSERT_EQ(rest.status, 0) << rest.output;
+  EXPECT_NE(rest.output.find("run: finished; report in " + run_dir + "/report.md"), std::string::npos) << rest.output;
   auto acts = stage_actions(rest.output);
   for (const char* name : {"data", "pretrain", "finetune", "detect", "repair"}) EXPECT_EQ(acts[name], "skipped") << name;
   nlohmann::json audit = nlohmann::json::parse(read_text(run_dir + "/audit/audit.json"));
