@@ -56,7 +56,7 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 // The bound π̂ is close to π only where the genuine events' tail is thin next to the positives': on
 // a weak head it is far above π and the expected precision optimistic (the ML-100K noisy log's gap
 // head, ROC-AUC 0.70: share 0.34 estimated where 0.085 is true, "expected" precision 0.80 where
-// ~0.1 is real), so the shipped configs use it for the event head only.
+// 0.19 is real), so the shipped configs use it for the event head only.
 // positive_weight (empty = 1 each): per item, the weight of a positive in F_pos, so that positives
 // drawn from another mixture than the hidden anomalies' can stand for them (noise_kind.h); the
 // levels are shares of the positives' weight.
