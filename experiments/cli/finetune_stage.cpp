@@ -139,9 +139,10 @@ CalibrationData calibration_set(const FinetuneConfig& cfg, const ShardSet& set, 
 }
 
 // log_precision on injections drawn `mixed`: they stand for the log's own noise in the mixture of
-// kinds its flagged events suggest (experiments/detect/noise_kind.h). Empty: even weights.
+// kinds its flagged events suggest (experiments/detect/noise_kind.h); `record` gets the estimate.
+// Empty (and `record` untouched): even weights.
 std::vector<float> noise_kind_weights(const FinetuneConfig& cfg, const CalibrationData& calib,
-                                      const DetectorScores& sc, const ShardSet& set, nlohmann::json& results) {
+                                      const DetectorScores& sc, const ShardSet& set, nlohmann::json& record) {
   const ThresholdConfig& tc = cfg.thresholds;
   if (tc.method_for(tc.event_method) != "log_precision" || !tc.estimate_noise_kind || calib.noise_items != "mixed" ||
       sc.event.empty())
@@ -151,7 +152,7 @@ std::vector<float> noise_kind_weights(const FinetuneConfig& cfg, const Calibrati
   items.reserve(head.index.size());
   for (size_t e : head.index) items.push_back(calib.set.item[e]);
   const NoiseKindEstimate k = estimate_noise_kind(head.scores_of(sc.event), head.positive, items, set.item_counts());
-  results["noise_kind"] = k.to_json();
+  record = k.to_json();
   std::printf("finetune: the log's own noise looks %.2f uniform, %.2f popularity-drawn (flagged at the %.0f %% "
               "anchor: %lld of the log's events, mean log count %.2f; injected uniform %.2f, popularity %.2f)%s\n",
               k.uniform_share, 1 - k.uniform_share, 100 * k.anchor, (long long)k.flagged_log, k.log_count_log,
@@ -201,11 +202,12 @@ void calibrate(FinetuneConfig& cfg, Detector& det, const EncoderSource& enc, con
   const SequenceSet& calib = cd.set;
   DetectorScores sc = detector_scores(det, calib);
   const ScoreFusion fusion = fuse_surprisal(cfg, det, enc.file, calib, sc, results);
-  const std::vector<float> weights = noise_kind_weights(cfg, cd, sc, set, results);
+  nlohmann::json noise_kind;
+  const std::vector<float> weights = noise_kind_weights(cfg, cd, sc, set, noise_kind);
   HeadThresholds ht = calibrate_thresholds(sc, calib, cfg.thresholds, weights);
   const Thresholds th = ht.thresholds();
   nlohmann::json calibration = ht.to_json();
-  if (results.contains("noise_kind")) calibration["noise_kind"] = results["noise_kind"];
+  if (!noise_kind.is_null()) calibration["noise_kind"] = noise_kind;
   results["calibration"] = calibration;
   results["valid"] = detection_report(sc, calib, th.event, th.gap, th.sequence);
   results["thresholds"] = th.to_json();

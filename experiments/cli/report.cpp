@@ -214,12 +214,11 @@ void format_calibration_md(std::ostringstream& md, const nlohmann::json& cal) {
         "marks a threshold for the log's own events, whose share of anomalies it estimates):\n\n"
         "| head (edit) | threshold | expected precision | expected recall | hidden share | note |\n"
         "|---|---|---|---|---|---|\n";
-  for (const char* head : {"event", "gap", "sequence"}) {
+  const std::pair<const char*, const char*> heads[] = {
+      {"event", "event (delete)"}, {"gap", "gap (backfill)"}, {"sequence", "sequence (quarantine)"}};
+  for (const auto& [head, edit] : heads) {
     const nlohmann::json h = at(cal, head);
     if (!h.is_object()) continue;
-    const char* edit = std::string(head) == "event" ? "event (delete)"
-                       : std::string(head) == "gap" ? "gap (backfill)"
-                                                    : "sequence (quarantine)";
     std::string note = h.value("degenerate", false)   ? "nothing to calibrate on: no edits"
                        : !h.value("target_reached", true) ? "target out of reach: no edits"
                                                           : "";

@@ -24,7 +24,8 @@ nlohmann::json NoiseKindEstimate::to_json() const {
           {"threshold", threshold},
           {"flagged_log", flagged_log},
           {"flagged_injected", flagged_injected},
-          {"mean_log_count", {{"log", log_count_log}, {"uniform", log_count_uniform}, {"popularity", log_count_popularity}}}};
+          {"mean_log_count",
+           {{"log", log_count_log}, {"uniform", log_count_uniform}, {"popularity", log_count_popularity}}}};
 }
 
 std::vector<double> uniform_posterior(std::span<const int64_t> item_counts) {

@@ -131,9 +131,9 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
   // side of doing no harm).
   std::vector<double> ratios;
   size_t k = 0;
+  // A level is a share of the positives' weight; min_tail counts positives whatever their weight.
+  const int64_t need = std::min(min_tail, num_pos);
   for (double level : {0.10, 0.15, 0.20, 0.25, 0.30}) {
-    // A level is a share of the positives' weight; min_tail counts positives whatever their weight.
-    const int64_t need = std::min(min_tail, num_pos);
     while (k + 1 < pts.size() && (pts[k].tp < need || pts[k].weighted_tp < level * total_weight)) ++k;
     ratios.push_back(f_neg(pts[k]) / f_pos(pts[k]));
   }

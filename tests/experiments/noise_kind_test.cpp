@@ -1,5 +1,6 @@
 // The noise-kind estimate (experiments/detect/noise_kind.h): the posterior follows the injector's
-// odds, the uniform share of a log's own flagged noise is recovered on samples of known mixture, and kind weights turn an even-odds sample into the estimated mixture.
+// odds, the uniform share of a log's own flagged noise is recovered on samples of known mixture, and
+// kind weights turn an even-odds sample into the estimated mixture.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -50,7 +51,7 @@ TEST(NoiseKind, PosteriorFollowsTheInjectorsOdds) {
 // A calibration set like finetune's: the log's genuine events (popular items, low scores) with its
 // own noise hidden among them (a share w_true drawn uniformly, the rest by popularity), and injected
 // positives drawn with even odds. A noise item's score is higher the rarer it is, as a detector's
-// is, so the two kinds are flagged at different rates, and the estimate must see through that.
+// is, so the two kinds are flagged at different rates: the estimate is of the flagged noise's mix.
 struct Calibration {
   std::vector<float> scores;
   std::vector<uint8_t> positive;
