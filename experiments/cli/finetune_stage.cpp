@@ -113,9 +113,9 @@ SequenceSet first_sequences(SequenceSet valid, int64_t max) {
   return cut;
 }
 
-// What the thresholds are calibrated on: the valid split with its stored labels, or with the
-// encoder's canaries, or with anomalies injected under valid_seed (`noise_items`: how the injected
-// items were drawn, "" for stored labels). `results` records which.
+// What the thresholds are calibrated on: the valid split with its stored labels, or the train split
+// with the encoder's canaries, or the valid split with anomalies injected under valid_seed
+// (`noise_items`: how the injected items were drawn, "" for stored labels). `results` records which.
 struct CalibrationData {
   SequenceSet set;
   std::string noise_items;
@@ -123,14 +123,19 @@ struct CalibrationData {
 
 CalibrationData calibration_set(const FinetuneConfig& cfg, const ShardSet& set, const CanaryConfig& canaries,
                                 const InjectionContext& ctx, nlohmann::json& results) {
-  SequenceSet valid = first_sequences(load_split(set, cfg.valid_split), cfg.valid_max_sequences);
+  auto load = [&](const std::string& split) {
+    results["calibration_split"] = split;
+    return first_sequences(load_split(set, split), cfg.valid_max_sequences);
+  };
+  SequenceSet valid = load(cfg.valid_split);
   const bool valid_stored = cfg.labels != "inject" && valid.has_labels();
   results["valid_labels"] = valid_stored ? "stored" : "injected";
   if (valid_stored) return {std::move(valid), ""};
   if (canaries.enabled && cfg.calibrate_on_canaries) {
     // The encoder saw these anomalies in pretraining as often as the log's own: positives that
-    // score the way the log's noise does (experiments/train/canaries.h).
+    // score the way the log's noise does, in the pretraining copy only (experiments/train/canaries.h).
     results["valid_labels_from"] = "canaries";
+    if (cfg.valid_split != kCanarySplit) valid = load(kCanarySplit);
     return {with_canaries(without_labels(std::move(valid)), canaries, set.num_items(), set.item_counts()),
             canaries.inject.noise_items};
   }

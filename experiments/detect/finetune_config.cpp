@@ -32,7 +32,7 @@ void FinetuneConfig::visit(ConfigVisitor& v) {
           "without resume: start afresh in a run_dir that holds another run, removing its checkpoints and logs");
   v.section("checkpoint", checkpoint, "checkpoint files in run_dir (experiments/run/checkpoint.h)");
   v.section("debug", debug, "fault injection for the failure tests");
-  v.field("valid_split", valid_split, "split the thresholds are calibrated on");
+  v.field("valid_split", valid_split, "split the thresholds are calibrated on (on canaries: the train split, which holds them)");
   v.field("valid_seed", valid_seed, "fixed corruption seed of the calibration data");
   v.field("valid_max_sequences", valid_max_sequences, "calibration sequences (0: all)", 0);
   v.section("thresholds", thresholds, "threshold calibration per head (experiments/detect/thresholds.h)");

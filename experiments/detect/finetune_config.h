@@ -54,7 +54,7 @@ struct FinetuneConfig {
   PretrainDebugConfig debug;    // the training loop's fault injection: a NaN or a throw on one rank at one step
 
   // Calibration after training: the valid split, corrupted with valid_seed (fixed) unless it has
-  // stored labels and labels != inject.
+  // stored labels and labels != inject; on canaries, the train split (calibrate_on_canaries).
   std::string valid_split = "valid";
   uint64_t valid_seed = 12345;
   int64_t valid_max_sequences = 0;  // 0: all
@@ -68,7 +68,8 @@ struct FinetuneConfig {
   // the loss: on a log that was noisy before the injection they hold its own anomalies (core/detector.h).
   double drop_top_negatives = 0.0;
   // With an encoder pretrained with canaries (experiments/train/canaries.h) and labels injected: calibrate
-  // (fusion and thresholds) on the valid split with those canaries instead of fresh injections.
+  // (fusion and thresholds) on the pretraining copy (the train split with those canaries) instead of
+  // the valid split with fresh injections.
   bool calibrate_on_canaries = true;
   int64_t surprisal_passes = 4;  // interleaved masking passes (experiments/detect/surprisal.h)
 

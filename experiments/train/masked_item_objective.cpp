@@ -102,7 +102,7 @@ MaskedItemObjective::MaskedItemObjective(const PretrainConfig& cfg, DataParallel
   SEQ_CHECK(cfg_.model.num_items == set_.num_items(), "pretrain: model.num_items ", cfg_.model.num_items,
             " differs from the data's ", set_.num_items(), " items (", cfg_.data_dir, ")");
   // A rank whose shard is missing or damaged throws here; run_rank/main take the job down.
-  loader_ = std::make_unique<DataParallelLoader>(set_, "train", comm.rank(), comm.size(),
+  loader_ = std::make_unique<DataParallelLoader>(set_, kCanarySplit, comm.rank(), comm.size(),
                                                  cfg_.global_batch_size, cfg_.seed, cfg_.model.max_len,
                                                  int64_t(cfg_.data_cache_mb * 1048576.0));
   const int64_t shards = set_.split("train").num_shards();

@@ -1,6 +1,10 @@
-// Canaries (experiments/train/canaries.h): the same user gets the same canaries in the train split the
-// encoder saw and in the valid split fine-tuning calibrates on, except next to the protected tail.
+// Canaries (experiments/train/canaries.h): the same user gets the same canaries in a prefix of a
+// sequence as in the whole, except next to the protected tail. Near the tail a split one event longer
+// holds canaries the other never had, a large share of a short sequence's: fine-tuning calibrates on
+// the very split pretraining saw.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "core/base/error.h"
 #include "core/base/rng.h"
@@ -40,6 +44,40 @@ TEST(Canaries, AUserGetsTheSameCanariesInAPrefixAsInTheWholeSequence) {
   EXPECT_GT(canaries, compared / 20);
   cfg.inject.bot_rate = 0.1;
   EXPECT_THROW(with_canaries(full, cfg, 400, {}), Error);
+}
+
+TEST(Canaries, ASplitOneEventLongerHoldsFreshCanariesInShortSequences) {
+  SequenceSet train, valid;
+  Rng rng(5, 0);
+  for (int64_t u = 0; u < 10000; ++u) {
+    std::vector<int32_t> items;
+    for (int i = 0; i < 7; ++i) items.push_back(int32_t(1 + rng.below(400)));
+    train.append(u, items.data(), 6, nullptr, nullptr, nullptr, 0);
+    valid.append(u, items.data(), 7, nullptr, nullptr, nullptr, 0);
+  }
+  CanaryConfig cfg;
+  cfg.enabled = true;
+  const SequenceSet a = with_canaries(train, cfg, 400, {}), b = with_canaries(valid, cfg, 400, {});
+  auto canaries_of = [](const SequenceSet& s, int64_t q) {
+    std::vector<int32_t> c;
+    for (int64_t e = s.offsets[size_t(q)]; e < s.offsets[size_t(q) + 1]; ++e)
+      if (s.label[size_t(e)] == kLabelNoiseClick) c.push_back(s.item[size_t(e)]);
+    std::sort(c.begin(), c.end());
+    return c;
+  };
+  int64_t in_valid = 0, fresh = 0;
+  for (int64_t q = 0; q < 10000; ++q) {
+    const std::vector<int32_t> seen = canaries_of(a, q);
+    for (int32_t item : canaries_of(b, q)) {
+      ++in_valid;
+      fresh += !std::binary_search(seen.begin(), seen.end(), item);
+    }
+  }
+  ASSERT_GT(in_valid, 800);
+  // Six events, two protected: the valid copy has four insertion points to the train copy's three,
+  // so about a fifth of its canaries are new (the same split re-injected has none).
+  EXPECT_GT(double(fresh) / double(in_valid), 0.15) << fresh << " of " << in_valid;
+  EXPECT_EQ(canaries_of(with_canaries(train, cfg, 400, {}), 7), canaries_of(a, 7));
 }
 
 }  // namespace

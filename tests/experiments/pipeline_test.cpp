@@ -261,6 +261,7 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   EXPECT_FALSE(fs::exists(run_dir + "/detect/test/detection.json"));
   const nlohmann::json tuned = nlohmann::json::parse(read_text(run_dir + "/finetune/run/results.json"));
   EXPECT_EQ(tuned["valid_labels_from"], "canaries");
+  EXPECT_EQ(tuned["calibration_split"], "train");  // the copy whose canaries the encoder saw
   const nlohmann::json kind = tuned["calibration"]["noise_kind"];
   ASSERT_TRUE(kind.is_object()) << tuned["calibration"].dump();
   EXPECT_GE(kind["uniform_share"].get<double>(), 0.0);
