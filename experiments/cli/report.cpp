@@ -211,7 +211,8 @@ namespace {
 void format_calibration_md(std::ostringstream& md, const nlohmann::json& cal) {
   if (!cal.is_object()) return;
   md << "\nCalibration (`finetune/run/results.json`: expected before any truth is seen; `hidden share` "
-        "marks a threshold for the log's own events, whose share of anomalies it estimates):\n\n"
+        "marks a threshold for the log's own events, whose share of anomalies it estimates; the expected "
+        "precision is the lower of the tail ratio's and the mixture fit's, experiments/detect/score_mixture.h):\n\n"
         "| head (edit) | threshold | expected precision | expected recall | hidden share | note |\n"
         "|---|---|---|---|---|---|\n";
   const std::pair<const char*, const char*> heads[] = {
@@ -224,6 +225,10 @@ void format_calibration_md(std::ostringstream& md, const nlohmann::json& cal) {
                                                           : "";
     if (h.contains("best_expected_precision"))
       note += " (best expected precision " + num(at(h, "best_expected_precision"), 2) + ")";
+    const nlohmann::json mix = at(h, "mixture");
+    if (mix.is_object() && mix.value("fitted", false))
+      note += std::string(note.empty() ? "" : "; ") + "mixture fit: share " + num(at(mix, "share"), 3) +
+              ", genuine sd " + num(at(mix, "genuine_sd"), 2);
     md << "| " << edit << " | " << num(at(h, "threshold")) << " | " << num(at(h, "precision"), 2) << " | "
        << num(at(h, "recall"), 2) << " | " << (h.contains("hidden_share") ? num(at(h, "hidden_share"), 3) : "–")
        << " | " << note << " |\n";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "experiments/detect/score_mixture.h"
 
 namespace seqmend {
 namespace {
@@ -67,6 +68,7 @@ nlohmann::json ThresholdChoice::to_json() const {
                       {"degenerate", degenerate}};
   if (hidden_share >= 0) j["hidden_share"] = hidden_share;
   if (best_precision >= 0) j["best_expected_precision"] = best_precision;
+  if (!mixture.is_null()) j["mixture"] = mixture;
   return j;
 }
 
@@ -112,7 +114,7 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 
 ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
                                         double target_precision, int64_t min_tail,
-                                        std::span<const float> positive_weight) {
+                                        std::span<const float> positive_weight, bool mixture_check) {
   SEQ_CHECK(target_precision >= 0 && target_precision <= 1, "log_precision_threshold: target precision ",
             target_precision, " is outside [0, 1]");
   for (size_t i = 0; i < positive_weight.size(); ++i)
@@ -138,8 +140,24 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
     ratios.push_back(f_neg(pts[k]) / f_pos(pts[k]));
   }
   const double share = std::min(1.0, *std::min_element(ratios.begin(), ratios.end()));
+  ScoreMixture mixture;
+  if (mixture_check) {
+    std::vector<float> log_scores, injected, injected_weight;
+    for (size_t i = 0; i < scores.size(); ++i) {
+      if (!positive[i]) {
+        log_scores.push_back(scores[i]);
+        continue;
+      }
+      injected.push_back(scores[i]);
+      if (!positive_weight.empty()) injected_weight.push_back(positive_weight[i]);
+    }
+    mixture = fit_score_mixture(log_scores, injected, injected_weight);
+  }
+  // The lower of the two estimates: the thinnest tail ratio's, which takes the top for pure
+  // anomalies, and the mixture's, which takes the genuine events for normal (score_mixture.h).
   auto expected = [&](const SweepPoint& p) {
-    return p.flagged - p.tp == 0 ? 1.0 : std::min(1.0, share * f_pos(p) / f_neg(p));
+    if (p.flagged - p.tp == 0) return 1.0;
+    return std::min({1.0, share * f_pos(p) / f_neg(p), mixture.precision_at(p.threshold, f_neg(p))});
   };
   int64_t reached = -1;
   double best = 0;
@@ -161,6 +179,7 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
     c.best_precision = best;
   }
   c.hidden_share = share;
+  if (mixture.fitted) c.mixture = mixture.to_json();
   return c;
 }
 
@@ -182,7 +201,8 @@ HeadThresholds calibrate_thresholds(const DetectorScores& scores, const Sequence
     const std::vector<float> kept = items.scores_of(s);
     if (method == "log_precision") {
       const std::vector<float> kept_weight = weight.empty() ? std::vector<float>() : items.scores_of(weight);
-      return log_precision_threshold(kept, items.positive, cfg.target_precision, 50, kept_weight);
+      return log_precision_threshold(kept, items.positive, cfg.target_precision, 50, kept_weight,
+                                     cfg.mixture_check);
     }
     return method == "best_f1" ? best_f1_threshold(kept, items.positive)
                                : precision_threshold(kept, items.positive, cfg.target_precision);

@@ -499,14 +499,15 @@ TEST_F(CorruptTest, WholePipelineOnSequencesWithoutTimestamps) {
     EXPECT_TRUE(same_sequences(load_split(path("run/data/set"), split), load_split(path("undone"), split))) << split;
 }
 
-// A shipped ML-100K pipeline file: every section resolves with its stage's config (the pipeline
+// A shipped pipeline file: every section resolves with its stage's config (the pipeline
 // writes the section files before the data stage, which fails here on a missing input), and each
 // `seqmend <stage> --config <section> --print-config` shows its needle.
 void expect_shipped_config_resolves(CorruptTest& t, const std::string& file, const std::string& run_dir_line,
-                                    const std::map<std::string, std::string>& needles) {
+                                    const std::map<std::string, std::string>& needles,
+                                    const std::string& input_line = "input: ../shared/data/ml-100k") {
   std::string text = read_text(std::string(SEQMEND_SOURCE_DIR "/experiments/configs/") + file);
   for (auto [from, to] : {std::pair<std::string, std::string>{run_dir_line, "run_dir: " + t.path("run")},
-                          {"input: ../shared/data/ml-100k", "input: " + t.path("missing")}}) {
+                          {input_line, "input: " + t.path("missing")}}) {
     ASSERT_NE(text.find(from), std::string::npos) << from;
     text.replace(text.find(from), from.size(), to);
   }
@@ -540,6 +541,18 @@ TEST_F(CorruptTest, ShippedNoisyLogConfigResolvesEverySection) {
        {"pretrain --config " + path("run/pretrain/section.yaml"), "enabled: true"},
        {"finetune --config " + path("run/finetune/section.yaml"), "event_method: log_precision"},
        {"repair --config " + path("run/repair/section.yaml"), "protect_last: 2"}});
+}
+
+TEST_F(CorruptTest, ShippedAmazonGamesNoisyLogConfigResolvesEverySection) {
+  expect_shipped_config_resolves(
+      *this, "amazon_games_noisy_log.yaml", "run_dir: runs/amazon_games_noisy_log",
+      {{"ingest --out " + path("unused") + " --config " + path("run/data/section.yaml"), "separator: space"},
+       {"corrupt --config " + path("run/data/corrupt.yaml"), "hide_truth: true"},
+       {"pretrain --config " + path("run/pretrain/section.yaml"), "epochs: 40"},
+       {"finetune --config " + path("run/finetune/section.yaml"), "mixture_check: true"},
+       {"evaluate --config " + path("run/evaluate/section.yaml"), "amazon_games.yaml"},
+       {"pretrain --config " SEQMEND_SOURCE_DIR "/experiments/configs/amazon_games.yaml", "objective: causal"}},
+      "input: ../shared/data/amazon-video-games/Video.txt");
 }
 
 // MovieLens-100K, as experiments/configs/ml100k_repair.yaml uses it.

@@ -64,13 +64,14 @@ TEST(Report, CalibrationSaysWhatEachEditExpectsAndTheNoiseKind) {
       {"event", {{"threshold", 0.1283}, {"precision", 0.8003}, {"recall", 0.254}, {"hidden_share", 0.1031},
                  {"target_reached", true}, {"degenerate", false}}},
       {"gap", {{"threshold", nullptr}, {"precision", 0.0}, {"recall", 0.0}, {"hidden_share", 0.02},
-               {"target_reached", false}, {"degenerate", false}, {"best_expected_precision", 0.31}}},
+               {"target_reached", false}, {"degenerate", false}, {"best_expected_precision", 0.31},
+               {"mixture", {{"fitted", true}, {"share", 0.1203}, {"genuine_sd", 2.17}}}}},
       {"sequence", {{"threshold", nullptr}, {"degenerate", true}, {"target_reached", false}}},
       {"noise_kind", {{"uniform_share", 0.85}, {"informative", true}, {"anchor", 0.3}}}};
   const std::string md = format_report_md({{"calibration", cal}});
   EXPECT_NE(md.find("| event (delete) | 0.1283 | 0.80 | 0.25 | 0.103 |  |"), std::string::npos) << md;
   EXPECT_NE(md.find("| gap (backfill) | – | 0.00 | 0.00 | 0.020 | target out of reach: no edits (best expected "
-                    "precision 0.31) |"),
+                    "precision 0.31); mixture fit: share 0.120, genuine sd 2.17 |"),
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| sequence (quarantine) | – | – | – | – | nothing to calibrate on: no edits |"),
