@@ -66,7 +66,8 @@ nlohmann::json run_audit(const AuditPaths& p) {
 
   EditLog edits;
   const std::string edits_csv = p.repair_dir.empty() ? "" : p.repair_dir + "/edits.csv";
-  if (!edits_csv.empty() && fs::is_regular_file(edits_csv)) edits = read_edit_log(edits_csv);
+  const bool repaired = !edits_csv.empty() && fs::is_regular_file(edits_csv);
+  if (repaired) edits = read_edit_log(edits_csv);
 
   out["splits"] = nlohmann::json::object();
   out["repair"] = nlohmann::json::object();
@@ -85,10 +86,10 @@ nlohmann::json run_audit(const AuditPaths& p) {
       out["splits"][split] = {{"detection", detection_report(sf.scores, labelled, th.event, th.gap, th.sequence)},
                               {"floors", floors(sf, labelled, data.item_counts())}};
     }
-    auto it = edits.find(split);
-    if (it != edits.end()) {
+    // A split the repair left untouched is graded too: no edits, nothing found, no harm done.
+    if (repaired) {
       RepairResult r;
-      r.edits = it->second;
+      if (auto it = edits.find(split); it != edits.end()) r.edits = it->second;
       // Only the edits are graded; the counts of what came out follow from them.
       int64_t removed = 0, added = 0, quarantined = 0, quarantined_events = 0;
       for (const Edit& e : r.edits) {

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <unistd.h>
 
 #include "core/base/error.h"
 #include "experiments/cli/audit_stage.h"
+#include "experiments/repair/edit_log.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
 
@@ -71,6 +73,14 @@ TEST(Audit, HiddenTruthComesFirstAndMustHoldTheSameEvents) {
   // No scores and no repair: the splits are there to grade, nothing was produced to grade.
   EXPECT_TRUE(a["splits"].empty()) << a.dump();
   EXPECT_TRUE(a["repair"].empty()) << a.dump();
+
+  // A repair that made no edit is graded all the same: nothing deleted, nothing found.
+  fs::create_directories(d.root / "repair");
+  std::ofstream(d.root / "repair" / "edits.csv") << edit_log_csv(EditLog{});
+  const nlohmann::json none = run_audit({p.data_dir, p.truth_dir, p.detect_dir, (d.root / "repair").string()});
+  ASSERT_TRUE(none["repair"].contains("train")) << none.dump();
+  EXPECT_EQ(none["repair"]["train"]["counts"]["delete"], 0) << none.dump();
+  EXPECT_EQ(none["repair"]["train"]["labels"]["anomaly_recall"], 0.0) << none.dump();
 
   // Labels in the data itself are the visible truth when no DATA.truth exists.
   fs::remove_all(d.root / "set.truth");
