@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "core/base/error.h"
 #include "core/base/rng.h"
@@ -13,15 +15,21 @@
 namespace seqmend {
 namespace {
 
-TEST(Canaries, AUserGetsTheSameCanariesInAPrefixAsInTheWholeSequence) {
-  SequenceSet full, prefix;
-  Rng rng(3, 0);
-  for (int64_t u = 0; u < 300; ++u) {
+// `users` sequences of `length` random items out of 400, and the same without their last event.
+std::pair<SequenceSet, SequenceSet> whole_and_prefix(int64_t users, int length, uint64_t seed) {
+  SequenceSet whole, prefix;
+  Rng rng(seed, 0);
+  for (int64_t u = 0; u < users; ++u) {
     std::vector<int32_t> items;
-    for (int i = 0; i < 60; ++i) items.push_back(int32_t(1 + rng.below(400)));
-    full.append(u, items.data(), 60, nullptr, nullptr, nullptr, 0);
-    prefix.append(u, items.data(), 59, nullptr, nullptr, nullptr, 0);
+    for (int i = 0; i < length; ++i) items.push_back(int32_t(1 + rng.below(400)));
+    whole.append(u, items.data(), length, nullptr, nullptr, nullptr, 0);
+    prefix.append(u, items.data(), length - 1, nullptr, nullptr, nullptr, 0);
   }
+  return {whole, prefix};
+}
+
+TEST(Canaries, AUserGetsTheSameCanariesInAPrefixAsInTheWholeSequence) {
+  const auto [full, prefix] = whole_and_prefix(300, 60, 3);
   CanaryConfig cfg;
   cfg.enabled = true;
   cfg.inject.edit.delete_prob = cfg.inject.edit.insert_prob = 0.05;
@@ -47,14 +55,7 @@ TEST(Canaries, AUserGetsTheSameCanariesInAPrefixAsInTheWholeSequence) {
 }
 
 TEST(Canaries, ASplitOneEventLongerHoldsFreshCanariesInShortSequences) {
-  SequenceSet train, valid;
-  Rng rng(5, 0);
-  for (int64_t u = 0; u < 10000; ++u) {
-    std::vector<int32_t> items;
-    for (int i = 0; i < 7; ++i) items.push_back(int32_t(1 + rng.below(400)));
-    train.append(u, items.data(), 6, nullptr, nullptr, nullptr, 0);
-    valid.append(u, items.data(), 7, nullptr, nullptr, nullptr, 0);
-  }
+  const auto [valid, train] = whole_and_prefix(10000, 7, 5);
   CanaryConfig cfg;
   cfg.enabled = true;
   const SequenceSet a = with_canaries(train, cfg, 400, {}), b = with_canaries(valid, cfg, 400, {});
