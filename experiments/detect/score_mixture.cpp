@@ -77,6 +77,9 @@ ScoreMixture fit_score_mixture(std::span<const float> log_scores, std::span<cons
                                std::span<const float> injected_weight) {
   SEQ_CHECK(injected_weight.empty() || injected_weight.size() == injected_scores.size(), "fit_score_mixture: ",
             injected_weight.size(), " weights for ", injected_scores.size(), " injected scores");
+  for (size_t i = 0; i < injected_weight.size(); ++i)
+    SEQ_CHECK(std::isfinite(injected_weight[i]) && injected_weight[i] >= 0, "fit_score_mixture: weight ", i, " is ",
+              injected_weight[i], " (weights must be finite and >= 0)");
   ScoreMixture m;
   if (log_scores.size() < 2 || injected_scores.empty()) return m;
   auto in_unit = [](float s) { return s >= 0.f && s <= 1.f; };

@@ -90,6 +90,7 @@ TEST(ScoreMixture, TooLittleDataGivesNoOpinion) {
   EXPECT_EQ(a.to_json()["fitted"], false);
   const std::vector<float> two = {0.1f, 0.2f};
   EXPECT_THROW(fit_score_mixture(two, two, std::vector<float>{1.0f}), Error);
+  EXPECT_THROW(fit_score_mixture(two, two, std::vector<float>{1.0f, -1.0f}), Error);
   EXPECT_FALSE(fit_score_mixture(two, two, std::vector<float>{0.0f, 0.0f}).fitted);  // no injected weight
 }
 
