@@ -127,16 +127,19 @@ CalibrationData calibration_set(const FinetuneConfig& cfg, const ShardSet& set, 
     results["calibration_split"] = split;
     return first_sequences(load_split(set, split), cfg.valid_max_sequences);
   };
-  SequenceSet valid = load(cfg.valid_split);
+  const bool on_canaries = canaries.enabled && cfg.calibrate_on_canaries;
+  // The valid split is read when it may hold stored labels or takes fresh injections, not only to
+  // be replaced by the canaries' split.
+  SequenceSet valid;
+  if (cfg.labels != "inject" || !on_canaries) valid = load(cfg.valid_split);
   const bool valid_stored = cfg.labels != "inject" && valid.has_labels();
   results["valid_labels"] = valid_stored ? "stored" : "injected";
   if (valid_stored) return {std::move(valid), ""};
-  if (canaries.enabled && cfg.calibrate_on_canaries) {
+  if (on_canaries) {
     // The encoder saw these anomalies in pretraining as often as the log's own: positives that
     // score the way the log's noise does, in the pretraining copy only (experiments/train/canaries.h).
     results["valid_labels_from"] = "canaries";
-    if (cfg.valid_split != kCanarySplit) valid = load(kCanarySplit);
-    return {with_canaries(without_labels(std::move(valid)), canaries, set.num_items(), set.item_counts()),
+    return {with_canaries(without_labels(load(kCanarySplit)), canaries, set.num_items(), set.item_counts()),
             canaries.inject.noise_items};
   }
   SequenceSet clean = without_labels(std::move(valid));

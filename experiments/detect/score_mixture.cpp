@@ -43,14 +43,16 @@ std::vector<double> smoothed(const std::vector<double>& f, const std::vector<dou
   const double h = 1.06 * std::sqrt(s2 / sw) * std::pow(effective_n, -0.2) / width;  // in bins
   if (!(h > 0.5)) return f;
   const int reach = int(std::ceil(4 * h));
+  std::vector<double> kernel(size_t(2 * reach + 1));
+  for (int d = -reach; d <= reach; ++d) kernel[size_t(d + reach)] = std::exp(-0.5 * d * d / (h * h));
   std::vector<double> out(f.size(), 0.0);
-  for (int b = 0; b < int(f.size()); ++b) {
+  const int n = int(f.size());
+  for (int b = 0; b < n; ++b) {
     if (f[size_t(b)] == 0) continue;
-    double norm = 0;
-    for (int k = std::max(0, b - reach); k <= std::min(int(f.size()) - 1, b + reach); ++k)
-      norm += std::exp(-0.5 * (k - b) * (k - b) / (h * h));
-    for (int k = std::max(0, b - reach); k <= std::min(int(f.size()) - 1, b + reach); ++k)
-      out[size_t(k)] += f[size_t(b)] * std::exp(-0.5 * (k - b) * (k - b) / (h * h)) / norm;
+    const int first = std::max(0, b - reach), last = std::min(n - 1, b + reach);
+    double norm = 0;  // the kernel cut at the ends, so that each bin's mass stays whole
+    for (int k = first; k <= last; ++k) norm += kernel[size_t(k - b + reach)];
+    for (int k = first; k <= last; ++k) out[size_t(k)] += f[size_t(b)] * kernel[size_t(k - b + reach)] / norm;
   }
   return out;
 }
