@@ -26,6 +26,7 @@ void add_run_command(CLI::App& app, CommandBody& body) {
       PipelineSpec spec = read_pipeline_spec(*file);
       auto group = DataParallelGroup::world();
       nlohmann::json r = run_pipeline(spec, *group, *opts);
+      if (r.contains("stopped")) return DataParallelGroup::exit_code_stopped();  // requeue; rerun resumes
       if (env.rank() == 0 && (opts->stop_after.empty() || opts->stop_after == "report"))
         std::printf("run: finished; report in %s/report.md\n", spec.run_dir.c_str());
       else if (env.rank() == 0)  // the report stage did not run: name no report that is not there

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <unordered_map>
 
@@ -11,6 +12,7 @@
 #include "experiments/train/pretrain_config.h"
 #include "experiments/eval/rec_eval.h"
 #include "experiments/run/run_dir.h"
+#include "experiments/train/train_checkpoint.h"
 #include "experiments/train/trainer.h"
 #include "experiments/eval/user_bootstrap.h"
 #include "io/atomic_file.h"
@@ -31,10 +33,12 @@ namespace {
 struct TrainedSet {
   nlohmann::json results;
   std::vector<UserRank> valid, test;  // per-user ranks with the parameters best on valid
+  bool stopped = false;               // a stop signal ended the training; its checkpoint is saved
 };
 
 // ranks.csv: the final valid and test rank of every user (empty where the user has none), the
-// input of the paired comparison and of any finer look at who gained and who lost.
+// input of the paired comparison and of any finer look at who gained and who lost. Written last:
+// a training directory holding it is finished.
 void write_ranks_csv(const std::string& path, const TrainedSet& t) {
   std::map<int64_t, std::pair<int64_t, int64_t>> rows;
   for (const UserRank& r : t.valid) rows[r.user] = {r.rank, -1};
@@ -46,8 +50,38 @@ void write_ranks_csv(const std::string& path, const TrainedSet& t) {
   write_file_atomic(path, out);
 }
 
+// A finished training read back from its directory (results.json, ranks.csv), as train_and_test
+// returned it: the ranks come out sorted by user, as RecEvaluator::all_ranks gives them.
+TrainedSet read_finished_training(const std::string& run_dir) {
+  TrainedSet t;
+  const std::string csv = run_dir + "/ranks.csv";
+  std::ifstream f(csv);
+  std::string line;
+  SEQ_CHECK(std::getline(f, line) && line == "user,valid_rank,test_rank", "evaluate: ", csv, " has no header");
+  for (int64_t n = 2; std::getline(f, line); ++n) {
+    const size_t a = line.find(','), b = line.find(',', a == std::string::npos ? a : a + 1);
+    SEQ_CHECK(a != std::string::npos && b != std::string::npos, "evaluate: ", csv, ":", n, ": malformed row");
+    try {
+      const int64_t user = std::stoll(line.substr(0, a));
+      if (b > a + 1) t.valid.push_back({user, std::stoll(line.substr(a + 1, b - a - 1))});
+      if (b + 1 < line.size()) t.test.push_back({user, std::stoll(line.substr(b + 1))});
+    } catch (const std::exception&) {
+      SEQ_FAIL("evaluate: ", csv, ":", n, ": malformed row '", line, "'");
+    }
+  }
+  std::ifstream r(run_dir + "/results.json");
+  try {
+    t.results = nlohmann::json::parse(r);
+  } catch (const std::exception& e) {
+    SEQ_FAIL("evaluate: ", run_dir, "/results.json: ", e.what());
+  }
+  return t;
+}
+
+// One recommender trained on `data_dir` and scored on test_dir's test split. `resume`: a finished
+// training in run_dir is read back; a stopped one continues from its checkpoint; else afresh.
 TrainedSet train_and_test(const PretrainConfig& base, const std::string& data_dir, const std::string& test_dir,
-                          const std::string& run_dir, DataParallelGroup& group) {
+                          const std::string& run_dir, bool resume, DataParallelGroup& group) {
   PretrainConfig cfg = base;
   cfg.data_dir = data_dir;
   cfg.run_dir = run_dir;
@@ -56,7 +90,15 @@ TrainedSet train_and_test(const PretrainConfig& base, const std::string& data_di
   // and clean data alike and blur the comparison.
   cfg.canaries.enabled = false;
   cfg.validate();
-  if (group.rank() == 0 && fs::exists(run_dir)) fs::remove_all(run_dir);
+  int64_t state[2] = {resume && fs::is_regular_file(run_dir + "/ranks.csv") ? 1 : 0,
+                      resume && !list_checkpoints(run_dir).empty() ? 1 : 0};
+  group.sum(state, 2);  // every rank has looked, and all agree
+  if (state[0] == group.size()) {
+    if (group.rank() == 0) std::printf("evaluate: %s finished before, read back\n", run_dir.c_str());
+    return read_finished_training(run_dir);
+  }
+  const bool from_checkpoint = state[1] == group.size();
+  if (group.rank() == 0 && !from_checkpoint && fs::exists(run_dir)) fs::remove_all(run_dir);
   group.check_all(true, "evaluate: clearing " + run_dir);
   RunDir run(run_dir, group.rank(), group.size());
   group.check_all(true, "evaluate: creating " + run_dir);
@@ -73,14 +115,28 @@ TrainedSet train_and_test(const PretrainConfig& base, const std::string& data_di
   PretrainConfig resolved = trainer.config();
   run.write_config(resolved);
   run.write_run_info({{"stage", "evaluate"}, {"train_data", data_dir}, {"test_data", test_dir}});
+  // Checkpoints only where a stop signal ends the training: a finished one is kept as its ranks.
+  TrainCheckpoints ckpts(trainer, run, group, cfg.checkpoint);
+  if (from_checkpoint) ckpts.resume();
   TrainedSet t;
   t.results = trainer.run();
+  if (t.results.value("stopped", false)) {
+    ckpts.save_now();
+    t.stopped = true;
+    return t;
+  }
   SEQ_CHECK(t.results.contains("test"), "evaluate: training on ", data_dir,
             " gave no test metrics (eval_test off, or no test split in ", test_dir, ")");
   trainer.load_best_params();
   t.valid = valid_eval.all_ranks(trainer.model(), group.comm());
   t.test = test_eval.all_ranks(trainer.model(), group.comm());
-  if (group.rank() == 0) write_ranks_csv(run.file("ranks.csv"), t);
+  if (group.rank() == 0) {
+    write_ranks_csv(run.file("ranks.csv"), t);
+    // ranks.csv stands for the training now; its checkpoints would only take disk space.
+    for (const CheckpointFile& c : list_checkpoints(run_dir)) fs::remove(c.path);
+    fs::remove(run_dir + "/latest");
+  }
+  group.check_all(true, "evaluate: writing " + run_dir + "/ranks.csv");
   return t;
 }
 
@@ -143,7 +199,7 @@ nlohmann::json mean_metrics(const nlohmann::json& runs, const char* key) {
 
 }  // namespace
 
-nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
+nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group, bool resume) {
   SEQ_CHECK(!cfg.pretrain_config.empty(), "evaluate: pretrain_config is required");
   SEQ_CHECK(!cfg.raw_dir.empty() && !cfg.repaired_dir.empty(), "evaluate: raw_dir and repaired_dir are required");
   SEQ_CHECK(!cfg.run_dir.empty(), "evaluate: run_dir is required");
@@ -162,7 +218,7 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
     nlohmann::json per_seed = nlohmann::json::array();
     // A run directory of another seed count must not leave its files beside these.
     const std::string set_dir = cfg.run_dir + "/" + name;
-    if (group.rank() == 0 && fs::exists(set_dir)) fs::remove_all(set_dir);
+    if (group.rank() == 0 && !resume && fs::exists(set_dir)) fs::remove_all(set_dir);
     group.check_all(true, "evaluate: clearing " + set_dir);
     std::string set_test_dir = test_dir;
     if (served && name != "clean") {
@@ -184,7 +240,8 @@ nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group) {
       seeded.seed = base.seed + uint64_t(k);
       seeded.model.seed = base.model.seed + uint64_t(k);
       const std::string sub = set_dir + (cfg.seeds > 1 ? "/seed-" + std::to_string(k) : "");
-      TrainedSet t = train_and_test(seeded, dir, set_test_dir, sub, group);
+      TrainedSet t = train_and_test(seeded, dir, set_test_dir, sub, resume, group);
+      if (t.stopped) return {{"stopped", true}, {"steps", t.results.value("steps", nlohmann::json())}, {"in", sub}};
       const nlohmann::json& r = t.results;
       ranks[name]["valid"].push_back(std::move(t.valid));
       ranks[name]["test"].push_back(std::move(t.test));

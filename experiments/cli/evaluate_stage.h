@@ -54,7 +54,10 @@ struct EvaluateConfig {
 // (repaired − raw) / (clean − raw); NaN when the denominator is 0.
 double recovered_share(double raw, double repaired, double clean);
 
-// Collective (all ranks). Returns evaluate.json's content.
-nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group);
+// Collective (all ranks). Returns evaluate.json's content, or {"stopped": true, "steps", "in"} when a
+// stop signal ended a training (checkpointed; nothing else written). `resume`: keep what run_dir
+// holds of the same config: finished trainings are read back (results.json, ranks.csv), a stopped
+// one resumes from its checkpoint; otherwise run_dir's trainings start afresh.
+nlohmann::json run_evaluate(EvaluateConfig& cfg, DataParallelGroup& group, bool resume = false);
 
 }  // namespace seqmend

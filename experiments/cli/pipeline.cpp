@@ -160,22 +160,24 @@ void lay_out_run_dir(const PipelineSpec& spec, DataParallelGroup& group) {
   group.check_all(ok, "run: setting up " + spec.run_dir + (err.empty() ? "" : ": " + err));
 }
 
-// Every rank reads done.json; the ranks agree on one answer so that no rank waits in a stage the
-// others skip.
-bool every_rank_skips(const nlohmann::json& done, const std::string& key, bool force, DataParallelGroup& group) {
-  const bool skip = !force && done.is_object() && done.value("key", "") == key;
-  int64_t votes = skip ? 1 : 0;
+// Every rank decides from its own reading of the files; the ranks agree on one answer (true only
+// where every rank says so), so that no rank waits in a stage the others skip.
+bool every_rank_says(bool yes, DataParallelGroup& group) {
+  int64_t votes = yes ? 1 : 0;
   group.sum(&votes, 1);
   return votes == group.size();
 }
 
 // Runs the stage (on rank 0, or on every rank for a collective one), fills `entry`'s seconds and
-// summary, and returns the done.json rank 0 wrote, as every rank reads it back.
+// summary, and returns the done.json rank 0 wrote, as every rank reads it back. A stage that a stop
+// signal ended (its summary says "stopped") gets no done.json: its started.json stays, and the next
+// run resumes it.
 nlohmann::json run_stage(const PipelineStage& stage, const StageContext& ctx, const std::string& key,
                          DataParallelGroup& group, nlohmann::json& entry) {
   const int rank = group.rank();
   const std::string& name = ctx.name;
-  if (rank == 0) std::printf("run: %-8s running in %s\n", name.c_str(), ctx.dir.c_str());
+  if (rank == 0)
+    std::printf("run: %-8s %s in %s\n", name.c_str(), ctx.resume ? "resuming" : "running", ctx.dir.c_str());
   std::fflush(stdout);
   auto t0 = std::chrono::steady_clock::now();
   nlohmann::json result;
@@ -183,7 +185,10 @@ nlohmann::json run_stage(const PipelineStage& stage, const StageContext& ctx, co
   std::string err;
   if (rank == 0 || stage.all_ranks) {
     try {
-      if (rank == 0) fs::remove(ctx.dir + "/done.json");  // a failure below leaves the stage not done
+      if (rank == 0) {
+        fs::remove(ctx.dir + "/done.json");  // a failure below leaves the stage not done
+        write_file_atomic(ctx.dir + "/started.json", nlohmann::json({{"stage", name}, {"key", key}}).dump(2) + "\n");
+      }
       result = stage.run(ctx);
     } catch (const std::exception& e) {
       ok = false;
@@ -194,6 +199,14 @@ nlohmann::json run_stage(const PipelineStage& stage, const StageContext& ctx, co
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   entry["seconds"] = seconds;
   entry["summary"] = result;
+  const bool stopped = !every_rank_says(!(result.is_object() && result.value("stopped", false)), group);
+  if (stopped) {
+    entry["stopped"] = true;
+    if (rank == 0)
+      std::printf("run: %-8s stopped by a signal after %.1f s%s; the same command resumes it\n", name.c_str(),
+                  seconds, result.contains("steps") ? (" at step " + result["steps"].dump()).c_str() : "");
+    return nullptr;
+  }
   if (rank == 0) {
     nlohmann::json outputs = nlohmann::json::object();
     for (const auto& f : stage.outputs) {
@@ -237,6 +250,10 @@ nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, 
   ctx.group = &group;
   ctx.rank = rank;
   ctx.world = group.size();
+  // SIGUSR1 / SIGTERM (Slurm before the time limit, a sweep stopping its points) end the pipeline
+  // at a safe point instead of killing it: a training stage checkpoints at its next step boundary,
+  // any other stage finishes first; no later stage starts, and the exit code is 75 (requeue).
+  group.install_stop_signal_handlers();
   nlohmann::json summary = {{"run_dir", spec.run_dir}, {"stages", nlohmann::json::array()}};
   std::string upstream;  // keys and output checksums of the stages before this one
   for (const auto& name : order) {
@@ -244,13 +261,29 @@ nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, 
     const PipelineStage stage = stage_for(name, spec);
     const std::string key = stage_key_hash(name + "\n" + stage.resolve(ctx) + "\n" + upstream);
     nlohmann::json done = read_json_or_null(ctx.dir + "/done.json");
-    const bool skip = every_rank_skips(done, key, options.force, group);
+    const bool skip = every_rank_says(!options.force && done.is_object() && done.value("key", "") == key, group);
     nlohmann::json entry = {{"name", name}, {"dir", ctx.dir}, {"key", key}, {"skipped", skip}};
     if (skip) {
       if (rank == 0) std::printf("run: %-8s unchanged (key %s), skipped\n", name.c_str(), key.c_str());
       entry["summary"] = done.value("summary", nlohmann::json());
     } else {
+      if (group.stop_requested_anywhere()) {
+        if (rank == 0) std::printf("run: stopped by a signal before %s; the same command goes on from there\n", name.c_str());
+        summary["stopped"] = name;
+        break;
+      }
+      // Started before under this very key and not done (stopped, killed or failed): a training
+      // stage picks up its newest checkpoint, if it has one, instead of starting afresh.
+      const nlohmann::json started = read_json_or_null(ctx.dir + "/started.json");
+      ctx.resume = every_rank_says(
+          !options.force && started.is_object() && started.value("key", "") == key, group);
       done = run_stage(stage, ctx, key, group, entry);
+      ctx.resume = false;
+      if (entry.value("stopped", false)) {
+        summary["stages"].push_back(entry);
+        summary["stopped"] = name;
+        break;
+      }
     }
     upstream += name + "=" + key + " " + (done.is_object() ? done.value("outputs", nlohmann::json()).dump() : "") + "\n";
     summary["stages"].push_back(entry);

@@ -20,6 +20,15 @@
 // stages it reads from. <stage>/done.json holds the key after a stage succeeds: a stage
 // whose key matches is skipped on a re-run, a changed config re-runs it and everything after it.
 //
+// Stopping and resuming (a Slurm job signalled before its time limit and requeued, a sweep stopping
+// its points): SIGUSR1 or SIGTERM makes a training stage (pretrain, finetune, evaluate) checkpoint
+// at its next step boundary and end; any other stage runs to its end. Either way no later stage
+// starts, the stopped stage gets no done.json, and `seqmend run` exits 75. <stage>/started.json
+// holds the key a stage was last started under: run again with that key (the same file and
+// inputs), the finished stages are skipped and the stopped one resumes from its newest checkpoint
+// (evaluate: its finished trainings are kept, the stopped one resumes), giving the numbers an
+// uninterrupted run gives. A changed key or --force starts the stage afresh.
+//
 // Under mpirun: every rank reads the file and computes the keys; rank 0 alone runs the
 // single-process stages (data, report) while the others wait; pretrain, finetune, detect, repair
 // and evaluate run on all ranks. Ranks agree after every stage (a failure on one ends all of them
@@ -64,6 +73,9 @@ struct StageContext {
   DataParallelGroup* group = nullptr;
   int rank = 0;
   int world = 1;
+  // This stage was started before under the same key and did not finish (stopped, killed or
+  // failed): a training stage resumes from its checkpoints where it has any.
+  bool resume = false;
 };
 
 // A stage in two parts: `resolve` returns the resolved config as YAML (cheap; every rank calls it,
@@ -84,7 +96,9 @@ struct PipelineOptions {
 };
 
 // Runs the pipeline; returns {"stages": [{name, dir, key, skipped, seconds, summary}...]}
-// (the same on every rank). Throws seqmend::Error naming the stage that failed.
+// (the same on every rank), with "stopped": <stage> when a stop signal ended it in or before that
+// stage (the stage's entry then has "stopped": true, if it ran). Throws seqmend::Error naming the
+// stage that failed.
 nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, const PipelineOptions& options = {});
 
 // Resolves every stage's config as run_pipeline would, running nothing: the section files are laid

@@ -96,6 +96,15 @@ EvaluateConfig load_evaluate(const StageContext& ctx) {
 
 }  // namespace
 
+bool stage_resumes(const StageContext& ctx, const std::string& run_dir) {
+  int64_t votes = ctx.resume && !list_checkpoints(run_dir).empty() ? 1 : 0;
+  ctx.group->sum(&votes, 1);  // every rank has looked before rank 0 may clear, and all agree
+  const bool resume = votes == ctx.world;
+  if (ctx.rank == 0 && !resume && fs::exists(run_dir)) fs::remove_all(run_dir);  // afresh: nothing of before
+  ctx.group->check_all(true, "run: clearing " + run_dir);
+  return resume;
+}
+
 PipelineStage repair_pipeline_stage() {
   PipelineStage s;
   s.all_ranks = true;  // run_repair is collective: predictions in shares, rank 0 writes
@@ -128,7 +137,7 @@ PipelineStage evaluate_pipeline_stage() {
   };
   s.run = [](const StageContext& ctx) {
     auto cfg = load_evaluate(ctx);
-    return run_evaluate(cfg, *ctx.group);
+    return run_evaluate(cfg, *ctx.group, ctx.resume);
   };
   s.outputs = {"run/evaluate.json"};
   return s;
@@ -245,8 +254,7 @@ PipelineStage pretrain_pipeline_stage() {
     auto cfg = load_pretrain(ctx);
     cfg.validate();
     if (cfg.threads > 0) set_num_threads(int(cfg.threads));
-    if (ctx.rank == 0 && fs::exists(cfg.run_dir)) fs::remove_all(cfg.run_dir);  // a changed config starts afresh
-    ctx.group->check_all(true, "pretrain: clearing " + cfg.run_dir);
+    const bool resume = stage_resumes(ctx, cfg.run_dir);
     RunDir run(cfg.run_dir, ctx.rank, ctx.world);
     ctx.group->check_all(true, "pretrain: creating " + cfg.run_dir);
     Trainer trainer(cfg, *ctx.group, &run);
@@ -254,9 +262,10 @@ PipelineStage pretrain_pipeline_stage() {
     run.write_config(resolved);
     run.write_run_info({{"stage", "pretrain"}, {"pipeline", ctx.run_dir}});
     TrainCheckpoints ckpts(trainer, run, *ctx.group, cfg.checkpoint);
+    if (resume) ckpts.resume();
     ckpts.install();
     nlohmann::json results = trainer.run();
-    ckpts.save_now();  // the encoder the detector starts from
+    ckpts.save_now();  // the encoder the detector starts from, or where a stopped run resumes
     return results;
   };
   s.outputs = {"run/results.json"};

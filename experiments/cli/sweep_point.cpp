@@ -204,7 +204,8 @@ int run_pipeline_point(const PointInputs& in, const ResolvedPoint& rp, MpiEnv& e
   PipelineSpec spec = read_pipeline_spec(file);
   nlohmann::json r = run_pipeline(spec, *group);
   summary = {{"stages", r.value("stages", nlohmann::json::array()).size()}};
-  return 0;
+  if (r.contains("stopped")) summary["stopped_in"] = r["stopped"];
+  return r.contains("stopped") ? DataParallelGroup::exit_code_stopped() : 0;
 }
 
 }  // namespace

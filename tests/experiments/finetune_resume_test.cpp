@@ -28,6 +28,7 @@
 #include "core/detector.h"
 #include "experiments/detect/detector_checkpoint.h"
 #include "experiments/run/checkpoint.h"
+#include "tests/support/child_process.h"
 #include "tests/support/mpi_env.h"
 
 namespace seqmend {
@@ -38,63 +39,12 @@ using Clock = std::chrono::steady_clock;
 
 const char* kBinary = SEQMEND_BINARY;
 
-struct Child {
-  pid_t pid = -1;
-};
-
-// Starts argv (argv[0] looked up on PATH) with stdout and stderr appended to `log`. MPI variables
-// of an enclosing job are dropped so that a nested mpirun starts a world of its own.
-Child spawn(const std::vector<std::string>& argv, const std::string& log) {
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    close(fd);
-    test_support::drop_mpi_variables();
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  return c;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Exit code, or 128 + signal; -1 on timeout (the child is then killed).
-int wait_for(const Child& c, double seconds = 120) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  int status = 0;
-  while (waitpid(c.pid, &status, WNOHANG) == 0) {
-    if (Clock::now() > deadline) {
-      kill(c.pid, SIGKILL);
-      waitpid(c.pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// Polls (every millisecond) until `ready` holds or the child exits; true when `ready` held.
-bool poll_until(const Child& c, const std::function<bool()>& ready, double seconds = 90) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < deadline) {
-    if (ready()) return true;
-    int status;
-    if (waitpid(c.pid, &status, WNOHANG) != 0) return ready();  // gone (reaped: do not wait again)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return false;
-}
+using test_support::Child;
+using test_support::mpirun2;
+using test_support::poll_until;
+using test_support::slurp;
+using test_support::spawn;
+using test_support::wait_for;
 
 std::string ckpt(const std::string& run, int64_t step) { return run + "/" + checkpoint_file_name(step); }
 
@@ -165,11 +115,6 @@ class FinetuneResumeTest : public ::testing::Test {
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
-  static std::vector<std::string> mpirun2(std::vector<std::string> args) {
-    args.insert(args.begin(), {"mpirun", "-np", "2", "--oversubscribe", "--allow-run-as-root"});
-    return args;
-  }
-
   // The uninterrupted run every interrupted one is held against (once per world size).
   static const std::string& baseline(int world) {
     static std::string b[3];

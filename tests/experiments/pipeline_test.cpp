@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/shell.h"
+#include "tests/support/tiny_pipeline.h"
 #include "experiments/cli/evaluate_stage.h"
 #include "experiments/cli/pipeline.h"
 #include "io/shard_set.h"
@@ -26,39 +27,13 @@ namespace fs = std::filesystem;
 
 using test_support::Ran;
 using test_support::run_shell;
+using test_support::tiny_pipeline;
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-// The smallest pipeline that exercises every stage: 80 simulated users, a 2-layer d=16 model,
-// a few steps each. `repair_extra` lets a test change the repair section only.
-std::string tiny_pipeline(const std::string& run_dir, const std::string& repair_extra = "") {
-  return "run_dir: " + run_dir +
-         "\n"
-         "data: simulate\n"
-         "simulate:\n"
-         "  simulator: {seed: 5, num_users: 80, num_items: 60, num_clusters: 4, length_min: 8, length_max: 20,"
-         " length_median: 12}\n"
-         "  inject: {noise_rate: 0.05, drop_rate: 0.03, bot_rate: 0.05, protect_last: 2}\n"
-         "  fsync: false\n"
-         "pretrain:\n"
-         "  model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}\n"
-         "  global_batch_size: 16\n"
-         "  max_steps: 8\n"
-         "  eval_every: 4\n"
-         "  log_every: 2\n"
-         "  threads: 1\n"
-         "finetune: {global_batch_size: 16, max_steps: 4, log_every: 2, threads: 1}\n"
-         "detect: {surprisal_passes: 2, threads: 1}\n"
-         "repair:\n"
-         "  repair: {protect_last: 2" +
-         repair_extra +
-         "}\n"
-         "evaluate: {}\n";
 }
 
 // name → "running" or "skipped", from the run's progress lines.

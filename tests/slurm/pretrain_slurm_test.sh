@@ -5,7 +5,10 @@
 #  (b) slurm/pretrain-cpu.sbatch with 2 ranks; once checkpoint 40 exists, `scancel --signal=USR1`
 #      (what `#SBATCH --signal` does before the time limit) makes the ranks checkpoint and exit 75,
 #      the script requeues the job, the requeued job resumes and finishes, and its losses and
-#      results equal (a)'s bit for bit.
+#      results equal (a)'s bit for bit;
+#  (c) slurm/pipeline-cpu.sbatch with a tiny pipeline: USR1 while pretraining → exit 75, requeue;
+#      the requeued job skips the data stage, resumes pretraining from its checkpoint and runs the
+#      pipeline on (to the end of detect, as --stop-after says).
 # Exit 0 pass, 1 fail, 77 skipped (Slurm cannot be installed or run here: ctest SKIP_RETURN_CODE).
 set -uo pipefail
 
@@ -30,6 +33,24 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# wait_out_of_queue JOB LOG: waits for the job to leave the queue for good. A requeued job comes
+# back PENDING with a begin time some minutes ahead (Slurm's requeue delay, which lets the old steps
+# finish cleaning up); this moves it to now once the old step's PMIx socket is gone (earlier, the
+# new step cannot bind it).
+wait_out_of_queue() {
+  local deadline=$(( SECONDS + 90 )) pending_since=-1 state
+  while state=$(squeue -h -j "$1" -o '%T %r' 2>/dev/null) && [[ -n $state ]]; do
+    (( SECONDS < deadline )) || fail "job $1 still queued after 90 s: $(squeue -j "$1"; cat "$2")"
+    if [[ $state == "PENDING BeginTime" ]]; then
+      (( pending_since >= 0 )) || pending_since=$SECONDS
+      if ! compgen -G "$SEQMEND_SLURM_DIR/spool/stepd.slurm.pmix.$1.*" >/dev/null && (( SECONDS - pending_since >= 1 )); then
+        scontrol update JobId="$1" StartTime=now || true
+      fi
+    fi
+    sleep 0.5
+  done
+}
 
 ensure_cluster
 
@@ -74,21 +95,7 @@ until [[ -e $RUN/ckpt-000040.h5 ]]; do
   sleep 0.05
 done
 scancel --signal=USR1 "$job" || fail "scancel --signal=USR1 $job failed"
-# Wait for the job to leave the queue for good. A requeued job comes back PENDING with a begin time
-# some minutes ahead (Slurm's requeue delay, which lets the old steps finish cleaning up); the test
-# moves it to now once the old step's PMIx socket is gone (earlier, the new step cannot bind it).
-deadline=$(( SECONDS + 90 ))
-pending_since=-1
-while state=$(squeue -h -j "$job" -o '%T %r' 2>/dev/null) && [[ -n $state ]]; do
-  (( SECONDS < deadline )) || fail "job $job still queued after 90 s: $(squeue -j "$job"; cat "$RUN/job.log")"
-  if [[ $state == "PENDING BeginTime" ]]; then
-    (( pending_since >= 0 )) || pending_since=$SECONDS
-    if ! compgen -G "$SEQMEND_SLURM_DIR/spool/stepd.slurm.pmix.$job.*" >/dev/null && (( SECONDS - pending_since >= 1 )); then
-      scontrol update JobId="$job" StartTime=now || true
-    fi
-  fi
-  sleep 0.5
-done
+wait_out_of_queue "$job" "$RUN/job.log"
 log=$(cat "$RUN/job.log")
 echo "$log" | grep -E '^== |resumed|stop signal|checkpoint' | grep -v '^\[' | head -20
 grep -q "stopped before the time limit with a checkpoint; requeueing" <<<"$log" || fail "the job did not exit 75 and requeue"
@@ -122,3 +129,44 @@ print(f"{len(a)} metrics records and results identical")
 PY
 job=""
 echo "PASS (b): USR1 -> checkpoint, exit 75, requeue, resume: same losses as the uninterrupted run ($(( SECONDS - t0 ))s)"
+
+# ---- (c) the pipeline: sbatch, USR1 in pretraining, exit 75, requeue, resumed stage ----
+t0=$SECONDS
+PIPE=$WORK/pipeline-run
+cat >pipeline.yaml <<EOF
+run_dir: $PIPE
+data: simulate
+simulate:
+  simulator: {seed: 5, num_users: 80, num_items: 60, num_clusters: 4, length_min: 8, length_max: 20, length_median: 12}
+  inject: {noise_rate: 0.05, drop_rate: 0.03, bot_rate: 0.05, protect_last: 2}
+  fsync: false
+pretrain: {model: {max_len: 16, d_model: 16, num_layers: 1, num_heads: 2}, global_batch_size: 16, max_steps: 300,
+           eval_every: 100, log_every: 10, threads: 1}
+finetune: {global_batch_size: 16, max_steps: 20, threads: 1}
+detect: {surprisal_passes: 2, threads: 1}
+repair: {repair: {protect_last: 2}}
+evaluate: {}
+EOF
+job=$(SEQMEND=$BIN sbatch --parsable -n 2 --ntasks-per-node=2 --cpus-per-task=1 \
+        "$ROOT/slurm/pipeline-cpu.sbatch" "$WORK/pipeline.yaml" --stop-after detect) || fail "sbatch pipeline failed"
+job=${job%%;*}
+LOG=$WORK/runs/seqmend-pipeline-cpu-$job.out
+deadline=$(( SECONDS + 60 ))
+until grep -qs '"loss"' "$PIPE/pretrain/run/metrics.jsonl"; do
+  (( SECONDS < deadline )) || fail "no pretraining step after 60 s: $(cat "$LOG" 2>/dev/null)"
+  sleep 0.05
+done
+scancel --signal=USR1 "$job" || fail "scancel --signal=USR1 $job failed"
+wait_out_of_queue "$job" "$LOG"
+log=$(cat "$LOG")
+echo "$log" | grep -E '^== |0: run: ' | head -30
+grep -q "0: run: pretrain stopped by a signal" <<<"$log" || fail "pretraining was not stopped by the signal"
+grep -q "stopped before the time limit; requeueing" <<<"$log" || fail "the pipeline job did not exit 75 and requeue"
+grep -q "(restart 1)" <<<"$log" || fail "no second start of the pipeline job"
+grep -q "0: run: data     unchanged" <<<"$log" || fail "the requeued job did not skip the finished data stage"
+grep -q "0: run: pretrain resuming" <<<"$log" || fail "the requeued job did not resume the stopped stage"
+grep -q "0: pretrain: resumed from $PIPE/pretrain/run/ckpt-" <<<"$log" || fail "pretraining did not resume from its checkpoint"
+grep -q "finished with exit code 0" <<<"$log" || fail "the requeued pipeline did not finish"
+[[ -f $PIPE/detect/done.json ]] || fail "the requeued pipeline did not reach the end of detect"
+job=""
+echo "PASS (c): pipeline USR1 -> exit 75, requeue, data skipped, pretraining resumed, on to detect ($(( SECONDS - t0 ))s)"
