@@ -220,9 +220,10 @@ void format_calibration_md(std::ostringstream& md, const nlohmann::json& cal) {
   for (const auto& [head, edit] : heads) {
     const nlohmann::json h = at(cal, head);
     if (!h.is_object()) continue;
-    std::string note = h.value("degenerate", false)   ? "nothing to calibrate on: no edits"
-                       : !h.value("target_reached", true) ? "target out of reach: no edits"
-                                                          : "";
+    std::string note = h.value("degenerate", false)        ? "nothing to calibrate on: no edits"
+                       : h.value("below_min_share", false) ? "hidden share below min_hidden_share: taken as clean, no edits"
+                       : !h.value("target_reached", true)  ? "target out of reach: no edits"
+                                                               : "";
     if (h.contains("best_expected_precision"))
       note += " (best expected precision " + num(at(h, "best_expected_precision"), 2) + ")";
     const nlohmann::json mix = at(h, "mixture");

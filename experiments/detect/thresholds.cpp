@@ -67,6 +67,7 @@ nlohmann::json ThresholdChoice::to_json() const {
                       {"f1", f1},           {"flagged", flagged},     {"target_reached", target_reached},
                       {"degenerate", degenerate}};
   if (hidden_share >= 0) j["hidden_share"] = hidden_share;
+  if (below_min_share) j["below_min_share"] = true;
   if (best_precision >= 0) j["best_expected_precision"] = best_precision;
   if (!mixture.is_null()) j["mixture"] = mixture;
   return j;
@@ -114,9 +115,12 @@ ThresholdChoice precision_threshold(std::span<const float> scores, std::span<con
 
 ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span<const uint8_t> positive,
                                         double target_precision, int64_t min_tail,
-                                        std::span<const float> positive_weight, bool mixture_check) {
+                                        std::span<const float> positive_weight, bool mixture_check,
+                                        double min_share) {
   SEQ_CHECK(target_precision >= 0 && target_precision <= 1, "log_precision_threshold: target precision ",
             target_precision, " is outside [0, 1]");
+  SEQ_CHECK(min_share >= 0 && min_share <= 1, "log_precision_threshold: min_share ", min_share,
+            " is outside [0, 1]");
   for (size_t i = 0; i < positive_weight.size(); ++i)
     SEQ_CHECK(std::isfinite(positive_weight[i]) && positive_weight[i] >= 0, "log_precision_threshold: weight ", i,
               " is ", positive_weight[i], " (weights must be finite and >= 0)");
@@ -167,7 +171,11 @@ ThresholdChoice log_precision_threshold(std::span<const float> scores, std::span
     best = std::max(best, expected(pts[k]));
   }
   ThresholdChoice c;
-  if (reached >= 0) {
+  if (share < min_share) {
+    c.target_reached = false;  // taken as clean: nothing of the log's own is edited
+    c.below_min_share = true;
+    c.best_precision = best;
+  } else if (reached >= 0) {
     const SweepPoint& p = pts[size_t(reached)];
     c = choice_at(p, num_pos);
     c.precision = expected(p);
@@ -202,7 +210,7 @@ HeadThresholds calibrate_thresholds(const DetectorScores& scores, const Sequence
     if (method == "log_precision") {
       const std::vector<float> kept_weight = weight.empty() ? std::vector<float>() : items.scores_of(weight);
       return log_precision_threshold(kept, items.positive, cfg.target_precision, 50, kept_weight,
-                                     cfg.mixture_check);
+                                     cfg.mixture_check, cfg.min_hidden_share);
     }
     return method == "best_f1" ? best_f1_threshold(kept, items.positive)
                                : precision_threshold(kept, items.positive, cfg.target_precision);

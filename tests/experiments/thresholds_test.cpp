@@ -292,6 +292,43 @@ TEST(LogPrecisionThreshold, TheMixtureCheckHoldsThePromiseWhereGenuineScoresSpre
   EXPECT_NEAR(half.precision, real(half), 0.05);
 }
 
+// A clean log whose few genuine top events (0.3 %, rare items, say) score like the anomalies cannot
+// be told from a log with 0.3 % noise: both estimates see a small share, and without a floor the
+// head deletes genuine events at a promised 0.8. Below min_share the log is left as it is; a
+// noisy log's choice does not move.
+TEST(LogPrecisionThreshold, AShareBelowTheFloorLeavesTheLogAsItIs) {
+  Rng rng(17, 0);
+  auto normal = [&](double mu) {
+    const double u1 = std::max(rng.uniform_double(), 1e-12), u2 = rng.uniform_double();
+    return float(mu + std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+  };
+  std::vector<float> s;
+  std::vector<uint8_t> pos;
+  for (int i = 0; i < 3000; ++i) s.push_back(normal(2.5)), pos.push_back(1);
+  for (int i = 0; i < 60000; ++i) s.push_back(normal(0.0)), pos.push_back(0);
+  for (int i = 0; i < 180; ++i) s.push_back(normal(2.5)), pos.push_back(0);  // genuine, yet high
+  const ThresholdChoice unfloored = log_precision_threshold(s, pos, 0.8, 50, {}, true, 0.0);
+  ASSERT_TRUE(unfloored.target_reached);
+  EXPECT_GT(unfloored.flagged - int64_t(unfloored.recall * 3000 + 0.5), 10) << "genuine events flagged";
+  EXPECT_LT(unfloored.hidden_share, 0.01);
+  const ThresholdChoice floored = log_precision_threshold(s, pos, 0.8, 50, {}, true, 0.01);
+  EXPECT_TRUE(floored.below_min_share);
+  EXPECT_FALSE(floored.target_reached);
+  EXPECT_TRUE(std::isinf(floored.threshold));
+  EXPECT_EQ(floored.flagged, 0);
+  EXPECT_EQ(floored.hidden_share, unfloored.hidden_share);
+  EXPECT_GE(floored.best_precision, 0.8) << "what the head would have promised";
+  EXPECT_EQ(floored.to_json()["below_min_share"], true);
+  EXPECT_FALSE(unfloored.to_json().contains("below_min_share"));
+  // 10 % hidden anomalies: far above the floor, the same choice with it and without.
+  for (int i = 0; i < 6000; ++i) s.push_back(normal(2.5)), pos.push_back(0);
+  const ThresholdChoice a = log_precision_threshold(s, pos, 0.8, 50, {}, true, 0.0);
+  const ThresholdChoice b = log_precision_threshold(s, pos, 0.8, 50, {}, true, 0.01);
+  ASSERT_TRUE(a.target_reached);
+  EXPECT_EQ(a.to_json(), b.to_json());
+  EXPECT_THROW(log_precision_threshold(s, pos, 0.8, 50, {}, true, 1.5), Error);
+}
+
 TEST(LogPrecisionThreshold, WeightsOfOneChangeNothingAndZeroLeavesAPositiveOut) {
   Rng rng(5, 0);
   std::vector<float> s;
