@@ -78,6 +78,15 @@ TEST(Report, CalibrationSaysWhatEachEditExpectsAndTheNoiseKind) {
             std::string::npos)
       << md;
   EXPECT_NE(md.find("flagged at the 30 % anchor look 0.85 uniform-drawn"), std::string::npos) << md;
+  // A log estimated cleaner than min_hidden_share is left alone, and the note says why.
+  const nlohmann::json clean = {{"event", {{"threshold", nullptr}, {"precision", 0.0}, {"recall", 0.0},
+                                           {"hidden_share", 0.002}, {"target_reached", false},
+                                           {"below_min_share", true}, {"best_expected_precision", 0.96}}}};
+  const std::string cmd = format_report_md({{"calibration", clean}});
+  EXPECT_NE(cmd.find("| event (delete) | – | 0.00 | 0.00 | 0.002 | hidden share below min_hidden_share: taken as "
+                     "clean, no edits (best expected precision 0.96) |"),
+            std::string::npos)
+      << cmd;
   EXPECT_EQ(md.find("even odds"), std::string::npos) << md;
   // Without an estimate there is no noise-kind line; without calibration no table.
   nlohmann::json even = cal;
