@@ -2,7 +2,8 @@
 // sees it: SIGUSR1 to mpirun of a 2-rank pipeline in each training stage (pretrain, finetune,
 // evaluate) in turn ends the run with exit 75 and no done.json for that stage; the same command
 // then skips the finished stages, resumes the stopped one from its checkpoint, and the run ends
-// with the numbers of a run that was never interrupted, bit for bit.
+// with the numbers of a run that was never interrupted, bit for bit. And a stage killed before it
+// finished resumes only under the key it was started with.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -134,6 +135,44 @@ TEST_F(PipelineResumeTest, StopInEachTrainingStageThenTheSameCommandEndsWithTheU
   // A finished training keeps its ranks, not its checkpoints.
   EXPECT_TRUE(fs::exists(run + "/evaluate/run/raw/seed-1/ranks.csv"));
   EXPECT_FALSE(fs::exists(run + "/evaluate/run/raw/seed-1/latest"));
+}
+
+// A stage that was started but never finished (killed: no done.json) resumes from its checkpoint
+// when its key is the same, and starts afresh — its old run directory cleared — when the config
+// changed or with --force.
+TEST_F(PipelineResumeTest, AnUnfinishedStageResumesOnlyUnderTheKeyItStartedWith) {
+  const std::string run = path("killed");
+  auto run_to_pretrain = [&](const std::string& text, const std::string& extra = "") {
+    const std::string file = path("killed.yaml"), log = path("killed.log");
+    std::ofstream(file) << text;
+    fs::remove(log);
+    EXPECT_EQ(wait_for(spawn({SEQMEND_BINARY, "run", file, "--stop-after", "pretrain"}, log)), 0) << slurp(log);
+    if (!extra.empty()) {
+      fs::remove(log);
+      EXPECT_EQ(wait_for(spawn({SEQMEND_BINARY, "run", file, "--stop-after", "pretrain", extra}, log)), 0)
+          << slurp(log);
+    }
+    return slurp(log);
+  };
+  const std::string text = test_support::tiny_pipeline(run);
+  run_to_pretrain(text);
+  ASSERT_TRUE(fs::exists(run + "/pretrain/run/ckpt-000008.h5"));
+  fs::remove(run + "/pretrain/done.json");  // as if killed after its last checkpoint
+  std::string out = run_to_pretrain(text);
+  EXPECT_NE(out.find("run: pretrain resuming"), std::string::npos) << out;
+  EXPECT_NE(out.find("resumed from " + run + "/pretrain/run/ckpt-000008.h5 at step 8"), std::string::npos) << out;
+
+  fs::remove(run + "/pretrain/done.json");
+  const std::string changed = test_support::with_setting(text, "  max_steps: 8\n", "  max_steps: 6\n");
+  out = run_to_pretrain(changed);
+  EXPECT_NE(out.find("run: pretrain running"), std::string::npos) << out;
+  EXPECT_EQ(out.find("resumed from"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(run + "/pretrain/run/ckpt-000008.h5")) << "the other key's checkpoints are cleared";
+  EXPECT_TRUE(fs::exists(run + "/pretrain/run/ckpt-000006.h5"));
+
+  fs::remove(run + "/pretrain/done.json");
+  out = run_to_pretrain(changed, "--force");
+  EXPECT_EQ(out.find("resumed from"), std::string::npos) << "--force starts afresh: " << out;
 }
 
 }  // namespace
