@@ -74,17 +74,24 @@ float* scratch(size_t n) {
 // keep / (1 − p) for a kept element; p = 1 drops everything.
 float dropout_gain(const DropoutSpec& drop) { return drop.p < 1.0f ? 1.0f / (1.0f - drop.p) : 0.0f; }
 
-// Multiplies a row of P (keys 0..n−1 of the query token with key `token_key`, head h) by
-// keep / (1 − p). The hash is inline and vectorises (64-bit multiplies), so regenerating the mask
-// costs about as much as one extra pass over the row.
-void apply_dropout_row(float* p_row, int64_t n, const DropoutSpec& drop, uint64_t token_key, int h) {
+// Head h's column hashes mix64(h · 2^20 + j), j < L (dropout.h's exact rewrite): one table per
+// task serves its L rows. Per-thread scratch, like scratch() above.
+const uint64_t* head_column_hashes(int h, int64_t L) {
+  thread_local std::vector<uint64_t> buf;
+  if (buf.size() < size_t(L)) buf.resize(size_t(L));
+  dropout_column_hashes(buf.data(), uint64_t(h) * kHeadCounterStride, L);
+  return buf.data();
+}
+
+// Multiplies a row of P (keys 0..n−1 of the query token with key `token_key`) by keep / (1 − p),
+// with the head's column hashes `mixed`. The hash is inline and vectorises, so regenerating the
+// mask costs about as much as one extra pass over the row.
+void apply_dropout_row(float* p_row, int64_t n, const DropoutSpec& drop, uint64_t token_key, const uint64_t* mixed) {
   const float gain = dropout_gain(drop);
   const uint64_t row_hash = dropout_row_hash(drop, token_key);
-  const uint64_t base = uint64_t(h) * kHeadCounterStride;
-  const float p = drop.p;  // a local, so the stores below cannot alias it
+  const uint64_t threshold = dropout_threshold(drop.p);
 #pragma omp simd
-  for (int64_t j = 0; j < n; ++j)
-    p_row[j] *= dropout_keep_in_row(row_hash, base + uint64_t(j), p) ? gain : 0.0f;
+  for (int64_t j = 0; j < n; ++j) p_row[j] *= dropout_keep_mixed(row_hash, mixed[j], threshold) ? gain : 0.0f;
 }
 
 // Softmax of each score row of S (L, L) in place, unnormalised: exp(S_ij − max_i), dropped out;
@@ -92,6 +99,7 @@ void apply_dropout_row(float* p_row, int64_t n, const DropoutSpec& drop, uint64_
 void softmax_rows(float* S, float* inv_sum, int64_t L, const Task& t, int64_t start, float* lse,
                   const AttentionShape& s, const DropoutSpec& drop, const uint64_t* token_keys) {
   const int h = t.h;
+  const uint64_t* mixed = drop.p > 0.0f ? head_column_hashes(h, L) : nullptr;
   for (int64_t i = 0; i < L; ++i) {
     float* row = S + i * L;
     const int64_t n = s.causal ? i + 1 : L;  // keys this query sees
@@ -109,7 +117,7 @@ void softmax_rows(float* S, float* inv_sum, int64_t L, const Task& t, int64_t st
     for (int64_t j = n; j < L; ++j) row[j] = 0.0f;
     lse[(start + i) * s.NH + h] = mx + std::log(sum);
     inv_sum[i] = 1.0f / sum;  // sum >= 1: the max element contributes exp(0)
-    if (drop.p > 0.0f) apply_dropout_row(row, n, drop, token_keys[start + i], h);
+    if (drop.p > 0.0f) apply_dropout_row(row, n, drop, token_keys[start + i], mixed);
   }
 }
 
@@ -185,7 +193,8 @@ void backward_rows(float* P, float* dS, int64_t L, const Task& t, int64_t start,
                    const DropoutSpec& drop, const uint64_t* token_keys) {
   const int HS = s.HS, h = t.h;
   const float gain = dropout_gain(drop);
-  const uint64_t base = uint64_t(h) * kHeadCounterStride;
+  const uint64_t threshold = dropout_threshold(drop.p);
+  const uint64_t* mixed = drop.p > 0.0f ? head_column_hashes(h, L) : nullptr;
   for (int64_t i = 0; i < L; ++i) {
     float* prow = P + i * L;
     float* drow = dS + i * L;
@@ -196,10 +205,9 @@ void backward_rows(float* P, float* dS, int64_t L, const Task& t, int64_t start,
     for (int j = 0; j < HS; ++j) D += dO[i * ld_do + j] * o[i * ld_o + j];
     if (drop.p > 0.0f) {
       const uint64_t row_hash = dropout_row_hash(drop, token_keys[start + i]);
-      const float p_drop = drop.p;  // a local, so the stores below cannot alias it
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
-        const float m = dropout_keep_in_row(row_hash, base + uint64_t(j), p_drop) ? gain : 0.0f;
+        const float m = dropout_keep_mixed(row_hash, mixed[j], threshold) ? gain : 0.0f;
         const float p = fast_exp(prow[j] - row_lse);
         drow[j] = p * (drow[j] * m - D);
         prow[j] = p * m;

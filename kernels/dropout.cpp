@@ -16,18 +16,15 @@ void check_spec(const char* op, const DropoutSpec& d, int64_t N, int C) {
   SEQ_CHECK(d.p >= 0.0f && d.p <= 1.0f, op, ": drop probability p=", d.p, " is outside [0, 1]");
 }
 
-// out[n, c] (=|+=) inp[n, c] · keep · 1/(1 − p); the mask is recomputed from the hash.
-// Two exact rewrites of dropout_keep make the inner loop cheaper: mix64(c) does not depend on the
-// token, so it is tabulated once per call (halving the 64-bit multiplies), and since
-// uniform01(h) = (h >> 40) · 2^−24 with both factors exact in f32, uniform01(h) >= p is the same
-// as the integer test (h >> 40) >= ceil(p · 2^24).
+// out[n, c] (=|+=) inp[n, c] · keep · 1/(1 − p); the mask is recomputed from the hash (with the
+// exact rewrite of dropout.h: column hashes tabulated once per call, an integer test).
 template <bool kAccumulate>
 void dropout_apply(float* out, const float* inp, const uint64_t* token_keys, int64_t N, int C,
                    const DropoutSpec& d) {
   const float scale = d.p < 1.0f ? 1.0f / (1.0f - d.p) : 0.0f;
-  const uint64_t threshold = uint64_t(std::ceil(double(d.p) * 16777216.0));
+  const uint64_t threshold = dropout_threshold(d.p);
   std::vector<uint64_t> mixed_c(static_cast<size_t>(C));
-  for (int c = 0; c < C; ++c) mixed_c[static_cast<size_t>(c)] = mix64(uint64_t(c));
+  dropout_column_hashes(mixed_c.data(), 0, C);
   const uint64_t* mc = mixed_c.data();
 #pragma omp parallel for schedule(static) if (N * C >= kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
@@ -36,7 +33,7 @@ void dropout_apply(float* out, const float* inp, const uint64_t* token_keys, int
     float* y = out + n * C;
 #pragma omp simd
     for (int c = 0; c < C; ++c) {
-      const bool keep = (mix64(row ^ mc[c]) >> 40) >= threshold;
+      const bool keep = dropout_keep_mixed(row, mc[c], threshold);
       const float v = x[c] * (keep ? scale : 0.0f);
       if constexpr (kAccumulate)
         y[c] += v;

@@ -12,6 +12,7 @@
 //           x = (x ^ (x >> 27)) * 0x94D049BB133111EB; x ^ (x >> 31)   (np.uint64, wrapping).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "core/base/rng.h"
@@ -35,6 +36,21 @@ inline constexpr bool dropout_keep_in_row(uint64_t row, uint64_t c, float p) {
 // Whether element (token_key, c) survives; the single definition both backends and the tests use.
 inline constexpr bool dropout_keep(const DropoutSpec& d, uint64_t token_key, uint64_t c) {
   return dropout_keep_in_row(dropout_row_hash(d, token_key), c, d.p);
+}
+
+// The same rule, rewritten exactly for loops over many rows of the same columns (the CPU kernels):
+// mix64(c) does not depend on the token, so it is tabulated once (dropout_column_hashes), halving
+// the 64-bit multiplies per element, which have no AVX2 instruction; and since uniform01(h) =
+// (h >> 40) · 2^−24 with both factors exact in f32, uniform01(h) >= p is the integer test
+// (h >> 40) >= ceil(p · 2^24).
+inline uint64_t dropout_threshold(float p) { return uint64_t(std::ceil(double(p) * 16777216.0)); }
+// out[i] = mix64(base + i), i < n.
+inline void dropout_column_hashes(uint64_t* out, uint64_t base, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = mix64(base + uint64_t(i));
+}
+// dropout_keep_in_row(row, c, p) with mixed_c = mix64(c) and threshold = dropout_threshold(p).
+inline constexpr bool dropout_keep_mixed(uint64_t row, uint64_t mixed_c, uint64_t threshold) {
+  return (mix64(row ^ mixed_c) >> 40) >= threshold;
 }
 
 // out (N, C) = inp · keep / (1 − p). out may alias inp.
