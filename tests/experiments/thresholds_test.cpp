@@ -199,15 +199,18 @@ TEST(Thresholds, PerHeadMethodsOverrideTheCommonOne) {
 namespace seqmend {
 namespace {
 
+// A draw of N(0, 1) (Box-Muller).
+double standard_normal(Rng& rng) {
+  const double u1 = std::max(rng.uniform_double(), 1e-12), u2 = rng.uniform_double();
+  return std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
 // Negatives that hide anomalies of the positives' kind: 9,000 genuine ~ N(0, 1) and 1,000 hidden ~
 // N(2.5, 1) among them, 3,000 labelled positives ~ N(2.5, 1). The estimated share and the expected
 // precision on the negatives must match what the hidden labels say.
 TEST(LogPrecisionThreshold, EstimatesTheHiddenShareAndThePrecisionOnTheLog) {
   Rng rng(11, 0);
-  auto normal = [&](double mu) {
-    const double u1 = std::max(rng.uniform_double(), 1e-12), u2 = rng.uniform_double();
-    return float(mu + std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2));
-  };
+  auto normal = [&](double mu) { return float(mu + standard_normal(rng)); };
   std::vector<float> s;
   std::vector<uint8_t> pos, hidden;
   for (int i = 0; i < 3000; ++i) s.push_back(normal(2.5)), pos.push_back(1), hidden.push_back(0);
@@ -260,10 +263,7 @@ TEST(LogPrecisionThreshold, TheMixtureCheckHoldsThePromiseWhereGenuineScoresSpre
   // promises 0.8 where about half is real. With the mixture check the promise is not made; a target
   // within reach is chosen where it is real.
   Rng rng(13, 0);
-  auto normal = [&](double mu, double sd) {
-    const double u1 = std::max(rng.uniform_double(), 1e-12), u2 = rng.uniform_double();
-    return float(1 / (1 + std::exp(-(mu + sd * std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2)))));
-  };
+  auto normal = [&](double mu, double sd) { return float(1 / (1 + std::exp(-(mu + sd * standard_normal(rng))))); };
   std::vector<float> s;
   std::vector<uint8_t> pos, hidden;
   for (int i = 0; i < 6000; ++i) s.push_back(normal(-1.5, 1.2)), pos.push_back(1), hidden.push_back(0);
@@ -298,10 +298,7 @@ TEST(LogPrecisionThreshold, TheMixtureCheckHoldsThePromiseWhereGenuineScoresSpre
 // noisy log's choice does not move.
 TEST(LogPrecisionThreshold, AShareBelowTheFloorLeavesTheLogAsItIs) {
   Rng rng(17, 0);
-  auto normal = [&](double mu) {
-    const double u1 = std::max(rng.uniform_double(), 1e-12), u2 = rng.uniform_double();
-    return float(mu + std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2));
-  };
+  auto normal = [&](double mu) { return float(mu + standard_normal(rng)); };
   std::vector<float> s;
   std::vector<uint8_t> pos;
   for (int i = 0; i < 3000; ++i) s.push_back(normal(2.5)), pos.push_back(1);
