@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "core/param_buffer.h"
 #include "core/transformer_block.h"
 #include "experiments/train/pretrain_config.h"
+#include "io/json_file.h"
 #include "kernels/matmul.h"
 #include "kernels/threads.h"
 
@@ -32,14 +34,8 @@ int64_t parameter_count(const ModelConfig& cfg) {
 
 DataShape data_shape(const std::string& data_dir, int max_len) {
   const std::string path = data_dir + "/manifest.json";
-  std::ifstream f(path);
-  if (!f) SEQ_FAIL("no shard set at ", data_dir, " (", path, " is missing)");
-  nlohmann::json m;
-  try {
-    m = nlohmann::json::parse(f);
-  } catch (const std::exception& e) {
-    SEQ_FAIL(path, ": not JSON: ", e.what());
-  }
+  if (!std::filesystem::is_regular_file(path)) SEQ_FAIL("no shard set at ", data_dir, " (", path, " is missing)");
+  const nlohmann::json m = read_json_file(path, "shard set");
   DataShape d;
   d.num_items = m.value("num_items", int64_t(0));
   const nlohmann::json splits = m.value("splits", nlohmann::json::object());

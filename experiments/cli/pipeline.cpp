@@ -14,6 +14,7 @@
 #include "experiments/run/dp_group.h"
 #include "experiments/cli/pipeline_stages.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "io/file_checksum.h"
 
 namespace fs = std::filesystem;
@@ -77,16 +78,6 @@ PipelineSpec read_pipeline_spec(const std::string& path) {
 }
 
 namespace {
-
-nlohmann::json read_json_or_null(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return nullptr;
-  try {
-    return nlohmann::json::parse(f);
-  } catch (const std::exception&) {
-    return nullptr;  // a damaged done.json means "not done"
-  }
-}
 
 // The stage at a pipeline position; the data stage is chosen by the file's `data` key and whether
 // it has a corrupt section.
@@ -160,14 +151,6 @@ void lay_out_run_dir(const PipelineSpec& spec, DataParallelGroup& group) {
   group.check_all(ok, "run: setting up " + spec.run_dir + (err.empty() ? "" : ": " + err));
 }
 
-// Every rank decides from its own reading of the files; the ranks agree on one answer (true only
-// where every rank says so), so that no rank waits in a stage the others skip.
-bool every_rank_says(bool yes, DataParallelGroup& group) {
-  int64_t votes = yes ? 1 : 0;
-  group.sum(&votes, 1);
-  return votes == group.size();
-}
-
 // Runs the stage (on rank 0, or on every rank for a collective one), fills `entry`'s seconds and
 // summary, and returns the done.json rank 0 wrote, as every rank reads it back. A stage that a stop
 // signal ended (its summary says "stopped") gets no done.json: its started.json stays, and the next
@@ -199,7 +182,7 @@ nlohmann::json run_stage(const PipelineStage& stage, const StageContext& ctx, co
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   entry["seconds"] = seconds;
   entry["summary"] = result;
-  const bool stopped = !every_rank_says(!(result.is_object() && result.value("stopped", false)), group);
+  const bool stopped = !group.all_agree(!(result.is_object() && result.value("stopped", false)));
   if (stopped) {
     entry["stopped"] = true;
     if (rank == 0)
@@ -261,7 +244,7 @@ nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, 
     const PipelineStage stage = stage_for(name, spec);
     const std::string key = stage_key_hash(name + "\n" + stage.resolve(ctx) + "\n" + upstream);
     nlohmann::json done = read_json_or_null(ctx.dir + "/done.json");
-    const bool skip = every_rank_says(!options.force && done.is_object() && done.value("key", "") == key, group);
+    const bool skip = group.all_agree(!options.force && done.is_object() && done.value("key", "") == key);
     nlohmann::json entry = {{"name", name}, {"dir", ctx.dir}, {"key", key}, {"skipped", skip}};
     if (skip) {
       if (rank == 0) std::printf("run: %-8s unchanged (key %s), skipped\n", name.c_str(), key.c_str());
@@ -275,18 +258,16 @@ nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, 
       // Started before under this very key and not done (stopped, killed or failed): a training
       // stage picks up its newest checkpoint, if it has one, instead of starting afresh.
       const nlohmann::json started = read_json_or_null(ctx.dir + "/started.json");
-      ctx.resume = every_rank_says(
-          !options.force && started.is_object() && started.value("key", "") == key, group);
+      ctx.resume = group.all_agree(!options.force && started.is_object() && started.value("key", "") == key);
       done = run_stage(stage, ctx, key, group, entry);
       ctx.resume = false;
-      if (entry.value("stopped", false)) {
-        summary["stages"].push_back(entry);
-        summary["stopped"] = name;
-        break;
-      }
+    }
+    summary["stages"].push_back(entry);
+    if (entry.value("stopped", false)) {  // no done.json: the next run resumes this stage
+      summary["stopped"] = name;
+      break;
     }
     upstream += name + "=" + key + " " + (done.is_object() ? done.value("outputs", nlohmann::json()).dump() : "") + "\n";
-    summary["stages"].push_back(entry);
     if (name == options.stop_after) break;
   }
   return summary;

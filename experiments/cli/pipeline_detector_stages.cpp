@@ -4,6 +4,7 @@
 #include "core/base/error.h"
 #include "experiments/cli/detect_stage.h"
 #include "experiments/run/dp_group.h"
+#include "experiments/run/resume_or_clear.h"
 #include "experiments/detect/finetune_config.h"
 #include "experiments/cli/finetune_stage.h"
 #include "experiments/cli/pipeline_stages.h"
@@ -61,7 +62,7 @@ PipelineStage finetune_pipeline_stage() {
     auto cfg = load_finetune(ctx);
     cfg.validate();
     if (cfg.threads > 0) set_num_threads(int(cfg.threads));
-    cfg.resume = stage_resumes(ctx, cfg.run_dir);
+    cfg.resume = resume_or_clear(cfg.run_dir, ctx.resume, *ctx.group, "finetune");
     RunDir run(cfg.run_dir, ctx.rank, ctx.world);
     ctx.group->check_all(true, "finetune: creating " + cfg.run_dir);
     return run_finetune(cfg, *ctx.group, &run);  // stopped: {"steps", "stopped": true}, no detector.h5 yet

@@ -6,6 +6,7 @@
 #include "experiments/cli/audit_stage.h"
 #include "experiments/cli/corrupt_stage.h"
 #include "experiments/run/dp_group.h"
+#include "experiments/run/resume_or_clear.h"
 #include "experiments/train/train_checkpoint.h"
 #include "experiments/train/pretrain_config.h"
 #include "experiments/run/run_dir.h"
@@ -95,15 +96,6 @@ EvaluateConfig load_evaluate(const StageContext& ctx) {
 }
 
 }  // namespace
-
-bool stage_resumes(const StageContext& ctx, const std::string& run_dir) {
-  int64_t votes = ctx.resume && !list_checkpoints(run_dir).empty() ? 1 : 0;
-  ctx.group->sum(&votes, 1);  // every rank has looked before rank 0 may clear, and all agree
-  const bool resume = votes == ctx.world;
-  if (ctx.rank == 0 && !resume && fs::exists(run_dir)) fs::remove_all(run_dir);  // afresh: nothing of before
-  ctx.group->check_all(true, "run: clearing " + run_dir);
-  return resume;
-}
 
 PipelineStage repair_pipeline_stage() {
   PipelineStage s;
@@ -254,7 +246,7 @@ PipelineStage pretrain_pipeline_stage() {
     auto cfg = load_pretrain(ctx);
     cfg.validate();
     if (cfg.threads > 0) set_num_threads(int(cfg.threads));
-    const bool resume = stage_resumes(ctx, cfg.run_dir);
+    const bool resume = resume_or_clear(cfg.run_dir, ctx.resume, *ctx.group, "pretrain");
     RunDir run(cfg.run_dir, ctx.rank, ctx.world);
     ctx.group->check_all(true, "pretrain: creating " + cfg.run_dir);
     Trainer trainer(cfg, *ctx.group, &run);

@@ -31,9 +31,4 @@ std::string pipeline_truth_dir(const StageContext& ctx);
 // The file holding the pipeline's `corrupt:` section, in the data stage's directory.
 std::string pipeline_corrupt_section(const std::string& data_stage_dir);
 
-// Collective, for a training stage writing its run to `run_dir`: true when the stage resumes
-// (ctx.resume and run_dir holds a checkpoint); otherwise run_dir is removed, so the stage starts
-// afresh with nothing of an earlier run beside it.
-bool stage_resumes(const StageContext& ctx, const std::string& run_dir);
-
 }  // namespace seqmend

@@ -7,29 +7,19 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <utility>
 #include <vector>
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace fs = std::filesystem;
 
 namespace seqmend {
 
 namespace {
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return nullptr;
-  try {
-    return nlohmann::json::parse(f);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
 
 // Missing pieces (a stage that has not run, an older file) read as null rather than throwing.
 nlohmann::json at(const nlohmann::json& j, const std::string& key) {
@@ -168,7 +158,7 @@ std::string shell_quote(const std::string& s) {
 
 nlohmann::json collect_report(const std::string& run_dir) {
   nlohmann::json r = {{"run_dir", run_dir}};
-  nlohmann::json manifest = read_json(run_dir + "/data/set/manifest.json");
+  nlohmann::json manifest = read_json_or_null(run_dir + "/data/set/manifest.json");
   nlohmann::json data = nlohmann::json::object();
   if (manifest.is_object()) {
     data["num_items"] = at(manifest, "num_items");
@@ -186,19 +176,19 @@ nlohmann::json collect_report(const std::string& run_dir) {
   r["data"] = data;
   nlohmann::json detection = nlohmann::json::object();
   for (const char* split : {"train", "valid", "test"}) {
-    nlohmann::json d = read_json(run_dir + "/detect/" + split + "/detection.json");
+    nlohmann::json d = read_json_or_null(run_dir + "/detect/" + split + "/detection.json");
     if (!d.is_null()) detection[split] = d;
   }
   r["detection"] = detection;
-  r["audit"] = read_json(run_dir + "/audit/audit.json");
-  nlohmann::json repair = read_json(run_dir + "/repair/set/repair.json");
+  r["audit"] = read_json_or_null(run_dir + "/audit/audit.json");
+  nlohmann::json repair = read_json_or_null(run_dir + "/repair/set/repair.json");
   r["repair"] = repair.is_object() ? nlohmann::json{{"stats", at(repair, "stats")},
                                                     {"thresholds", at(repair, "thresholds")},
                                                     {"extra", at(repair, "extra")}}
                                    : nlohmann::json(nullptr);
-  r["recommendation"] = read_json(run_dir + "/evaluate/run/evaluate.json");
-  r["pretrain"] = read_json(run_dir + "/pretrain/run/results.json");
-  const nlohmann::json finetune = read_json(run_dir + "/finetune/run/results.json");
+  r["recommendation"] = read_json_or_null(run_dir + "/evaluate/run/evaluate.json");
+  r["pretrain"] = read_json_or_null(run_dir + "/pretrain/run/results.json");
+  const nlohmann::json finetune = read_json_or_null(run_dir + "/finetune/run/results.json");
   if (finetune.is_object() && finetune.contains("calibration")) r["calibration"] = finetune["calibration"];
   return r;
 }

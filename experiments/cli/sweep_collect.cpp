@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -17,6 +16,7 @@
 #include "experiments/cli/sweep_dir.h"
 #include "experiments/cli/sweep_point.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace fs = std::filesystem;
 
@@ -25,16 +25,6 @@ namespace seqmend {
 namespace {
 
 using json = nlohmann::json;
-
-json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return nullptr;
-  try {
-    return json::parse(f);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
 
 const json& at(const json& j, const char* key) {
   static const json none;
@@ -76,7 +66,7 @@ json point_row(const std::string& dir, const json& sweep, const json& point, std
   }
   row["seed"] = at(point, "seed");
   row["wall_s"] = rec.is_object() && rec.contains("seconds") ? rec["seconds"] : json();
-  const json results = read_json(run + "/results.json");
+  const json results = read_json_or_null(run + "/results.json");
   if (fs::is_regular_file(run + "/config.yaml")) {
     try {
       const PretrainConfig cfg = load_config<PretrainConfig>(run + "/config.yaml");
@@ -100,7 +90,7 @@ json point_row(const std::string& dir, const json& sweep, const json& point, std
     add_metrics(row, at(results, "test"), "test_", metric_columns);
   }
   if (pipeline) {
-    const json report = read_json(pdir + "/report.json");
+    const json report = read_json_or_null(pdir + "/report.json");
     json overall = at(at(at(at(at(at(report, "audit"), "splits"), "test"), "detection"), "event"), "overall");
     if (!overall.is_object()) overall = at(at(at(at(report, "detection"), "test"), "event"), "overall");
     row["detect_roc_auc"] = at(overall, "roc_auc");
@@ -255,7 +245,8 @@ std::string sweep_csv(const json& columns, const json& rows) {
   for (const auto& r : rows) {
     for (size_t i = 0; i < columns.size(); ++i) {
       const std::string c = columns[i].get<std::string>();
-      s += (i ? "," : "") + csv_cell(r.contains(c) ? r[c] : json());
+      if (i) s += ",";
+      s += csv_cell(r.contains(c) ? r[c] : json());
     }
     s += "\n";
   }
@@ -314,7 +305,7 @@ json collect_sweep(const std::string& dir, bool plots) {
   for (const auto& r : rows)
     if (!r.value("point", "").empty()) {
       const json res =
-          read_json(dir + "/" + r["point"].get<std::string>() + (pipeline ? "/pretrain/run" : "") + "/results.json");
+          read_json_or_null(dir + "/" + r["point"].get<std::string>() + (pipeline ? "/pretrain/run" : "") + "/results.json");
       if (res.is_object() && res.contains("eval_metric")) {
         metric = res["eval_metric"].get<std::string>();
         break;

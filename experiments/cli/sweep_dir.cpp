@@ -8,6 +8,7 @@
 #include "core/base/error.h"
 #include "core/base/wall_clock.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace fs = std::filesystem;
 
@@ -80,11 +81,7 @@ void write_sweep_dir(const std::string& out_dir, const SweepSpec& spec, const nl
 nlohmann::json read_sweep_json(const std::string& out_dir) {
   const std::string path = out_dir + "/sweep.json";
   if (!fs::is_regular_file(path)) SEQ_FAIL("sweep: no sweep in ", out_dir, " (", path, " is missing)");
-  try {
-    return nlohmann::json::parse(slurp(path));
-  } catch (const nlohmann::json::exception& e) {
-    SEQ_FAIL("sweep: ", path, ": not JSON: ", e.what());
-  }
+  return read_json_file(path, "sweep");
 }
 
 void write_sweep_json(const std::string& out_dir, nlohmann::json sweep) {

@@ -26,6 +26,7 @@
 #include "experiments/train/trainer.h"
 #include "experiments/cli/yaml_text.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 #include "io/config_text.h"
 #include "io/file_checksum.h"
 #include "io/ingest_options.h"
@@ -216,14 +217,8 @@ ResolvedPoint resolve_point(const PointInputs& in) {
 }
 
 nlohmann::json read_point_record(const std::string& dir) {
-  std::ifstream f(dir + "/point.json");
-  if (!f) return nullptr;
-  try {
-    nlohmann::json j = nlohmann::json::parse(f);
-    return j.is_object() ? j : nlohmann::json();
-  } catch (const std::exception&) {
-    return nullptr;  // a damaged record means "never ran"
-  }
+  const nlohmann::json j = read_json_or_null(dir + "/point.json");  // damaged: "never ran"
+  return j.is_object() ? j : nlohmann::json();
 }
 
 void write_point_record(const std::string& dir, const nlohmann::json& record) {

@@ -39,6 +39,7 @@ int DataParallelGroup::rank() const { return comm_->rank(); }
 int DataParallelGroup::size() const { return comm_->world(); }
 void DataParallelGroup::sum(int64_t* data, size_t count) { comm_->allreduce_sum(data, count); }
 void DataParallelGroup::sum_ordered(double* data, size_t count) { comm_->allreduce_sum_ordered(data, count); }
+bool DataParallelGroup::all_agree(bool yes) { return agree(*comm_, yes); }
 void DataParallelGroup::check_all(bool ok, const std::string& what) { seqmend::check_all(*comm_, ok, what); }
 bool DataParallelGroup::stop_requested_anywhere() { return seqmend::stop_requested_anywhere(*comm_); }
 void DataParallelGroup::install_stop_signal_handlers() { seqmend::install_stop_signal_handlers(); }

@@ -34,6 +34,9 @@ class DataParallelGroup {
     sum_ordered(&x, 1);
     return x;
   }
+  // Collective: true only where `yes` holds on every rank, so all ranks take the same branch (and
+  // each has looked before any acts on what it saw).
+  bool all_agree(bool yes);
   // Throws the same seqmend::Error on every rank when `ok` is false on any (distributed/failure.h).
   void check_all(bool ok, const std::string& what);
   // Collective at a step boundary: a stop signal (SIGUSR1/SIGTERM) reached some rank.

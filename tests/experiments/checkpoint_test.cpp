@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "tests/support/error_of.h"
 
 namespace seqmend {
 namespace {
@@ -72,14 +73,7 @@ bool same_bits(Tensor& a, Tensor& b) {
   return a.numel() == b.numel() && std::memcmp(a.data<float>(), b.data<float>(), size_t(a.numel()) * 4) == 0;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(Checkpoint, RoundTripIsBitExact) {
   const std::string dir = fresh_dir("roundtrip");

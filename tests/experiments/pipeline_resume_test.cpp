@@ -115,6 +115,18 @@ TEST_F(PipelineResumeTest, StopInEachTrainingStageThenTheSameCommandEndsWithTheU
   EXPECT_NE(out.find("run: evaluate resuming"), std::string::npos) << out;
   EXPECT_NE(out.find("raw/seed-0 finished before, read back"), std::string::npos) << out;
   EXPECT_NE(out.find("resumed from " + run + "/evaluate/run/raw/seed-1/ckpt-"), std::string::npos) << out;
+  // Progress over the 3 sets x 2 seeds: the time left is estimated from the trainings this run made.
+  auto line_of = [&](const std::string& head) {
+    const size_t at = out.find(head);
+    return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+  };
+  EXPECT_NE(line_of("evaluate: training 2 of 6: raw data, seed 2 of 2, in " + run + "/evaluate/run/raw/seed-1"), "")
+      << out;
+  const std::string read_back = line_of("evaluate: 1 of 6 done (raw, seed 1): valid ");
+  EXPECT_NE(read_back, "") << out;
+  EXPECT_EQ(read_back.find("left"), std::string::npos) << "nothing trained yet to time: " << read_back;
+  EXPECT_NE(line_of("evaluate: 2 of 6 done (raw, seed 2): valid ").find("; about "), std::string::npos) << out;
+  EXPECT_EQ(line_of("evaluate: 6 of 6 done (clean, seed 2): valid ").find("left"), std::string::npos) << out;
   for (const char* stage : {"pretrain", "finetune"}) {
     const std::string earlier = slurp(run + "." + (stage == std::string("pretrain") ? "finetune" : "evaluate") + ".log");
     EXPECT_NE(earlier.find("run: " + std::string(stage) + " resuming"), std::string::npos) << earlier;

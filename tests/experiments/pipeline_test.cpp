@@ -362,6 +362,14 @@ TEST_F(PipelineTest, EvaluateTrainsAGivenRecommenderConfigAndRerunsWhenItChanges
   yaml.replace(at, 12, "evaluate: {pretrain_config: " + rec + "}");
   Ran first = run(yaml);
   ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("evaluate: training 3 of 3: clean data, seed 1 of 1, in " + run_dir +
+                              "/evaluate/run/clean\n"),
+            std::string::npos)
+      << first.output;
+  EXPECT_NE(first.output.find("evaluate: 2 of 3 done (repaired, seed 1): valid ndcg@10 0."), std::string::npos)
+      << first.output;
+  EXPECT_NE(first.output.find("evaluate: 3 of 3 done (clean, seed 1): valid ndcg@10 0."), std::string::npos)
+      << first.output;
   EXPECT_NE(read_text(run_dir + "/pretrain/run/config.yaml").find("objective: cloze"), std::string::npos);
   for (const char* set : {"raw", "repaired", "clean"}) {
     const std::string cfg = read_text(run_dir + "/evaluate/run/" + set + "/config.yaml");

@@ -15,6 +15,7 @@
 
 #include "core/base/error.h"
 #include "io/published_dir.h"
+#include "tests/support/error_of.h"
 
 namespace seqmend {
 namespace {
@@ -58,14 +59,7 @@ PublishOptions quick(bool overwrite = false) {
   return o;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(PublishedDir, AppearsOnlyOnCommitAndLeavesNothingElse) {
   Scratch s;
