@@ -170,23 +170,54 @@ void write_shard_file(const std::string& path, const SequenceSet& s, const Shard
   h5(file.close(), path, "closing");
 }
 
+namespace {
+
+// Checks the attributes that say which shard `file` is against the manifest's `id`.
+void check_shard_identity(hid_t file, const ShardIdentity& id, const std::string& path) {
+  int64_t version = read_attr_int(file, "format_version", path);
+  SEQ_CHECK(version == kShardFormatVersion, path, ": format version ", version, ", expected ",
+            kShardFormatVersion, " (HINT: rewrite the shard set with this seqmend version)");
+  std::string split = read_attr_str(file, "split", path);
+  SEQ_CHECK(split == id.split, path, ": shard belongs to split '", split, "', the manifest lists it under '",
+            id.split, "'");
+  int64_t index = read_attr_int(file, "shard_index", path);
+  SEQ_CHECK(index == id.index, path, ": shard index ", index, ", the manifest lists it as ", id.index);
+  int64_t n = read_attr_int(file, "num_sequences", path), e = read_attr_int(file, "num_events", path);
+  SEQ_CHECK(n == id.sequences && e == id.events, path, ": shard holds ", n, " sequences / ", e,
+            " events, the manifest says ", id.sequences, " / ", id.events);
+}
+
+void check_offsets_span(const std::vector<int64_t>& offsets, const ShardIdentity& id, const std::string& path) {
+  SEQ_CHECK(offsets.front() == 0 && offsets.back() == id.events, path, ": offsets run from ", offsets.front(),
+            " to ", offsets.back(), ", expected 0 to ", id.events);
+}
+
+}  // namespace
+
+std::vector<int64_t> read_shard_offsets(const std::string& path, const ShardIdentity& id) {
+  std::vector<int64_t> offsets;
+  {
+    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    H5Quiet quiet;
+    H5Handle file(h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "opening shard"), H5Fclose);
+    check_shard_identity(file, id, path);
+    read_dataset(file, "offsets", id.sequences + 1, offsets, path);
+  }
+  check_offsets_span(offsets, id, path);
+  for (size_t i = 1; i < offsets.size(); ++i)
+    SEQ_CHECK(offsets[i] >= offsets[i - 1], path, ": offsets decrease at sequence ", i - 1, " (", offsets[i - 1],
+              " then ", offsets[i], ")");
+  return offsets;
+}
+
 SequenceSet read_shard_file(const std::string& path, const ShardIdentity& id) {
   SequenceSet s;
   {
     std::lock_guard<std::mutex> lock(hdf5_mutex());
     H5Quiet quiet;
     H5Handle file(h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path, "opening shard"), H5Fclose);
-    int64_t version = read_attr_int(file, "format_version", path);
-    SEQ_CHECK(version == kShardFormatVersion, path, ": format version ", version, ", expected ",
-              kShardFormatVersion, " (HINT: rewrite the shard set with this seqmend version)");
-    std::string split = read_attr_str(file, "split", path);
-    SEQ_CHECK(split == id.split, path, ": shard belongs to split '", split, "', the manifest lists it under '",
-              id.split, "'");
-    int64_t index = read_attr_int(file, "shard_index", path);
-    SEQ_CHECK(index == id.index, path, ": shard index ", index, ", the manifest lists it as ", id.index);
-    int64_t n = read_attr_int(file, "num_sequences", path), e = read_attr_int(file, "num_events", path);
-    SEQ_CHECK(n == id.sequences && e == id.events, path, ": shard holds ", n, " sequences / ", e,
-              " events, the manifest says ", id.sequences, " / ", id.events);
+    check_shard_identity(file, id, path);
+    const int64_t n = id.sequences, e = id.events;
     const ShardColumns& c = id.columns;
     for (auto [name, want] : {std::pair{"timestamp", c.timestamp}, std::pair{"action", c.action},
                               std::pair{"label", c.label}, std::pair{"seq_label", c.seq_label}})
@@ -200,8 +231,7 @@ SequenceSet read_shard_file(const std::string& path, const ShardIdentity& id) {
     if (c.label) read_dataset(file, "label", e, s.label, path);
     if (c.seq_label) read_dataset(file, "seq_label", n, s.seq_label, path);
   }
-  SEQ_CHECK(s.offsets.front() == 0 && s.offsets.back() == id.events, path, ": offsets run from ",
-            s.offsets.front(), " to ", s.offsets.back(), ", expected 0 to ", id.events);
+  check_offsets_span(s.offsets, id, path);
   try {
     s.validate(id.num_items);
   } catch (const Error& err) {

@@ -43,6 +43,11 @@ void write_shard_file(const std::string& path, const SequenceSet& s, const Shard
 // seqmend::Error naming `path` on any mismatch or HDF5 read failure (a fletcher32 error included).
 SequenceSet read_shard_file(const std::string& path, const ShardIdentity& id);
 
+// The `offsets` column of the shard at `path` alone (its identity checked against `id`, the offsets
+// against its event count): what a pass over sequence lengths needs, without reading the events.
+// The file's CRC-32 is not checked (that would read it all); fletcher32 still covers the offsets.
+std::vector<int64_t> read_shard_offsets(const std::string& path, const ShardIdentity& id);
+
 // Appends sequences [begin, end) of `src` to `dst` (columns dst lacks are started when dst is empty).
 void append_sequences(SequenceSet& dst, const SequenceSet& src, int64_t begin, int64_t end);
 

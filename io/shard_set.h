@@ -207,6 +207,11 @@ class ShardReader {
 SequenceSet load_split(const std::string& dir, const std::string& split);
 SequenceSet load_split(const ShardSet& set, const std::string& split);
 
+// The length of every sequence of `split`, in order, from the shards' offsets alone: a pass that
+// reads a few bytes per sequence instead of the events (each shard's size is checked against the
+// manifest, its CRC-32 only when its sequences are read).
+std::vector<int64_t> read_sequence_lengths(const ShardSet& set, const std::string& split);
+
 // Shard file name for (split, index): "train-00003.h5".
 std::string shard_file_name(const std::string& split, int64_t index);
 

@@ -179,12 +179,31 @@ struct ShardReader::State {
   void load(size_t k);
 };
 
-void ShardReader::State::load(size_t k) {
-  const ShardEntry& e = entries[k];
-  const std::string path = (fs::path(dir) / e.file).string();
+namespace {
+
+// What every shard of `split` shares: columns, vocabulary and user-table sizes.
+ShardIdentity split_identity(const ShardSet& set, const std::string& split) {
+  ShardIdentity id;
+  id.split = split;
+  id.num_items = set.num_items();
+  id.num_users = set.num_users();
+  id.columns = ShardColumns::from_names(set.columns(), set.dir() + "/manifest.json");
+  return id;
+}
+
+// A stat, not a read: a truncated or rewritten shard is caught before HDF5 sees it.
+void check_shard_size(const std::string& path, const ShardEntry& e) {
   const int64_t size = file_size(path);
   SEQ_CHECK(size == e.bytes, path, ": file is ", size, " bytes, the manifest says ", e.bytes,
             size < e.bytes ? " (truncated file)" : " (file was changed)");
+}
+
+}  // namespace
+
+void ShardReader::State::load(size_t k) {
+  const ShardEntry& e = entries[k];
+  const std::string path = (fs::path(dir) / e.file).string();
+  check_shard_size(path, e);
   if (options.verify_checksum) {
     const uint32_t crc = file_crc32(path);
     SEQ_CHECK(crc == e.crc32, path, ": checksum mismatch: CRC-32 ", crc, ", the manifest says ", e.crc32,
@@ -209,10 +228,7 @@ ShardReader::ShardReader(const ShardSet& set, const std::string& split, std::vec
   st.dir = set.dir();
   st.split = split;
   st.options = options;
-  st.proto.split = split;
-  st.proto.num_items = set.num_items();
-  st.proto.num_users = set.num_users();
-  st.proto.columns = ShardColumns::from_names(set.columns(), set.dir() + "/manifest.json");
+  st.proto = split_identity(set, split);
   for (int64_t k : shard_indices) {
     SEQ_CHECK(k >= 0 && k < info.num_shards(), "ShardReader: split '", split, "' of '", set.dir(), "' has ",
               info.num_shards(), " shards, no shard ", k);
@@ -282,6 +298,24 @@ SequenceSet load_split(const ShardSet& set, const std::string& split) {
   all.offsets.reserve(size_t(reader.num_sequences()) + 1);
   while (reader.next(batch, std::numeric_limits<int64_t>::max())) append_sequences(all, batch, 0, batch.num_sequences());
   return all;
+}
+
+std::vector<int64_t> read_sequence_lengths(const ShardSet& set, const std::string& split) {
+  const SplitInfo& info = set.split(split);
+  ShardIdentity id = split_identity(set, split);
+  std::vector<int64_t> lengths;
+  lengths.reserve(size_t(info.sequences));
+  for (int64_t k = 0; k < info.num_shards(); ++k) {
+    const ShardEntry& e = info.shards[size_t(k)];
+    const std::string path = (fs::path(set.dir()) / e.file).string();
+    check_shard_size(path, e);
+    id.index = k;
+    id.sequences = e.sequences;
+    id.events = e.events;
+    const std::vector<int64_t> offsets = read_shard_offsets(path, id);
+    for (size_t s = 0; s + 1 < offsets.size(); ++s) lengths.push_back(offsets[s + 1] - offsets[s]);
+  }
+  return lengths;
 }
 
 SequenceSet load_split(const std::string& dir, const std::string& split) {

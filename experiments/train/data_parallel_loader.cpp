@@ -20,23 +20,27 @@ DataParallelLoader::DataParallelLoader(const ShardSet& set, const std::string& s
   shard_first_.assign(size_t(info.num_shards()) + 1, 0);
   for (int64_t k = 0; k < info.num_shards(); ++k)
     shard_first_[size_t(k) + 1] = shard_first_[size_t(k)] + info.shards[size_t(k)].sequences;
-  std::vector<int64_t> all(size_t(info.num_shards()));
-  std::iota(all.begin(), all.end(), int64_t(0));
-  ShardReader reader(set, split, all);
-  SequenceSet part;
-  for (int64_t k = 0; k < info.num_shards(); ++k) {
-    const int64_t want = info.shards[size_t(k)].sequences;
-    int64_t got = 0;
-    while (got < want && reader.next(part, std::min<int64_t>(want - got, 4096))) {
-      for (int64_t s = 0; s < part.num_sequences(); ++s) {
-        length_.push_back(part.length(s));
-        if (cache_bytes > 0) continue;  // cache mode: lengths only, shards read when needed
-        data_.append_from(part, s);
+  if (cache_bytes > 0) {
+    // Cache mode: the deal needs only the lengths; a shard's events are read when a batch needs them.
+    length_ = read_sequence_lengths(set, split);
+  } else {
+    std::vector<int64_t> all(size_t(info.num_shards()));
+    std::iota(all.begin(), all.end(), int64_t(0));
+    ShardReader reader(set, split, all);
+    SequenceSet part;
+    for (int64_t k = 0; k < info.num_shards(); ++k) {
+      const int64_t want = info.shards[size_t(k)].sequences;
+      int64_t got = 0;
+      while (got < want && reader.next(part, std::min<int64_t>(want - got, 4096))) {
+        for (int64_t s = 0; s < part.num_sequences(); ++s) {
+          length_.push_back(part.length(s));
+          data_.append_from(part, s);
+        }
+        got += part.num_sequences();
       }
-      got += part.num_sequences();
+      SEQ_CHECK(got == want, "DataParallelLoader: shard ", shard_file_name(split, k), " of ", set.dir(),
+                " gave ", got, " sequences, the manifest lists ", want);
     }
-    SEQ_CHECK(got == want, "DataParallelLoader: shard ", shard_file_name(split, k), " of ", set.dir(),
-              " gave ", got, " sequences, the manifest lists ", want);
   }
   SEQ_CHECK(num_samples() > 0, "DataParallelLoader: split `", split, "` of ", set.dir(), " has no sequences");
   if (cache_bytes > 0) {

@@ -36,7 +36,8 @@ namespace seqmend {
 class DataParallelLoader {
  public:
   // Reads every shard of `split` into memory (each shard checked; a bad one throws naming the
-  // file), or with cache_bytes > 0 only the sequence lengths, shards then read as batches need them.
+  // file), or with cache_bytes > 0 only the sequence lengths (the shards' offsets alone,
+  // read_sequence_lengths in io/shard_set.h), shards then read as batches need them.
   // token_cap (> 0): a sequence costs min(length, token_cap) tokens when dealt; 0 = its length.
   DataParallelLoader(const ShardSet& set, const std::string& split, int rank, int world,
                      int64_t global_batch, uint64_t seed, int64_t token_cap = 0, int64_t cache_bytes = 0);

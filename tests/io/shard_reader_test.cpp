@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -127,6 +128,51 @@ TEST_F(ShardReaderTest, RanksTogetherReadEverySequenceOnce) {
   EXPECT_EQ(assign_shards(10, 1, 4, ShardAssignment::kContiguous), (std::vector<int64_t>{3, 4, 5}));
   EXPECT_EQ(assign_shards(10, 3, 4, ShardAssignment::kContiguous), (std::vector<int64_t>{8, 9}));
   EXPECT_THROW(assign_shards(10, 4, 4), Error);
+}
+
+// Bytes this process has read through read(2) and pread(2) so far (/proc/self/io); -1 where the
+// kernel does not say.
+int64_t bytes_read_by_process() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  int64_t value = 0;
+  while (io >> key >> value)
+    if (key == "rchar:") return value;
+  return -1;
+}
+
+TEST_F(ShardReaderTest, SequenceLengthsComeFromTheOffsetsInOrder) {
+  write_default();
+  ShardSet set = ShardSet::open(dir());
+  ASSERT_GE(set.split("train").num_shards(), 6);
+  const std::vector<int64_t> lengths = read_sequence_lengths(set, "train");
+  ASSERT_EQ(int64_t(lengths.size()), data_.num_sequences());
+  for (int64_t s = 0; s < data_.num_sequences(); ++s) EXPECT_EQ(lengths[size_t(s)], data_.length(s)) << s;
+}
+
+// The point of the lengths pass: a rank that reads only the shards its batches need (the loader's
+// cache mode) no longer reads every shard whole at start-up to learn the lengths.
+TEST_F(ShardReaderTest, TheLengthsPassReadsAFewBytesPerSequenceNotTheEvents) {
+  const SequenceSet big = make_set(3000, 50000, 100, 7, {}, 100, 300);
+  ShardOptions o;
+  o.target_shards = 6;  // shards of ~100k events; a shard's HDF5 metadata is ~10 KB whatever its size
+  write_shard_set(dir(), make_info(50000, 100), {{"train", big}}, o);
+  ShardSet set = ShardSet::open(dir());
+  ASSERT_GE(set.split("train").num_shards(), 4);
+  int64_t shard_bytes = 0;
+  for (const auto& e : set.split("train").shards) shard_bytes += e.bytes;
+  const int64_t before = bytes_read_by_process();
+  if (before < 0) GTEST_SKIP() << "/proc/self/io has no rchar here: bytes read cannot be counted";
+  const std::vector<int64_t> lengths = read_sequence_lengths(set, "train");
+  const int64_t lengths_pass = bytes_read_by_process() - before;
+  ASSERT_EQ(int64_t(lengths.size()), big.num_sequences());
+  const int64_t before_full = bytes_read_by_process();
+  load_split(set, "train");
+  const int64_t full = bytes_read_by_process() - before_full;
+  std::printf("lengths pass: %lld bytes read; full read: %lld; shards: %lld bytes\n", (long long)lengths_pass,
+              (long long)full, (long long)shard_bytes);
+  EXPECT_GE(full, shard_bytes) << "a full read reads every byte (its CRC-32 included), or the count is wrong";
+  EXPECT_LT(lengths_pass, shard_bytes / 20) << lengths_pass << " of " << shard_bytes << " shard bytes";
 }
 
 class ShardDamageTest : public ShardSetTest {
@@ -269,6 +315,25 @@ TEST_F(ShardDamageTest, MissingShardFileIsNamedWhenOpening) {
   fs::remove(shard_);
   std::string err = error_of([&] { ShardSet::open(dir()); });
   EXPECT_NE(err.find(shard_ + ": shard file listed in"), std::string::npos) << err;
+}
+
+TEST_F(ShardDamageTest, TheLengthsPassChecksTheOffsetsAndTheSizeButNotTheEvents) {
+  EXPECT_EQ(error_of([&] { read_sequence_lengths(*set_, "train"); }), "(no error)");
+  // Damaged events: found when the shard's sequences are read, not by a pass that never reads them.
+  auto [item_at, item_size] = chunk_of("item", 1);
+  flip_bytes(int64_t(item_at + item_size / 2), 4);
+  EXPECT_EQ(error_of([&] { read_sequence_lengths(*set_, "train"); }), "(no error)");
+  EXPECT_NE(read_all().find("checksum mismatch"), std::string::npos);
+  // Damaged offsets: fletcher32 catches them.
+  auto [off_at, off_size] = chunk_of("offsets", 0);
+  flip_bytes(int64_t(off_at + off_size / 2), 4);
+  std::string err = error_of([&] { read_sequence_lengths(*set_, "train"); });
+  EXPECT_NE(err.find(shard_ + ": reading dataset 'offsets'"), std::string::npos) << err;
+  // A truncated shard: its size, checked without reading it.
+  fs::resize_file(shard_, uintmax_t(file_size(shard_) / 2));
+  err = error_of([&] { read_sequence_lengths(*set_, "train"); });
+  EXPECT_NE(err.find(shard_ + ": file is "), std::string::npos) << err;
+  EXPECT_NE(err.find("truncated"), std::string::npos) << err;
 }
 
 }  // namespace
