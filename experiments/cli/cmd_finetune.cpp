@@ -19,16 +19,10 @@ void add_finetune_command(CLI::App& app, CommandBody& body) {
       "injected on the fly; calibrates thresholds on the valid split and writes detector.h5, "
       "config.yaml, run.json, metrics.jsonl and results.json to run_dir");
   auto args = add_stage_args<FinetuneConfig>(*cmd);
-  auto resume = std::make_shared<bool>(false);
-  cmd->add_flag("--resume", *resume, "continue from the newest checkpoint in run_dir (same as resume=true)");
-  auto overwrite = std::make_shared<bool>(false);
-  cmd->add_flag("--overwrite", *overwrite,
-                "start afresh in a run_dir that holds another run, removing its files (same as overwrite=true)");
-  cmd->callback([&body, args, resume, overwrite] {
-    body = [args, resume, overwrite](MpiEnv& env) {
-      auto cfg = args->load<FinetuneConfig>();
-      if (*resume) cfg.resume = true;
-      if (*overwrite) cfg.overwrite = true;
+  add_run_dir_flags(*cmd, *args);
+  cmd->callback([&body, args] {
+    body = [args](MpiEnv& env) {
+      auto cfg = args->load_run<FinetuneConfig>();
       if (args->print_config) return print_config(cfg, env);
       cfg.validate();
       apply_threads_setting(cfg.threads);

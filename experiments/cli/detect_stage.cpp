@@ -75,7 +75,8 @@ void put(hid_t f, const std::string& path, const char* name, const std::vector<T
 }
 
 void write_scores_h5(const std::string& path, const SequenceSet& set, const DetectorScores& sc,
-                     const std::vector<float>& surprisal, const DetectConfig& cfg, const Thresholds& th) {
+                     const std::vector<float>& surprisal, const DetectConfig& cfg, const Thresholds& th,
+                     const HeadPrecision& expected) {
   AtomicFile af(path);
   hid_t f = H5Fcreate(af.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   SEQ_CHECK(f >= 0, "detect: cannot create '", af.temp_path(), "'");
@@ -92,6 +93,11 @@ void write_scores_h5(const std::string& path, const SequenceSet& set, const Dete
     h5_check(H5LTset_attribute_string(f, "/", "detector", cfg.detector_checkpoint.c_str()), path, "detector");
     for (auto [k, x] : {std::pair{"threshold_event", th.event}, std::pair{"threshold_gap", th.gap},
                         std::pair{"threshold_sequence", th.sequence}})
+      h5_check(H5LTset_attribute_double(f, "/", k, &x, 1), path, k);
+    // The calibration's expected precision of each head's flags (NaN = unknown): repair's floor.
+    for (auto [k, x] : {std::pair{"expected_precision_event", expected.event},
+                        std::pair{"expected_precision_gap", expected.gap},
+                        std::pair{"expected_precision_sequence", expected.sequence}})
       h5_check(H5LTset_attribute_double(f, "/", k, &x, 1), path, k);
   } catch (...) {
     H5Fclose(f);
@@ -168,7 +174,8 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
     if (fusion.any())
       fusion.apply(sc, fusion_inputs(data, surprisal, fusion.features, det.encoder().config().num_items));
     const Thresholds th = ld.info.thresholds;
-    write_scores_h5(run.file("scores.h5"), data, sc, surprisal, cfg, th);
+    const HeadPrecision expected = HeadPrecision::from_calibration(ld.info.calibration);
+    write_scores_h5(run.file("scores.h5"), data, sc, surprisal, cfg, th, expected);
 
     if (cfg.write_csv) {
       const auto& uid = set.user_ids();
@@ -197,6 +204,7 @@ nlohmann::json run_detect(DetectConfig& cfg, DataParallelGroup& group) {
     summary["sequences"] = data.num_sequences();
     summary["events"] = data.num_events();
     summary["thresholds"] = th.to_json();
+    summary["expected_precision"] = expected.to_json();
     if (data.has_labels()) {
       nlohmann::json det_json = detection_report(sc, data, th.event, th.gap, th.sequence);
       if (cfg.surprisal || fusion.any()) {

@@ -6,7 +6,9 @@
 // scores.h5 (HDF5, written atomically): CSR like a shard — `offsets` (n + 1, int64), `user` (n,
 // int64 remapped ids), `item` (E, int32), `event_score`, `gap_score`, `surprisal` (E, float32),
 // `sequence_score` (n, float32); attributes `split`, `data_dir`, `detector`, thresholds
-// `threshold_event`, `threshold_gap`, `threshold_sequence` (inf = flags nothing).
+// `threshold_event`, `threshold_gap`, `threshold_sequence` (inf = flags nothing) and the calibration's
+// expected precision of each head's flags, `expected_precision_event`, `_gap`, `_sequence` (NaN =
+// unknown; repair's precision floor reads them).
 // event_scores.csv: user,position,item,timestamp,score,gap_score,surprisal — user and item as the
 // manifest's original ids (remapped ids when the manifest has none), position = 0-based index of
 // the event in the user's stored sequence, timestamp empty when the data has none.

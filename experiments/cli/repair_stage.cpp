@@ -3,12 +3,15 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include "core/base/error.h"
 #include "experiments/run/dp_group.h"
 #include "experiments/repair/model_predictor.h"
+#include "experiments/repair/precision_floor.h"
 #include "experiments/repair/repair_shard_set.h"
 #include "experiments/repair/shared_predictor.h"
 #include "experiments/repair/repair_stats.h"
@@ -40,6 +43,16 @@ double read_threshold(hid_t f, const char* name, const std::string& path) {
   return x;
 }
 
+// An attribute a file may lack (written before it was kept): NaN then.
+double read_optional_double(hid_t f, const char* name) {
+  double x = std::numeric_limits<double>::quiet_NaN();
+  if (H5Aexists(f, name) > 0 && H5LTget_attribute_double(f, "/", name, &x) < 0)
+    x = std::numeric_limits<double>::quiet_NaN();
+  return x;
+}
+
+bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
 }  // namespace
 
 ScoresFile read_scores_h5(const std::string& path) {
@@ -56,6 +69,8 @@ ScoresFile read_scores_h5(const std::string& path) {
     out.thresholds.event = read_threshold(f, "threshold_event", path);
     out.thresholds.gap = read_threshold(f, "threshold_gap", path);
     out.thresholds.sequence = read_threshold(f, "threshold_sequence", path);
+    out.expected = {read_optional_double(f, "expected_precision_event"), read_optional_double(f, "expected_precision_gap"),
+                    read_optional_double(f, "expected_precision_sequence")};
     hsize_t dims = 0;
     H5T_class_t cls;
     size_t size = 0;
@@ -79,6 +94,7 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
   SEQ_CHECK(!cfg.out_dir.empty(), "repair: out_dir is required");
   std::map<std::string, DetectorScores> scores;
   RepairProvenance prov;
+  HeadPrecision expected;
   bool have_thresholds = false;
   const std::pair<const char*, std::string*> files[] = {
       {"train", &cfg.scores_train}, {"valid", &cfg.scores_valid}, {"test", &cfg.scores_test}};
@@ -90,10 +106,12 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
               "' holds scores of split '", sf.split, "'");
     if (!have_thresholds) {
       prov.thresholds = sf.thresholds;
+      expected = sf.expected;
       have_thresholds = true;
     } else {
       SEQ_CHECK(sf.thresholds.event == prov.thresholds.event && sf.thresholds.gap == prov.thresholds.gap &&
-                    sf.thresholds.sequence == prov.thresholds.sequence,
+                    sf.thresholds.sequence == prov.thresholds.sequence && same(sf.expected.event, expected.event) &&
+                    same(sf.expected.gap, expected.gap) && same(sf.expected.sequence, expected.sequence),
                 "repair: ", *path, ": thresholds differ from the first scores file's (", prov.thresholds.to_json().dump(),
                 " vs ", sf.thresholds.to_json().dump(), "): the splits were scored by different detectors");
     }
@@ -103,6 +121,7 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
   SEQ_CHECK(!scores.empty(), "repair: no scores given (scores_train, scores_valid, scores_test are all empty)");
 
   RepairConfig rc = cfg.repair;
+  const nlohmann::json floor = apply_precision_floor(expected, rc);
   Predictor predictor;
   std::string used = cfg.predictor;
   // auto: the model when there is an encoder to load.
@@ -123,7 +142,11 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
   }
   if (!cfg.detector_checkpoint.empty() && fs::is_regular_file(cfg.detector_checkpoint))
     prov.detector_checksum = str(file_crc32(cfg.detector_checkpoint));
-  prov.extra = {{"predictor", used}, {"scores", sources}, {"detector_checkpoint", cfg.detector_checkpoint}};
+  prov.extra = {{"predictor", used},
+                {"scores", sources},
+                {"detector_checkpoint", cfg.detector_checkpoint},
+                {"expected_precision", expected.to_json()},
+                {"precision_floor", floor}};
 
   RepairTruth truth;
   const RepairTruth* truth_ptr = nullptr;

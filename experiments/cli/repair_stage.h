@@ -57,6 +57,7 @@ struct RepairStageConfig {
 struct ScoresFile {
   DetectorScores scores;
   Thresholds thresholds;
+  HeadPrecision expected;  // expected precision of each head's flags (NaN: a file from before it was kept)
   std::string split;
   int64_t num_sequences = 0;
   std::vector<float> surprisal;  // the encoder's masked-item surprisal per event; empty when not scored

@@ -233,6 +233,26 @@ void format_calibration_md(std::ostringstream& md, const nlohmann::json& cal) {
        << "injections were weighed to that mix (experiments/detect/noise_kind.h).\n";
 }
 
+// Repair's precision floor (experiments/repair/precision_floor.h): which edit kinds it let through.
+void format_precision_floor_md(std::ostringstream& md, const nlohmann::json& extra) {
+  const nlohmann::json pf = at(extra, "precision_floor");
+  if (!pf.is_object() || pf.value("min_expected_precision", 0.0) <= 0) return;
+  md << "\nPrecision floor " << num(at(pf, "min_expected_precision"), 2)
+     << " (`repair.min_expected_precision`): an edit is made only where its expected precision reaches it —";
+  const char* sep = " ";
+  for (const char* kind : {"delete", "replace", "backfill", "quarantine"}) {
+    const nlohmann::json k = at(pf, kind);
+    if (!k.is_object()) continue;
+    md << sep << kind << " " << (k.value("on", false) ? "on" : "off");
+    std::string detail = "head " + num(at(k, "expected_precision"), 2);
+    if (k.contains("min_prob")) detail += ", predictions at probability ≥ " + num(at(k, "min_prob"), 2);
+    if (k.contains("why")) detail += "; " + k["why"].get<std::string>();
+    md << " (" << detail << ")";
+    sep = ", ";
+  }
+  md << ".\n";
+}
+
 // The audit (experiments/cli/audit_stage.h): detection and repair graded against the truth, with a
 // plain statement of where that truth came from.
 void format_audit_md(std::ostringstream& md, const nlohmann::json& audit) {
@@ -341,6 +361,7 @@ std::string format_report_md(const nlohmann::json& r) {
     }
   }
   format_calibration_md(md, at(r, "calibration"));
+  format_precision_floor_md(md, at(at(r, "repair"), "extra"));
 
   format_audit_md(md, at(r, "audit"));
 

@@ -18,4 +18,10 @@ std::shared_ptr<StageArgs> add_stage_args(CLI::App& cmd) {
   return args;
 }
 
+void add_run_dir_flags(CLI::App& cmd, StageArgs& args) {
+  cmd.add_flag("--resume", args.resume, "continue from the newest checkpoint in run_dir (same as resume=true)");
+  cmd.add_flag("--overwrite", args.overwrite,
+               "start afresh in a run_dir that holds another run, removing its files (same as overwrite=true)");
+}
+
 }  // namespace seqmend

@@ -40,10 +40,19 @@ struct StageArgs {
   std::string config_path;             // --config FILE; empty: the struct's defaults
   std::vector<std::string> overrides;  // trailing key.sub=value, applied after the file in order
   bool print_config = false;           // --print-config: print the resolved config, run nothing
+  bool resume = false, overwrite = false;  // --resume, --overwrite (add_run_dir_flags)
 
   template <typename S>
   S load() const {
     return load_config<S>(config_path, overrides);
+  }
+  // load() with --resume and --overwrite applied: the stages that train into a run_dir.
+  template <typename S>
+  S load_run() const {
+    S cfg = load<S>();
+    cfg.resume = cfg.resume || resume;
+    cfg.overwrite = cfg.overwrite || overwrite;
+    return cfg;
   }
 };
 
@@ -61,6 +70,10 @@ std::shared_ptr<StageArgs> add_stage_args(CLI::App& cmd) {
              config_reference(defaults));
   return args;
 }
+
+// --resume and --overwrite, the same as resume=true and overwrite=true, for a stage that trains
+// into a run_dir (read with StageArgs::load_run).
+void add_run_dir_flags(CLI::App& cmd, StageArgs& args);
 
 // The resolved config as YAML on stdout (rank 0); returns 0, the stage's exit code.
 template <typename S>

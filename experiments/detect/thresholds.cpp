@@ -77,6 +77,19 @@ nlohmann::json Thresholds::to_json() const {
   return {{"event", json_number(event)}, {"gap", json_number(gap)}, {"sequence", json_number(sequence)}};
 }
 
+nlohmann::json HeadPrecision::to_json() const {
+  return {{"event", json_number(event)}, {"gap", json_number(gap)}, {"sequence", json_number(sequence)}};
+}
+
+HeadPrecision HeadPrecision::from_calibration(const nlohmann::json& calibration) {
+  auto of = [&](const char* head) {
+    const nlohmann::json h = calibration.is_object() ? calibration.value(head, nlohmann::json()) : nlohmann::json();
+    const nlohmann::json p = h.is_object() ? h.value("precision", nlohmann::json()) : nlohmann::json();
+    return p.is_number() ? p.get<double>() : std::numeric_limits<double>::quiet_NaN();
+  };
+  return {of("event"), of("gap"), of("sequence")};
+}
+
 nlohmann::json HeadThresholds::to_json() const {
   return {{"event", event.to_json()}, {"gap", gap.to_json()}, {"sequence", sequence.to_json()}};
 }

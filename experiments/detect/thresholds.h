@@ -127,9 +127,23 @@ struct Thresholds {
   nlohmann::json to_json() const;  // {"event": x|null, ...} (null = +inf)
 };
 
+// The expected precision of each head's flags at its threshold (ThresholdChoice::precision: on the
+// calibration labels, or for log_precision on the log's own events); NaN = unknown, e.g. in a
+// scores file written before it was recorded. Repair's precision floor reads it
+// (experiments/repair/precision_floor.h).
+struct HeadPrecision {
+  double event = std::numeric_limits<double>::quiet_NaN();
+  double gap = std::numeric_limits<double>::quiet_NaN();
+  double sequence = std::numeric_limits<double>::quiet_NaN();
+  nlohmann::json to_json() const;  // {"event": x|null, ...} (null = unknown)
+  // From a calibration record (HeadThresholds::to_json); a head without a number stays unknown.
+  static HeadPrecision from_calibration(const nlohmann::json& calibration);
+};
+
 struct HeadThresholds {
   ThresholdChoice event, gap, sequence;
   Thresholds thresholds() const { return {event.threshold, gap.threshold, sequence.threshold}; }
+  HeadPrecision precision() const { return {event.precision, gap.precision, sequence.precision}; }
   nlohmann::json to_json() const;
 };
 

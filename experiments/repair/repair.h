@@ -44,6 +44,9 @@ struct RepairConfig {
   double backfill_min_prob = 0.0;
   bool quarantine = true;
   int64_t protect_last = 0;
+  // An edit whose expected precision (from the detector's calibration) is below this is not made
+  // (experiments/repair/precision_floor.h); 0 = no floor.
+  double min_expected_precision = 0;
 
   void visit(ConfigVisitor& v) {
     v.field("delete_events", delete_events, "delete events whose anomaly score reaches the event threshold");
@@ -55,6 +58,10 @@ struct RepairConfig {
     v.field("protect_last", protect_last,
             "last events of each sequence never edited, nor a gap before them (leave-one-out targets)", 0,
             int64_t(1) << 40);
+    v.field("min_expected_precision", min_expected_precision,
+            "an edit whose expected precision (the detector's calibration; for replace and backfill times the "
+            "prediction's probability) is below this is not made; 0 = no floor",
+            0.0, 1.0);
   }
 };
 

@@ -18,6 +18,7 @@
 #include "tests/support/tiny_pipeline.h"
 #include "experiments/cli/evaluate_stage.h"
 #include "experiments/cli/pipeline.h"
+#include "experiments/cli/repair_stage.h"
 #include "io/shard_set.h"
 
 namespace seqmend {
@@ -175,6 +176,32 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   int64_t flagged_gaps_inserted = 0;
   for (const auto& [split, st] : rep["stats"].items()) flagged_gaps_inserted += st["counts"]["insert"].get<int64_t>();
   EXPECT_GT(flagged_gaps_inserted, 0) << rep["stats"].dump();
+
+  // A precision floor just above the gap head's calibrated precision: no gap is backfilled, and
+  // every edit kind is on exactly where its head's expected precision reaches the floor.
+  const ScoresFile sf = read_scores_h5(run_dir + "/detect/test/scores.h5");
+  const nlohmann::json cal =
+      nlohmann::json::parse(read_text(run_dir + "/finetune/run/results.json"))["calibration"];
+  EXPECT_DOUBLE_EQ(sf.expected.gap, cal["gap"]["precision"].get<double>());
+  EXPECT_DOUBLE_EQ(sf.expected.event, cal["event"]["precision"].get<double>());
+  ASSERT_LT(sf.expected.gap, 0.99) << "the tiny detector's gaps are too easy for this check";
+  const double floor = std::round((sf.expected.gap + 0.005) * 1000) / 1000;
+  Ran fourth = run(tiny_pipeline(run_dir, ", quarantine: false, min_expected_precision: " + std::to_string(floor)));
+  ASSERT_EQ(fourth.status, 0) << fourth.output;
+  rep = nlohmann::json::parse(read_text(run_dir + "/repair/set/repair.json"));
+  const nlohmann::json& pf = rep["extra"]["precision_floor"];
+  EXPECT_NEAR(pf["min_expected_precision"].get<double>(), floor, 1e-12) << pf.dump();
+  EXPECT_EQ(pf["backfill"]["on"], false) << pf.dump();
+  EXPECT_EQ(pf["backfill"]["why"], "head below the floor") << pf.dump();
+  EXPECT_EQ(pf["delete"]["on"], sf.expected.event >= floor) << pf.dump();
+  EXPECT_EQ(pf["quarantine"]["on"], false) << "off in the config";
+  int64_t inserted = 0, deleted = 0;
+  for (const auto& [split, st] : rep["stats"].items()) {
+    inserted += st["counts"]["insert"].get<int64_t>();
+    deleted += st["counts"]["delete"].get<int64_t>();
+  }
+  EXPECT_EQ(inserted, 0) << rep["stats"].dump();
+  if (sf.expected.event < floor) EXPECT_EQ(deleted, 0) << rep["stats"].dump();
 }
 
 // A noisy log: the data stage hides the truth in data/set.truth, and no stage before the audit may

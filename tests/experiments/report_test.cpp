@@ -1,6 +1,7 @@
 // The report's recommendation section: per-seed paired differences and when it calls the recovered
 // share noise (hand-computed cases); its calibration table.
 #include "experiments/cli/report.h"
+#include "experiments/repair/precision_floor.h"
 
 #include <gtest/gtest.h>
 
@@ -93,6 +94,25 @@ TEST(Report, CalibrationSaysWhatEachEditExpectsAndTheNoiseKind) {
   even["noise_kind"]["informative"] = false;
   EXPECT_NE(format_report_md({{"calibration", even}}).find("no evidence either way, so even odds"), std::string::npos);
   EXPECT_EQ(format_report_md(nlohmann::json::object()).find("Calibration ("), std::string::npos);
+}
+
+TEST(Report, ThePrecisionFloorSaysWhichEditsItLetThrough) {
+  RepairConfig c;
+  c.min_expected_precision = 0.8;
+  c.backfill_min_prob = 0.3;
+  const nlohmann::json floor = apply_precision_floor({0.9, 0.06, 0.5}, c);
+  const nlohmann::json repair = {{"extra", {{"precision_floor", floor}}}};
+  const std::string md = format_report_md({{"repair", repair}});
+  EXPECT_NE(md.find("Precision floor 0.80 (`repair.min_expected_precision`): an edit is made only where its expected "
+                    "precision reaches it — delete on (head 0.90), replace on (head 0.90, predictions at probability "
+                    "≥ 0.89), backfill off (head 0.06; head below the floor), quarantine off (head 0.50; head below "
+                    "the floor)."),
+            std::string::npos)
+      << md;
+  // No floor, no line.
+  RepairConfig none;
+  const nlohmann::json off = {{"extra", {{"precision_floor", apply_precision_floor({0.9, 0.06, 0.5}, none)}}}};
+  EXPECT_EQ(format_report_md({{"repair", off}}).find("Precision floor"), std::string::npos);
 }
 
 }  // namespace

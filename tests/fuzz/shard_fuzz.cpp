@@ -1,7 +1,8 @@
 // libFuzzer target: the shard reader's checks on what a shard file holds. The input is turned into
 // raw columns (offsets, items, users, labels) and a manifest identity, written as a shard file
 // without any validation, and read back: the reader must reject what is inconsistent with
-// seqmend::Error and return only sets that validate.
+// seqmend::Error and return only sets that validate; the offsets-only read (the lengths pass) must
+// accept every shard the full read accepts, with the same offsets, and only valid CSR offsets.
 #include <unistd.h>
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/base/error.h"
 #include "io/shard_file.h"
@@ -65,10 +67,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const Error&) {
     return 0;
   }
+  std::vector<int64_t> offsets;  // the lengths pass: accepted offsets are a valid CSR index
+  try {
+    offsets = read_shard_offsets(file, id);
+    if (int64_t(offsets.size()) != id.sequences + 1 || offsets.front() != 0 || offsets.back() != id.events)
+      std::abort();
+    for (size_t i = 1; i < offsets.size(); ++i)
+      if (offsets[i] < offsets[i - 1]) std::abort();
+  } catch (const Error&) {
+    offsets.clear();
+  }
   try {
     const SequenceSet back = read_shard_file(file, id);
     back.validate(id.num_items);  // accepted means consistent
     if (back.num_sequences() != id.sequences || back.num_events() != id.events) std::abort();
+    if (back.offsets != offsets) std::abort();  // a whole shard's offsets pass the lengths pass too
   } catch (const Error&) {
   }
   return 0;
