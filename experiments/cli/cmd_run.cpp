@@ -29,9 +29,10 @@ void add_run_command(CLI::App& app, CommandBody& body) {
       if (r.contains("stopped")) return DataParallelGroup::exit_code_stopped();  // requeue; rerun resumes
       if (env.rank() == 0 && (opts->stop_after.empty() || opts->stop_after == "report"))
         std::printf("run: finished; report in %s/report.md\n", spec.run_dir.c_str());
-      else if (env.rank() == 0)  // the report stage did not run: name no report that is not there
-        std::printf("run: stopped after %s as asked; without --stop-after the later stages and the report follow\n",
-                    opts->stop_after.c_str());
+      else if (env.rank() == 0)  // the report stage did not run: report.md may be another run's
+        std::printf("run: stopped after %s as asked; report of the stages so far in %s; without --stop-after the "
+                    "later stages and the whole report follow\n",
+                    opts->stop_after.c_str(), r.value("partial_report", std::string()).c_str());
       return 0;
     };
   });

@@ -13,6 +13,7 @@
 #include "core/base/error.h"
 #include "experiments/run/dp_group.h"
 #include "experiments/cli/pipeline_stages.h"
+#include "experiments/cli/report.h"
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 #include "io/file_checksum.h"
@@ -269,6 +270,19 @@ nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, 
     }
     upstream += name + "=" + key + " " + (done.is_object() ? done.value("outputs", nlohmann::json()).dump() : "") + "\n";
     if (name == options.stop_after) break;
+  }
+  // Stopped after a stage as asked: a report of what ran, beside the whole run's (report.h).
+  if (!summary.contains("stopped") && !options.stop_after.empty() && options.stop_after != "report") {
+    std::string err;
+    if (rank == 0) {
+      try {
+        write_partial_report(spec.run_dir, options.stop_after);
+      } catch (const std::exception& e) {
+        err = e.what();
+      }
+    }
+    group.check_all(err.empty(), err.empty() ? "run: writing the partial report" : err);
+    summary["partial_report"] = spec.run_dir + "/report.partial.md";
   }
   return summary;
 }

@@ -97,8 +97,9 @@ struct PipelineOptions {
 
 // Runs the pipeline; returns {"stages": [{name, dir, key, skipped, seconds, summary}...]}
 // (the same on every rank), with "stopped": <stage> when a stop signal ended it in or before that
-// stage (the stage's entry then has "stopped": true, if it ran). Throws seqmend::Error naming the
-// stage that failed.
+// stage (the stage's entry then has "stopped": true, if it ran). A run that options.stop_after
+// ended before the report stage writes report.partial.md of the stages that ran (report.h) and
+// names it in "partial_report". Throws seqmend::Error naming the stage that failed.
 nlohmann::json run_pipeline(const PipelineSpec& spec, DataParallelGroup& group, const PipelineOptions& options = {});
 
 // Resolves every stage's config as run_pipeline would, running nothing: the section files are laid

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "experiments/cli/pipeline.h"
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 
@@ -156,8 +157,19 @@ std::string shell_quote(const std::string& s) {
 
 }  // namespace
 
-nlohmann::json collect_report(const std::string& run_dir) {
+nlohmann::json collect_report(const std::string& run_dir, const std::string& through) {
   nlohmann::json r = {{"run_dir", run_dir}};
+  const auto& order = pipeline_stage_order();
+  size_t end = order.size();  // the stages order[0, end) ran
+  if (!through.empty()) {
+    const auto it = std::find(order.begin(), order.end(), through);
+    SEQ_CHECK(it != order.end(), "report: '", through, "' is not a stage");
+    end = size_t(it - order.begin()) + 1;
+    r["stopped_after"] = through;
+  }
+  auto ran = [&](const std::string& stage) {
+    return size_t(std::find(order.begin(), order.end(), stage) - order.begin()) < end;
+  };
   nlohmann::json manifest = read_json_or_null(run_dir + "/data/set/manifest.json");
   nlohmann::json data = nlohmann::json::object();
   if (manifest.is_object()) {
@@ -176,19 +188,21 @@ nlohmann::json collect_report(const std::string& run_dir) {
   r["data"] = data;
   nlohmann::json detection = nlohmann::json::object();
   for (const char* split : {"train", "valid", "test"}) {
+    if (!ran("detect")) break;
     nlohmann::json d = read_json_or_null(run_dir + "/detect/" + split + "/detection.json");
     if (!d.is_null()) detection[split] = d;
   }
   r["detection"] = detection;
-  r["audit"] = read_json_or_null(run_dir + "/audit/audit.json");
-  nlohmann::json repair = read_json_or_null(run_dir + "/repair/set/repair.json");
+  r["audit"] = ran("audit") ? read_json_or_null(run_dir + "/audit/audit.json") : nlohmann::json();
+  nlohmann::json repair = ran("repair") ? read_json_or_null(run_dir + "/repair/set/repair.json") : nlohmann::json();
   r["repair"] = repair.is_object() ? nlohmann::json{{"stats", at(repair, "stats")},
                                                     {"thresholds", at(repair, "thresholds")},
                                                     {"extra", at(repair, "extra")}}
                                    : nlohmann::json(nullptr);
-  r["recommendation"] = read_json_or_null(run_dir + "/evaluate/run/evaluate.json");
-  r["pretrain"] = read_json_or_null(run_dir + "/pretrain/run/results.json");
-  const nlohmann::json finetune = read_json_or_null(run_dir + "/finetune/run/results.json");
+  r["recommendation"] = ran("evaluate") ? read_json_or_null(run_dir + "/evaluate/run/evaluate.json") : nlohmann::json();
+  r["pretrain"] = ran("pretrain") ? read_json_or_null(run_dir + "/pretrain/run/results.json") : nlohmann::json();
+  const nlohmann::json finetune =
+      ran("finetune") ? read_json_or_null(run_dir + "/finetune/run/results.json") : nlohmann::json();
   if (finetune.is_object() && finetune.contains("calibration")) r["calibration"] = finetune["calibration"];
   return r;
 }
@@ -308,7 +322,12 @@ void format_audit_md(std::ostringstream& md, const nlohmann::json& audit) {
 
 std::string format_report_md(const nlohmann::json& r) {
   std::ostringstream md;
-  md << "# seqmend pipeline report\n\nRun directory: `" << text_at(r, "run_dir") << "`\n\n## Data\n\n";
+  md << "# seqmend pipeline report\n\nRun directory: `" << text_at(r, "run_dir") << "`\n\n";
+  if (r.contains("stopped_after"))
+    md << "**Partial report**: the run stopped after `" << text_at(r, "stopped_after")
+       << "` (`--stop-after`). The stages after it did not run, and nothing they may have left from an "
+          "earlier run is shown; without `--stop-after` they run and `report.md` holds the whole report.\n\n";
+  md << "## Data\n\n";
   const nlohmann::json data = at(r, "data");
   if (data.contains("splits")) {
     md << "| split | sequences | events |\n|---|---|---|\n";
@@ -438,6 +457,15 @@ std::string make_report_plots(const std::string& run_dir, const std::string& pyt
   if (code == 3) return "matplotlib is not installed for " + py + " (tools/install-deps.sh installs python3-matplotlib)";
   if (code != 0) return "the plot script failed (exit " + std::to_string(code) + "): " + out.substr(0, 400);
   return "";
+}
+
+nlohmann::json write_partial_report(const std::string& run_dir, const std::string& through) {
+  nlohmann::json r = collect_report(run_dir, through);
+  r["plots"] = nlohmann::json::array();
+  r["plots_note"] = "plots come with the whole run's report";
+  write_file_atomic(run_dir + "/report.partial.json", r.dump(2) + "\n");
+  write_file_atomic(run_dir + "/report.partial.md", format_report_md(r));
+  return r;
 }
 
 nlohmann::json write_report(const std::string& run_dir) {

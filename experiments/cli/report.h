@@ -12,8 +12,10 @@
 
 namespace seqmend {
 
-// Collects report.json's content from a pipeline run directory.
-nlohmann::json collect_report(const std::string& run_dir);
+// Collects report.json's content from a pipeline run directory. `through` (a stage; "" = all):
+// only the outputs of the stages up to it are read, with "stopped_after" set — a run stopped there
+// may have older outputs of later stages beside it, and they must not pass for this run's.
+nlohmann::json collect_report(const std::string& run_dir, const std::string& through = "");
 // report.md from that content (and the plots found in run_dir/plots).
 std::string format_report_md(const nlohmann::json& report);
 // Runs the plot script (python, script: paths; "" = defaults) into run_dir/plots; returns "" on
@@ -22,5 +24,9 @@ std::string make_report_plots(const std::string& run_dir, const std::string& pyt
                               const std::string& script = "");
 // All three; writes report.json and report.md atomically; returns report.json's content.
 nlohmann::json write_report(const std::string& run_dir);
+// The report of a run stopped after stage `through` (`seqmend run --stop-after`): the stages up to
+// it, as report.partial.json and report.partial.md, without plots. report.md, the whole run's,
+// stays as the report stage left it.
+nlohmann::json write_partial_report(const std::string& run_dir, const std::string& through);
 
 }  // namespace seqmend

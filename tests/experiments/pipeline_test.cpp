@@ -62,10 +62,10 @@ class PipelineTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  Ran run(const std::string& yaml) {
+  Ran run(const std::string& yaml, const std::string& options = "") {
     std::string file = (dir_ / "pipeline.yaml").string();
     std::ofstream(file) << yaml;
-    return run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file);
+    return run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file + options);
   }
   fs::path dir_;
 };
@@ -201,7 +201,29 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
     deleted += st["counts"]["delete"].get<int64_t>();
   }
   EXPECT_EQ(inserted, 0) << rep["stats"].dump();
-  if (sf.expected.event < floor) EXPECT_EQ(deleted, 0) << rep["stats"].dump();
+  if (sf.expected.event < floor) {
+    EXPECT_EQ(deleted, 0) << rep["stats"].dump();
+  }
+
+  // Stopped after the audit with repair changed: a partial report of the stages that ran; the whole
+  // report and the evaluation, now older than the repair, are neither shown nor touched.
+  const std::string whole = read_text(run_dir + "/report.md");
+  ASSERT_NE(whole.find("Recovered share"), std::string::npos) << whole;
+  Ran partial = run(tiny_pipeline(run_dir, ", quarantine: false, replace: false"), " --stop-after audit");
+  ASSERT_EQ(partial.status, 0) << partial.output;
+  EXPECT_NE(partial.output.find("run: stopped after audit as asked; report of the stages so far in " + run_dir +
+                                "/report.partial.md"),
+            std::string::npos)
+      << partial.output;
+  const std::string partial_md = read_text(run_dir + "/report.partial.md");
+  EXPECT_NE(partial_md.find("**Partial report**: the run stopped after `audit`"), std::string::npos) << partial_md;
+  EXPECT_NE(partial_md.find("| split | delete | replace | insert | quarantine |"), std::string::npos) << partial_md;
+  EXPECT_EQ(partial_md.find("Recovered share"), std::string::npos) << "evaluate did not run in this run:\n" << partial_md;
+  const nlohmann::json pj = nlohmann::json::parse(read_text(run_dir + "/report.partial.json"));
+  EXPECT_EQ(pj["stopped_after"], "audit");
+  EXPECT_TRUE(pj["recommendation"].is_null());
+  EXPECT_TRUE(pj["repair"].is_object());
+  EXPECT_EQ(read_text(run_dir + "/report.md"), whole);
 }
 
 // A noisy log: the data stage hides the truth in data/set.truth, and no stage before the audit may
@@ -270,9 +292,13 @@ TEST_F(PipelineTest, NoisyLogStagesNeverOpenTheHiddenTruth) {
   EXPECT_LE(kind["uniform_share"].get<double>(), 1.0);
   EXPECT_TRUE(tuned["calibration"]["event"].contains("hidden_share")) << tuned["calibration"].dump();
   EXPECT_NE(blind.output.find("finetune: the log's own noise looks"), std::string::npos) << blind.output;
-  // Stopped before the report: the last line names no report.
-  EXPECT_NE(blind.output.find("run: stopped after repair as asked"), std::string::npos) << blind.output;
+  // Stopped before the report: the last line names the partial report, no other.
+  EXPECT_NE(blind.output.find("run: stopped after repair as asked; report of the stages so far in " + run_dir +
+                              "/report.partial.md"),
+            std::string::npos)
+      << blind.output;
   EXPECT_EQ(blind.output.find("report in"), std::string::npos) << blind.output;
+  EXPECT_NE(read_text(run_dir + "/report.partial.md").find("stopped after `repair`"), std::string::npos);
 
   fs::remove_all(truth);
   fs::rename(kept, truth);
