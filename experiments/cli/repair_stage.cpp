@@ -124,15 +124,17 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
   const nlohmann::json floor = apply_precision_floor(expected, rc);
   Predictor predictor;
   std::string used = cfg.predictor;
-  // auto: the model when there is an encoder to load.
-  if (cfg.predictor == "model" || (cfg.predictor == "auto" && !cfg.encoder_checkpoint.empty())) {
-    SEQ_CHECK(!cfg.encoder_checkpoint.empty(), "repair: predictor=model needs encoder_checkpoint");
+  SEQ_CHECK(cfg.predictor != "model" || !cfg.encoder_checkpoint.empty(), "repair: predictor=model needs encoder_checkpoint");
+  // auto: the model when there is an encoder to load — and an edit kind left that asks it.
+  const bool model = cfg.predictor == "model" || (cfg.predictor == "auto" && !cfg.encoder_checkpoint.empty());
+  if (model && (rc.replace || rc.backfill)) {
     predictor = load_model_predictor(cfg.encoder_checkpoint);
     if (group && group->size() > 1) predictor = shared_predictor(std::move(predictor), *group);
     used = "model";
   } else {
     // Without a model nothing can be predicted: say so by turning the predicting policies off
-    // rather than letting every query come back empty.
+    // rather than letting every query come back empty. (With a model but neither policy on, e.g.
+    // after the precision floor, there is nothing to load it for.)
     rc.replace = false;
     rc.backfill = false;
     predictor = [](const SequenceSet&, const std::vector<PredictQuery>& q) {

@@ -195,6 +195,9 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   EXPECT_EQ(pf["backfill"]["why"], "head below the floor") << pf.dump();
   EXPECT_EQ(pf["delete"]["on"], sf.expected.event >= floor) << pf.dump();
   EXPECT_EQ(pf["quarantine"]["on"], false) << "off in the config";
+  if (!pf["replace"]["on"].get<bool>()) {
+    EXPECT_EQ(rep["extra"]["predictor"], "none") << "nothing to ask the model";
+  }
   int64_t inserted = 0, deleted = 0;
   for (const auto& [split, st] : rep["stats"].items()) {
     inserted += st["counts"]["insert"].get<int64_t>();
