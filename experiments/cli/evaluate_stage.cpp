@@ -118,7 +118,8 @@ struct TrainingCount {
   }
   std::string line(const std::string& set, int64_t k, const nlohmann::json& results, const std::string& metric) const {
     auto value = [&](const char* split) {
-      const nlohmann::json m = results.value(split, nlohmann::json()).value(metric, nlohmann::json());
+      const nlohmann::json at = results.is_object() ? results.value(split, nlohmann::json()) : nlohmann::json();
+      const nlohmann::json m = at.is_object() ? at.value(metric, nlohmann::json()) : nlohmann::json();
       char v[32] = "-";
       if (m.is_number()) std::snprintf(v, sizeof v, "%.4f", m.get<double>());
       return str(split, " ", metric, " ", v);
