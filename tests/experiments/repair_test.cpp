@@ -1,8 +1,12 @@
 // Repair policies on hand-made sequences, the edit log, undo (exact round trip on simulated data
-// with random scores and every policy on), repair statistics, and `seqmend unrepair` on disk.
+// with random scores and every policy on), repair statistics, `seqmend unrepair` on disk, and the
+// precision floor read from a scores file.
 #include <gtest/gtest.h>
+#include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -11,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/base/error.h"
+#include "experiments/cli/repair_stage.h"
 #include "experiments/repair/repair.h"
 #include "experiments/repair/repair_shard_set.h"
 #include "experiments/repair/repair_stats.h"
@@ -364,6 +369,71 @@ TEST_F(RepairSimulatedTest, RepairedShardSetAndUnrepairCommandRoundTrip) {
   auto [st3, out3] = run_seqmend("unrepair --in " + path("sim") + " --out " + path("back3"));
   EXPECT_NE(st3, 0);
   EXPECT_NE(out3.find("not a repaired shard set"), std::string::npos) << out3;
+}
+
+// A scores file as detect writes it (detect_stage.h), with or without the calibration's expected
+// precision of each head (files written before it was kept have none).
+void write_scores_file(const std::string& path, const DetectorScores& sc, const char* split,
+                       const HeadPrecision* expected) {
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(f, 0) << path;
+  for (auto [name, v] : {std::pair{"event_score", &sc.event}, std::pair{"gap_score", &sc.gap},
+                         std::pair{"sequence_score", &sc.sequence}}) {
+    const hsize_t n = v->size();
+    ASSERT_GE(H5LTmake_dataset_float(f, name, 1, &n, v->data()), 0) << name;
+  }
+  H5LTset_attribute_string(f, "/", "split", split);
+  for (auto [k, x] : {std::pair{"threshold_event", 0.9}, std::pair{"threshold_gap", 0.95},
+                      std::pair{"threshold_sequence", 0.9}})
+    H5LTset_attribute_double(f, "/", k, &x, 1);
+  if (expected)
+    for (auto [k, x] : {std::pair{"expected_precision_event", expected->event},
+                        std::pair{"expected_precision_gap", expected->gap},
+                        std::pair{"expected_precision_sequence", expected->sequence}})
+      H5LTset_attribute_double(f, "/", k, &x, 1);
+  H5Fclose(f);
+}
+
+// The precision floor reads each head's expected precision from the scores file: kinds whose head
+// reaches it edit, the others do not; a file without the precisions edits nothing under a floor.
+TEST_F(RepairSimulatedTest, ThePrecisionFloorReadsTheHeadsPrecisionFromTheScoresFile) {
+  const DetectorScores sc = random_scores(load_split(path("sim"), "train"), 17);
+  auto repair = [&](const std::string& name, const HeadPrecision* expected) {
+    const std::string scores = path(name + ".h5");
+    write_scores_file(scores, sc, "train", expected);
+    RepairStageConfig cfg;
+    cfg.data_dir = path("sim");
+    cfg.out_dir = path(name);
+    cfg.scores_train = scores;
+    cfg.predictor = "none";
+    cfg.fsync = false;
+    cfg.repair.min_expected_precision = 0.8;
+    const ScoresFile back = read_scores_h5(scores);
+    if (expected) {
+      EXPECT_EQ(back.expected.event, expected->event);
+      EXPECT_EQ(back.expected.gap, expected->gap);
+    } else {
+      EXPECT_TRUE(std::isnan(back.expected.event) && std::isnan(back.expected.gap) && std::isnan(back.expected.sequence));
+    }
+    return run_repair(cfg);
+  };
+  const HeadPrecision known{0.9, 0.1, 0.85};
+  const nlohmann::json with = repair("known", &known);
+  const nlohmann::json& counts = with["stats"]["train"]["counts"];
+  EXPECT_GT(counts["delete"].get<int64_t>(), 0) << with["stats"].dump();
+  EXPECT_GT(counts["quarantine"].get<int64_t>(), 0) << with["stats"].dump();
+  EXPECT_EQ(counts["insert"].get<int64_t>(), 0);
+  EXPECT_EQ(with["extra"]["precision_floor"]["backfill"]["why"], "head below the floor");
+  EXPECT_EQ(with["extra"]["expected_precision"]["event"], 0.9);
+
+  const nlohmann::json without = repair("unknown", nullptr);
+  const nlohmann::json& none = without["stats"]["train"]["counts"];
+  EXPECT_EQ(none["delete"].get<int64_t>() + none["insert"].get<int64_t>() + none["replace"].get<int64_t>() +
+                none["quarantine"].get<int64_t>(),
+            0)
+      << without["stats"].dump();
+  EXPECT_EQ(without["extra"]["precision_floor"]["delete"]["why"], "head precision unknown (re-run detect)");
+  EXPECT_TRUE(without["extra"]["expected_precision"]["event"].is_null());
 }
 
 }  // namespace
