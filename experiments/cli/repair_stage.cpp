@@ -3,7 +3,6 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
-#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -50,8 +49,6 @@ double read_optional_double(hid_t f, const char* name) {
     x = std::numeric_limits<double>::quiet_NaN();
   return x;
 }
-
-bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
 
 }  // namespace
 
@@ -109,9 +106,8 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
       expected = sf.expected;
       have_thresholds = true;
     } else {
-      SEQ_CHECK(sf.thresholds.event == prov.thresholds.event && sf.thresholds.gap == prov.thresholds.gap &&
-                    sf.thresholds.sequence == prov.thresholds.sequence && same(sf.expected.event, expected.event) &&
-                    same(sf.expected.gap, expected.gap) && same(sf.expected.sequence, expected.sequence),
+      // As JSON: +inf thresholds and unknown (NaN) precisions are null there, so they compare equal.
+      SEQ_CHECK(sf.thresholds.to_json() == prov.thresholds.to_json() && sf.expected.to_json() == expected.to_json(),
                 "repair: ", *path, ": thresholds differ from the first scores file's (", prov.thresholds.to_json().dump(),
                 " vs ", sf.thresholds.to_json().dump(), "): the splits were scored by different detectors");
     }

@@ -143,7 +143,6 @@ struct HeadPrecision {
 struct HeadThresholds {
   ThresholdChoice event, gap, sequence;
   Thresholds thresholds() const { return {event.threshold, gap.threshold, sequence.threshold}; }
-  HeadPrecision precision() const { return {event.precision, gap.precision, sequence.precision}; }
   nlohmann::json to_json() const;
 };
 
