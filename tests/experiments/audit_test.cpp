@@ -13,6 +13,7 @@
 #include "experiments/repair/edit_log.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -20,12 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct AuditDir {
-  fs::path root = fs::temp_directory_path() / ("seqmend_audit_" + std::to_string(getpid()));
-  AuditDir() {
-    fs::remove_all(root);
-    fs::create_directories(root);
-  }
-  ~AuditDir() { fs::remove_all(root); }
+  test::TempDir dir{"seqmend_audit"};
+  fs::path root = dir.path();
 };
 
 // Three users over items 1..4; `labels` marks the second event of user 0 as a noise click.

@@ -8,11 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <vector>
 
 #include "core/base/error.h"
 #include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -51,22 +53,11 @@ TrainingState make_state(int64_t step) {
   return st;
 }
 
-// Removes every directory fresh_dir made when the program ends.
-struct TempDirs {
-  std::vector<fs::path> made;
-  ~TempDirs() {
-    std::error_code ec;
-    for (const auto& d : made) fs::remove_all(d, ec);
-  }
-};
-TempDirs temp_dirs;
-
+// A fresh directory per call; all are removed when the program ends.
 std::string fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("seqmend_ckpt_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  temp_dirs.made.push_back(d);
-  return d.string();
+  static std::vector<std::unique_ptr<test::TempDir>> made;
+  made.push_back(std::make_unique<test::TempDir>("seqmend_ckpt_test_" + name));
+  return made.back()->str();
 }
 
 bool same_bits(Tensor& a, Tensor& b) {

@@ -18,11 +18,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/shell.h"
 #include "experiments/cli/corrupt_stage.h"
 #include "experiments/eval/corrupted_set.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -66,13 +67,6 @@ const char* kRates =
 
 class CorruptTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_corrupt_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
  public:
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
@@ -87,7 +81,8 @@ class CorruptTest : public ::testing::Test {
     return path("in");
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_corrupt"};
+  fs::path dir_ = tmp_.path();
 };
 
 bool same_sequences(const SequenceSet& x, const SequenceSet& y) {

@@ -17,16 +17,17 @@
 
 #include "core/base/rng.h"
 #include "core/detector.h"
-#include "experiments/run/checkpoint.h"
+#include "experiments/cli/finetune_stage.h"
 #include "experiments/detect/detector_checkpoint.h"
 #include "experiments/detect/detector_scores.h"
 #include "experiments/detect/finetune_config.h"
-#include "experiments/cli/finetune_stage.h"
-#include "experiments/repair/repair.h"
 #include "experiments/detect/surprisal.h"
+#include "experiments/repair/repair.h"
+#include "experiments/run/checkpoint.h"
 #include "io/config.h"
 #include "io/shard_set.h"
 #include "kernels/matmul.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -104,10 +105,8 @@ class DetectCsv : public ::testing::TestWithParam<std::tuple<bool, int>> {};  //
 
 TEST_P(DetectCsv, OriginalIdsAndPositions) {
   const auto [timestamps, max_len] = GetParam();
-  const fs::path root = fs::temp_directory_path() /
-                        ("seqmend_detect_" + std::to_string(::getpid()) + "_" + std::to_string(timestamps) +
-                         "_" + std::to_string(max_len));
-  fs::remove_all(root);
+  const test::TempDir tmp("seqmend_detect");
+  const fs::path& root = tmp.path();
   make_fixture(root, timestamps, max_len);
   int st = 0;
   const std::string out = run_shell("timeout 60 " + std::string(SEQMEND_BINARY) + " detect data_dir=" +
@@ -148,7 +147,6 @@ TEST_P(DetectCsv, OriginalIdsAndPositions) {
   EXPECT_EQ(sq[3][0], "u-carol");
   EXPECT_TRUE(fs::exists(root / "out" / "scores.h5"));
   EXPECT_FALSE(fs::exists(root / "out" / "detection.json"));  // no labels, no metrics
-  fs::remove_all(root);
 }
 
 // max_len 4 cuts u-bob's 7 events into two windows.
@@ -221,7 +219,6 @@ std::string file_bytes(const fs::path& p) {
 // A labelled shard set of 40 sequences (1–25 events, timestamps) at ROOT/data and a detector with
 // random weights at ROOT/ft whose thresholds (0.5) flag about half of everything.
 void write_data_and_detector(const fs::path& root, int64_t V) {
-  fs::remove_all(root);
   SequenceSet s;
   Rng rng(11);
   for (int64_t u = 0; u < 40; ++u) {
@@ -264,7 +261,8 @@ const char* kMpirun2 = "timeout 60 mpirun -np 2 --oversubscribe --allow-run-as-r
 // bytes for 1 and 2 ranks — many batches, sequences longer than max_len (windows of one sequence
 // scored on different ranks), labels (detection.json) and the surprisal.
 TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
-  const fs::path root = fs::temp_directory_path() / ("seqmend_detect_ranks_" + std::to_string(::getpid()));
+  const test::TempDir tmp("seqmend_detect_ranks");
+  const fs::path& root = tmp.path();
   write_data_and_detector(root, 30);
   const std::string args = std::string(SEQMEND_BINARY) + " detect data_dir=" + (root / "data").string() +
                            " split=test detector_checkpoint=" + (root / "ft").string() +
@@ -279,7 +277,6 @@ TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
     EXPECT_FALSE(a.empty()) << f;
     EXPECT_TRUE(a == b) << f << " differs between 1 and 2 ranks";
   }
-  fs::remove_all(root);
 }
 
 // Repair asks the model for every replacement and backfill, in shares over the ranks; rank 0 writes.
@@ -287,7 +284,8 @@ TEST(DetectRanks, TwoRanksWriteTheSameBytesAsOne) {
 // as a bot, so quarantine is off): the repaired shards, edits.csv and the statistics must be the
 // same bytes for 1 and 2 ranks.
 TEST(RepairRanks, TwoRanksWriteTheSameBytesAsOne) {
-  const fs::path root = fs::temp_directory_path() / ("seqmend_repair_ranks_" + std::to_string(::getpid()));
+  const test::TempDir tmp("seqmend_repair_ranks");
+  const fs::path& root = tmp.path();
   write_data_and_detector(root, 30);
   int st = 0;
   std::string out = run_shell("timeout 60 " + std::string(SEQMEND_BINARY) + " detect data_dir=" +
@@ -324,7 +322,6 @@ TEST(RepairRanks, TwoRanksWriteTheSameBytesAsOne) {
       EXPECT_TRUE(file_bytes(e.path()) == file_bytes(root / "two" / rel)) << rel << " differs between 1 and 2 ranks";
   }
   EXPECT_GE(files, 5);  // repaired shard, manifest, quarantine/manifest.json, edits.csv, repair.json
-  fs::remove_all(root);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "io/shard_set.h"
 #include "tests/support/mpi_env.h"
 #include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -46,12 +47,6 @@ std::string whole_set(const std::string& dir) {
 
 class FaultInjection : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_faults_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   static Ran seqmend(const std::string& args, const std::string& fault = "") {
@@ -127,7 +122,8 @@ class FaultInjection : public ::testing::Test {
     return points;
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_faults"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(FaultInjection, IngestOverwrite) {

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -30,6 +31,7 @@
 #include "experiments/run/checkpoint.h"
 #include "tests/support/child_process.h"
 #include "tests/support/mpi_env.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -83,9 +85,8 @@ std::vector<float> detector_params(const std::string& run, LoadedDetector* keep 
 class FinetuneResumeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = fs::temp_directory_path() / ("seqmend_ft_resume_" + std::to_string(::getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    tmp_ = std::make_unique<test::TempDir>("seqmend_ft_resume");
+    root_ = tmp_->path();
     const std::string log = path("setup.log");
     Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml", "--out",
                        path("data"), "simulator.num_users=160", "simulator.num_items=80", "simulator.num_clusters=4",
@@ -99,7 +100,7 @@ class FinetuneResumeTest : public ::testing::Test {
                       log);
     ASSERT_EQ(wait_for(pre), 0) << slurp(log);
   }
-  static void TearDownTestSuite() { fs::remove_all(root_); }
+  static void TearDownTestSuite() { tmp_.reset(); }
 
   static std::string path(const std::string& name) { return (root_ / name).string(); }
 
@@ -169,8 +170,10 @@ class FinetuneResumeTest : public ::testing::Test {
     EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, stopped)), std::string::npos) << slurp(log);
   }
 
+  static std::unique_ptr<test::TempDir> tmp_;
   static fs::path root_;
 };
+std::unique_ptr<test::TempDir> FinetuneResumeTest::tmp_;
 fs::path FinetuneResumeTest::root_;
 
 TEST_F(FinetuneResumeTest, SigkillBetweenCheckpointsThenResumeGivesTheSameDetectorBitForBit) {

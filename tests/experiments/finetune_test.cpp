@@ -6,24 +6,26 @@
 
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/shell.h"
 #include "core/detector.h"
-#include "experiments/run/checkpoint.h"
+#include "experiments/cli/finetune_stage.h"
 #include "experiments/detect/detector_checkpoint.h"
 #include "experiments/detect/detector_scores.h"
-#include "experiments/cli/finetune_stage.h"
+#include "experiments/run/checkpoint.h"
 #include "io/file_checksum.h"
 #include "kernels/device.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -54,9 +56,8 @@ std::vector<double> losses(const std::string& run) {
 class FinetuneTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = fs::temp_directory_path() / ("seqmend_finetune_" + std::to_string(::getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    tmp_ = std::make_unique<test::TempDir>("seqmend_finetune");
+    root_ = tmp_->path();
     Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " +
                       path("data") +
                       " simulator.num_users=200 simulator.num_items=120 simulator.num_clusters=6"
@@ -70,7 +71,7 @@ class FinetuneTest : public ::testing::Test {
     ASSERT_EQ(r.status, 0) << r.output;
     ASSERT_FALSE(list_checkpoints(path("pre")).empty()) << r.output;
   }
-  static void TearDownTestSuite() { fs::remove_all(root_); }
+  static void TearDownTestSuite() { tmp_.reset(); }
 
   static std::string path(const std::string& name) { return (root_ / name).string(); }
   static std::string finetune_args(const std::string& run) {
@@ -80,8 +81,10 @@ class FinetuneTest : public ::testing::Test {
            " global_batch_size=32 max_steps=200 log_every=50 optim.lr=0.005 optim.warmup_steps=10"
            " optim.schedule=cosine detector.heads.hidden=32 threads=2";
   }
+  static std::unique_ptr<test::TempDir> tmp_;
   static fs::path root_;
 };
+std::unique_ptr<test::TempDir> FinetuneTest::tmp_;
 fs::path FinetuneTest::root_;
 
 TEST_F(FinetuneTest, DetectorBeatsChanceOnNoiseClicksAndWritesItsCheckpoint) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/shard_set.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/tmpfs.h"
 
 namespace seqmend {
@@ -41,14 +42,6 @@ CliRun run(const std::string& args) {
 
 class IngestCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("seqmend-ingest-cli-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-            "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path(name), std::ios::binary) << text;
@@ -104,7 +97,8 @@ class IngestCli : public ::testing::Test {
     EXPECT_FALSE(fs::exists(out)) << r.output;
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_ingest_cli"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(IngestCli, Help) {

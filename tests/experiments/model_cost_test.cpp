@@ -10,6 +10,7 @@
 #include "core/model.h"
 #include "experiments/cli/model_cost.h"
 #include "experiments/train/pretrain_config.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -61,8 +62,8 @@ TEST(ModelCostTest, TrainingFlopsFollowTheFormula) {
 }
 
 TEST(ModelCostTest, DataShapeAndEstimatesFromTheManifest) {
-  const fs::path dir = fs::temp_directory_path() / ("seqmend_model_cost_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const test::TempDir tmp("seqmend_model_cost");
+  const fs::path& dir = tmp.path();
   std::ofstream(dir / "manifest.json")
       << R"({"num_items": 1682, "splits": {"train": {"sequences": 943, "events": 97000},
             "valid": {"sequences": 943, "events": 97943}, "test": {"sequences": 943, "events": 98886}}})";
@@ -94,7 +95,7 @@ TEST(ModelCostTest, DataShapeAndEstimatesFromTheManifest) {
   // Two ranks hold half the activations each.
   p.model.d_model = 64;
   EXPECT_LT(estimate_pretrain_cost(p, d, 2, 0).bytes_per_rank, estimate_pretrain_cost(p, d, 1, 0).bytes_per_rank);
-  fs::remove_all(dir);
+  fs::remove(dir / "manifest.json");
   try {
     data_shape(dir.string(), 50);
     FAIL() << "no error for a missing manifest";

@@ -18,6 +18,7 @@
 
 #include "experiments/cli/repair_stage.h"
 #include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/tiny_pipeline.h"
 
 namespace seqmend {
@@ -67,12 +68,6 @@ nlohmann::json numbers(const std::string& file, const std::string& run_dir) {
 
 class PipelineResumeTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("seqmend_pipeline_resume_" + std::to_string(::getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
   std::string path(const std::string& name) const { return (root_ / name).string(); }
 
   // Writes the pipeline file for run directory `name` and returns the command that runs it.
@@ -82,7 +77,8 @@ class PipelineResumeTest : public ::testing::Test {
     return mpirun2({SEQMEND_BINARY, "run", file});
   }
 
-  fs::path root_;
+  test::TempDir tmp_{"seqmend_pipeline_resume"};
+  fs::path root_ = tmp_.path();
 };
 
 TEST_F(PipelineResumeTest, StopInEachTrainingStageThenTheSameCommandEndsWithTheUninterruptedNumbers) {

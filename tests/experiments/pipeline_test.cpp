@@ -14,12 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/shell.h"
-#include "tests/support/tiny_pipeline.h"
 #include "experiments/cli/evaluate_stage.h"
 #include "experiments/cli/pipeline.h"
 #include "experiments/cli/repair_stage.h"
 #include "io/shard_set.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/tiny_pipeline.h"
 
 namespace seqmend {
 namespace {
@@ -55,19 +56,14 @@ std::map<std::string, std::string> stage_actions(const std::string& output) {
 
 class PipelineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_pipeline_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   Ran run(const std::string& yaml, const std::string& options = "") {
     std::string file = (dir_ / "pipeline.yaml").string();
     std::ofstream(file) << yaml;
     return run_shell("timeout 300 " + std::string(SEQMEND_BINARY) + " run " + file + options);
   }
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_pipeline"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {

@@ -11,21 +11,23 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
-#include <thread>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/shell.h"
 #include "experiments/train/data_parallel_loader.h"
 #include "io/shard_set.h"
 #include "kernels/device.h"
 #include "kernels/gemm.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -73,9 +75,8 @@ class PretrainTest : public ::testing::Test {
  protected:
   // One tiny simulated data set for the whole suite: ~120 users in several train shards.
   static void SetUpTestSuite() {
-    root_ = fs::temp_directory_path() / ("seqmend_pretrain_" + std::to_string(::getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    tmp_ = std::make_unique<test::TempDir>("seqmend_pretrain");
+    root_ = tmp_->path();
     Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " +
                       data() +
                       " simulator.num_users=120 simulator.num_items=80 simulator.num_clusters=4"
@@ -83,7 +84,7 @@ class PretrainTest : public ::testing::Test {
                       " max_events_per_shard=600 write_clean=false fsync=false threads=1");
     ASSERT_EQ(r.status, 0) << r.output;
   }
-  static void TearDownTestSuite() { fs::remove_all(root_); }
+  static void TearDownTestSuite() { tmp_.reset(); }
 
   static std::string data() { return (root_ / "data").string(); }
   static std::string path(const std::string& name) { return (root_ / name).string(); }
@@ -99,8 +100,10 @@ class PretrainTest : public ::testing::Test {
     return dst;
   }
 
+  static std::unique_ptr<test::TempDir> tmp_;
   static fs::path root_;
 };
+std::unique_ptr<test::TempDir> PretrainTest::tmp_;
 fs::path PretrainTest::root_;
 
 // The GEMM path is chosen from SEQMEND_GEMM at start-up: a bad value is an error naming it, and
@@ -114,9 +117,10 @@ TEST(ProcessLayout, GemmPathFromTheEnvironment) {
   EXPECT_NE(r.output.find("GEMMs through openblas"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("OpenBLAS core Prescott"), std::string::npos) << r.output;
   const std::string isa = cpu_isa();
-  if (isa != "sse4.2" && isa != "baseline")
+  if (isa != "sse4.2" && isa != "baseline") {
     EXPECT_NE(r.output.find("seqmend: warning: OpenBLAS runs its generic 'Prescott' kernels"), std::string::npos)
         << r.output;
+  }
 }
 
 // More ranks than cores (the launcher binds none of them): each takes a share of the cores rather

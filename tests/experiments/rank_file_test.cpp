@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -20,12 +21,8 @@ namespace {
 class RankFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_rank_file_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     path_ = (dir_ / "ranks.csv").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
   void write(const std::string& text) { std::ofstream(path_) << text; }
   std::string text() {
     std::ifstream f(path_);
@@ -33,7 +30,8 @@ class RankFile : public ::testing::Test {
     s << f.rdbuf();
     return s.str();
   }
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_rank_file"};
+  fs::path dir_ = tmp_.path();
   std::string path_;
 };
 

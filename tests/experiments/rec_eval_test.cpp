@@ -21,6 +21,7 @@
 #include "experiments/eval/rank_metrics.h"
 #include "io/config.h"
 #include "io/shard_set.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -118,9 +119,8 @@ TEST(NegativeSampler, FewEligibleItemsGivesAllOfThem) {
 // ---- config ----------------------------------------------------------------------------------
 
 TEST(EvalConfig, ReadsYamlAndRejectsBadValues) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "seqmend_evalcfg_XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string path = tmpl + "/eval.yaml";
+  const test::TempDir tmp("seqmend_evalcfg");
+  const std::string path = tmp / "eval.yaml";
   std::ofstream(path) << "protocol: sampled\nsampling: popularity\nnegatives: 50\nks: [1, 10]\n";
   const EvalConfig c = load_config<EvalConfig>(path, {"split=test"});
   EXPECT_EQ(c.protocol, "sampled");
@@ -131,7 +131,6 @@ TEST(EvalConfig, ReadsYamlAndRejectsBadValues) {
   EXPECT_FALSE(c.exclude_history);
   EXPECT_THROW(load_config<EvalConfig>(path, {"protocol=ful"}), Error);
   EXPECT_THROW(load_config<EvalConfig>(path, {"negatives=0"}), Error);
-  std::filesystem::remove_all(tmpl);
   EvalConfig bad;
   bad.ks = {};
   EXPECT_THROW(bad.validate(), Error);
@@ -340,8 +339,8 @@ TEST(RecEval, NegativesDependOnlyOnSeedAndUser) {
 // sampling, and splitting the shards over "ranks" by hand gives the same per-user ranks.
 TEST(RecEval, ShardSetSplitOverRanksGivesTheSameRanks) {
   const int64_t V = 120;
-  std::string tmpl = (std::filesystem::temp_directory_path() / "seqmend_receval_XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const test::TempDir tmp("seqmend_receval");
+  const std::string tmpl = tmp.str();
   const auto full = random_users(V, 70, 13, 1)[0];
   SequenceSet train, valid;
   for (int64_t s = 0; s < full.num_sequences(); ++s) {
@@ -380,7 +379,6 @@ TEST(RecEval, ShardSetSplitOverRanksGivesTheSameRanks) {
   std::vector<int64_t> expect(size_t(V), 0);
   for (int32_t i : train.item) ++expect[size_t(i) - 1];
   EXPECT_EQ(counts, expect);
-  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace

@@ -16,11 +16,12 @@
 
 #include "core/base/error.h"
 #include "experiments/cli/repair_stage.h"
+#include "experiments/cli/simulate_stage.h"
 #include "experiments/repair/repair.h"
 #include "experiments/repair/repair_shard_set.h"
 #include "experiments/repair/repair_stats.h"
-#include "experiments/cli/simulate_stage.h"
 #include "io/shard_set.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -260,10 +261,6 @@ DetectorScores random_scores(const SequenceSet& s, uint32_t seed) {
 class RepairSimulatedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("seqmend_repair_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     SimulateConfig cfg;
     cfg.simulator.num_users = 150;
     cfg.simulator.num_items = 400;
@@ -276,9 +273,9 @@ class RepairSimulatedTest : public ::testing::Test {
     cfg.threads = 1;
     run_simulate(cfg, path("sim"));
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_repair"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(RepairSimulatedTest, UndoRestoresInputExactlyWithEveryPolicy) {

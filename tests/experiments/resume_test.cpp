@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 
 #include "tests/support/child_process.h"
 #include "tests/support/mpi_env.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/tmpfs.h"
 
 namespace seqmend {
@@ -79,9 +81,8 @@ nlohmann::json results(const std::string& run) {
 class ResumeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = fs::temp_directory_path() / ("seqmend_resume_" + std::to_string(::getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    tmp_ = std::make_unique<test::TempDir>("seqmend_resume");
+    root_ = tmp_->path();
     Child sim = spawn({kBinary, "simulate", "--config", SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml", "--out",
                        data(), "simulator.num_users=120", "simulator.num_items=80", "simulator.num_clusters=4",
                        "simulator.length_min=6", "simulator.length_max=40", "simulator.length_median=15",
@@ -89,7 +90,7 @@ class ResumeTest : public ::testing::Test {
                       path("simulate.log"));
     ASSERT_EQ(wait_for(sim), 0) << slurp(path("simulate.log"));
   }
-  static void TearDownTestSuite() { fs::remove_all(root_); }
+  static void TearDownTestSuite() { tmp_.reset(); }
 
   static std::string data() { return (root_ / "data").string(); }
   static std::string path(const std::string& name) { return (root_ / name).string(); }
@@ -154,8 +155,10 @@ class ResumeTest : public ::testing::Test {
     EXPECT_NE(slurp(log).find("resumed from " + ckpt(run, stopped)), std::string::npos) << slurp(log);
   }
 
+  static std::unique_ptr<test::TempDir> tmp_;
   static fs::path root_;
 };
+std::unique_ptr<test::TempDir> ResumeTest::tmp_;
 fs::path ResumeTest::root_;
 
 TEST_F(ResumeTest, SigkillBetweenCheckpointsThenResumeRepeatsTheLossesBitForBit) {

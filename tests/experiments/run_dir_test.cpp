@@ -11,6 +11,7 @@
 
 #include "core/base/error.h"
 #include "kernels/gemm.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -28,12 +29,6 @@ struct RunConfig {
 
 class RunDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "seqmend_rundir_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   static std::vector<std::string> lines(const std::string& path) {
     std::ifstream in(path);
@@ -47,7 +42,8 @@ class RunDirTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
+  test::TempDir tmp_{"seqmend_rundir"};
+  std::string dir_ = tmp_.str();
 };
 
 TEST_F(RunDirTest, RankZeroCreatesOthersDoNot) {

@@ -12,9 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/support/shell.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
+#include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -35,14 +36,6 @@ std::string read_text(const std::string& path) {
 
 class SimulateCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("seqmend_simulate_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   // Small and quick: 300 users, high rates so every anomaly kind shows up.
@@ -52,7 +45,8 @@ class SimulateCliTest : public ::testing::Test {
            "fsync=false threads=2";
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_simulate_cli"};
+  fs::path dir_ = tmp_.path();
 };
 
 void expect_same_split(const std::string& a, const std::string& b, const std::string& split, bool same) {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/base/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -31,15 +32,11 @@ struct DemoConfig {
 class StageArgsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "seqmend_stage_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     cmd_ = app_.add_subcommand("demo", "a stage for the test");
     args_ = add_stage_args<DemoConfig>(*cmd_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string dir_;
+  test::TempDir tmp_{"seqmend_stage"};
+  std::string dir_ = tmp_.str();
   CLI::App app_{"test"};
   CLI::App* cmd_ = nullptr;
   std::shared_ptr<StageArgs> args_;

@@ -15,10 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/cli/model_cost.h"
-#include "experiments/train/pretrain_config.h"
 #include "experiments/cli/sweep_collect.h"
 #include "experiments/cli/sweep_point.h"
+#include "experiments/train/pretrain_config.h"
 #include "io/config.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -54,9 +55,6 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
 class SweepCollectTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_sweep_collect_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     json sweep = {{"version", 1},     {"file", "s.yaml"},          {"kind", "pretrain"},
                   {"base", "b.yaml"}, {"keys", {"model.d_model"}}, {"points", json::array()}};
     int index = 0;
@@ -78,7 +76,6 @@ class SweepCollectTest : public ::testing::Test {
     point("d_model=16,seed=1", 16, "done", 0.50, 0.35);
     point("d_model=16,seed=2", 16, "failed", 0, 0);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // A finished (or failed) pretrain run directory as the trainer leaves it.
   void point(const std::string& name, int d_model, const std::string& state, double valid, double test) {
@@ -106,7 +103,8 @@ class SweepCollectTest : public ::testing::Test {
     std::ofstream(p / "metrics.jsonl") << "{\"step\": 5, \"loss\": 3.0}\n{\"step\": 10, \"loss\": 2.5}\n";
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_sweep_collect"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SweepCollectTest, OneRowPerPointWithEveryNumber) {

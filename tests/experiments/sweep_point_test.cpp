@@ -10,6 +10,7 @@
 
 #include "core/base/error.h"
 #include "experiments/cli/sweep_point.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -19,12 +20,10 @@ namespace fs = std::filesystem;
 class SweepPointTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_sweep_point_" + std::to_string(::getpid()));
     fs::create_directories(dir_ / "data");
     std::ofstream(dir_ / "data/manifest.json")
         << R"({"num_items": 50, "splits": {"train": {"sequences": 10, "events": 100}}})";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   PointInputs pretrain(std::vector<LocatedOverride> overrides = {}) {
     PointInputs in;
@@ -45,7 +44,8 @@ class SweepPointTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_sweep_point"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SweepPointTest, PretrainPointResolvesWithItsOverridesAndRunsInItsDirectory) {

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/shell.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -39,9 +41,8 @@ nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(slurp
 class SweepRunTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = fs::temp_directory_path() / ("seqmend_sweep_run_" + std::to_string(::getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    tmp_ = std::make_unique<test::TempDir>("seqmend_sweep_run");
+    root_ = tmp_->path();
     Ran r = run_shell(bin() + " simulate --config " SEQMEND_SOURCE_DIR "/experiments/configs/simulate.yaml --out " +
                       (root_ / "data").string() +
                       " simulator.num_users=120 simulator.num_items=80 simulator.num_clusters=4 simulator.length_min=6"
@@ -49,7 +50,7 @@ class SweepRunTest : public ::testing::Test {
                       " fsync=false threads=1");
     ASSERT_EQ(r.status, 0) << r.output;
   }
-  static void TearDownTestSuite() { fs::remove_all(root_); }
+  static void TearDownTestSuite() { tmp_.reset(); }
 
   // A sweep file over the tiny test config; `body` adds grid/set/... lines.
   static std::string sweep_file(const std::string& name, const std::string& body) {
@@ -63,8 +64,10 @@ class SweepRunTest : public ::testing::Test {
     return run_shell("timeout 120 " + bin() + " sweep " + file + " --out " + out + " " + args);
   }
 
+  static std::unique_ptr<test::TempDir> tmp_;
   static fs::path root_;
 };
+std::unique_ptr<test::TempDir> SweepRunTest::tmp_;
 fs::path SweepRunTest::root_;
 
 TEST_F(SweepRunTest, DryRunListsThePointsAndTheirCostsAndWritesNothing) {

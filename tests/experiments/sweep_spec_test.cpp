@@ -11,6 +11,7 @@
 
 #include "core/base/error.h"
 #include "experiments/cli/sweep_spec.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -20,12 +21,9 @@ namespace fs = std::filesystem;
 class SweepSpecTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_sweep_spec_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
     base_ = (dir_ / "base.yaml").string();
     std::ofstream(base_) << "model:\n  d_model: 16\nmax_steps: 5\n";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string write(const std::string& text) {
     const std::string p = (dir_ / "sweep.yaml").string();
@@ -50,7 +48,8 @@ class SweepSpecTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_sweep_spec"};
+  fs::path dir_ = tmp_.path();
   std::string base_;
 };
 

@@ -10,6 +10,7 @@
 
 #include "core/base/error.h"
 #include "io/atomic_file.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -72,12 +73,6 @@ struct FloatEdges {
 
 class ConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "seqmend_config_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string write(const std::string& name, const std::string& text) {
     std::string path = dir_ + "/" + name;
@@ -96,7 +91,8 @@ class ConfigTest : public ::testing::Test {
     return "";
   }
 
-  std::string dir_;
+  test::TempDir tmp_{"seqmend_config"};
+  std::string dir_ = tmp_.str();
 };
 
 #define EXPECT_CONTAINS(haystack, needle) \

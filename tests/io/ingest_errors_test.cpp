@@ -13,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Runs ingest_to_dir on `text` written as the input; returns the error message.
-std::string ingest_error(const test::ScratchDir& dir, const std::string& format, const std::string& text,
+std::string ingest_error(const test::TempDir& dir, const std::string& format, const std::string& text,
                          IngestOptions o = {}) {
   std::string input = test::write_file(dir / "in.txt", text);
   o.format = format;
@@ -30,7 +30,7 @@ void expect_has(const std::string& msg, const std::string& part) {
 }
 
 TEST(IngestErrors, EmptyFile) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   std::string msg = ingest_error(dir, "movielens", "");
   expect_has(msg, dir / "in.txt");
   expect_has(msg, "empty file");
@@ -38,19 +38,19 @@ TEST(IngestErrors, EmptyFile) {
 }
 
 TEST(IngestErrors, HeaderOnly) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   expect_has(ingest_error(dir, "csv", "user_id,item_id,timestamp\n"), "no valid rows");
 }
 
 TEST(IngestErrors, WrongSeparatorWithoutHeader) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   std::string msg = ingest_error(dir, "movielens", "1,2,3,881250949\n1,3,3,881250950\n");
   expect_has(msg, dir / "in.txt" + ":1: expected at least 4 fields");
   expect_has(msg, "wrong separator");
 }
 
 TEST(IngestErrors, WrongSeparatorWithHeader) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   std::string msg = ingest_error(dir, "recbole", "user_id:token,item_id:token,timestamp:float\n1,2,3\n");
   // The whole line is one field; its "user_id:" prefix still reads as the user column.
   expect_has(msg, dir / "in.txt" + ":1: missing column 'item_id'");
@@ -58,7 +58,7 @@ TEST(IngestErrors, WrongSeparatorWithHeader) {
 }
 
 TEST(IngestErrors, NonNumericIds) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   IngestOptions strict;
   strict.parse.strict = true;
   std::string msg = ingest_error(dir, "movielens", "1\t2\t3\t100\nalice\t2\t3\t100\n", strict);
@@ -70,7 +70,7 @@ TEST(IngestErrors, NonNumericIds) {
 }
 
 TEST(IngestErrors, TimestampOutOfRange) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   IngestOptions strict;
   strict.parse.strict = true;
   std::string msg = ingest_error(dir, "movielens", "1\t2\t3\t100\n1\t3\t3\t99999999999\n", strict);
@@ -83,7 +83,7 @@ TEST(IngestErrors, TimestampOutOfRange) {
 }
 
 TEST(IngestErrors, MissingColumn) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   std::string msg = ingest_error(dir, "csv", "user_id,item_id,time\n1,2,3\n");
   expect_has(msg, dir / "in.txt" + ":1: missing column 'timestamp'");
   expect_has(msg, "user_id, item_id, time");
@@ -96,7 +96,7 @@ TEST(IngestErrors, MissingColumn) {
 }
 
 TEST(IngestErrors, UnreadableInput) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   IngestOptions o = test::options_for("csv", dir / "does-not-exist.csv");
   std::string msg = test::error_of([&] { ingest_to_dir(o, dir / "out"); });
   expect_has(msg, "cannot open '" + dir / "does-not-exist.csv" + "'");
@@ -108,7 +108,7 @@ TEST(IngestErrors, UnreadableInput) {
 }
 
 TEST(IngestErrors, NonEmptyOutputDirectoryIsRefusedAndKept) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   test::write_file(dir / "in.csv", "user_id,item_id,timestamp\n1,1,1\n1,2,2\n1,3,3\n");
   fs::create_directories(dir / "out");
   test::write_file(dir / "out/keep.txt", "x");
@@ -118,7 +118,7 @@ TEST(IngestErrors, NonEmptyOutputDirectoryIsRefusedAndKept) {
 }
 
 TEST(IngestErrors, NothingLeftAfterCleaning) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   IngestOptions o;
   o.clean.min_user_events = 10;
   expect_has(ingest_error(dir, "csv", "user_id,item_id,timestamp\n1,1,1\n1,2,2\n", o), "no events left");
@@ -133,7 +133,7 @@ namespace {
 // String ids are stored as JSON text in the manifest: bytes that are not UTF-8 are a malformed row
 // with its file and line (strict) or dropped and counted, never a JSON library's exception.
 TEST(IngestErrors, StringIdsThatAreNotUtf8AreMalformedRows) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   IngestOptions o;
   o.parse.string_ids = true;
   o.parse.strict = true;

@@ -86,7 +86,7 @@ TEST_F(IngestMl100k, PositivesOnly5CoreTruncatedWrittenAndReadBack) {
   o.clean.min_user_events = 5;
   o.clean.min_item_events = 5;
   o.clean.max_seq_len = 50;
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   nlohmann::json manifest = ingest_to_dir(o, dir / "ml100k");
   ShardSet set = ShardSet::open(dir / "ml100k");
   const auto& rep = set.extra()["ingest"];

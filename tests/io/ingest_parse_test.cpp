@@ -168,7 +168,7 @@ TEST(IngestParse, UnknownActionIsMalformed) {
 }
 
 TEST(IngestParse, RecBoleFolderResolvesToItsInterFile) {
-  test::ScratchDir dir;
+  test::TempDir dir("seqmend_ingest");
   test::write_file(dir / "x.inter", "user_id:token\titem_id:token\ttimestamp:float\n1\t2\t3\n");
   test::write_file(dir / "x.item", "item_id:token\n2\n");
   ParseReport r;

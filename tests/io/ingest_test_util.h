@@ -1,4 +1,4 @@
-// Helpers for the ingest tests: a scratch directory removed at the end of the test, and small files.
+// Helpers for the ingest tests: small files and the message of an error (scratch directories: tests/support/temp_dir.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,26 +10,9 @@
 
 #include "core/base/error.h"
 #include "io/ingest_options.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend::test {
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            (std::string("seqmend-ingest-") + info->test_suite_name() + "-" + info->name() + "-" +
-             std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);

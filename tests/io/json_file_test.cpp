@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -18,18 +19,13 @@ namespace {
 
 class JsonFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("seqmend_json_file_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {
     const std::string p = (dir_ / name).string();
     std::ofstream(p) << text;
     return p;
   }
-  fs::path dir_;
+  test::TempDir tmp_{"seqmend_json_file"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(JsonFile, AWholeRecordReadsTheSameEitherWay) {

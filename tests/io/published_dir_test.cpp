@@ -16,6 +16,7 @@
 #include "core/base/error.h"
 #include "io/published_dir.h"
 #include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
@@ -23,12 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Scratch {
-  fs::path root = fs::temp_directory_path() / ("seqmend_publish_" + std::to_string(getpid()));
-  Scratch() {
-    fs::remove_all(root);
-    fs::create_directories(root);
-  }
-  ~Scratch() { fs::remove_all(root); }
+  test::TempDir dir{"seqmend_publish"};
+  fs::path root = dir.path();
 };
 
 void put(const fs::path& file, const std::string& text) { std::ofstream(file) << text; }

@@ -13,6 +13,7 @@
 #include "core/base/error.h"
 #include "io/sequence_set.h"
 #include "io/shard_set.h"
+#include "tests/support/temp_dir.h"
 
 namespace seqmend::shard_test {
 
@@ -51,8 +52,9 @@ inline SequenceSet make_set(int64_t n, int64_t num_items, int64_t num_users, uin
 inline ManifestInfo make_info(int64_t num_items, int64_t num_users) {
   ManifestInfo info;
   info.source = "shard_set_test synthetic data";
-  for (int64_t i = 0; i < num_items; ++i) info.item_ids.push_back("item-" + std::to_string(i * 7 + 3));
-  for (int64_t u = 0; u < num_users; ++u) info.user_ids.push_back("u" + std::to_string(u));
+  // Appended rather than "u" + to_string(u): GCC 12 warns falsely (-Wrestrict) on the latter inlined.
+  for (int64_t i = 0; i < num_items; ++i) info.item_ids.push_back(std::string("item-").append(std::to_string(i * 7 + 3)));
+  for (int64_t u = 0; u < num_users; ++u) info.user_ids.push_back(std::string("u").append(std::to_string(u)));
   info.extra = {{"producer", "test"}, {"seed", 42}};
   return info;
 }
@@ -110,18 +112,13 @@ inline void write_json(const std::string& path, const nlohmann::json& j) {
   std::ofstream(path) << j.dump(1);
 }
 
-// A fresh directory under /tmp per test, removed afterwards.
+// A fresh directory per test, removed afterwards.
 class ShardSetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/seqmend_shard_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-  std::string dir(const std::string& name = "set") const { return (std::filesystem::path(root_) / name).string(); }
+  std::string dir(const std::string& name = "set") const { return tmp_ / name; }
 
-  std::string root_;
+  test::TempDir tmp_{"seqmend_shard_test"};
+  std::string root_ = tmp_.str();
 };
 
 }  // namespace seqmend::shard_test
