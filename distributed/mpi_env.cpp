@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "distributed/mpi_check.h"
+#include "distributed/session_base.h"
 
 namespace seqmend {
 
@@ -25,11 +26,16 @@ MpiEnv::MpiEnv(int* argc, char*** argv) {
     // Started without a launcher (no mpirun, no srun --mpi=pmix), the process is a world of one: it
     // need not start a runtime daemon to be one, which takes most of a short command's time
     // (0.20 s → 0.07 s for `seqmend info`). seqmend never spawns processes through MPI.
-    if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMIX_RANK") && !std::getenv("PMI_RANK"))
+    if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMIX_RANK") && !std::getenv("PMI_RANK")) {
       setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+      claim_session_base();
+    }
     int provided = 0;
     // Only the main thread calls MPI (compute threads never do).
     SEQ_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+    // Read by MPI_Init and kept by Open MPI from then on: the processes this one starts (a sweep's
+    // points, an sbatch job) see what the user set, and make bases of their own.
+    restore_session_variable();
     owns_ = true;
     SEQ_CHECK(provided >= MPI_THREAD_FUNNELED, "MPI_Init_thread: the MPI library offers thread level ", provided,
               ", below MPI_THREAD_FUNNELED");
@@ -54,6 +60,7 @@ MpiEnv::~MpiEnv() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (owns_ && !finalized) MPI_Finalize();
+  if (owns_) release_session_base();
 }
 
 void MpiEnv::abort_job(const std::string& message, int code) {

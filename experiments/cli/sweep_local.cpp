@@ -11,9 +11,11 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <system_error>
 #include <thread>
 
 #include "core/base/error.h"
+#include "distributed/session_base.h"
 #include "experiments/run/dp_group.h"
 #include "experiments/cli/sweep_point.h"
 
@@ -47,7 +49,20 @@ struct Running {
   std::chrono::steady_clock::time_point start;
 };
 
-pid_t spawn(const LocalPoint& p, const LocalRunOptions& o, const std::vector<std::string>& env) {
+// Where a point's MPI session files go: inside this process's own base (distributed/session_base.h),
+// so that points under mpirun started and ended side by side never share Open MPI's directory
+// <tmp>/ompi.<host>.<uid> (one removing it while another makes its own below it). "" without a base.
+std::string point_session_base(const LocalPoint& p) {
+  return session_base().empty() ? "" : session_base() + "/point-" + std::to_string(p.index);
+}
+
+pid_t spawn(const LocalPoint& p, const LocalRunOptions& o, std::vector<std::string> env) {
+  const std::string session = point_session_base(p);
+  if (!session.empty()) {
+    std::error_code ec;
+    fs::create_directories(session, ec);
+    env.push_back("OMPI_MCA_orte_tmpdir_base=" + session);
+  }
   std::vector<std::string> argv;
   if (o.ranks > 1) argv = {"mpirun", "-np", std::to_string(o.ranks), "--oversubscribe", "--allow-run-as-root"};
   for (const std::string& a : {o.seqmend, std::string("sweep"), std::string("point"), o.sweep_dir,
@@ -171,6 +186,9 @@ std::vector<LocalOutcome> run_points_locally(const std::vector<LocalPoint>& poin
       o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - running[i].start).count();
       if (o.exit_code != 0) settle_record(running[i].point, o.exit_code, signalled > 0);
+      std::error_code ec;
+      if (const std::string session = point_session_base(running[i].point); !session.empty())
+        fs::remove_all(session, ec);
       if (opts.on_finished) opts.on_finished(o);
       out.push_back(o);
       running.erase(running.begin() + long(i));

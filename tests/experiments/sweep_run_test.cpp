@@ -108,6 +108,32 @@ TEST_F(SweepRunTest, APointAboveTheAvailableMemoryIsRefusedUnlessInsisted) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// Points under mpirun started side by side each keep their MPI session files apart
+// (distributed/session_base.h): here Open MPI's shared default, <TMPDIR>/ompi.<host>.<uid>, is a
+// file, and a point's mpirun that used it could not start at all.
+TEST_F(SweepRunTest, PointsUnderMpirunSideBySideKeepTheirSessionsApart) {
+  const test::TempDir tmp("seqmend_sweep_tmp");
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  const std::string short_host = std::string(host).substr(0, std::string(host).find('.'));
+  const std::string shared = tmp / ("ompi." + short_host + "." + std::to_string(::getuid()));
+  std::ofstream(shared) << "in the way";
+  // TMPDIR alone says where session files go (the test program sets a base of its own:
+  // tests/support/mpi_session_per_program.cpp).
+  const std::string env = "env -u OMPI_MCA_orte_tmpdir_base TMPDIR=" + tmp.str();
+  Ran blocked = run_shell(env + " timeout 60 mpirun -np 1 --allow-run-as-root " + bin() + " info");
+  EXPECT_NE(blocked.status, 0) << "the shared directory does not stand in mpirun's way:\n" << blocked.output;
+
+  const std::string out = (root_ / "mpirun-out").string();
+  const std::string f = sweep_file("mpirun", "  max_steps: 6\ngrid:\n  model.d_model: [8, 16]\n");
+  Ran r = run_shell(env + " timeout 120 " + bin() + " sweep " + f + " --out " + out + " --jobs 2 --ranks 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* p : {"d_model=8", "d_model=16"})
+    EXPECT_EQ(read_json(fs::path(out) / p / "point.json")["state"], "done")
+        << p << "\n" << slurp(fs::path(out) / p / "sweep.log");
+  EXPECT_TRUE(fs::is_empty(tmp.path() / ("seqmend-mpi." + std::to_string(::getuid()))));
+}
+
 TEST_F(SweepRunTest, RunsEveryPointThenSkipsFinishedAndRerunsChangedOnes) {
   const std::string out = (root_ / "run-out").string();
   std::string f = sweep_file("run", "  max_steps: 10\ngrid:\n  model.d_model: [8, 16]\n");
