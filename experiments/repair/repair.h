@@ -45,8 +45,10 @@ struct RepairConfig {
   bool quarantine = true;
   int64_t protect_last = 0;
   // An edit whose expected precision (from the detector's calibration) is below this is not made
-  // (experiments/repair/precision_floor.h); 0 = no floor.
-  double min_expected_precision = 0;
+  // (experiments/repair/precision_floor.h); 0 = no floor. On by default: a repair that deletes
+  // genuine events does harm no detection figure shows, and an edit kind the detector cannot make
+  // precisely is better left undone (repair.json and the report say which and why).
+  double min_expected_precision = 0.8;
 
   void visit(ConfigVisitor& v) {
     v.field("delete_events", delete_events, "delete events whose anomaly score reaches the event threshold");
@@ -60,7 +62,7 @@ struct RepairConfig {
             int64_t(1) << 40);
     v.field("min_expected_precision", min_expected_precision,
             "an edit whose expected precision (the detector's calibration; for replace and backfill times the "
-            "prediction's probability) is below this is not made; 0 = no floor",
+            "prediction's probability) is below this is not made; 0 = no floor (default 0.8)",
             0.0, 1.0);
   }
 };

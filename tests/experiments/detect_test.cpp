@@ -295,7 +295,8 @@ TEST(RepairRanks, TwoRanksWriteTheSameBytesAsOne) {
   ASSERT_EQ(st, 0) << out;
   const std::string args = std::string(SEQMEND_BINARY) + " repair data_dir=" + (root / "data").string() +
                            " scores_test=" + (root / "det" / "scores.h5").string() + " encoder_checkpoint=" +
-                           (root / "pre").string() + " predictor=model repair.replace_min_prob=0 repair.quarantine=false fsync=false out_dir=";
+                           (root / "pre").string() + " predictor=model repair.replace_min_prob=0 repair.quarantine=false"
+                           " repair.min_expected_precision=0 fsync=false out_dir=";
   out = run_shell("timeout 60 " + args + (root / "one").string(), &st);
   ASSERT_EQ(st, 0) << out;
   out = run_shell(kMpirun2 + args + (root / "two").string(), &st);

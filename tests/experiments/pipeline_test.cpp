@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 using test_support::Ran;
 using test_support::run_shell;
 using test_support::tiny_pipeline;
+using test_support::with_setting;
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path);
@@ -182,7 +183,8 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   EXPECT_DOUBLE_EQ(sf.expected.event, cal["event"]["precision"].get<double>());
   ASSERT_LT(sf.expected.gap, 0.99) << "the tiny detector's gaps are too easy for this check";
   const double floor = std::round((sf.expected.gap + 0.005) * 1000) / 1000;
-  Ran fourth = run(tiny_pipeline(run_dir, ", quarantine: false, min_expected_precision: " + std::to_string(floor)));
+  Ran fourth = run(with_setting(tiny_pipeline(run_dir, ", quarantine: false"), "min_expected_precision: 0",
+                                "min_expected_precision: " + std::to_string(floor)));
   ASSERT_EQ(fourth.status, 0) << fourth.output;
   rep = nlohmann::json::parse(read_text(run_dir + "/repair/set/repair.json"));
   const nlohmann::json& pf = rep["extra"]["precision_floor"];

@@ -24,8 +24,18 @@ RepairConfig all_on() {
   return c;
 }
 
+// On unless a config says otherwise: a repair run with the defaults makes no edit below 0.8.
+TEST(PrecisionFloor, IsOnByDefault) {
+  RepairConfig c;
+  EXPECT_DOUBLE_EQ(c.min_expected_precision, 0.8);
+  const nlohmann::json r = apply_precision_floor({0.64, 0.9, 0.99}, c);
+  EXPECT_FALSE(c.delete_events) << r.dump();
+  EXPECT_TRUE(c.quarantine) << r.dump();
+}
+
 TEST(PrecisionFloor, NoFloorLeavesThePoliciesAsTheyAre) {
   RepairConfig c = all_on();
+  c.min_expected_precision = 0;
   const nlohmann::json r = apply_precision_floor({0.1, 0.1, 0.1}, c);
   EXPECT_EQ(r, (nlohmann::json{{"min_expected_precision", 0.0}}));
   EXPECT_TRUE(c.delete_events && c.replace && c.backfill && c.quarantine);

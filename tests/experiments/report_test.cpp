@@ -111,6 +111,7 @@ TEST(Report, ThePrecisionFloorSaysWhichEditsItLetThrough) {
       << md;
   // No floor, no line.
   RepairConfig none;
+  none.min_expected_precision = 0;
   const nlohmann::json off = {{"extra", {{"precision_floor", apply_precision_floor({0.9, 0.06, 0.5}, none)}}}};
   EXPECT_EQ(format_report_md({{"repair", off}}).find("Precision floor"), std::string::npos);
 }
