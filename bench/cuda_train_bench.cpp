@@ -38,7 +38,8 @@ Line bench_config(const bench::BenchConfig& bc, const std::string& precision, do
   const std::vector<Batch> batches = bench::synthetic_batches(cfg, bc.B);
   int64_t step = 0;
   // Untimed steps: cuBLAS workspaces, the caching allocator and the activation buffers settle.
-  for (int i = 0; i < 3; ++i) train_step(model, opt, batches[size_t(step % bench::kBatches)], step++, bench::kRunSeed);
+  for (int i = 0; i < 3; ++i, ++step)
+    train_step(model, opt, batches[size_t(step % bench::kBatches)], step, bench::kRunSeed);
   double tokens = 0, flops = 0, loss = 0;
   int64_t steps = 0;
   const auto t0 = std::chrono::steady_clock::now();

@@ -94,7 +94,7 @@ Injector::Injector(const SequenceSet& clean, InjectionConfig config, InjectionCo
     int64_t best = -1;
     for (auto [a, k] : freq)
       if (k > best) best = k, common_action_ = int8_t(a);
-    strongest_action_ = freq.empty() ? kActionNone : int8_t(freq.rbegin()->first);
+    strongest_action_ = freq.empty() ? int8_t(kActionNone) : int8_t(freq.rbegin()->first);
   }
 }
 

@@ -23,7 +23,7 @@ nlohmann::json run_simulate(SimulateConfig& cfg, const std::string& out_dir) {
   const int threads = int(cfg.threads);
   SequenceSet clean = sim.generate(threads);
   const uint64_t inject_seed = cfg.inject_seed != 0 ? cfg.inject_seed : hash_combine(cfg.simulator.seed, kInjectSeedTag);
-  InjectionContext ctx{sim.num_items(), sim.item_cluster()};
+  InjectionContext ctx{sim.num_items(), sim.item_cluster(), {}};
   InjectionResult r = Injector(clean, cfg.inject, ctx).run(inject_seed, threads);
 
   nlohmann::json summary = injection_summary(clean, r, inject_seed, cfg.write_clean);

@@ -112,9 +112,15 @@ TEST(CudaDispatch, CudnnAttentionTakesBf16AndSaysWhenItCannotRun) {
   }
   std::string why;
   const bool ok = cudnn_attention_available(&why);
-  if (cuda_device_count() == 0) EXPECT_FALSE(ok);
-  if (!ok) EXPECT_FALSE(why.empty());
-  if (ok) EXPECT_TRUE(why.empty()) << why;
+  if (cuda_device_count() == 0) {
+    EXPECT_FALSE(ok);
+  }
+  if (!ok) {
+    EXPECT_FALSE(why.empty());
+  }
+  if (ok) {
+    EXPECT_TRUE(why.empty()) << why;
+  }
 }
 
 }  // namespace seqmend

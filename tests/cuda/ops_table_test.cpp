@@ -106,7 +106,9 @@ class Mem {
     } else {
 #ifdef SEQMEND_WITH_CUDA
       EXPECT_EQ(cudaMalloc(&p, bytes), cudaSuccess);
-      if (!h.empty()) EXPECT_EQ(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+      if (!h.empty()) {
+        EXPECT_EQ(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+      }
 #endif
     }
     owned_.push_back(p);

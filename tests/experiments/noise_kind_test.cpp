@@ -103,8 +103,12 @@ TEST(NoiseKind, RecoversTheUniformShareOfTheLogsFlaggedNoise) {
     EXPECT_TRUE(k.informative);
     const double truth = flagged_uniform_share(c, k.threshold);
     EXPECT_NEAR(k.uniform_share, truth, 0.1) << "share of all noise " << w_true;
-    if (w_true == 0.0) EXPECT_LT(k.uniform_share, 0.1);
-    if (w_true == 1.0) EXPECT_GT(k.uniform_share, 0.9);
+    if (w_true == 0.0) {
+      EXPECT_LT(k.uniform_share, 0.1);
+    }
+    if (w_true == 1.0) {
+      EXPECT_GT(k.uniform_share, 0.9);
+    }
     EXPECT_GT(k.uniform_share, previous) << "the estimate follows the truth up";
     previous = k.uniform_share;
     EXPECT_LT(k.log_count_uniform, k.log_count_popularity);

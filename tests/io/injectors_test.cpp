@@ -23,7 +23,7 @@ struct World {
     c.num_clusters = 15;
     return c;
   }
-  InjectionContext context() const { return {sim.num_items(), sim.item_cluster()}; }
+  InjectionContext context() const { return {sim.num_items(), sim.item_cluster(), {}}; }
 };
 
 InjectionConfig busy_config() {
@@ -83,7 +83,9 @@ TEST(InjectorTest, EveryEventCarriesTheRightLabel) {
     for (int64_t i = o.offsets[size_t(s)]; i < o.offsets[size_t(s) + 1]; ++i) {
       int64_t e = r.source_event[size_t(i)];
       int8_t lab = o.label[size_t(i)];
-      if (i > o.offsets[size_t(s)]) ASSERT_GE(o.timestamp[size_t(i)], o.timestamp[size_t(i - 1)]) << "event " << i;
+      if (i > o.offsets[size_t(s)]) {
+        ASSERT_GE(o.timestamp[size_t(i)], o.timestamp[size_t(i - 1)]) << "event " << i;
+      }
       if (e >= 0) {
         // A copied clean event: same time and action; same item unless substituted.
         ASSERT_TRUE(lab == kLabelClean || lab == kLabelSubstitution || lab == kLabelGapAfter) << int(lab);
@@ -291,7 +293,9 @@ TEST(InjectorTest, BotsAreNewFullyLabelledUsers) {
     EXPECT_GE(o.length(s), 3);
     for (int64_t i = o.offsets[size_t(s)]; i < o.offsets[size_t(s) + 1]; ++i) {
       ASSERT_EQ(o.label[size_t(i)], code);
-      if (i > o.offsets[size_t(s)]) ASSERT_GE(o.timestamp[size_t(i)], o.timestamp[size_t(i - 1)]);
+      if (i > o.offsets[size_t(s)]) {
+        ASSERT_GE(o.timestamp[size_t(i)], o.timestamp[size_t(i - 1)]);
+      }
       int32_t it = o.item[size_t(i)];
       bool target = std::count(r.push_targets.begin(), r.push_targets.end(), it) > 0;
       if (code == kLabelBotPopular) { EXPECT_GE(count[size_t(it)], sorted[49]); }
@@ -300,7 +304,9 @@ TEST(InjectorTest, BotsAreNewFullyLabelledUsers) {
         ++push_events;
         target_hits += target;
         EXPECT_EQ(o.action[size_t(i)], target ? kActionBuy : kActionView);
-        if (!target) EXPECT_GE(count[size_t(it)], sorted[49]);
+        if (!target) {
+          EXPECT_GE(count[size_t(it)], sorted[49]);
+        }
       }
     }
   }

@@ -169,10 +169,13 @@ TEST(Gemm, ReportsWhatItRunsOn) {
   EXPECT_EQ(std::string(gemm_path_name(gemm_path())), "openblas");
   // The warning is about OpenBLAS's generic kernels only.
   const std::string core = blas_core();
-  if (core != "Prescott" && core != "Core2" && core != "Nehalem" && core != "generic") EXPECT_EQ(gemm_warning(), "");
+  if (core != "Prescott" && core != "Core2" && core != "Nehalem" && core != "generic") {
+    EXPECT_EQ(gemm_warning(), "");
+  }
   set_gemm_path(saved);
-  if (!gemm_path_available(GemmPath::onednn))
+  if (!gemm_path_available(GemmPath::onednn)) {
     EXPECT_THROW(set_gemm_path(GemmPath::onednn), Error);
+  }
 }
 
 }  // namespace
