@@ -3,6 +3,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -118,6 +119,11 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
 
   RepairConfig rc = cfg.repair;
   const nlohmann::json floor = apply_precision_floor(expected, rc);
+  if ((!group || group->rank() == 0) && rc.min_expected_precision > 0) {
+    std::printf("repair: no edit under %.2f expected precision (repair.min_expected_precision): %s\n",
+                rc.min_expected_precision, precision_floor_summary(floor).c_str());
+    std::fflush(stdout);
+  }
   Predictor predictor;
   std::string used = cfg.predictor;
   SEQ_CHECK(cfg.predictor != "model" || !cfg.encoder_checkpoint.empty(), "repair: predictor=model needs encoder_checkpoint");

@@ -13,6 +13,7 @@
 
 #include "core/base/error.h"
 #include "experiments/cli/pipeline.h"
+#include "experiments/repair/precision_floor.h"
 #include "io/atomic_file.h"
 #include "io/json_file.h"
 
@@ -252,19 +253,8 @@ void format_precision_floor_md(std::ostringstream& md, const nlohmann::json& ext
   const nlohmann::json pf = at(extra, "precision_floor");
   if (!pf.is_object() || pf.value("min_expected_precision", 0.0) <= 0) return;
   md << "\nPrecision floor " << num(at(pf, "min_expected_precision"), 2)
-     << " (`repair.min_expected_precision`): an edit is made only where its expected precision reaches it —";
-  const char* sep = " ";
-  for (const char* kind : {"delete", "replace", "backfill", "quarantine"}) {
-    const nlohmann::json k = at(pf, kind);
-    if (!k.is_object()) continue;
-    md << sep << kind << " " << (k.value("on", false) ? "on" : "off");
-    std::string detail = "head " + num(at(k, "expected_precision"), 2);
-    if (k.contains("min_prob")) detail += ", predictions at probability ≥ " + num(at(k, "min_prob"), 2);
-    if (k.contains("why")) detail += "; " + k["why"].get<std::string>();
-    md << " (" << detail << ")";
-    sep = ", ";
-  }
-  md << ".\n";
+     << " (`repair.min_expected_precision`): an edit is made only where its expected precision reaches it — "
+     << precision_floor_summary(pf) << ".\n";
 }
 
 // The audit (experiments/cli/audit_stage.h): detection and repair graded against the truth, with a

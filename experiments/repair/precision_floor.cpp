@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "core/base/error.h"
 #include "experiments/eval/detection_metrics.h"
@@ -11,6 +13,13 @@ namespace seqmend {
 namespace {
 
 bool reaches(double precision, double floor) { return std::isfinite(precision) && precision >= floor; }
+
+std::string two_digits(const nlohmann::json& x) {
+  if (!x.is_number() || !std::isfinite(x.get<double>())) return "–";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x.get<double>());
+  return buf;
+}
 
 }  // namespace
 
@@ -38,6 +47,20 @@ nlohmann::json apply_precision_floor(const HeadPrecision& expected, RepairConfig
     out["backfill"]["min_prob"] = cfg.backfill_min_prob;
   }
   kind("quarantine", cfg.quarantine, expected.sequence);
+  return out;
+}
+
+std::string precision_floor_summary(const nlohmann::json& decision) {
+  if (!decision.is_object() || decision.value("min_expected_precision", 0.0) <= 0) return "";
+  std::string out;
+  for (const char* kind : {"delete", "replace", "backfill", "quarantine"}) {
+    if (!decision.contains(kind) || !decision[kind].is_object()) continue;
+    const nlohmann::json& k = decision[kind];
+    std::string detail = "head " + two_digits(k.value("expected_precision", nlohmann::json()));
+    if (k.contains("min_prob")) detail += ", predictions at probability ≥ " + two_digits(k["min_prob"]);
+    if (k.contains("why")) detail += "; " + k["why"].get<std::string>();
+    out += (out.empty() ? "" : ", ") + std::string(kind) + (k.value("on", false) ? " on" : " off") + " (" + detail + ")";
+  }
   return out;
 }
 

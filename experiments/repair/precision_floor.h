@@ -15,6 +15,8 @@
 // and none is sent to the model, where before every flagged gap was (deletions, at 0.8, stay).
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "experiments/detect/thresholds.h"
@@ -27,5 +29,9 @@ namespace seqmend {
 // edit kind its expected precision (null when unknown), whether it stays on (and why not), and the
 // probability a prediction needs (replace, backfill).
 nlohmann::json apply_precision_floor(const HeadPrecision& expected, RepairConfig& cfg);
+
+// What apply_precision_floor decided, in words, for the console and the report: "delete on (head
+// 0.95), backfill off (head 0.06; head below the floor), ..."; "" when there was no floor.
+std::string precision_floor_summary(const nlohmann::json& decision);
 
 }  // namespace seqmend

@@ -186,6 +186,13 @@ TEST_F(PipelineTest, RunsEveryStageWritesTheReportAndSkipsOrRerunsByConfig) {
   Ran fourth = run(with_setting(tiny_pipeline(run_dir, ", quarantine: false"), "min_expected_precision: 0",
                                 "min_expected_precision: " + std::to_string(floor)));
   ASSERT_EQ(fourth.status, 0) << fourth.output;
+  char floor_text[16];
+  std::snprintf(floor_text, sizeof floor_text, "%.2f", floor);
+  EXPECT_NE(fourth.output.find("repair: no edit under " + std::string(floor_text) +
+                               " expected precision (repair.min_expected_precision): delete "),
+            std::string::npos)
+      << fourth.output;
+  EXPECT_NE(fourth.output.find("backfill off (head "), std::string::npos) << fourth.output;
   rep = nlohmann::json::parse(read_text(run_dir + "/repair/set/repair.json"));
   const nlohmann::json& pf = rep["extra"]["precision_floor"];
   EXPECT_NEAR(pf["min_expected_precision"].get<double>(), floor, 1e-12) << pf.dump();

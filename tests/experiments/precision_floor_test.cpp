@@ -33,6 +33,20 @@ TEST(PrecisionFloor, IsOnByDefault) {
   EXPECT_TRUE(c.quarantine) << r.dump();
 }
 
+// The decision in words (the repair's console line and the report): every kind, on or off and why.
+TEST(PrecisionFloor, SaysWhatItDecided) {
+  RepairConfig c = all_on();
+  c.min_expected_precision = 0.8;
+  const nlohmann::json r = apply_precision_floor({0.9, 0.06, kUnknown}, c);
+  EXPECT_EQ(precision_floor_summary(r),
+            "delete on (head 0.90), replace on (head 0.90, predictions at probability ≥ 0.89), backfill off (head "
+            "0.06; head below the floor), quarantine off (head –; head precision unknown (re-run detect))");
+  RepairConfig none = all_on();
+  none.min_expected_precision = 0;
+  EXPECT_EQ(precision_floor_summary(apply_precision_floor({0.9, 0.06, 0.5}, none)), "");
+  EXPECT_EQ(precision_floor_summary(nlohmann::json()), "");
+}
+
 TEST(PrecisionFloor, NoFloorLeavesThePoliciesAsTheyAre) {
   RepairConfig c = all_on();
   c.min_expected_precision = 0;
