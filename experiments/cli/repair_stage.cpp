@@ -119,9 +119,9 @@ nlohmann::json run_repair(RepairStageConfig& cfg, DataParallelGroup* group) {
 
   RepairConfig rc = cfg.repair;
   const nlohmann::json floor = apply_precision_floor(expected, rc);
-  if ((!group || group->rank() == 0) && rc.min_expected_precision > 0) {
+  if (const std::string said = precision_floor_summary(floor); !said.empty() && (!group || group->rank() == 0)) {
     std::printf("repair: no edit under %.2f expected precision (repair.min_expected_precision): %s\n",
-                rc.min_expected_precision, precision_floor_summary(floor).c_str());
+                rc.min_expected_precision, said.c_str());
     std::fflush(stdout);
   }
   Predictor predictor;

@@ -11,30 +11,16 @@
 #include <optional>
 #include <string>
 
+#include "tests/support/mpi_env.h"
 #include "tests/support/temp_dir.h"
 
 namespace seqmend {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::ScopedEnv;
 
 constexpr const char* kVar = "OMPI_MCA_orte_tmpdir_base";
-
-// Sets (or unsets, with nullopt) an environment variable for the test's lifetime.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) ::setenv(name, value->c_str(), 1); else ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1); else ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 std::optional<std::string> var() {
   const char* v = std::getenv(kVar);
@@ -52,8 +38,9 @@ pid_t dead_pid() {
 
 TEST(SessionBase, EachProcessGetsItsOwnAndTheDeadOnesAreCleared) {
   const test::TempDir tmp("seqmend_session");
-  const ScopedEnv tmpdir("TMPDIR", tmp.str());
-  const ScopedEnv base_var(kVar, std::nullopt);
+  ScopedEnv env;
+  env.set("TMPDIR", tmp.str());
+  env.unset(kVar);
   const std::string root = session_root();
   EXPECT_EQ(root, tmp / ("seqmend-mpi." + std::to_string(::getuid())));
 
@@ -88,8 +75,9 @@ TEST(SessionBase, EachProcessGetsItsOwnAndTheDeadOnesAreCleared) {
 // Made fresh, the root is the user's alone, like Open MPI's own session directories.
 TEST(SessionBase, AFreshRootIsOwnerOnly) {
   const test::TempDir tmp("seqmend_session");
-  const ScopedEnv tmpdir("TMPDIR", tmp.str());
-  const ScopedEnv base_var(kVar, std::nullopt);
+  ScopedEnv env;
+  env.set("TMPDIR", tmp.str());
+  env.unset(kVar);
   ASSERT_FALSE(claim_session_base().empty());
   restore_session_variable();  // session_root() reads the variable
   EXPECT_EQ(fs::status(session_root()).permissions() & fs::perms::all, fs::perms::owner_all);
@@ -100,8 +88,9 @@ TEST(SessionBase, AFreshRootIsOwnerOnly) {
 // A base the user chose is where the process's own goes, and is what its children see again.
 TEST(SessionBase, InsideTheBaseTheUserSet) {
   const test::TempDir tmp("seqmend_session"), mine("seqmend_session_mine");
-  const ScopedEnv tmpdir("TMPDIR", tmp.str());
-  const ScopedEnv base_var(kVar, mine.str());
+  ScopedEnv env;
+  env.set("TMPDIR", tmp.str());
+  env.set(kVar, mine.str());
   const std::string base = claim_session_base();
   EXPECT_EQ(base, mine / ("seqmend-mpi." + std::to_string(::getuid()) + "/" + std::to_string(::getpid())));
   EXPECT_EQ(var(), base);
@@ -115,8 +104,9 @@ TEST(SessionBase, InsideTheBaseTheUserSet) {
 TEST(SessionBase, AnUnusableDirectoryLeavesOpenMpisDefault) {
   const test::TempDir tmp("seqmend_session");
   std::ofstream(tmp / "file") << "x";
-  const ScopedEnv tmpdir("TMPDIR", tmp / "file");  // a file, not a directory
-  const ScopedEnv base_var(kVar, std::nullopt);
+  ScopedEnv env;
+  env.set("TMPDIR", tmp / "file");  // a file, not a directory
+  env.unset(kVar);
   EXPECT_EQ(claim_session_base(), "");
   EXPECT_EQ(session_base(), "");
   EXPECT_EQ(var(), std::nullopt);

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/mpi_env.h"
+
 namespace seqmend::test {
 namespace {
 
@@ -35,28 +37,26 @@ TEST(TempDir, EachIsFreshAndGoesWithEverythingInIt) {
 
 TEST(TempDir, KeptWhenAskedSoAFailureCanBeLookedAt) {
   fs::path kept;
-  ::setenv("SEQMEND_KEEP_TEST_DIRS", "1", 1);
   {
+    test_support::ScopedEnv env;
+    env.set("SEQMEND_KEEP_TEST_DIRS", "1");
     TempDir d("seqmend_tempdir_keep");
     kept = d.path();
     std::ofstream(d / "left") << "x";
   }
-  ::unsetenv("SEQMEND_KEEP_TEST_DIRS");
   EXPECT_TRUE(fs::exists(kept / "left"));
   fs::remove_all(kept);
 }
 
 TEST(TempDir, AMissingParentIsAnErrorThatNamesIt) {
-  const char* old = std::getenv("TMPDIR");
-  const std::string saved = old ? old : "";
-  ::setenv("TMPDIR", "/nonexistent_seqmend_parent", 1);
+  test_support::ScopedEnv env;
+  env.set("TMPDIR", "/nonexistent_seqmend_parent");
   try {
     TempDir d("seqmend_tempdir");
     ADD_FAILURE() << "made " << d.str();
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent_seqmend_parent"), std::string::npos) << e.what();
   }
-  if (old) ::setenv("TMPDIR", saved.c_str(), 1); else ::unsetenv("TMPDIR");
 }
 
 }  // namespace

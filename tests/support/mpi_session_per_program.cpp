@@ -6,32 +6,26 @@
 // it while another is making its own directory below it fails that start ("orte_session_dir
 // failed"), a test failure that has nothing to do with the test. seqmend's own launcher-less
 // processes already keep apart (distributed/session_base.h); the mpiruns are kept apart here.
-#include <stdlib.h>
-
 #include <cstdlib>
-#include <filesystem>
-#include <string>
-#include <system_error>
+#include <exception>
+#include <optional>
+
+#include "tests/support/temp_dir.h"
 
 namespace {
 
 struct ProgramSessionBase {
-  std::string dir;
+  std::optional<seqmend::test::TempDir> dir;
   ProgramSessionBase() {
     // A base the user set stands, and a program that is itself a rank of a job has its launcher's.
     if (std::getenv("OMPI_MCA_orte_tmpdir_base") != nullptr || std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr)
       return;
-    std::error_code ec;
-    const std::filesystem::path parent = std::filesystem::temp_directory_path(ec);
-    if (ec) return;
-    std::string tmpl = (parent / "seqmend_mpi_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) return;
-    dir = tmpl;
-    ::setenv("OMPI_MCA_orte_tmpdir_base", dir.c_str(), 1);
-  }
-  ~ProgramSessionBase() {
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    try {
+      dir.emplace("seqmend_mpi");
+    } catch (const std::exception&) {
+      return;  // no temporary directory: Open MPI's default stands
+    }
+    ::setenv("OMPI_MCA_orte_tmpdir_base", dir->str().c_str(), 1);
   }
 };
 
