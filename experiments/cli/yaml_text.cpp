@@ -39,7 +39,7 @@ std::string key_text(const YAML::Node& k) {
 void block(const YAML::Node& map, int indent, std::string& out) {
   for (auto it = map.begin(); it != map.end(); ++it) {
     out += std::string(size_t(indent), ' ') + key_text(it->first) + ":";
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: it-> hands out a temporary, a reference would dangle
     if (v.IsMap() && v.size() > 0) {
       out += "\n";
       block(v, indent + 2, out);
