@@ -63,8 +63,7 @@ def write_subset(truth_dir, out_dir, keep_user):
             o.create_dataset("offsets", data=np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64))
             for c, x in d.items():
                 if c != "offsets":
-                    o.create_dataset(c, data=x[keep] if len(x) == len(keep) and c in ("user", "seq_label")
-                                     else x[event_keep])
+                    o.create_dataset(c, data=x[keep] if c in ("user", "seq_label") else x[event_keep])
             o.attrs["format"] = "seqmend-shard"
             o.attrs["format_version"] = np.int64(1)
             o.attrs["split"] = split
@@ -78,6 +77,8 @@ def write_subset(truth_dir, out_dir, keep_user):
              "crc32": crc32_of(path)}]})
         total_events += events
         total_seqs += seqs
+    # The user table and item counts stay the whole set's: user ids index the table, and injected
+    # popularity noise draws from the same catalogue as the run's own fine-tuning did.
     m["num_events"], m["num_sequences"] = total_events, total_seqs
     m["source"] = f"every other user of {truth_dir} (supervised ceiling)"
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
