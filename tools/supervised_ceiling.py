@@ -6,7 +6,8 @@ data/set.truth), scores the train split of all users, and prints the ROC-AUC of 
 heads on the other half — users whose truth it never saw — beside the run's own detector (trained
 on injected anomalies only) on the same users. Held-out figures of a detector trained on the very
 labels it is graded on bound what self-supervision can reach with this encoder and these features;
-the in-sample half shows how much of the rest fitting alone could add.
+the in-sample half shows how much of the rest fitting alone could add. The precision of the top
+1 % of gap scores says whether any gap could be backfilled under a precision floor.
 
   tools/supervised_ceiling.py RUN_DIR [--seqmend build/experiments/seqmend] [--np 2] [--out DIR]
                               [--max-steps N] [--set KEY=VALUE ...]
@@ -39,6 +40,13 @@ def auc(score, positive):
         return None
     r = rankdata(score)
     return float((r[positive].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+
+
+def precision_at_top(score, positive, share):
+    """Precision of the highest-scored `share` of the events (at least one): how precise the surest
+    flags are, which is what a precision floor on an edit asks of them."""
+    k = max(1, int(len(score) * share))
+    return float(positive[np.argsort(-score, kind="stable")[:k]].mean())
 
 
 def crc32_of(path):
@@ -143,16 +151,18 @@ def main():
         for part, mask in (("held_out", held), ("in_sample", ~held)):
             figures[f"{name}/{part}"] = {"event_roc_auc": auc(e[mask], inserted[mask]),
                                          "gap_roc_auc": auc(g[mask], gap[mask]),
+                                         "gap_precision_top_1pct": precision_at_top(g[mask], gap[mask], 0.01),
                                          "events": int(mask.sum()), "gaps": int(gap[mask].sum())}
     result = {"run_dir": run, "truth": truth, "split": "train", "trained_on": "users with even id", "set": args.set,
               "figures": figures, "commands": [" ".join(finetune), " ".join(detect)]}
     with open(os.path.join(out, "ceiling.json"), "w") as f:
         json.dump(result, f, indent=1)
     fmt = lambda x: "—" if x is None else f"{x:.4f}"
-    print(f"{'detector':12s} {'users':10s} {'event ROC-AUC':>14s} {'gap ROC-AUC':>12s}")
+    print(f"{'detector':12s} {'users':10s} {'event ROC-AUC':>14s} {'gap ROC-AUC':>12s} {'gap precision, top 1 %':>23s}")
     for k, v in figures.items():
         who, part = k.split("/")
-        print(f"{who:12s} {part:10s} {fmt(v['event_roc_auc']):>14s} {fmt(v['gap_roc_auc']):>12s}")
+        print(f"{who:12s} {part:10s} {fmt(v['event_roc_auc']):>14s} {fmt(v['gap_roc_auc']):>12s} "
+              f"{fmt(v['gap_precision_top_1pct']):>23s}")
     print(json.dumps({"supervised_ceiling": figures}))
 
 

@@ -79,7 +79,7 @@ def main():
             if covered != train_events:
                 failures.append(f"{who}: the two halves cover {covered} events, the train split has {train_events}")
             for part in ("held_out", "in_sample"):
-                for k in ("event_roc_auc", "gap_roc_auc"):
+                for k in ("event_roc_auc", "gap_roc_auc", "gap_precision_top_1pct"):
                     x = figures[f"{who}/{part}"][k]
                     if x is not None and not 0.0 <= x <= 1.0:
                         failures.append(f"{who}/{part} {k} = {x}")
