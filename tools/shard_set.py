@@ -6,6 +6,12 @@ import os
 import h5py
 import numpy as np
 
+# Label codes of io/FORMAT.md that the ceilings grade: the events a perfect detector deletes (noise
+# clicks, substitutions, burst repeats, bots' events), the event after a deleted run, bot sequences.
+INSERTED = (1, 2, 3, 5, 6, 7)
+AFTER_DELETION = 4
+BOTS = (5, 6, 7)
+
 
 def manifest(set_dir):
     with open(os.path.join(set_dir, "manifest.json")) as f:

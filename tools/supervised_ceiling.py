@@ -25,21 +25,16 @@ import zlib
 
 import h5py
 import numpy as np
-from scipy.stats import rankdata
 
-from shard_set import manifest, read_split
-
-INSERTED = (1, 2, 3, 5, 6, 7)
-AFTER_DELETION = 4
+from gap_timing_ceiling import auc_with_ties
+from shard_set import AFTER_DELETION, INSERTED, manifest, read_split
 
 
 def auc(score, positive):
-    n1 = int(positive.sum())
-    n0 = len(positive) - n1
-    if n1 == 0 or n0 == 0:
+    """ROC-AUC of score for the positive events; None where one class is missing."""
+    if not 0 < positive.sum() < len(positive):
         return None
-    r = rankdata(score)
-    return float((r[positive].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+    return float(auc_with_ties(score[positive], score[~positive]))
 
 
 def precision_at_top(score, positive, share):

@@ -18,10 +18,7 @@ import sys
 import h5py
 import numpy as np
 
-from shard_set import manifest, read_split
-
-INSERTED = (1, 2, 3, 5, 6, 7)
-AFTER_DELETION = 4
+from shard_set import AFTER_DELETION, BOTS, INSERTED, manifest, read_split
 
 
 def main():
@@ -48,7 +45,7 @@ def main():
 
     event = np.isin(labels, INSERTED).astype(np.float32) * (args.events == "on")
     gap = (labels == AFTER_DELETION).astype(np.float32) * (args.gaps == "on")
-    sequence = np.isin(seq_labels, (5, 6, 7)).astype(np.float32)
+    sequence = np.isin(seq_labels, BOTS).astype(np.float32)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".tmp"
     with h5py.File(args.scores, "r") as s, h5py.File(tmp, "w") as o:
